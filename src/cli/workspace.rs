@@ -1,0 +1,80 @@
+//! Finding the repository and loading its pipeline, with every error printed.
+
+use std::collections::BTreeSet;
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context, bail};
+use pipit::dag::Dag;
+use pipit::pipeline::{self, PIPELINE_FILE, Pipeline};
+
+use super::Printer;
+
+/// A loaded, valid pipeline and its DAG.
+pub struct Workspace {
+    /// The pipeline.
+    pub pipeline: Pipeline,
+    /// Its DAG.
+    pub dag: Dag,
+    /// The directory the command was run from.
+    pub cwd: PathBuf,
+}
+
+/// Returns the nearest directory at or above `start` that holds pipeline.yaml.
+pub fn find_root(start: &Path) -> Option<PathBuf> {
+    start
+        .ancestors()
+        .find(|dir| dir.join(PIPELINE_FILE).is_file())
+        .map(Path::to_path_buf)
+}
+
+/// Loads the pipeline around the current directory; `Ok(None)` when it is invalid
+/// (the errors are printed).
+pub fn load(printer: &Printer) -> anyhow::Result<Option<Workspace>> {
+    let cwd = std::env::current_dir().context("cannot read the current directory")?;
+    let Some(root) = find_root(&cwd) else {
+        bail!(
+            "no `{PIPELINE_FILE}` in `{}` or any parent directory",
+            cwd.display()
+        );
+    };
+    let loaded = pipeline::load(&root).and_then(|pipeline| {
+        let dag = Dag::build(&pipeline)?;
+        Ok(Workspace { pipeline, dag, cwd })
+    });
+    match loaded {
+        Ok(workspace) => Ok(Some(workspace)),
+        Err(errors) => {
+            for error in &errors {
+                printer.diagnostic(error);
+            }
+            if errors.len() > 1 {
+                printer.note(&format!(
+                    "error: `{PIPELINE_FILE}` has {} errors",
+                    errors.len()
+                ));
+            }
+            Ok(None)
+        }
+    }
+}
+
+impl Workspace {
+    /// Returns the stages that `targets` select, printing the error for an unknown one.
+    pub fn select(
+        &self,
+        targets: &[String],
+        selection: pipit::dag::Selection,
+        printer: &Printer,
+    ) -> Option<BTreeSet<usize>> {
+        match self
+            .dag
+            .select(&self.pipeline, targets, selection, &self.cwd)
+        {
+            Ok(selected) => Some(selected),
+            Err(error) => {
+                printer.diagnostic(&error);
+                None
+            }
+        }
+    }
+}

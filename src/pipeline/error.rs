@@ -1,0 +1,271 @@
+//! Diagnostics for pipeline files: what is wrong, where, and how to fix it.
+//!
+//! One [`PipelineError`] per mistake. Each carries its kind (data, not prepared
+//! text), the file it points into and up to two labelled spans; miette renders it.
+
+use miette::{Diagnostic, LabeledSpan, MietteSpanContents, Severity, SourceCode};
+use std::fmt;
+use thiserror::Error;
+
+use super::source::{SourceFile, Span};
+
+/// What is wrong with a pipeline.
+#[derive(Debug, Error, Clone, PartialEq)]
+pub enum ErrorKind {
+    #[error("cannot read `{path}`: {reason}")]
+    Read { path: String, reason: String },
+    #[error("invalid YAML: {message}")]
+    Syntax { message: String },
+    #[error("unknown key `{key}` in {place}")]
+    UnknownKey {
+        key: String,
+        place: String,
+        suggestion: Option<String>,
+    },
+    #[error("stage `{stage}` has no `cmd`")]
+    MissingCmd { stage: String },
+    #[error("`{key}` of {place} must be {expected}, not {found}")]
+    WrongType {
+        key: String,
+        place: String,
+        expected: &'static str,
+        found: &'static str,
+    },
+    #[error("invalid stage name `{name}`")]
+    InvalidStageName { name: String },
+    #[error("stage `{name}` is defined twice")]
+    DuplicateStage { name: String },
+    #[error("`{path}` is listed twice in stage `{stage}`")]
+    DuplicateOut { path: String, stage: String },
+    #[error("output `{path}` of stage `{stage}` is also an output of stage `{other}`")]
+    OutputConflict {
+        path: String,
+        stage: String,
+        other: String,
+    },
+    #[error("output `{path}` of stage `{stage}` lies inside output `{parent}` of stage `{other}`")]
+    OutputNested {
+        path: String,
+        stage: String,
+        parent: String,
+        other: String,
+    },
+    #[error("{what} `{path}` of stage `{stage}` is outside the repository")]
+    OutsideRepository {
+        what: &'static str,
+        path: String,
+        stage: String,
+    },
+    #[error("`{key}` is not defined (used in {place})")]
+    MissingVariable { key: String, place: String },
+    #[error("cannot interpolate {type_name} `{key}` into a string (in {place})")]
+    NotAScalar {
+        key: String,
+        type_name: &'static str,
+        place: String,
+    },
+    #[error("invalid expression `${{{expression}}}` in {place}")]
+    BadExpression { expression: String, place: String },
+    #[error("unclosed `${{` in {place}")]
+    UnclosedExpression { place: String },
+    #[error("param `{key}` of stage `{stage}` is not in `{file}`")]
+    MissingParam {
+        key: String,
+        file: String,
+        stage: String,
+    },
+    #[error("params file `{file}` of stage `{stage}` does not exist")]
+    MissingParamsFile { file: String, stage: String },
+    #[error("`{key}` from `{file}` is already defined by `{other}`")]
+    VarsConflict {
+        key: String,
+        file: String,
+        other: String,
+    },
+    #[error("`{expression}` of stage `{stage}` must be {expected}, not {found}")]
+    BadIteration {
+        expression: &'static str,
+        stage: String,
+        expected: &'static str,
+        found: &'static str,
+    },
+    #[error("the pipeline has a cycle: {}", cycle.join(" -> "))]
+    Cycle { cycle: Vec<String> },
+    #[error("dependency `{path}` of stage `{stage}` does not exist and no stage produces it")]
+    MissingDependency { path: String, stage: String },
+}
+
+/// A mistake in a pipeline file, ready to render.
+#[derive(Debug, Clone)]
+pub struct PipelineError {
+    /// What is wrong.
+    pub kind: ErrorKind,
+    /// The file it points into, if any.
+    pub file: Option<SourceFile>,
+    /// The primary span.
+    pub span: Option<Span>,
+    /// A second place involved (the other stage of a conflict), with its label.
+    pub related: Option<(Span, String)>,
+    /// Whether it stops the command or is only a warning.
+    pub severity: Severity,
+}
+
+impl PipelineError {
+    /// Returns an error of `kind` pointing at `span` in `file`.
+    pub fn new(kind: ErrorKind, file: &SourceFile, span: Span) -> Self {
+        Self {
+            kind,
+            file: Some(file.clone()),
+            span: Some(span),
+            related: None,
+            severity: Severity::Error,
+        }
+    }
+
+    /// Returns an error of `kind` with no place in a file.
+    pub fn unplaced(kind: ErrorKind) -> Self {
+        Self {
+            kind,
+            file: None,
+            span: None,
+            related: None,
+            severity: Severity::Error,
+        }
+    }
+
+    /// Adds a second labelled place.
+    pub fn with_related(mut self, span: Span, label: impl Into<String>) -> Self {
+        self.related = Some((span, label.into()));
+        self
+    }
+
+    /// Turns the error into a warning.
+    pub fn into_warning(mut self) -> Self {
+        self.severity = Severity::Warning;
+        self
+    }
+
+    /// Returns `file:line:column` of the primary span, when there is one.
+    pub fn location(&self) -> Option<String> {
+        let (file, span) = (self.file.as_ref()?, self.span?);
+        let (line, column) = file.line_column(span.offset);
+        Some(format!("{}:{line}:{column}", file.name))
+    }
+
+    fn label(&self) -> String {
+        match &self.kind {
+            ErrorKind::UnknownKey { .. } => "unknown key".into(),
+            ErrorKind::MissingCmd { .. } => "this stage".into(),
+            ErrorKind::WrongType { expected, .. } => format!("expected {expected}"),
+            ErrorKind::DuplicateOut { .. } => "listed again here".into(),
+            ErrorKind::OutputConflict { .. } | ErrorKind::OutputNested { .. } => {
+                "this output".into()
+            }
+            ErrorKind::OutsideRepository { .. } => "outside the repository".into(),
+            ErrorKind::MissingVariable { .. } => "not found in params or vars".into(),
+            ErrorKind::MissingParam { .. } => "no such key".into(),
+            ErrorKind::Cycle { .. } => "this stage is part of the cycle".into(),
+            ErrorKind::MissingDependency { .. } => "not found".into(),
+            _ => "here".into(),
+        }
+    }
+
+    fn help_text(&self) -> Option<String> {
+        Some(match &self.kind {
+            ErrorKind::UnknownKey {
+                suggestion: Some(s),
+                ..
+            } => format!("did you mean `{s}`?"),
+            ErrorKind::UnknownKey {
+                suggestion: None, ..
+            } => return None,
+            ErrorKind::MissingCmd { .. } => {
+                "add the command to run, e.g. `cmd: python train.py`".into()
+            }
+            ErrorKind::OutputConflict { .. } => {
+                "each file may be produced by one stage only".into()
+            }
+            ErrorKind::OutputNested { .. } => {
+                "a stage may not write inside another stage's output; depend on it instead".into()
+            }
+            ErrorKind::OutsideRepository { .. } => {
+                "outputs and working directories must lie inside the repository".into()
+            }
+            ErrorKind::MissingVariable { .. } => {
+                "define it in `params.yaml` or in a file listed under `vars`".into()
+            }
+            ErrorKind::MissingParam { file, .. } => format!("add the key to `{file}`"),
+            ErrorKind::Cycle { .. } => {
+                "a stage may not depend, even indirectly, on its own outputs".into()
+            }
+            ErrorKind::MissingDependency { .. } => {
+                "create the file, fix the path, or add a stage that lists it in `outs`".into()
+            }
+            ErrorKind::InvalidStageName { .. } => {
+                "use letters, digits, `-` and `_`; `@` is reserved for foreach/matrix".into()
+            }
+            ErrorKind::NotAScalar { .. } => {
+                "only a `cmd` can take a mapping (as `--key value` flags)".into()
+            }
+            _ => return None,
+        })
+    }
+}
+
+impl fmt::Display for PipelineError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        self.kind.fmt(f)
+    }
+}
+
+impl std::error::Error for PipelineError {}
+
+impl Diagnostic for PipelineError {
+    fn severity(&self) -> Option<Severity> {
+        Some(self.severity)
+    }
+
+    fn help<'a>(&'a self) -> Option<Box<dyn fmt::Display + 'a>> {
+        self.help_text()
+            .map(|h| Box::new(h) as Box<dyn fmt::Display>)
+    }
+
+    fn source_code(&self) -> Option<&dyn SourceCode> {
+        self.file.as_ref()?;
+        Some(self as &dyn SourceCode)
+    }
+
+    fn labels(&self) -> Option<Box<dyn Iterator<Item = LabeledSpan> + '_>> {
+        let span = self.span?;
+        let mut labels = vec![LabeledSpan::new_primary_with_span(Some(self.label()), span)];
+        if let Some((related, label)) = &self.related {
+            labels.push(LabeledSpan::new_with_span(Some(label.clone()), *related));
+        }
+        Some(Box::new(labels.into_iter()))
+    }
+}
+
+impl SourceCode for PipelineError {
+    fn read_span<'a>(
+        &'a self,
+        span: &miette::SourceSpan,
+        context_lines_before: usize,
+        context_lines_after: usize,
+    ) -> Result<Box<dyn miette::SpanContents<'a> + 'a>, miette::MietteError> {
+        let file = self.file.as_ref().ok_or(miette::MietteError::OutOfBounds)?;
+        let contents = file
+            .text
+            .read_span(span, context_lines_before, context_lines_after)?;
+        Ok(Box::new(
+            MietteSpanContents::new_named(
+                file.name.clone(),
+                contents.data(),
+                *contents.span(),
+                contents.line(),
+                contents.column(),
+                contents.line_count(),
+            )
+            .with_language("yaml"),
+        ))
+    }
+}

@@ -1,0 +1,83 @@
+//! The command line itself: version, help, completions, `stages`.
+
+use crate::harness::{Repo, demo};
+
+#[test]
+fn version_and_help() {
+    let repo = Repo::new();
+    let run = repo.pipit(["--version"]);
+    assert_eq!(
+        (run.code, run.stdout.trim()),
+        (0, concat!("pipit ", env!("CARGO_PKG_VERSION")))
+    );
+    let run = repo.pipit(["help"]);
+    assert_eq!(run.code, 0);
+    assert!(run.stdout.contains("Draw the pipeline's DAG"), "{run}");
+    let run = repo.pipit(["--no-such-flag"]);
+    assert_eq!(run.code, 2, "{run}");
+}
+
+#[test]
+fn completions_for_each_shell() {
+    let repo = Repo::new();
+    for (shell, marker) in [
+        ("bash", "complete -F"),
+        ("zsh", "#compdef pipit"),
+        ("fish", "complete -c pipit"),
+    ] {
+        let run = repo.pipit(["completions", shell]);
+        assert_eq!(run.code, 0, "{run}");
+        assert!(run.stdout.contains(marker), "{shell}: {}", run.stdout);
+    }
+}
+
+#[test]
+fn stages_lists_the_expanded_demo() {
+    let (pipeline, params) = demo();
+    let repo = Repo::with_pipeline(&pipeline, &params);
+    let run = repo.pipit(["stages", "--json"]);
+    assert_eq!(run.code, 0, "{run}");
+    let stages: serde_json::Value = serde_json::from_str(&run.stdout).unwrap();
+    let stages = stages.as_array().unwrap();
+    assert_eq!(stages.len(), 34);
+    let forest = stages
+        .iter()
+        .find(|s| s["name"] == "train@churn-forest")
+        .unwrap();
+    assert_eq!(forest["family"], "train");
+    assert_eq!(forest["outs"][0]["path"], "models/churn/forest.model");
+    assert!(
+        forest["cmd"][0]
+            .as_str()
+            .unwrap()
+            .contains("--model forest")
+    );
+    let linear = stages
+        .iter()
+        .find(|s| s["name"] == "train@credit-linear")
+        .unwrap();
+    assert!(
+        linear["cmd"][0]
+            .as_str()
+            .unwrap()
+            .contains("--model logistic")
+    );
+    let run = repo.pipit(["stages"]);
+    assert_eq!(run.code, 0, "{run}");
+    assert!(
+        run.stdout.contains(
+            "generate@housing\n  cmd     pipit stage generate --dataset housing --rows 20640"
+        ),
+        "{}",
+        run.stdout
+    );
+}
+
+#[test]
+fn runs_from_a_subdirectory() {
+    let repo = Repo::with_pipeline("stages:\n  a:\n    cmd: echo\n    outs: [out/a.txt]\n", "");
+    fs_err::create_dir_all(repo.path().join("sub")).unwrap();
+    let run = repo.pipit_in("sub", ["dag", "--json"]);
+    assert_eq!(run.code, 0, "{run}");
+    assert!(run.stdout.contains("\"name\": \"a\""), "{run}");
+}

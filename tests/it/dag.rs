@@ -1,0 +1,151 @@
+//! `pipit dag` on the demo pipeline, a diamond, a wide fan-out and a collapsed
+//! matrix, in every format.
+
+use crate::harness::{Repo, demo};
+
+const DIAMOND: &str = "stages:
+  a:
+    cmd: echo
+    outs: [a.out]
+  b:
+    cmd: echo
+    deps: [a.out]
+    outs: [b.out]
+  c:
+    cmd: echo
+    deps: [a.out]
+    outs: [c.out]
+  d:
+    cmd: echo
+    deps: [b.out, c.out]
+    outs: [d.out]
+";
+
+const FAN_OUT: &str = "stages:
+  root:
+    cmd: echo
+    outs:
+      - data
+  leaf:
+    foreach: [a, b, c, d, e, f, g, h, i, j]
+    do:
+      cmd: echo ${item}
+      deps:
+        - data/${item}.csv
+      outs:
+        - out/${item}.txt
+";
+
+const MATRIX: &str = "stages:
+  prepare:
+    cmd: echo
+    outs: [data]
+  train:
+    matrix:
+      data: [x, y]
+      model: [lin, tree, forest]
+    cmd: echo ${item.data} ${item.model}
+    deps:
+      - data
+    outs:
+      - models/${item.data}-${item.model}
+  report:
+    cmd: echo
+    deps: [models]
+    outs: [report.md]
+";
+
+fn dag(pipeline: &str, params: &str, args: &[&str]) -> String {
+    let repo = Repo::with_pipeline(pipeline, params);
+    let mut all = vec!["dag"];
+    all.extend_from_slice(args);
+    let run = repo.pipit(&all);
+    assert_eq!(run.code, 0, "{run}");
+    assert!(run.stderr.is_empty(), "{run}");
+    run.stdout
+}
+
+fn demo_dag(args: &[&str]) -> String {
+    let (pipeline, params) = demo();
+    dag(&pipeline, &params, args)
+}
+
+#[test]
+fn demo_dot() {
+    insta::assert_snapshot!(demo_dag(&["--dot"]));
+}
+
+#[test]
+fn demo_mermaid() {
+    insta::assert_snapshot!(demo_dag(&["--mermaid"]));
+}
+
+#[test]
+fn demo_json() {
+    let text = demo_dag(&["--json"]);
+    let graph: serde_json::Value = serde_json::from_str(&text).unwrap();
+    assert_eq!(graph["nodes"].as_array().unwrap().len(), 34);
+    insta::assert_snapshot!(text);
+}
+
+#[test]
+fn demo_collapsed_mermaid() {
+    insta::assert_snapshot!(demo_dag(&["--collapse", "--mermaid"]));
+}
+
+#[test]
+fn demo_outs_dot() {
+    insta::assert_snapshot!(demo_dag(&["--outs", "--dot", "train@churn-*"]));
+}
+
+#[test]
+fn target_selects_upstream_and_downstream() {
+    let up = demo_dag(&["--json", "train_tuned@credit"]);
+    let names: Vec<String> = serde_json::from_str::<serde_json::Value>(&up).unwrap()["nodes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|n| n["name"].as_str().unwrap().to_owned())
+        .collect();
+    assert_eq!(
+        names,
+        [
+            "generate@credit",
+            "prepare@credit",
+            "tune@credit",
+            "train_tuned@credit"
+        ]
+    );
+    let down = demo_dag(&["--json", "--downstream", "data/churn/raw.csv"]);
+    let graph: serde_json::Value = serde_json::from_str(&down).unwrap();
+    let names: Vec<&str> = graph["nodes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|n| n["name"].as_str().unwrap())
+        .collect();
+    assert!(
+        names.contains(&"compare") && names.contains(&"register@churn"),
+        "{names:?}"
+    );
+    assert!(!names.iter().any(|n| n.contains("housing")), "{names:?}");
+}
+
+#[test]
+fn diamond_dot_and_mermaid() {
+    insta::assert_snapshot!(dag(DIAMOND, "", &["--dot"]));
+    insta::assert_snapshot!(dag(DIAMOND, "", &["--mermaid"]));
+}
+
+#[test]
+fn fan_out_json() {
+    let text = dag(FAN_OUT, "", &["--json"]);
+    let graph: serde_json::Value = serde_json::from_str(&text).unwrap();
+    assert_eq!(graph["edges"].as_array().unwrap().len(), 10);
+}
+
+#[test]
+fn collapsed_matrix() {
+    insta::assert_snapshot!(dag(MATRIX, "", &["--collapse", "--dot"]));
+    insta::assert_snapshot!(dag(MATRIX, "", &["--collapse", "--json"]));
+}

@@ -1,0 +1,113 @@
+//! A temporary git repository and a way to run the real `pipit` binary in it.
+
+use std::fmt;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use tempfile::TempDir;
+
+/// A scratch repository that is deleted when dropped.
+pub struct Repo {
+    dir: TempDir,
+}
+
+/// What a run of `pipit` did.
+pub struct Run {
+    /// The exit code.
+    pub code: i32,
+    /// Everything written to stdout.
+    pub stdout: String,
+    /// Everything written to stderr.
+    pub stderr: String,
+}
+
+impl Repo {
+    /// Returns an empty git repository.
+    pub fn new() -> Self {
+        let dir = tempfile::Builder::new()
+            .prefix("pipit-test")
+            .tempdir()
+            .expect("tempdir");
+        let status = Command::new("git")
+            .args(["init", "-q"])
+            .current_dir(dir.path())
+            .status();
+        assert!(status.expect("git runs").success(), "git init failed");
+        Self { dir }
+    }
+
+    /// Returns a repository holding `pipeline.yaml` (and `params.yaml` if not empty).
+    pub fn with_pipeline(pipeline: &str, params: &str) -> Self {
+        let repo = Self::new();
+        repo.write("pipeline.yaml", pipeline);
+        if !params.is_empty() {
+            repo.write("params.yaml", params);
+        }
+        repo
+    }
+
+    /// Returns the repository's root.
+    pub fn path(&self) -> &Path {
+        self.dir.path()
+    }
+
+    /// Writes a file, creating its folders.
+    pub fn write(&self, relative: &str, contents: &str) -> PathBuf {
+        let path = self.dir.path().join(relative);
+        if let Some(parent) = path.parent() {
+            fs_err::create_dir_all(parent).expect("create folders");
+        }
+        fs_err::write(&path, contents).expect("write file");
+        path
+    }
+
+    /// Runs `pipit` with `args` at the repository root.
+    pub fn pipit<I, S>(&self, args: I) -> Run
+    where
+        I: IntoIterator<Item = S>,
+        S: AsRef<std::ffi::OsStr>,
+    {
+        self.pipit_in(".", args)
+    }
+
+    /// Runs `pipit` with `args` in a folder of the repository.
+    pub fn pipit_in<I, S>(&self, folder: &str, args: I) -> Run
+    where
+        I: IntoIterator<Item = S>,
+        S: AsRef<std::ffi::OsStr>,
+    {
+        let output = Command::new(assert_cmd::cargo::cargo_bin!("pipit"))
+            .args(args)
+            .current_dir(self.dir.path().join(folder))
+            .env("NO_COLOR", "1")
+            .env("COLUMNS", "80")
+            .env_remove("CLICOLOR_FORCE")
+            .output()
+            .expect("pipit runs");
+        let root = self.dir.path().to_string_lossy().into_owned();
+        let clean = |bytes: &[u8]| String::from_utf8_lossy(bytes).replace(&root, "[REPO]");
+        Run {
+            code: output.status.code().unwrap_or(-1),
+            stdout: clean(&output.stdout),
+            stderr: clean(&output.stderr),
+        }
+    }
+}
+
+impl fmt::Display for Run {
+    /// Formats the run for a snapshot: exit code, stdout, stderr.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        writeln!(f, "exit: {}", self.code)?;
+        writeln!(f, "--- stdout")?;
+        f.write_str(&self.stdout)?;
+        writeln!(f, "--- stderr")?;
+        f.write_str(&self.stderr)
+    }
+}
+
+/// Returns the demo pipeline and params of the repository root.
+pub fn demo() -> (String, String) {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let read = |name: &str| fs_err::read_to_string(root.join(name)).expect("demo file");
+    (read("pipeline.yaml"), read("params.yaml"))
+}

@@ -1,0 +1,7 @@
+//! pipit's integration tests: the real binary in temporary git repositories.
+
+mod cli;
+mod dag;
+mod harness;
+mod parser_never_panics;
+mod validation;

@@ -149,3 +149,61 @@ fn collapsed_matrix() {
     insta::assert_snapshot!(dag(MATRIX, "", &["--collapse", "--dot"]));
     insta::assert_snapshot!(dag(MATRIX, "", &["--collapse", "--json"]));
 }
+
+/// Returns the widest line of a drawing, in characters.
+fn widest(drawing: &str) -> usize {
+    drawing
+        .lines()
+        .map(|l| l.chars().count())
+        .max()
+        .unwrap_or(0)
+}
+
+#[test]
+fn demo_drawing_fits_80_columns() {
+    let drawing = demo_dag(&[]);
+    assert!(widest(&drawing) <= 80, "{drawing}");
+    for stage in [
+        "generate@housing",
+        "train@churn-forest",
+        "train_tuned@credit",
+        "compare",
+    ] {
+        assert!(
+            drawing.contains(&format!("│ {stage} │")),
+            "{stage} missing:\n{drawing}"
+        );
+    }
+    insta::assert_snapshot!(drawing);
+}
+
+#[test]
+fn demo_collapsed_drawing() {
+    let drawing = demo_dag(&["--collapse"]);
+    assert!(drawing.contains("│ train ×12 │"), "{drawing}");
+    insta::assert_snapshot!(drawing);
+}
+
+#[test]
+fn diamond_drawing() {
+    insta::assert_snapshot!(dag(DIAMOND, "", &[]));
+}
+
+#[test]
+fn fan_out_drawing_wraps_within_80_columns() {
+    let drawing = dag(FAN_OUT, "", &[]);
+    assert!(widest(&drawing) <= 80, "{drawing}");
+    insta::assert_snapshot!(drawing);
+}
+
+#[test]
+fn collapsed_matrix_drawing() {
+    insta::assert_snapshot!(dag(MATRIX, "", &["--collapse"]));
+}
+
+#[test]
+fn target_drawing_shows_only_upstream() {
+    let drawing = demo_dag(&["train@credit-gbm"]);
+    assert_eq!(drawing.matches("╭─").count(), 3, "{drawing}");
+    insta::assert_snapshot!(drawing);
+}

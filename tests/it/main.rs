@@ -1,5 +1,6 @@
 //! pipit's integration tests: the real binary in temporary git repositories.
 
+mod architecture;
 mod cli;
 mod dag;
 mod harness;

@@ -1,5 +1,17 @@
 //! pipit's engine: the pipeline model, the DAG and (later) hashing, cache and
 //! execution. Knows nothing about ML and never prints; the CLI in `src/cli/` does.
 
+pub mod cache;
 pub mod dag;
+pub mod fsutil;
+pub mod gc;
+pub mod gitignore;
+pub mod hash;
+pub mod lockfile;
 pub mod pipeline;
+pub mod repolock;
+pub mod run;
+pub mod runcache;
+pub mod state;
+pub mod status;
+pub mod workspace;

@@ -1,10 +1,16 @@
 //! The command-line interface: the `Command` enum and its dispatch. One file per
 //! command holds its arguments and its `run` function.
 
+mod cache;
+mod checkout;
 mod completions;
 mod dag;
+mod gc;
 mod printer;
+mod progress;
+mod repro;
 mod stages;
+mod status;
 mod workspace;
 
 use std::process::ExitCode;
@@ -29,6 +35,16 @@ pub struct Cli {
 
 #[derive(Debug, Subcommand)]
 enum Command {
+    /// Run what is out of date, independent stages in parallel
+    Repro(repro::ReproArgs),
+    /// List the stages that are out of date, and why
+    Status(status::StatusArgs),
+    /// Restore the outputs recorded in the lock file from the cache
+    Checkout(checkout::CheckoutArgs),
+    /// Remove cached objects and run-cache entries that nothing needs
+    Gc(gc::GcArgs),
+    /// Inspect the cache
+    Cache(cache::CacheArgs),
     /// Draw the pipeline's DAG
     Dag(dag::DagArgs),
     /// List every stage after expansion, with its command, deps, params and outs
@@ -41,6 +57,8 @@ enum Command {
 pub enum Outcome {
     /// Everything went well: exit 0.
     Success,
+    /// Something the user can fix (a failed stage, a changed status): exit 1.
+    Failure,
     /// A usage error or an invalid pipeline; nothing was run: exit 2.
     Invalid,
 }
@@ -58,12 +76,18 @@ pub fn main() -> ExitCode {
     };
     let printer = Printer::new();
     let outcome = match cli.command {
+        Command::Repro(args) => repro::run(args, &printer),
+        Command::Status(args) => status::run(args, &printer),
+        Command::Checkout(args) => checkout::run(args, &printer),
+        Command::Gc(args) => gc::run(args, &printer),
+        Command::Cache(args) => cache::run(args, &printer),
         Command::Dag(args) => dag::run(args, &printer),
         Command::Stages(args) => stages::run(args, &printer),
         Command::Completions(args) => completions::run(args, &printer),
     };
     match outcome {
         Ok(Outcome::Success) => ExitCode::SUCCESS,
+        Ok(Outcome::Failure) => ExitCode::from(1),
         Ok(Outcome::Invalid) => ExitCode::from(2),
         Err(error) if printer::is_broken_pipe(&error) => ExitCode::SUCCESS,
         Err(error) => {

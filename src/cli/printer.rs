@@ -11,6 +11,7 @@ use std::io::{IsTerminal, Write};
 use miette::{Diagnostic, GraphicalReportHandler, GraphicalTheme};
 
 /// Writes command output and diagnostics.
+#[derive(Clone, Copy, Debug)]
 pub struct Printer {
     color: bool,
 }
@@ -62,6 +63,11 @@ impl Printer {
         let mut stdout = std::io::stdout().lock();
         stdout.write_all(text.as_bytes())?;
         stdout.flush()
+    }
+
+    /// Writes one line to stdout (a closed stdout is ignored).
+    pub fn line(&self, text: &str) {
+        let _ = self.out(&format!("{text}\n"));
     }
 
     /// Renders a diagnostic (error or warning) to stderr.

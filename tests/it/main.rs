@@ -5,4 +5,5 @@ mod cli;
 mod dag;
 mod harness;
 mod parser_never_panics;
+mod repro;
 mod validation;

@@ -1,0 +1,121 @@
+//! What `repro` shows while it runs: with a terminal, one spinner line per
+//! running stage with its elapsed time and an overall bar (indicatif); without
+//! one, with `--quiet` or `NO_COLOR`, plain lines.
+
+use std::collections::HashMap;
+use std::io::IsTerminal;
+use std::sync::Mutex;
+use std::time::Duration;
+
+use indicatif::{MultiProgress, ProgressBar, ProgressDrawTarget, ProgressStyle};
+use pipit::run::{Event, Outcome};
+
+use super::Printer;
+
+/// Shows the progress of one run.
+pub struct Progress {
+    bars: Option<(MultiProgress, ProgressBar)>,
+    running: Mutex<HashMap<String, ProgressBar>>,
+    quiet: bool,
+}
+
+impl Progress {
+    /// Returns a display for `total` stages.
+    pub fn new(total: usize, quiet: bool) -> Self {
+        let fancy = !quiet
+            && std::io::stdout().is_terminal()
+            && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty());
+        let bars = fancy.then(|| {
+            let multi = MultiProgress::with_draw_target(ProgressDrawTarget::stdout());
+            let overall = multi.add(ProgressBar::new(total as u64));
+            overall.set_style(
+                ProgressStyle::with_template("{bar:30.cyan/blue} {pos}/{len} stages  {elapsed}")
+                    .unwrap_or_else(|_| ProgressStyle::default_bar()),
+            );
+            (multi, overall)
+        });
+        Self {
+            bars,
+            running: Mutex::new(HashMap::new()),
+            quiet,
+        }
+    }
+
+    /// Shows one event.
+    pub fn event(&self, printer: &Printer, event: Event) {
+        match event {
+            Event::Started { stage } => self.started(printer, stage),
+            Event::Finished {
+                stage,
+                outcome,
+                seconds,
+            } => self.finished(printer, &stage, &outcome, seconds),
+        }
+    }
+
+    fn started(&self, printer: &Printer, stage: String) {
+        let Some((multi, _)) = &self.bars else {
+            if !self.quiet {
+                printer.line(&format!("running    {stage}"));
+            }
+            return;
+        };
+        let bar = multi.insert(0, ProgressBar::new_spinner());
+        bar.set_style(
+            ProgressStyle::with_template("{spinner} {msg} {elapsed}")
+                .unwrap_or_else(|_| ProgressStyle::default_spinner()),
+        );
+        bar.set_message(stage.clone());
+        bar.enable_steady_tick(Duration::from_millis(120));
+        if let Ok(mut running) = self.running.lock() {
+            running.insert(stage, bar);
+        }
+    }
+
+    fn finished(&self, printer: &Printer, stage: &str, outcome: &Outcome, seconds: f64) {
+        if let Some(bar) = self.running.lock().ok().and_then(|mut r| r.remove(stage)) {
+            bar.finish_and_clear();
+        }
+        let failed = matches!(outcome, Outcome::Failed { .. });
+        let text = describe(stage, outcome, seconds);
+        match &self.bars {
+            Some((multi, overall)) => {
+                overall.inc(1);
+                let _ = multi.println(&text);
+            }
+            None if self.quiet && !failed => {}
+            None => printer.line(&text),
+        }
+    }
+
+    /// Removes the bars.
+    pub fn finish(&self) {
+        if let Some((_, overall)) = &self.bars {
+            overall.finish_and_clear();
+        }
+    }
+}
+
+/// Returns the line that reports a finished stage.
+fn describe(stage: &str, outcome: &Outcome, seconds: f64) -> String {
+    match outcome {
+        Outcome::UpToDate => format!("up to date {stage}"),
+        Outcome::Frozen => format!("frozen     {stage}"),
+        Outcome::Ran => format!("ran        {stage} ({seconds:.2}s)"),
+        Outcome::Restored => format!("restored   {stage} (restored from run cache)"),
+        Outcome::Failed {
+            reason,
+            stderr_tail,
+        } => {
+            let mut text = format!("failed     {stage}: {reason}");
+            for line in stderr_tail {
+                text.push_str(&format!("\n           │ {line}"));
+            }
+            text
+        }
+        Outcome::Skipped { failed } => format!("skipped    {stage} (`{failed}` failed)"),
+        Outcome::Stopped => {
+            format!("not run    {stage} (stopped after a failure; --keep-going goes on)")
+        }
+    }
+}

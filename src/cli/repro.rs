@@ -1,0 +1,187 @@
+//! `pipit repro`: bring the pipeline up to date.
+
+use std::sync::Arc;
+use std::time::Instant;
+
+use clap::Args;
+use pipit::dag::{Selection, missing_dependencies};
+use pipit::gitignore::ensure_ignored;
+use pipit::repolock::{LockNotice, RepoLock};
+use pipit::run::{self, Event, Options, Plan};
+use pipit::workspace::{DOT_CACHE, Workspace as Files};
+
+use super::progress::Progress;
+use super::{Outcome, Printer, workspace};
+
+/// Arguments of `pipit repro`
+#[derive(Debug, Args)]
+pub struct ReproArgs {
+    /// Stages, families (`train`), globs (`train@*`) or output paths to bring up
+    /// to date, with what they need (all stages when none is given)
+    targets: Vec<String>,
+    /// Re-run the targets and what they need even if up to date; skip the run cache
+    #[arg(short, long)]
+    force: bool,
+    /// Print what would run and why, and run nothing
+    #[arg(long)]
+    dry_run: bool,
+    /// Run the targets and what depends on them, instead of what they need
+    #[arg(long, conflicts_with = "single_item")]
+    downstream: bool,
+    /// Run only the targets themselves
+    #[arg(short, long)]
+    single_item: bool,
+    /// After a failure, go on with the stages that do not depend on it
+    #[arg(short, long)]
+    keep_going: bool,
+    /// Run stages even when an earlier run with the same inputs could be restored
+    #[arg(long)]
+    no_run_cache: bool,
+    /// How many stages may run at once [default: the number of cores]
+    #[arg(short, long, value_parser = clap::value_parser!(u16).range(1..))]
+    jobs: Option<u16>,
+    /// Print only failures and the summary
+    #[arg(short, long)]
+    quiet: bool,
+    /// Fail at once if another pipit is running in this repository
+    #[arg(long)]
+    no_wait: bool,
+}
+
+/// Runs `pipit repro`.
+pub fn run(args: ReproArgs, printer: &Printer) -> anyhow::Result<Outcome> {
+    let start = Instant::now();
+    let Some(loaded) = workspace::load(printer)? else {
+        return Ok(Outcome::Invalid);
+    };
+    let missing = missing_dependencies(&loaded.pipeline);
+    if !missing.is_empty() {
+        for error in &missing {
+            printer.diagnostic(error);
+        }
+        return Ok(Outcome::Invalid);
+    }
+    let selection = match (args.downstream, args.single_item) {
+        (true, _) => Selection::Downstream,
+        (_, true) => Selection::Single,
+        _ => Selection::Upstream,
+    };
+    let Some(selected) = loaded.select(&args.targets, selection, printer) else {
+        return Ok(Outcome::Invalid);
+    };
+    let files = Arc::new(Files::open(&loaded.pipeline.root));
+    let options = Options {
+        force: args.force,
+        no_run_cache: args.no_run_cache,
+        keep_going: args.keep_going,
+        jobs: args.jobs.map_or_else(default_jobs, usize::from),
+        search_path: search_path(),
+    };
+    if args.dry_run {
+        let plans = run::plan(&loaded.pipeline, &loaded.dag, &selected, &files, &options)?;
+        print_plan(printer, &plans);
+        return Ok(Outcome::Success);
+    }
+    let _lock = match RepoLock::acquire(&files.dot_cache, !args.no_wait, &|notice| match notice {
+        LockNotice::Waiting { pid } => printer.note(&format!(
+            "waiting for another pipit (pid {pid}) to finish in this repository…"
+        )),
+        LockNotice::TookOver { pid } => printer.note(&format!(
+            "warning: took over the repository lock left by pid {pid}, which is no longer running"
+        )),
+    }) {
+        Ok(lock) => lock,
+        Err(error) => {
+            printer.note(&format!("error: {error}"));
+            return Ok(Outcome::Failure);
+        }
+    };
+    let progress = Arc::new(Progress::new(selected.len(), args.quiet));
+    let (shown, copy) = (Arc::clone(&progress), *printer);
+    let on_event: Arc<dyn Fn(Event) + Send + Sync> =
+        Arc::new(move |event| shown.event(&copy, event));
+    let summary = run::repro(
+        &loaded.pipeline,
+        &loaded.dag,
+        &selected,
+        Arc::clone(&files),
+        options,
+        on_event,
+    )?;
+    progress.finish();
+    ignore_outputs(&loaded.pipeline)?;
+    printer.line(&format!(
+        "ran {}, up to date {}, restored from run cache {}, failed {}{} in {:.2}s",
+        summary.ran,
+        summary.up_to_date,
+        summary.restored,
+        summary.failed,
+        if summary.skipped > 0 {
+            format!(", not run {}", summary.skipped)
+        } else {
+            String::new()
+        },
+        start.elapsed().as_secs_f64()
+    ));
+    Ok(if summary.failed > 0 {
+        Outcome::Failure
+    } else {
+        Outcome::Success
+    })
+}
+
+fn default_jobs() -> usize {
+    std::thread::available_parallelism().map_or(1, usize::from)
+}
+
+/// Returns PATH with the folder of this pipit binary first, so that a stage's
+/// `pipit stage …` always calls the same build.
+fn search_path() -> std::ffi::OsString {
+    let current = std::env::var_os("PATH").unwrap_or_default();
+    let Some(folder) = std::env::current_exe()
+        .ok()
+        .and_then(|exe| exe.parent().map(ToOwned::to_owned))
+    else {
+        return current;
+    };
+    let mut paths = vec![folder];
+    paths.extend(std::env::split_paths(&current));
+    std::env::join_paths(paths).unwrap_or(current)
+}
+
+/// Adds `.cache/` and the cached outputs to `.gitignore`.
+fn ignore_outputs(pipeline: &pipit::pipeline::Pipeline) -> anyhow::Result<()> {
+    let mut entries = vec![format!("{DOT_CACHE}/")];
+    entries.extend(pipeline.stages.iter().flat_map(|s| {
+        s.outs
+            .iter()
+            .filter(|o| o.cache)
+            .map(|o| o.path.to_string())
+    }));
+    ensure_ignored(&pipeline.root, &entries)?;
+    Ok(())
+}
+
+fn print_plan(printer: &Printer, plans: &[(String, Plan)]) {
+    for (stage, plan) in plans {
+        let reasons = |reasons: &[pipit::status::Reason]| {
+            reasons
+                .iter()
+                .map(ToString::to_string)
+                .collect::<Vec<_>>()
+                .join("; ")
+        };
+        let line = match plan {
+            Plan::UpToDate => format!("up to date {stage}"),
+            Plan::Frozen => format!("frozen     {stage}"),
+            Plan::Restore { reasons: r } => {
+                format!("would restore {stage} from the run cache ({})", reasons(r))
+            }
+            Plan::Run { reasons: r } => format!("would run  {stage} ({})", reasons(r)),
+            Plan::AfterUpstream { upstream } => {
+                format!("would run  {stage} if `{upstream}` changes its outputs")
+            }
+        };
+        printer.line(&line);
+    }
+}

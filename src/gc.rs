@@ -1,0 +1,91 @@
+//! Garbage collection: removing objects and run-cache entries that nothing
+//! needs. The current lock's outs are always kept; `keep_runs` first drops all
+//! but the newest N run-cache entries per stage.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use crate::hash::Manifest;
+use crate::lockfile::{LockFile, LockedPath};
+use crate::runcache::RunCache;
+use crate::workspace::Workspace;
+
+/// What a collection removed (or would remove).
+#[derive(Debug, Default, PartialEq, Eq)]
+pub struct GcReport {
+    /// Objects removed.
+    pub objects: Vec<String>,
+    /// Bytes freed.
+    pub bytes: u64,
+    /// Run-cache entries removed.
+    pub runs: usize,
+}
+
+/// Removes what neither the lock nor a kept run needs; nothing when `dry_run`.
+pub fn collect(
+    workspace: &Workspace,
+    lock: &LockFile,
+    keep_runs: Option<usize>,
+    dry_run: bool,
+) -> std::io::Result<GcReport> {
+    let runs = RunCache::new(&workspace.dot_cache);
+    let mut report = GcReport::default();
+    let mut per_stage: BTreeMap<String, Vec<(u128, String)>> = BTreeMap::new();
+    let all_runs = runs.all();
+    for (key, run) in &all_runs {
+        per_stage
+            .entry(run.stage.clone())
+            .or_default()
+            .push((run.created, key.clone()));
+    }
+    let mut dropped = BTreeSet::new();
+    if let Some(keep) = keep_runs {
+        for list in per_stage.values_mut() {
+            list.sort_by(|a, b| b.cmp(a));
+            dropped.extend(list.iter().skip(keep).map(|(_, key)| key.clone()));
+        }
+    }
+    let mut needed = BTreeSet::new();
+    for entry in lock.stages.values() {
+        for out in &entry.outs {
+            add_objects(workspace, out, &mut needed);
+        }
+    }
+    for (key, run) in &all_runs {
+        if !dropped.contains(key) {
+            run.outs
+                .iter()
+                .for_each(|out| add_objects(workspace, out, &mut needed));
+        }
+    }
+    for key in &dropped {
+        report.runs += 1;
+        if !dry_run {
+            runs.remove(key)?;
+        }
+    }
+    for hash in workspace.cache.hashes()? {
+        if needed.contains(&hash) {
+            continue;
+        }
+        report.bytes += fs_err::metadata(workspace.cache.object_path(&hash)).map_or(0, |m| m.len());
+        if !dry_run {
+            workspace.cache.remove(&hash)?;
+        }
+        report.objects.push(hash);
+    }
+    Ok(report)
+}
+
+/// Adds the objects an out needs: its file, or its manifest and every file in it.
+fn add_objects(workspace: &Workspace, out: &LockedPath, needed: &mut BTreeSet<String>) {
+    needed.insert(out.hash.clone());
+    if out.nfiles.is_some()
+        && let Some(manifest) = workspace
+            .cache
+            .read(&out.hash)
+            .ok()
+            .and_then(|b| Manifest::from_bytes(&b))
+    {
+        needed.extend(manifest.files.into_iter().map(|f| f.hash));
+    }
+}

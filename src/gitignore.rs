@@ -1,0 +1,68 @@
+//! Keeping cached outputs and `.cache/` out of git: pipit adds them to the
+//! repository's `.gitignore` so that nobody commits data by mistake.
+
+use std::path::Path;
+
+use crate::fsutil::write_atomic;
+
+const HEADER: &str = "# Added by pipit: cached outputs and the cache itself";
+
+/// Adds `/entry` lines for each of `entries` missing from `root/.gitignore`.
+pub fn ensure_ignored(root: &Path, entries: &[String]) -> std::io::Result<()> {
+    let path = root.join(".gitignore");
+    let text = match fs_err::read_to_string(&path) {
+        Ok(text) => text,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => String::new(),
+        Err(e) => return Err(e),
+    };
+    let present: Vec<&str> = text.lines().map(str::trim).collect();
+    let missing: Vec<String> = entries
+        .iter()
+        .map(|e| format!("/{}", e.trim_start_matches('/')))
+        .filter(|line| {
+            let bare = line.trim_start_matches('/');
+            !present.iter().any(|p| {
+                *p == line
+                    || p.trim_start_matches('/').trim_end_matches('/') == bare.trim_end_matches('/')
+            })
+        })
+        .collect();
+    if missing.is_empty() {
+        return Ok(());
+    }
+    let mut updated = text.clone();
+    if !updated.is_empty() && !updated.ends_with('\n') {
+        updated.push('\n');
+    }
+    if !present.contains(&HEADER) {
+        updated.push_str(HEADER);
+        updated.push('\n');
+    }
+    let mut seen = std::collections::BTreeSet::new();
+    for line in missing.into_iter().filter(|l| seen.insert(l.clone())) {
+        updated.push_str(&line);
+        updated.push('\n');
+    }
+    write_atomic(&path, updated.as_bytes())
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn adds_only_what_is_missing() {
+        let dir = tempfile::tempdir().unwrap();
+        fs_err::write(dir.path().join(".gitignore"), "/target\ndata/raw.csv\n").unwrap();
+        let entries = [
+            "data/raw.csv".to_owned(),
+            ".cache/".to_owned(),
+            "models/m.bin".to_owned(),
+        ];
+        super::ensure_ignored(dir.path(), &entries).unwrap();
+        super::ensure_ignored(dir.path(), &entries).unwrap();
+        let text = fs_err::read_to_string(dir.path().join(".gitignore")).unwrap();
+        assert_eq!(
+            text,
+            "/target\ndata/raw.csv\n# Added by pipit: cached outputs and the cache itself\n/.cache/\n/models/m.bin\n"
+        );
+    }
+}

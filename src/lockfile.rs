@@ -1,0 +1,248 @@
+//! `pipeline.lock`: what each stage last ran with and produced.
+//!
+//! YAML with a stable order (stages, deps, outs and params sorted) and no
+//! timestamps, so that a no-op run, a reordering of deps or outs, or a `desc`
+//! edit leaves its bytes unchanged. It is replaced atomically, and never
+//! rewritten per stage: each completed stage is appended to a journal under
+//! `.cache/`, folded into the lock at the end of the run, or at the start of the
+//! next one after a crash.
+
+use std::collections::BTreeMap;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+
+use crate::fsutil::write_atomic;
+
+/// The name of the lock file at the repository root.
+pub const LOCK_FILE: &str = "pipeline.lock";
+/// The journal of stages completed since the lock was last written.
+const JOURNAL: &str = "journal";
+
+/// The whole lock file.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct LockFile {
+    /// The format version.
+    pub schema: String,
+    /// Every stage that ran successfully, by name.
+    #[serde(default)]
+    pub stages: BTreeMap<String, LockEntry>,
+}
+
+/// What one stage last ran with and produced.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct LockEntry {
+    /// The commands (written as one string when there is one).
+    #[serde(with = "commands")]
+    pub cmd: Vec<String>,
+    /// Each dependency with its hash, sorted by path.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub deps: Vec<LockedPath>,
+    /// Param values per params file.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub params: BTreeMap<String, BTreeMap<String, serde_json::Value>>,
+    /// Each output with its hash, sorted by path.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub outs: Vec<LockedPath>,
+}
+
+/// A file or directory with its hash.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+pub struct LockedPath {
+    /// The path relative to the repository root (absolute for external deps).
+    pub path: String,
+    /// BLAKE3 hex of the file, or of the directory's manifest.
+    pub hash: String,
+    /// Size in bytes (all files, for a directory).
+    pub size: u64,
+    /// Number of files, for a directory.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub nfiles: Option<u64>,
+}
+
+/// A lock file or journal that cannot be read.
+#[derive(Debug, thiserror::Error)]
+pub enum LockError {
+    /// Reading or writing failed.
+    #[error(transparent)]
+    Io(#[from] std::io::Error),
+    /// The file is not a valid lock file.
+    #[error("`{path}` is not a valid lock file: {reason}")]
+    Invalid { path: String, reason: String },
+}
+
+#[derive(Serialize, Deserialize)]
+struct JournalRecord {
+    stage: String,
+    entry: LockEntry,
+}
+
+impl LockEntry {
+    /// Sorts deps and outs so that their order in pipeline.yaml does not matter.
+    pub fn normalise(mut self) -> Self {
+        self.deps.sort();
+        self.outs.sort();
+        self
+    }
+}
+
+impl LockFile {
+    /// Reads the lock file under `root` (empty when there is none) and applies any
+    /// journal left by an interrupted run.
+    pub fn read(root: &Path, dot_cache: &Path) -> Result<Self, LockError> {
+        let path = root.join(LOCK_FILE);
+        let mut lock = match fs_err::read_to_string(&path) {
+            Ok(text) if text.trim().is_empty() => Self::default(),
+            Ok(text) => serde_saphyr::from_str(&text).map_err(|e| LockError::Invalid {
+                path: LOCK_FILE.into(),
+                reason: e.without_snippet().to_string(),
+            })?,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Self::default(),
+            Err(e) => return Err(e.into()),
+        };
+        for record in read_journal(&dot_cache.join(JOURNAL))? {
+            lock.stages.insert(record.stage, record.entry);
+        }
+        Ok(lock)
+    }
+
+    /// Returns the lock file's text.
+    pub fn to_yaml(&self) -> String {
+        let mut lock = self.clone();
+        lock.schema = "1".into();
+        serde_saphyr::to_string(&lock).unwrap_or_default()
+    }
+
+    /// Writes the lock (only if its bytes change) and clears the journal.
+    pub fn write(&self, root: &Path, dot_cache: &Path) -> Result<(), LockError> {
+        let path = root.join(LOCK_FILE);
+        let text = self.to_yaml();
+        if fs_err::read_to_string(&path).ok().as_deref() != Some(text.as_str()) {
+            write_atomic(&path, text.as_bytes())?;
+        }
+        match fs_err::remove_file(dot_cache.join(JOURNAL)) {
+            Err(e) if e.kind() != std::io::ErrorKind::NotFound => Err(e.into()),
+            _ => Ok(()),
+        }
+    }
+}
+
+/// `cmd` as DVC writes it: a string for one command, a list for several.
+mod commands {
+    use serde::{Deserialize, Deserializer, Serialize, Serializer};
+
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum OneOrMany {
+        One(String),
+        Many(Vec<String>),
+    }
+
+    pub fn serialize<S: Serializer>(commands: &[String], serializer: S) -> Result<S::Ok, S::Error> {
+        match commands {
+            [one] => one.serialize(serializer),
+            many => many.serialize(serializer),
+        }
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Vec<String>, D::Error> {
+        Ok(match OneOrMany::deserialize(deserializer)? {
+            OneOrMany::One(one) => vec![one],
+            OneOrMany::Many(many) => many,
+        })
+    }
+}
+
+/// Appends a completed stage to the journal and flushes it to disk.
+pub fn journal(dot_cache: &Path, stage: &str, entry: &LockEntry) -> Result<(), LockError> {
+    fs_err::create_dir_all(dot_cache)?;
+    let record = JournalRecord {
+        stage: stage.into(),
+        entry: entry.clone(),
+    };
+    let mut line = serde_json::to_vec(&record).unwrap_or_default();
+    line.push(b'\n');
+    let mut file = fs_err::File::options()
+        .create(true)
+        .append(true)
+        .open(dot_cache.join(JOURNAL))?;
+    file.write_all(&line)?;
+    file.sync_data()?;
+    Ok(())
+}
+
+/// Reads the journal; a torn last line (a crash mid-write) is ignored.
+fn read_journal(path: &PathBuf) -> Result<Vec<JournalRecord>, LockError> {
+    let text = match fs_err::read_to_string(path) {
+        Ok(text) => text,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
+        Err(e) => return Err(e.into()),
+    };
+    Ok(text
+        .lines()
+        .filter_map(|line| serde_json::from_str(line).ok())
+        .collect())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn entry(out: &str) -> LockEntry {
+        LockEntry {
+            cmd: vec!["run".into()],
+            deps: vec![LockedPath {
+                path: "in".into(),
+                hash: "aa".into(),
+                size: 1,
+                nfiles: None,
+            }],
+            params: BTreeMap::from([(
+                "params.yaml".into(),
+                BTreeMap::from([("lr".into(), serde_json::json!(0.1))]),
+            )]),
+            outs: vec![LockedPath {
+                path: out.into(),
+                hash: "bb".into(),
+                size: 2,
+                nfiles: Some(3),
+            }],
+        }
+    }
+
+    #[test]
+    fn round_trips_and_skips_unchanged_writes() {
+        let dir = tempfile::tempdir().unwrap();
+        let dot_cache = dir.path().join(".cache");
+        let mut lock = LockFile::default();
+        lock.stages.insert("b".into(), entry("y"));
+        lock.stages.insert("a".into(), entry("x"));
+        lock.write(dir.path(), &dot_cache).unwrap();
+        let text = fs_err::read_to_string(dir.path().join(LOCK_FILE)).unwrap();
+        assert!(
+            text.find("a:").unwrap() < text.find("b:").unwrap(),
+            "{text}"
+        );
+        let read = LockFile::read(dir.path(), &dot_cache).unwrap();
+        assert_eq!(read.stages, lock.stages);
+    }
+
+    #[test]
+    fn the_journal_survives_a_crash_and_is_folded() {
+        let dir = tempfile::tempdir().unwrap();
+        let dot_cache = dir.path().join(".cache");
+        journal(&dot_cache, "a", &entry("x")).unwrap();
+        let mut file = fs_err::File::options()
+            .append(true)
+            .open(dot_cache.join(JOURNAL))
+            .unwrap();
+        file.write_all(b"{\"stage\": \"b\", \"ent").unwrap();
+        let lock = LockFile::read(dir.path(), &dot_cache).unwrap();
+        assert_eq!(lock.stages.keys().collect::<Vec<_>>(), ["a"]);
+        lock.write(dir.path(), &dot_cache).unwrap();
+        assert!(!dot_cache.join(JOURNAL).exists());
+    }
+}

@@ -1,0 +1,112 @@
+//! The repository lock (`.cache/lock`): one `repro` (or `checkout`, `gc`) at a
+//! time. An advisory file lock (`flock`) that the kernel releases when its holder dies,
+//! with the holder's PID written inside so that others can say who they wait
+//! for, and so that a lock left by a dead process is taken over with a warning.
+
+use std::io::{Read, Seek, Write};
+use std::path::Path;
+
+use std::fs::TryLockError;
+
+/// A held repository lock; released on drop.
+#[derive(Debug)]
+pub struct RepoLock {
+    file: std::fs::File,
+}
+
+/// What happened while taking the lock, for the caller to report.
+#[derive(Debug, PartialEq, Eq)]
+pub enum LockNotice {
+    /// Another pipit holds the lock; we are waiting for it.
+    Waiting { pid: u32 },
+    /// The previous holder died without releasing it; we took it over.
+    TookOver { pid: u32 },
+}
+
+/// Why the lock could not be taken.
+#[derive(Debug, thiserror::Error)]
+pub enum RepoLockError {
+    /// Another pipit holds it and we were told not to wait.
+    #[error("another pipit (pid {pid}) is running in this repository")]
+    Busy { pid: u32 },
+    /// The lock file could not be opened or locked.
+    #[error(transparent)]
+    Io(#[from] std::io::Error),
+}
+
+impl RepoLock {
+    /// Takes the lock of the repository whose `.cache/` is `dot_cache`, waiting
+    /// for another holder unless `wait` is false; `notice` hears about waiting
+    /// and take-overs.
+    pub fn acquire(
+        dot_cache: &Path,
+        wait: bool,
+        notice: &dyn Fn(LockNotice),
+    ) -> Result<Self, RepoLockError> {
+        fs_err::create_dir_all(dot_cache)?;
+        let mut file = std::fs::OpenOptions::new()
+            .read(true)
+            .write(true)
+            .create(true)
+            .truncate(false)
+            .open(dot_cache.join("lock"))?;
+        let taken = match file.try_lock() {
+            Ok(()) => true,
+            Err(TryLockError::WouldBlock) => false,
+            Err(TryLockError::Error(e)) => return Err(e.into()),
+        };
+        if !taken {
+            let pid = read_pid(&mut file).unwrap_or(0);
+            if !wait {
+                return Err(RepoLockError::Busy { pid });
+            }
+            notice(LockNotice::Waiting { pid });
+            file.lock()?;
+        } else if let Some(pid) =
+            read_pid(&mut file).filter(|&pid| pid != std::process::id() && pid != 0)
+        {
+            notice(LockNotice::TookOver { pid });
+        }
+        file.set_len(0)?;
+        file.rewind()?;
+        write!(file, "{}", std::process::id())?;
+        file.sync_data()?;
+        Ok(Self { file })
+    }
+}
+
+impl Drop for RepoLock {
+    fn drop(&mut self) {
+        let _ = self.file.set_len(0);
+        let _ = self.file.unlock();
+    }
+}
+
+fn read_pid(file: &mut std::fs::File) -> Option<u32> {
+    let mut text = String::new();
+    file.rewind().ok()?;
+    file.read_to_string(&mut text).ok()?;
+    text.trim().parse().ok()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_second_holder_is_refused_and_a_dead_holder_is_taken_over() {
+        let dir = tempfile::tempdir().unwrap();
+        let first = RepoLock::acquire(dir.path(), false, &|_| {}).unwrap();
+        let busy = RepoLock::acquire(dir.path(), false, &|_| {}).unwrap_err();
+        assert!(matches!(busy, RepoLockError::Busy { pid } if pid == std::process::id()));
+        drop(first);
+        fs_err::write(dir.path().join("lock"), "999999999").unwrap();
+        let seen = std::sync::Mutex::new(Vec::new());
+        let _again =
+            RepoLock::acquire(dir.path(), false, &|n| seen.lock().unwrap().push(n)).unwrap();
+        assert_eq!(
+            *seen.lock().unwrap(),
+            [LockNotice::TookOver { pid: 999_999_999 }]
+        );
+    }
+}

@@ -1,0 +1,87 @@
+//! Running a stage's commands: `sh -c` in its working directory, with the pipit
+//! binary's folder first on PATH, output kept in `.cache/logs/`.
+
+use std::ffi::OsStr;
+use std::io::{Read, Seek, SeekFrom};
+use std::os::unix::process::CommandExt;
+use std::path::Path;
+use std::process::{Command, Stdio};
+
+/// How many lines of stderr a failure shows.
+const TAIL_LINES: usize = 20;
+
+/// A command that did not succeed.
+#[derive(Debug, Clone, PartialEq)]
+pub struct CommandFailure {
+    /// The command that failed.
+    pub command: String,
+    /// Its exit code, or `None` when a signal ended it.
+    pub code: Option<i32>,
+    /// The last lines of its stderr.
+    pub stderr_tail: Vec<String>,
+}
+
+/// Runs `commands` one after another in `dir`; stops at the first failure.
+/// `search_path` is the PATH the commands get (the CLI puts pipit's folder first).
+pub fn run(
+    commands: &[String],
+    dir: &Path,
+    search_path: &OsStr,
+    log: &Path,
+) -> std::io::Result<Result<(), CommandFailure>> {
+    if let Some(parent) = log.parent() {
+        fs_err::create_dir_all(parent)?;
+    }
+    let out_log = log.with_extension("out");
+    let err_log = log.with_extension("err");
+    let stdout = fs_err::File::create(&out_log)?.into_parts().0;
+    let stderr = fs_err::File::create(&err_log)?.into_parts().0;
+    for command in commands {
+        let mut child = Command::new("sh");
+        child
+            .arg("-c")
+            .arg(command)
+            .current_dir(dir)
+            .env("PATH", search_path)
+            .stdin(Stdio::null())
+            .stdout(stdout.try_clone()?)
+            .stderr(stderr.try_clone()?);
+        // SAFETY: prctl is async-signal-safe; it only asks the kernel to kill the
+        // child if pipit dies, so that a killed pipit leaves no stage writing.
+        unsafe {
+            child.pre_exec(|| {
+                libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL);
+                Ok(())
+            });
+        }
+        let status = child.status().map_err(|e| {
+            std::io::Error::new(
+                e.kind(),
+                format!("cannot start `sh` in `{}`: {e}", dir.display()),
+            )
+        })?;
+        if !status.success() {
+            return Ok(Err(CommandFailure {
+                command: command.clone(),
+                code: status.code(),
+                stderr_tail: tail(&err_log)?,
+            }));
+        }
+    }
+    Ok(Ok(()))
+}
+
+/// Returns the last lines of a log file.
+fn tail(path: &Path) -> std::io::Result<Vec<String>> {
+    let mut file = fs_err::File::open(path)?;
+    let length = file.metadata()?.len();
+    file.seek(SeekFrom::Start(length.saturating_sub(16 * 1024)))?;
+    let mut bytes = Vec::new();
+    file.read_to_end(&mut bytes)?;
+    let text = String::from_utf8_lossy(&bytes);
+    let lines: Vec<&str> = text.lines().collect();
+    Ok(lines[lines.len().saturating_sub(TAIL_LINES)..]
+        .iter()
+        .map(|l| (*l).to_owned())
+        .collect())
+}

@@ -1,0 +1,359 @@
+//! `repro`: runs what is out of date, in topological order, independent stages
+//! in parallel (tokio), a failure stopping only what depends on it.
+//!
+//! Never prints: progress goes to the caller as [`Event`]s.
+
+mod command;
+mod stage;
+
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::ffi::OsString;
+use std::sync::{Arc, Mutex};
+use std::time::Instant;
+
+use crate::dag::Dag;
+use crate::lockfile::{LockEntry, LockError, LockFile};
+use crate::pipeline::{Pipeline, Stage};
+use crate::runcache::RunCache;
+use crate::status::{self, Inputs, Reason};
+use crate::workspace::Workspace;
+
+/// How `repro` runs.
+#[derive(Clone, Debug)]
+pub struct Options {
+    /// Re-run the selected stages even when up to date, skipping the run cache.
+    pub force: bool,
+    /// Do not restore from the run cache.
+    pub no_run_cache: bool,
+    /// After a failure, go on with the stages that do not depend on it.
+    pub keep_going: bool,
+    /// How many stages may run at once.
+    pub jobs: usize,
+    /// The PATH stage commands get.
+    pub search_path: OsString,
+}
+
+/// What happened to one stage.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Outcome {
+    /// Nothing changed.
+    UpToDate,
+    /// The stage is frozen.
+    Frozen,
+    /// The command ran and succeeded.
+    Ran,
+    /// The outs of an earlier identical run were restored.
+    Restored,
+    /// The stage failed; its previous lock entry is kept.
+    Failed {
+        reason: String,
+        stderr_tail: Vec<String>,
+    },
+    /// Not attempted: a stage it depends on failed.
+    Skipped { failed: String },
+    /// Not attempted: another stage failed and `--keep-going` was not given.
+    Stopped,
+}
+
+/// Progress of a run.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Event {
+    /// A stage's command started.
+    Started { stage: String },
+    /// A stage is done.
+    Finished {
+        stage: String,
+        outcome: Outcome,
+        seconds: f64,
+    },
+}
+
+/// Counts of a finished run.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Summary {
+    /// Stages whose command ran.
+    pub ran: usize,
+    /// Stages already up to date (frozen ones included).
+    pub up_to_date: usize,
+    /// Stages restored from the run cache.
+    pub restored: usize,
+    /// Stages that failed.
+    pub failed: usize,
+    /// Stages not attempted because of a failure.
+    pub skipped: usize,
+}
+
+/// A run that could not go on.
+#[derive(Debug, thiserror::Error)]
+pub enum RunError {
+    /// The lock file or journal is unreadable.
+    #[error(transparent)]
+    Lock(#[from] LockError),
+    /// The runtime could not start.
+    #[error(transparent)]
+    Io(#[from] std::io::Error),
+}
+
+/// Everything a stage needs while running, shared by the workers.
+pub struct Context {
+    stages: Vec<Stage>,
+    workspace: Arc<Workspace>,
+    lock: BTreeMap<String, LockEntry>,
+    runs: RunCache,
+    options: Options,
+    on_event: Arc<dyn Fn(Event) + Send + Sync>,
+}
+
+/// Brings the `selected` stages up to date; the caller holds the repository lock.
+pub fn repro(
+    pipeline: &Pipeline,
+    dag: &Dag,
+    selected: &BTreeSet<usize>,
+    workspace: Arc<Workspace>,
+    options: Options,
+    on_event: Arc<dyn Fn(Event) + Send + Sync>,
+) -> Result<Summary, RunError> {
+    let lock = LockFile::read(&workspace.root, &workspace.dot_cache)?;
+    let jobs = options.jobs.max(1);
+    let context = Arc::new(Context {
+        stages: pipeline.stages.clone(),
+        runs: RunCache::new(&workspace.dot_cache),
+        lock: lock.stages.clone(),
+        workspace: Arc::clone(&workspace),
+        options,
+        on_event,
+    });
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(1)
+        .max_blocking_threads(jobs + 1)
+        .enable_all()
+        .build()?;
+    let summary = runtime.block_on(schedule(Arc::clone(&context), dag, selected, jobs));
+    let mut lock = LockFile::read(&workspace.root, &workspace.dot_cache)?;
+    let names: BTreeSet<&str> = pipeline.stages.iter().map(|s| s.name.as_str()).collect();
+    lock.stages.retain(|name, _| names.contains(name.as_str()));
+    lock.write(&workspace.root, &workspace.dot_cache)?;
+    workspace.save_state()?;
+    Ok(summary)
+}
+
+/// Runs the selected stages as their dependencies finish, `jobs` at a time.
+async fn schedule(
+    context: Arc<Context>,
+    dag: &Dag,
+    selected: &BTreeSet<usize>,
+    jobs: usize,
+) -> Summary {
+    let order: Vec<usize> = dag
+        .topological_order()
+        .into_iter()
+        .filter(|s| selected.contains(s))
+        .collect();
+    let position: HashMap<usize, usize> = order.iter().enumerate().map(|(p, &s)| (s, p)).collect();
+    let mut waiting: HashMap<usize, usize> = order
+        .iter()
+        .map(|&s| {
+            (
+                s,
+                dag.parents(s)
+                    .iter()
+                    .filter(|p| selected.contains(p))
+                    .count(),
+            )
+        })
+        .collect();
+    let mut ready: BTreeSet<(usize, usize)> = order
+        .iter()
+        .filter(|s| waiting[s] == 0)
+        .map(|&s| (position[&s], s))
+        .collect();
+    let mut failed_upstream: HashMap<usize, String> = HashMap::new();
+    let journal = Arc::new(Mutex::new(()));
+    let mut running = tokio::task::JoinSet::new();
+    let mut summary = Summary::default();
+    let mut stopped = false;
+    loop {
+        while running.len() < jobs && !stopped {
+            let Some((_, index)) = ready.pop_first() else {
+                break;
+            };
+            if let Some(failed) = failed_upstream.get(&index).cloned() {
+                let outcome = Outcome::Skipped { failed };
+                finish(&context, &mut summary, index, outcome.clone(), 0.0);
+                release(
+                    dag,
+                    index,
+                    Some(&context.stages[index].name),
+                    &mut waiting,
+                    &mut ready,
+                    &position,
+                    &mut failed_upstream,
+                    selected,
+                    true,
+                );
+                continue;
+            }
+            let (context, journal) = (Arc::clone(&context), Arc::clone(&journal));
+            running.spawn_blocking(move || {
+                let start = Instant::now();
+                let outcome = stage::bring_up_to_date(&context, index, &journal);
+                (index, outcome, stage::seconds(start))
+            });
+        }
+        let Some(done) = running.join_next().await else {
+            break;
+        };
+        let Ok((index, outcome, seconds)) = done else {
+            continue;
+        };
+        let failed = matches!(outcome, Outcome::Failed { .. });
+        finish(&context, &mut summary, index, outcome, seconds);
+        if failed && !context.options.keep_going {
+            stopped = true;
+        }
+        let name = context.stages[index].name.clone();
+        release(
+            dag,
+            index,
+            failed.then_some(&name),
+            &mut waiting,
+            &mut ready,
+            &position,
+            &mut failed_upstream,
+            selected,
+            failed,
+        );
+    }
+    for (_, index) in ready {
+        finish(&context, &mut summary, index, Outcome::Stopped, 0.0);
+    }
+    summary
+}
+
+/// Marks `index` done: its children wait for one stage less.
+#[expect(
+    clippy::too_many_arguments,
+    reason = "the scheduler's state, kept local to `schedule`"
+)]
+fn release(
+    dag: &Dag,
+    index: usize,
+    failed: Option<&String>,
+    waiting: &mut HashMap<usize, usize>,
+    ready: &mut BTreeSet<(usize, usize)>,
+    position: &HashMap<usize, usize>,
+    failed_upstream: &mut HashMap<usize, String>,
+    selected: &BTreeSet<usize>,
+    propagate: bool,
+) {
+    let inherited = failed_upstream.get(&index).cloned();
+    for child in dag
+        .children(index)
+        .into_iter()
+        .filter(|c| selected.contains(c))
+    {
+        if propagate && let Some(name) = failed.cloned().or_else(|| inherited.clone()) {
+            failed_upstream.entry(child).or_insert(name);
+        }
+        if let Some(count) = waiting.get_mut(&child) {
+            *count -= 1;
+            if *count == 0 {
+                ready.insert((position[&child], child));
+            }
+        }
+    }
+}
+
+fn finish(context: &Context, summary: &mut Summary, index: usize, outcome: Outcome, seconds: f64) {
+    match &outcome {
+        Outcome::UpToDate | Outcome::Frozen => summary.up_to_date += 1,
+        Outcome::Ran => summary.ran += 1,
+        Outcome::Restored => summary.restored += 1,
+        Outcome::Failed { .. } => summary.failed += 1,
+        Outcome::Skipped { .. } | Outcome::Stopped => summary.skipped += 1,
+    }
+    let stage = context.stages[index].name.clone();
+    (context.on_event)(Event::Finished {
+        stage,
+        outcome,
+        seconds,
+    });
+}
+
+/// What `repro --dry-run` would do with one stage.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Plan {
+    /// Nothing to do.
+    UpToDate,
+    /// Frozen: never runs.
+    Frozen,
+    /// Its outs would come from the run cache.
+    Restore { reasons: Vec<Reason> },
+    /// It would run, for these reasons.
+    Run { reasons: Vec<Reason> },
+    /// It would run if a stage it depends on changes its outs.
+    AfterUpstream { upstream: String },
+}
+
+/// Returns what `repro` would do with each selected stage, in order.
+pub fn plan(
+    pipeline: &Pipeline,
+    dag: &Dag,
+    selected: &BTreeSet<usize>,
+    workspace: &Workspace,
+    options: &Options,
+) -> Result<Vec<(String, Plan)>, RunError> {
+    let lock = LockFile::read(&workspace.root, &workspace.dot_cache)?;
+    let runs = RunCache::new(&workspace.dot_cache);
+    let mut changing: BTreeMap<usize, String> = BTreeMap::new();
+    let mut plans = Vec::new();
+    for index in dag
+        .topological_order()
+        .into_iter()
+        .filter(|s| selected.contains(s))
+    {
+        let stage = &pipeline.stages[index];
+        let (inputs, missing) = Inputs::of(stage, workspace)?;
+        let mut reasons = status::reasons(
+            stage,
+            lock.stages.get(&stage.name),
+            &inputs,
+            &missing,
+            workspace,
+        )?;
+        if options.force && reasons.is_empty() && !stage.frozen {
+            reasons.push(Reason::AlwaysChanged);
+        }
+        let upstream = dag
+            .parents(index)
+            .into_iter()
+            .find_map(|p| changing.get(&p).cloned());
+        let plan = if stage.frozen {
+            Plan::Frozen
+        } else if reasons.is_empty() {
+            match upstream {
+                Some(upstream) => Plan::AfterUpstream { upstream },
+                None => Plan::UpToDate,
+            }
+        } else {
+            let key = crate::runcache::key(stage, &inputs);
+            let restorable = !options.force
+                && !options.no_run_cache
+                && !stage.always_changed
+                && runs
+                    .get(&key)
+                    .is_some_and(|run| run.outs.iter().all(|o| workspace.is_cached(o)));
+            if restorable {
+                Plan::Restore { reasons }
+            } else {
+                Plan::Run { reasons }
+            }
+        };
+        if !matches!(plan, Plan::UpToDate | Plan::Frozen) {
+            changing.insert(index, stage.name.clone());
+        }
+        plans.push((stage.name.clone(), plan));
+    }
+    workspace.save_state()?;
+    Ok(plans)
+}

@@ -1,0 +1,163 @@
+//! The stat cache (`.cache/state`): (path, inode, size, mtime) → hash, so that an
+//! unchanged file is never read twice.
+//!
+//! A file whose mtime is within two seconds of the moment it was hashed may still
+//! be being written (or be rewritten with the same size in the same second): it
+//! is not remembered, and is hashed again next time.
+
+use std::collections::HashMap;
+use std::os::unix::fs::MetadataExt;
+use std::path::{Path, PathBuf};
+use std::sync::Mutex;
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use serde::{Deserialize, Serialize};
+
+use crate::fsutil::{is_executable, write_atomic};
+use crate::hash::hash_file;
+
+/// How close to "now" an mtime must be for the file to count as unstable.
+const UNSTABLE_NANOS: i128 = 2_000_000_000;
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+struct Entry {
+    inode: u64,
+    size: u64,
+    mtime: i128,
+    hash: String,
+}
+
+/// What the stat cache knows of a file.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct FileInfo {
+    /// BLAKE3 hex of the contents.
+    pub hash: String,
+    /// Size in bytes.
+    pub size: u64,
+    /// Whether the owner may execute it.
+    pub exec: bool,
+}
+
+/// The stat cache of one repository.
+#[derive(Debug)]
+pub struct StatCache {
+    path: PathBuf,
+    entries: Mutex<HashMap<PathBuf, Entry>>,
+    dirty: Mutex<bool>,
+}
+
+fn nanos(time: SystemTime) -> i128 {
+    time.duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_nanos() as i128)
+}
+
+impl StatCache {
+    /// Loads the stat cache stored at `path` (empty when missing or unreadable).
+    pub fn load(path: &Path) -> Self {
+        let entries = fs_err::read(path)
+            .ok()
+            .and_then(|bytes| serde_json::from_slice::<Vec<(PathBuf, Entry)>>(&bytes).ok())
+            .map(|list| list.into_iter().collect())
+            .unwrap_or_default();
+        Self {
+            path: path.to_path_buf(),
+            entries: Mutex::new(entries),
+            dirty: Mutex::new(false),
+        }
+    }
+
+    /// Returns the hash, size and executable bit of the file at `path`, reading
+    /// it only when its inode, size or mtime changed since it was last hashed.
+    pub fn file(&self, path: &Path) -> std::io::Result<FileInfo> {
+        let metadata = fs_err::metadata(path)?;
+        let mtime = nanos(metadata.modified()?);
+        let (inode, size, exec) = (metadata.ino(), metadata.len(), is_executable(&metadata));
+        let known = self
+            .entries
+            .lock()
+            .ok()
+            .and_then(|entries| entries.get(path).cloned());
+        if let Some(entry) = known
+            && (entry.inode, entry.size, entry.mtime) == (inode, size, mtime)
+        {
+            return Ok(FileInfo {
+                hash: entry.hash,
+                size,
+                exec,
+            });
+        }
+        let (hash, size) = hash_file(path)?;
+        if nanos(SystemTime::now()) - mtime > UNSTABLE_NANOS
+            && let (Ok(mut entries), Ok(mut dirty)) = (self.entries.lock(), self.dirty.lock())
+        {
+            entries.insert(
+                path.to_path_buf(),
+                Entry {
+                    inode,
+                    size,
+                    mtime,
+                    hash: hash.clone(),
+                },
+            );
+            *dirty = true;
+        }
+        Ok(FileInfo { hash, size, exec })
+    }
+
+    /// Writes the stat cache back if it learnt anything.
+    pub fn save(&self) -> std::io::Result<()> {
+        let dirty = self.dirty.lock().map(|d| *d).unwrap_or(false);
+        if !dirty {
+            return Ok(());
+        }
+        let list: Vec<(PathBuf, Entry)> = match self.entries.lock() {
+            Ok(entries) => entries
+                .iter()
+                .filter(|(p, _)| p.exists())
+                .map(|(p, e)| (p.clone(), e.clone()))
+                .collect(),
+            Err(_) => return Ok(()),
+        };
+        write_atomic(&self.path, &serde_json::to_vec(&list).unwrap_or_default())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn remembers_stable_files_and_notices_changes() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("data.csv");
+        fs_err::write(&file, "a,b\n").unwrap();
+        let old = SystemTime::now() - std::time::Duration::from_secs(60);
+        fs_err::File::options()
+            .write(true)
+            .open(&file)
+            .unwrap()
+            .set_modified(old)
+            .unwrap();
+        let cache = StatCache::load(&dir.path().join("state"));
+        let first = cache.file(&file).unwrap();
+        assert_eq!(first.hash, blake3::hash(b"a,b\n").to_hex().to_string());
+        cache.save().unwrap();
+        let reloaded = StatCache::load(&dir.path().join("state"));
+        assert_eq!(reloaded.entries.lock().unwrap().len(), 1);
+        fs_err::write(&file, "a,c\n").unwrap();
+        assert_eq!(
+            reloaded.file(&file).unwrap().hash,
+            blake3::hash(b"a,c\n").to_hex().to_string()
+        );
+    }
+
+    #[test]
+    fn a_file_written_just_now_is_not_trusted() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("fresh");
+        fs_err::write(&file, "x").unwrap();
+        let cache = StatCache::load(&dir.path().join("state"));
+        cache.file(&file).unwrap();
+        assert!(cache.entries.lock().unwrap().is_empty());
+    }
+}

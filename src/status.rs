@@ -1,0 +1,231 @@
+//! Whether a stage is up to date, and if not, why.
+//!
+//! A stage is up to date when its cmd, dep hashes and param values equal the
+//! lock's and its outs exist with the locked hashes.
+
+use std::collections::BTreeMap;
+use std::fmt;
+
+use serde::Serialize;
+
+use crate::lockfile::{LockEntry, LockedPath};
+use crate::pipeline::{DepPath, Stage};
+use crate::workspace::Workspace;
+
+/// Why a stage is not up to date.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+#[serde(tag = "reason", rename_all = "snake_case")]
+pub enum Reason {
+    /// The stage is not in the lock file yet.
+    NewStage,
+    /// The stage is marked `always_changed`.
+    AlwaysChanged,
+    /// Its commands differ from the locked ones.
+    CmdChanged,
+    /// A dependency's contents changed.
+    DepChanged { path: String },
+    /// A dependency does not exist.
+    DepMissing { path: String },
+    /// A dependency was added to or removed from the stage.
+    DepsChanged,
+    /// A param's value changed (`None`: absent on that side).
+    ParamChanged {
+        key: String,
+        old: Option<serde_json::Value>,
+        new: Option<serde_json::Value>,
+    },
+    /// An output does not exist.
+    OutMissing { path: String },
+    /// An output differs from the locked one.
+    OutModified { path: String },
+    /// An output was added to or removed from the stage.
+    OutsChanged,
+}
+
+/// The current inputs of a stage, as the lock records them.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Inputs {
+    /// The hashes of its deps (missing deps are left out).
+    pub deps: Vec<LockedPath>,
+    /// Its param values per file.
+    pub params: BTreeMap<String, BTreeMap<String, serde_json::Value>>,
+}
+
+impl Inputs {
+    /// Hashes the deps and collects the params of `stage`.
+    pub fn of(stage: &Stage, workspace: &Workspace) -> std::io::Result<(Self, Vec<String>)> {
+        let mut deps = Vec::with_capacity(stage.deps.len());
+        let mut missing = Vec::new();
+        for dep in &stage.deps {
+            let (path, name) = match &dep.path {
+                DepPath::Repo(path) => (path.to_path(&workspace.root), path.to_string()),
+                DepPath::External(path) => (path.clone(), path.display().to_string()),
+            };
+            match workspace.digest(&path, &name)? {
+                Some(locked) => deps.push(locked),
+                None => missing.push(name),
+            }
+        }
+        deps.sort();
+        Ok((
+            Self {
+                deps,
+                params: params_of(stage),
+            },
+            missing,
+        ))
+    }
+}
+
+/// Returns a stage's param values per file, a whole-file entry expanded into
+/// the file's top-level keys.
+pub fn params_of(stage: &Stage) -> BTreeMap<String, BTreeMap<String, serde_json::Value>> {
+    let mut params: BTreeMap<String, BTreeMap<String, serde_json::Value>> = BTreeMap::new();
+    for dep in &stage.params {
+        let file = params.entry(dep.file.to_string()).or_default();
+        for (key, value) in &dep.values {
+            match (key.as_str(), value) {
+                ("", serde_json::Value::Object(map)) => {
+                    file.extend(map.iter().map(|(k, v)| (k.clone(), v.clone())));
+                }
+                _ => {
+                    file.insert(key.clone(), value.clone());
+                }
+            }
+        }
+    }
+    params
+}
+
+/// Returns why `stage` is out of date against `locked` (empty: up to date).
+pub fn reasons(
+    stage: &Stage,
+    locked: Option<&LockEntry>,
+    inputs: &Inputs,
+    missing: &[String],
+    workspace: &Workspace,
+) -> std::io::Result<Vec<Reason>> {
+    if stage.frozen {
+        return Ok(Vec::new());
+    }
+    let Some(locked) = locked else {
+        return Ok(vec![Reason::NewStage]);
+    };
+    let mut reasons = Vec::new();
+    if stage.always_changed {
+        reasons.push(Reason::AlwaysChanged);
+    }
+    if stage.cmd != locked.cmd {
+        reasons.push(Reason::CmdChanged);
+    }
+    reasons.extend(
+        missing
+            .iter()
+            .map(|path| Reason::DepMissing { path: path.clone() }),
+    );
+    let locked_deps: BTreeMap<&str, &LockedPath> =
+        locked.deps.iter().map(|d| (d.path.as_str(), d)).collect();
+    for dep in &inputs.deps {
+        match locked_deps.get(dep.path.as_str()) {
+            Some(old) if old.hash == dep.hash => {}
+            Some(_) => reasons.push(Reason::DepChanged {
+                path: dep.path.clone(),
+            }),
+            None => {}
+        }
+    }
+    if inputs.deps.len() + missing.len() != locked.deps.len()
+        || inputs
+            .deps
+            .iter()
+            .any(|d| !locked_deps.contains_key(d.path.as_str()))
+    {
+        reasons.push(Reason::DepsChanged);
+    }
+    reasons.extend(param_changes(&locked.params, &inputs.params));
+    reasons.extend(out_changes(stage, locked, workspace)?);
+    Ok(reasons)
+}
+
+fn param_changes(
+    old: &BTreeMap<String, BTreeMap<String, serde_json::Value>>,
+    new: &BTreeMap<String, BTreeMap<String, serde_json::Value>>,
+) -> Vec<Reason> {
+    let empty = BTreeMap::new();
+    let mut changes = Vec::new();
+    let files: std::collections::BTreeSet<&String> = old.keys().chain(new.keys()).collect();
+    for file in files {
+        let (before, after) = (
+            old.get(file).unwrap_or(&empty),
+            new.get(file).unwrap_or(&empty),
+        );
+        let keys: std::collections::BTreeSet<&String> = before.keys().chain(after.keys()).collect();
+        for key in keys {
+            let (b, a) = (before.get(key), after.get(key));
+            if b != a {
+                let key = if file == "params.yaml" {
+                    key.clone()
+                } else {
+                    format!("{file}:{key}")
+                };
+                changes.push(Reason::ParamChanged {
+                    key,
+                    old: b.cloned(),
+                    new: a.cloned(),
+                });
+            }
+        }
+    }
+    changes
+}
+
+fn out_changes(
+    stage: &Stage,
+    locked: &LockEntry,
+    workspace: &Workspace,
+) -> std::io::Result<Vec<Reason>> {
+    let mut changes = Vec::new();
+    let locked_outs: BTreeMap<&str, &LockedPath> =
+        locked.outs.iter().map(|o| (o.path.as_str(), o)).collect();
+    for out in &stage.outs {
+        let name = out.path.to_string();
+        let Some(old) = locked_outs.get(name.as_str()) else {
+            continue;
+        };
+        match workspace.digest(&out.path.to_path(&workspace.root), &name)? {
+            None => changes.push(Reason::OutMissing { path: name }),
+            Some(now) if now.hash != old.hash => changes.push(Reason::OutModified { path: name }),
+            Some(_) => {}
+        }
+    }
+    if stage.outs.len() != locked.outs.len()
+        || stage
+            .outs
+            .iter()
+            .any(|o| !locked_outs.contains_key(o.path.as_str()))
+    {
+        changes.push(Reason::OutsChanged);
+    }
+    Ok(changes)
+}
+
+impl fmt::Display for Reason {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let value =
+            |v: &Option<serde_json::Value>| v.as_ref().map_or("(none)".into(), |v| v.to_string());
+        match self {
+            Reason::NewStage => f.write_str("new stage"),
+            Reason::AlwaysChanged => f.write_str("always changed"),
+            Reason::CmdChanged => f.write_str("cmd changed"),
+            Reason::DepChanged { path } => write!(f, "dep changed: {path}"),
+            Reason::DepMissing { path } => write!(f, "dep missing: {path}"),
+            Reason::DepsChanged => f.write_str("deps changed"),
+            Reason::ParamChanged { key, old, new } => {
+                write!(f, "param changed: {key} {} → {}", value(old), value(new))
+            }
+            Reason::OutMissing { path } => write!(f, "out missing: {path}"),
+            Reason::OutModified { path } => write!(f, "out modified: {path}"),
+            Reason::OutsChanged => f.write_str("outs changed"),
+        }
+    }
+}

@@ -1,0 +1,451 @@
+//! `repro`, `status`, `checkout`, `gc` and `cache verify` on real repositories:
+//! what runs is asserted with counter files that the stages append to, never
+//! with log text.
+
+use std::process::{Command, Stdio};
+use std::time::Duration;
+
+use crate::harness::Repo;
+
+const PIPELINE: &str = "stages:
+  prepare:
+    cmd: echo run >> .counts/prepare && cp input.txt prepared.txt
+    deps:
+      - input.txt
+    outs:
+      - prepared.txt
+  train:
+    cmd: echo run >> .counts/train && test ${model.depth} -lt 10 && (cat prepared.txt; echo depth=${model.depth}) > model.txt
+    deps:
+      - prepared.txt
+    params:
+      - model.depth
+    outs:
+      - model.txt
+  report:
+    cmd: echo run >> .counts/report && (echo report; cat model.txt) > report.txt
+    deps:
+      - model.txt
+    outs:
+      - report.txt
+  side:
+    cmd: echo run >> .counts/side && cp other.txt side.txt
+    deps:
+      - other.txt
+    outs:
+      - side.txt
+";
+
+fn repo() -> Repo {
+    let repo = Repo::with_pipeline(PIPELINE, "model:\n  depth: 3\n");
+    repo.write("input.txt", "rows\n");
+    repo.write("other.txt", "other\n");
+    repo.write(".counts/.keep", "");
+    repo
+}
+
+/// Returns how many times each of the four stages ran, in pipeline order.
+fn counts(repo: &Repo) -> [usize; 4] {
+    ["prepare", "train", "report", "side"].map(|stage| {
+        fs_err::read_to_string(repo.path().join(".counts").join(stage))
+            .map_or(0, |t| t.lines().count())
+    })
+}
+
+fn read(repo: &Repo, path: &str) -> String {
+    fs_err::read_to_string(repo.path().join(path)).unwrap_or_default()
+}
+
+fn repro_ok(repo: &Repo, args: &[&str]) -> String {
+    let mut all = vec!["repro"];
+    all.extend_from_slice(args);
+    let run = repo.pipit(&all);
+    assert_eq!(run.code, 0, "{run}");
+    run.stdout
+}
+
+#[test]
+fn first_run_runs_everything_and_second_run_nothing() {
+    let repo = repo();
+    repro_ok(&repo, &[]);
+    assert_eq!(counts(&repo), [1, 1, 1, 1]);
+    assert_eq!(read(&repo, "report.txt"), "report\nrows\ndepth=3\n");
+    let lock = read(&repo, "pipeline.lock");
+    let second = repro_ok(&repo, &[]);
+    assert_eq!(counts(&repo), [1, 1, 1, 1]);
+    assert!(second.contains("ran 0, up to date 4"), "{second}");
+    assert_eq!(
+        read(&repo, "pipeline.lock"),
+        lock,
+        "a no-op run must not rewrite the lock"
+    );
+    let status = repo.pipit(["status"]);
+    assert_eq!(
+        (status.code, status.stdout.as_str()),
+        (0, "everything is up to date\n"),
+        "{status}"
+    );
+    let ignored = read(&repo, ".gitignore");
+    for line in [
+        "/.cache/",
+        "/prepared.txt",
+        "/model.txt",
+        "/report.txt",
+        "/side.txt",
+    ] {
+        assert!(
+            ignored.lines().any(|l| l == line),
+            "{line} not in .gitignore:\n{ignored}"
+        );
+    }
+}
+
+#[test]
+fn a_changed_dep_reruns_exactly_its_downstream() {
+    let repo = repo();
+    repro_ok(&repo, &[]);
+    repo.write("other.txt", "changed\n");
+    let status = repo.pipit(["status"]);
+    assert_eq!(status.code, 1, "{status}");
+    assert_eq!(status.stdout, "side:\n    dep changed: other.txt\n");
+    repro_ok(&repo, &[]);
+    assert_eq!(counts(&repo), [1, 1, 1, 2]);
+    repo.write("input.txt", "more rows\n");
+    repro_ok(&repo, &[]);
+    assert_eq!(counts(&repo), [2, 2, 2, 2]);
+    assert_eq!(read(&repo, "report.txt"), "report\nmore rows\ndepth=3\n");
+}
+
+#[test]
+fn a_changed_param_reruns_its_downstream_and_status_names_it() {
+    let repo = repo();
+    repro_ok(&repo, &[]);
+    repo.write("params.yaml", "model:\n  depth: 5\n");
+    let status = repo.pipit(["status"]);
+    assert_eq!(status.code, 1, "{status}");
+    assert!(status.stdout.contains("train:\n"), "{status}");
+    assert!(
+        status.stdout.contains("param changed: model.depth 3 → 5"),
+        "{status}"
+    );
+    let json = repo.pipit(["status", "--json"]);
+    let reasons: serde_json::Value = serde_json::from_str(&json.stdout).unwrap();
+    assert!(
+        reasons["train"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|r| r["reason"] == "param_changed"
+                && r["key"] == "model.depth"
+                && r["old"] == 3
+                && r["new"] == 5),
+        "{reasons}"
+    );
+    repro_ok(&repo, &[]);
+    assert_eq!(counts(&repo), [1, 2, 2, 1]);
+}
+
+#[test]
+fn a_deleted_out_is_restored_from_the_cache_without_running() {
+    let repo = repo();
+    repro_ok(&repo, &[]);
+    fs_err::remove_file(repo.path().join("model.txt")).unwrap();
+    let output = repro_ok(&repo, &[]);
+    assert!(output.contains("restored from run cache"), "{output}");
+    assert_eq!(counts(&repo), [1, 1, 1, 1]);
+    assert_eq!(read(&repo, "model.txt"), "rows\ndepth=3\n");
+}
+
+#[test]
+fn a_param_changed_and_changed_back_is_restored_from_the_run_cache() {
+    let repo = repo();
+    repro_ok(&repo, &[]);
+    repo.write("params.yaml", "model:\n  depth: 5\n");
+    repro_ok(&repo, &[]);
+    repo.write("params.yaml", "model:\n  depth: 3\n");
+    let dry = repro_ok(&repo, &["--dry-run"]);
+    assert!(
+        dry.contains("would restore train from the run cache"),
+        "{dry}"
+    );
+    let output = repro_ok(&repo, &[]);
+    assert_eq!(counts(&repo), [1, 2, 2, 1], "{output}");
+    assert_eq!(read(&repo, "report.txt"), "report\nrows\ndepth=3\n");
+    assert!(output.contains("restored from run cache 2"), "{output}");
+}
+
+#[test]
+fn a_failing_stage_keeps_its_lock_entry_and_stops_its_dependents() {
+    let repo = repo();
+    repro_ok(&repo, &[]);
+    let lock = read(&repo, "pipeline.lock");
+    repo.write("params.yaml", "model:\n  depth: 50\n");
+    repo.write("other.txt", "changed\n");
+    let run = repo.pipit(["repro", "--keep-going", "-j", "1"]);
+    assert_eq!(run.code, 1, "{run}");
+    assert!(run.stdout.contains("failed     train: "), "{run}");
+    assert!(
+        run.stdout.contains("skipped    report (`train` failed)"),
+        "{run}"
+    );
+    assert_eq!(
+        counts(&repo),
+        [1, 2, 1, 2],
+        "report must not run, side must"
+    );
+    let after = read(&repo, "pipeline.lock");
+    let entry = |text: &str, stage: &str| {
+        let dir = tempfile::tempdir().unwrap();
+        fs_err::write(dir.path().join("pipeline.lock"), text).unwrap();
+        let lock = pipit::lockfile::LockFile::read(dir.path(), &dir.path().join(".cache")).unwrap();
+        lock.stages[stage].clone()
+    };
+    assert_eq!(entry(&after, "train"), entry(&lock, "train"));
+    assert_eq!(entry(&after, "report"), entry(&lock, "report"));
+    assert_ne!(entry(&after, "side"), entry(&lock, "side"));
+}
+
+#[test]
+fn without_keep_going_a_failure_stops_the_run() {
+    let repo = repo();
+    repo.write("params.yaml", "model:\n  depth: 50\n");
+    let run = repo.pipit(["repro", "-j", "1", "train"]);
+    assert_eq!(run.code, 1, "{run}");
+    assert!(
+        !repo.path().join("pipeline.lock").exists()
+            || !read(&repo, "pipeline.lock").contains("train:")
+    );
+}
+
+#[test]
+fn a_stage_that_does_not_produce_its_out_fails() {
+    let repo = Repo::with_pipeline(
+        "stages:\n  a:\n    cmd: 'true'\n    outs:\n      - a.txt\n",
+        "",
+    );
+    let run = repo.pipit(["repro"]);
+    assert_eq!(run.code, 1, "{run}");
+    assert!(
+        run.stdout
+            .contains("the command did not produce output `a.txt`"),
+        "{run}"
+    );
+}
+
+#[test]
+fn reordering_deps_or_editing_desc_changes_nothing() {
+    let two_deps = "stages:\n  a:\n    desc: first\n    cmd: cat x y > out\n    deps:\n      - x\n      - y\n    outs:\n      - out\n";
+    let repo = Repo::with_pipeline(two_deps, "");
+    repo.write("x", "1");
+    repo.write("y", "2");
+    repro_ok(&repo, &[]);
+    let lock = read(&repo, "pipeline.lock");
+    repo.write(
+        "pipeline.yaml",
+        &two_deps
+            .replace("      - x\n      - y\n", "      - y\n      - x\n")
+            .replace("first", "second"),
+    );
+    let output = repro_ok(&repo, &[]);
+    assert!(output.contains("ran 0, up to date 1"), "{output}");
+    assert_eq!(read(&repo, "pipeline.lock"), lock);
+}
+
+#[test]
+fn stages_run_in_parallel() {
+    let stage = |name: &str| {
+        format!(
+            "  {name}:\n    cmd: date +%s.%N > .times/{name}.start && sleep 1 && date +%s.%N > .times/{name}.end && echo {name} > {name}.out\n    outs:\n      - {name}.out\n"
+        )
+    };
+    let repo = Repo::with_pipeline(&format!("stages:\n{}{}", stage("a"), stage("b")), "");
+    repo.write(".times/.keep", "");
+    repro_ok(&repo, &["-j", "2"]);
+    let time = |file: &str| {
+        read(&repo, &format!(".times/{file}"))
+            .trim()
+            .parse::<f64>()
+            .unwrap()
+    };
+    let (a, b) = (
+        (time("a.start"), time("a.end")),
+        (time("b.start"), time("b.end")),
+    );
+    assert!(
+        a.0 < b.1 && b.0 < a.1,
+        "a ran {a:?}, b ran {b:?}: they did not overlap"
+    );
+}
+
+#[test]
+fn a_corrupted_object_is_found_refused_and_rebuilt() {
+    let repo = repo();
+    repro_ok(&repo, &[]);
+    let hash = blake3::hash(b"rows\ndepth=3\n").to_hex().to_string();
+    let object = repo
+        .path()
+        .join(".cache/objects")
+        .join(&hash[..2])
+        .join(&hash[2..]);
+    let mut permissions = fs_err::metadata(&object).unwrap().permissions();
+    #[expect(
+        clippy::permissions_set_readonly_false,
+        reason = "the test corrupts the object on purpose"
+    )]
+    permissions.set_readonly(false);
+    fs_err::set_permissions(&object, permissions).unwrap();
+    fs_err::write(&object, "corrupted").unwrap();
+    let verify = repo.pipit(["cache", "verify"]);
+    assert_eq!(verify.code, 1, "{verify}");
+    assert!(
+        verify.stdout.contains(&format!("corrupted: {hash}")),
+        "{verify}"
+    );
+    fs_err::remove_file(repo.path().join("model.txt")).unwrap();
+    let checkout = repo.pipit(["checkout"]);
+    assert_eq!(checkout.code, 1, "{checkout}");
+    assert!(checkout.stderr.contains("corrupted"), "{checkout}");
+    assert!(!repo.path().join("model.txt").exists());
+    repro_ok(&repo, &[]);
+    assert_eq!(
+        counts(&repo)[1],
+        2,
+        "the stage must run again instead of restoring"
+    );
+    assert_eq!(read(&repo, "model.txt"), "rows\ndepth=3\n");
+}
+
+#[test]
+fn checkout_restores_outs_but_not_over_user_edits() {
+    let repo = repo();
+    repro_ok(&repo, &[]);
+    fs_err::remove_file(repo.path().join("report.txt")).unwrap();
+    repo.write("side.txt", "edited by hand\n");
+    let run = repo.pipit(["checkout"]);
+    assert_eq!(run.code, 1, "{run}");
+    assert!(run.stderr.contains("not overwriting `side.txt`"), "{run}");
+    assert_eq!(read(&repo, "report.txt"), "report\nrows\ndepth=3\n");
+    let forced = repo.pipit(["checkout", "--force", "side"]);
+    assert_eq!(forced.code, 0, "{forced}");
+    assert_eq!(read(&repo, "side.txt"), "other\n");
+    assert_eq!(counts(&repo), [1, 1, 1, 1]);
+}
+
+#[test]
+fn gc_keeps_what_the_lock_needs() {
+    let repo = repo();
+    repro_ok(&repo, &[]);
+    repo.write("params.yaml", "model:\n  depth: 5\n");
+    repro_ok(&repo, &[]);
+    let dry = repo.pipit(["gc", "--dry-run", "--keep-runs", "1"]);
+    assert!(dry.stdout.contains("would remove 2 objects"), "{dry}");
+    let run = repo.pipit(["gc", "--keep-runs", "1"]);
+    assert!(run.stdout.contains("removed 2 objects"), "{run}");
+    let verify = repo.pipit(["cache", "verify"]);
+    assert_eq!(verify.code, 0, "{verify}");
+    fs_err::remove_file(repo.path().join("model.txt")).unwrap();
+    let checkout = repo.pipit(["checkout"]);
+    assert_eq!(checkout.code, 0, "{checkout}");
+    assert_eq!(read(&repo, "model.txt"), "rows\ndepth=5\n");
+}
+
+#[test]
+fn two_concurrent_runs_leave_a_correct_state() {
+    let repo = repo();
+    let spawn = || {
+        Command::new(assert_cmd::cargo::cargo_bin!("pipit"))
+            .arg("repro")
+            .current_dir(repo.path())
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap()
+    };
+    let (first, second) = (spawn(), spawn());
+    for child in [first, second] {
+        let output = child.wait_with_output().unwrap();
+        assert!(
+            output.status.success(),
+            "{}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+    }
+    assert_eq!(counts(&repo), [1, 1, 1, 1]);
+    assert_eq!(repo.pipit(["status"]).code, 0);
+}
+
+#[test]
+fn a_second_run_with_no_wait_fails_at_once() {
+    let repo = Repo::with_pipeline(
+        "stages:\n  slow:\n    cmd: sleep 2 && echo x > x\n    outs:\n      - x\n",
+        "",
+    );
+    let mut first = Command::new(assert_cmd::cargo::cargo_bin!("pipit"))
+        .arg("repro")
+        .current_dir(repo.path())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    std::thread::sleep(Duration::from_millis(700));
+    let second = repo.pipit(["repro", "--no-wait"]);
+    assert_eq!(second.code, 1, "{second}");
+    assert!(second.stderr.contains("another pipit (pid"), "{second}");
+    assert!(first.wait().unwrap().success());
+}
+
+/// A small deterministic generator for kill delays (no `rand` needed).
+fn delays(seed: u64, count: usize) -> Vec<u64> {
+    let mut state = seed;
+    (0..count)
+        .map(|_| {
+            state = state
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
+            (state >> 33) % 250
+        })
+        .collect()
+}
+
+#[test]
+fn kill_9_at_any_moment_converges() {
+    let slow = PIPELINE
+        .replace(
+            "echo run >> .counts/prepare &&",
+            "sleep 0.05 && echo run >> .counts/prepare &&",
+        )
+        .replace(
+            "echo run >> .counts/report &&",
+            "sleep 0.05 && echo run >> .counts/report &&",
+        );
+    let repo = Repo::with_pipeline(&slow, "model:\n  depth: 3\n");
+    repo.write("other.txt", "other\n");
+    repo.write(".counts/.keep", "");
+    for (round, delay) in delays(7, 24).into_iter().enumerate() {
+        repo.write("input.txt", &format!("round {round}\n"));
+        let mut child = Command::new(assert_cmd::cargo::cargo_bin!("pipit"))
+            .args(["repro", "-j", "2"])
+            .current_dir(repo.path())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        std::thread::sleep(Duration::from_millis(delay));
+        let _ = child.kill();
+        let _ = child.wait();
+        let run = repo.pipit(["repro"]);
+        assert_eq!(
+            run.code, 0,
+            "round {round} (killed after {delay} ms): {run}"
+        );
+        assert_eq!(
+            read(&repo, "report.txt"),
+            format!("report\nround {round}\ndepth=3\n"),
+            "round {round}"
+        );
+        let status = repo.pipit(["status"]);
+        assert_eq!(status.code, 0, "round {round}: {status}");
+        let verify = repo.pipit(["cache", "verify"]);
+        assert_eq!(verify.code, 0, "round {round}: {verify}");
+    }
+}

@@ -449,3 +449,65 @@ fn kill_9_at_any_moment_converges() {
         assert_eq!(verify.code, 0, "round {round}: {verify}");
     }
 }
+
+#[test]
+fn persist_outs_survive_and_frozen_and_always_changed_stages_behave() {
+    let pipeline = "stages:
+  grow:
+    cmd: echo line >> log.txt
+    outs:
+      - log.txt:
+          persist: true
+    always_changed: true
+  still:
+    cmd: echo run >> .counts/still && echo x > still.txt
+    outs:
+      - still.txt
+";
+    let repo = Repo::with_pipeline(pipeline, "");
+    repo.write(".counts/.keep", "");
+    repro_ok(&repo, &[]);
+    repro_ok(&repo, &[]);
+    assert_eq!(
+        read(&repo, "log.txt"),
+        "line\nline\n",
+        "a persist out is kept and the stage always runs"
+    );
+    let status = repo.pipit(["status"]);
+    assert_eq!(status.code, 1, "{status}");
+    assert_eq!(status.stdout, "grow:\n    always changed\n");
+    repo.write(
+        "pipeline.yaml",
+        &pipeline.replace("echo x > still.txt", "echo y > still.txt\n    frozen: true"),
+    );
+    repro_ok(&repo, &[]);
+    assert_eq!(read(&repo, "still.txt"), "x\n", "a frozen stage never runs");
+    assert!(!repo.pipit(["status"]).stdout.contains("still"));
+}
+
+#[test]
+fn force_and_single_item_select_what_runs() {
+    let repo = repo();
+    repro_ok(&repo, &[]);
+    repro_ok(&repo, &["--force", "train"]);
+    assert_eq!(
+        counts(&repo),
+        [2, 2, 1, 1],
+        "--force runs the target and its upstream"
+    );
+    repo.write("input.txt", "new\n");
+    repro_ok(&repo, &["--single-item", "report"]);
+    assert_eq!(
+        counts(&repo),
+        [2, 2, 1, 1],
+        "report's own inputs did not change"
+    );
+    repro_ok(&repo, &["--downstream", "train"]);
+    assert_eq!(
+        counts(&repo),
+        [2, 2, 1, 1],
+        "train is up to date: prepare upstream is never run"
+    );
+    repro_ok(&repo, &["--downstream", "prepare"]);
+    assert_eq!(counts(&repo), [3, 3, 2, 1]);
+}

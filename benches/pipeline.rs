@@ -29,11 +29,7 @@ fn generated() -> (String, String) {
         "stages:\n  source:\n    foreach: ${items}\n    do:\n      cmd: make-data --seed ${seed} --out data/${item}/s.csv\n      params:\n        - seed\n      outs:\n        - data/${item}/s.csv\n",
     );
     for step in 0..STEPS {
-        let input = if step == 0 {
-            "s.csv".to_owned()
-        } else {
-            format!("out{}.csv", step - 1)
-        };
+        let input = if step == 0 { "s.csv".to_owned() } else { format!("out{}.csv", step - 1) };
         let _ = write!(
             pipeline,
             "  step{step}:\n    foreach: ${{items}}\n    do:\n      cmd: process ${{step.s{step}}} --in data/${{item}}/{input} --out data/${{item}}/out{step}.csv\n      deps:\n        - data/${{item}}/{input}\n      params:\n        - step.s{step}\n      outs:\n        - data/${{item}}/out{step}.csv\n"
@@ -52,11 +48,7 @@ fn benchmarks(c: &mut Criterion) {
     c.bench_function("parse, expand and validate 1,000 stages", |b| {
         b.iter(|| parse(black_box(dir.path()), black_box(&file)).map(|s| s.len()))
     });
-    let pipeline = Pipeline {
-        root: dir.path().to_path_buf(),
-        file: file.clone(),
-        stages,
-    };
+    let pipeline = Pipeline { root: dir.path().to_path_buf(), file: file.clone(), stages };
     c.bench_function("build the DAG of 1,000 stages", |b| {
         b.iter(|| Dag::build(black_box(&pipeline)).map(|d| d.len()))
     });

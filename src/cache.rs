@@ -31,9 +31,7 @@ pub enum LinkMode {
 impl Cache {
     /// Returns the cache whose objects live under `dot_cache/objects`.
     pub fn new(dot_cache: &Path) -> Self {
-        Self {
-            objects: dot_cache.join("objects"),
-        }
+        Self { objects: dot_cache.join("objects") }
     }
 
     /// Returns where the object `hash` lives.
@@ -72,10 +70,7 @@ impl Cache {
     fn temporary(&self, target: &Path) -> std::io::Result<PathBuf> {
         let dir = target.parent().unwrap_or(&self.objects);
         fs_err::create_dir_all(dir)?;
-        let name = target
-            .file_name()
-            .map(|n| n.to_string_lossy().into_owned())
-            .unwrap_or_default();
+        let name = target.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
         Ok(dir.join(format!(".{name}.{}.tmp", std::process::id())))
     }
 
@@ -112,10 +107,8 @@ impl Cache {
         match mode {
             LinkMode::Hardlink => fs_err::hard_link(&object, dest),
             LinkMode::ReflinkOrCopy => {
-                let name = dest
-                    .file_name()
-                    .map(|n| n.to_string_lossy().into_owned())
-                    .unwrap_or_default();
+                let name =
+                    dest.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
                 let temp = dest.with_file_name(format!(".{name}.{}.tmp", std::process::id()));
                 reflink_copy::reflink_or_copy(&object, &temp).map_err(|e| annotate(e, &object))?;
                 let mode = if exec { 0o755 } else { 0o644 };
@@ -159,10 +152,7 @@ fn finish_object(temp: &Path, target: &Path) -> std::io::Result<()> {
 }
 
 fn annotate(error: std::io::Error, path: &Path) -> std::io::Error {
-    std::io::Error::new(
-        error.kind(),
-        format!("failed to copy `{}`: {error}", path.display()),
-    )
+    std::io::Error::new(error.kind(), format!("failed to copy `{}`: {error}", path.display()))
 }
 
 /// Removes a file, a symlink or a whole directory; nothing when absent.
@@ -189,14 +179,9 @@ mod tests {
         cache.store_file(&source, &hash).unwrap();
         assert_eq!(cache.hashes().unwrap(), std::slice::from_ref(&hash));
         let placed = dir.path().join("out").join("model.bin");
-        cache
-            .place(&hash, &placed, false, LinkMode::ReflinkOrCopy)
-            .unwrap();
+        cache.place(&hash, &placed, false, LinkMode::ReflinkOrCopy).unwrap();
         fs_err::write(&placed, b"edited by the user").unwrap();
-        assert!(
-            cache.verify(&hash).unwrap(),
-            "a workspace edit must not reach the cache"
-        );
+        assert!(cache.verify(&hash).unwrap(), "a workspace edit must not reach the cache");
         let object = cache.object_path(&hash);
         fs_err::set_permissions(&object, std::fs::Permissions::from_mode(0o644)).unwrap();
         fs_err::write(&object, b"bit rot").unwrap();

@@ -32,10 +32,7 @@ pub fn collect(
     let mut per_stage: BTreeMap<String, Vec<(u128, String)>> = BTreeMap::new();
     let all_runs = runs.all();
     for (key, run) in &all_runs {
-        per_stage
-            .entry(run.stage.clone())
-            .or_default()
-            .push((run.created, key.clone()));
+        per_stage.entry(run.stage.clone()).or_default().push((run.created, key.clone()));
     }
     let mut dropped = BTreeSet::new();
     if let Some(keep) = keep_runs {
@@ -52,9 +49,7 @@ pub fn collect(
     }
     for (key, run) in &all_runs {
         if !dropped.contains(key) {
-            run.outs
-                .iter()
-                .for_each(|out| add_objects(workspace, out, &mut needed));
+            run.outs.iter().for_each(|out| add_objects(workspace, out, &mut needed));
         }
     }
     for key in &dropped {
@@ -80,11 +75,8 @@ pub fn collect(
 fn add_objects(workspace: &Workspace, out: &LockedPath, needed: &mut BTreeSet<String>) {
     needed.insert(out.hash.clone());
     if out.nfiles.is_some()
-        && let Some(manifest) = workspace
-            .cache
-            .read(&out.hash)
-            .ok()
-            .and_then(|b| Manifest::from_bytes(&b))
+        && let Some(manifest) =
+            workspace.cache.read(&out.hash).ok().and_then(|b| Manifest::from_bytes(&b))
     {
         needed.extend(manifest.files.into_iter().map(|f| f.hash));
     }

@@ -52,11 +52,7 @@ mod tests {
     fn adds_only_what_is_missing() {
         let dir = tempfile::tempdir().unwrap();
         fs_err::write(dir.path().join(".gitignore"), "/target\ndata/raw.csv\n").unwrap();
-        let entries = [
-            "data/raw.csv".to_owned(),
-            ".cache/".to_owned(),
-            "models/m.bin".to_owned(),
-        ];
+        let entries = ["data/raw.csv".to_owned(), ".cache/".to_owned(), "models/m.bin".to_owned()];
         super::ensure_ignored(dir.path(), &entries).unwrap();
         super::ensure_ignored(dir.path(), &entries).unwrap();
         let text = fs_err::read_to_string(dir.path().join(".gitignore")).unwrap();

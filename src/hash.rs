@@ -17,9 +17,7 @@ pub fn hash_file(path: &Path) -> std::io::Result<(String, u64)> {
     let size = fs_err::metadata(path)?.len();
     let mut hasher = blake3::Hasher::new();
     if size >= PARALLEL_THRESHOLD {
-        hasher
-            .update_mmap_rayon(path)
-            .map_err(|e| with_path(e, path))?;
+        hasher.update_mmap_rayon(path).map_err(|e| with_path(e, path))?;
     } else {
         let bytes = fs_err::read(path)?;
         hasher.update(&bytes);
@@ -28,10 +26,7 @@ pub fn hash_file(path: &Path) -> std::io::Result<(String, u64)> {
 }
 
 fn with_path(error: std::io::Error, path: &Path) -> std::io::Error {
-    std::io::Error::new(
-        error.kind(),
-        format!("failed to hash `{}`: {error}", path.display()),
-    )
+    std::io::Error::new(error.kind(), format!("failed to hash `{}`: {error}", path.display()))
 }
 
 /// Returns the BLAKE3 hex of `bytes`.
@@ -99,14 +94,8 @@ mod tests {
         let large = dir.path().join("large");
         let bytes: Vec<u8> = (0..3_000_000u32).map(|i| (i % 251) as u8).collect();
         fs_err::write(&large, &bytes).unwrap();
-        assert_eq!(
-            hash_file(&small).unwrap(),
-            (blake3::hash(b"hello").to_hex().to_string(), 5)
-        );
-        assert_eq!(
-            hash_file(&large).unwrap().0,
-            blake3::hash(&bytes).to_hex().to_string()
-        );
+        assert_eq!(hash_file(&small).unwrap(), (blake3::hash(b"hello").to_hex().to_string(), 5));
+        assert_eq!(hash_file(&large).unwrap().0, blake3::hash(&bytes).to_hex().to_string());
     }
 
     #[test]

@@ -159,16 +159,11 @@ mod commands {
 /// Appends a completed stage to the journal and flushes it to disk.
 pub fn journal(dot_cache: &Path, stage: &str, entry: &LockEntry) -> Result<(), LockError> {
     fs_err::create_dir_all(dot_cache)?;
-    let record = JournalRecord {
-        stage: stage.into(),
-        entry: entry.clone(),
-    };
+    let record = JournalRecord { stage: stage.into(), entry: entry.clone() };
     let mut line = serde_json::to_vec(&record).unwrap_or_default();
     line.push(b'\n');
-    let mut file = fs_err::File::options()
-        .create(true)
-        .append(true)
-        .open(dot_cache.join(JOURNAL))?;
+    let mut file =
+        fs_err::File::options().create(true).append(true).open(dot_cache.join(JOURNAL))?;
     file.write_all(&line)?;
     file.sync_data()?;
     Ok(())
@@ -181,10 +176,7 @@ fn read_journal(path: &PathBuf) -> Result<Vec<JournalRecord>, LockError> {
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
         Err(e) => return Err(e.into()),
     };
-    Ok(text
-        .lines()
-        .filter_map(|line| serde_json::from_str(line).ok())
-        .collect())
+    Ok(text.lines().filter_map(|line| serde_json::from_str(line).ok()).collect())
 }
 
 #[cfg(test)]
@@ -194,12 +186,7 @@ mod tests {
     fn entry(out: &str) -> LockEntry {
         LockEntry {
             cmd: vec!["run".into()],
-            deps: vec![LockedPath {
-                path: "in".into(),
-                hash: "aa".into(),
-                size: 1,
-                nfiles: None,
-            }],
+            deps: vec![LockedPath { path: "in".into(), hash: "aa".into(), size: 1, nfiles: None }],
             params: BTreeMap::from([(
                 "params.yaml".into(),
                 BTreeMap::from([("lr".into(), serde_json::json!(0.1))]),
@@ -222,10 +209,7 @@ mod tests {
         lock.stages.insert("a".into(), entry("x"));
         lock.write(dir.path(), &dot_cache).unwrap();
         let text = fs_err::read_to_string(dir.path().join(LOCK_FILE)).unwrap();
-        assert!(
-            text.find("a:").unwrap() < text.find("b:").unwrap(),
-            "{text}"
-        );
+        assert!(text.find("a:").unwrap() < text.find("b:").unwrap(), "{text}");
         let read = LockFile::read(dir.path(), &dot_cache).unwrap();
         assert_eq!(read.stages, lock.stages);
     }
@@ -235,10 +219,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let dot_cache = dir.path().join(".cache");
         journal(&dot_cache, "a", &entry("x")).unwrap();
-        let mut file = fs_err::File::options()
-            .append(true)
-            .open(dot_cache.join(JOURNAL))
-            .unwrap();
+        let mut file = fs_err::File::options().append(true).open(dot_cache.join(JOURNAL)).unwrap();
         file.write_all(b"{\"stage\": \"b\", \"ent").unwrap();
         let lock = LockFile::read(dir.path(), &dot_cache).unwrap();
         assert_eq!(lock.stages.keys().collect::<Vec<_>>(), ["a"]);

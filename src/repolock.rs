@@ -104,9 +104,6 @@ mod tests {
         let seen = std::sync::Mutex::new(Vec::new());
         let _again =
             RepoLock::acquire(dir.path(), false, &|n| seen.lock().unwrap().push(n)).unwrap();
-        assert_eq!(
-            *seen.lock().unwrap(),
-            [LockNotice::TookOver { pid: 999_999_999 }]
-        );
+        assert_eq!(*seen.lock().unwrap(), [LockNotice::TookOver { pid: 999_999_999 }]);
     }
 }

@@ -35,11 +35,8 @@ pub struct RunRecord {
 pub fn key(stage: &Stage, inputs: &Inputs) -> String {
     let mut outs: Vec<&str> = stage.outs.iter().map(|o| o.path.as_str()).collect();
     outs.sort_unstable();
-    let deps: Vec<(&str, &str)> = inputs
-        .deps
-        .iter()
-        .map(|d| (d.path.as_str(), d.hash.as_str()))
-        .collect();
+    let deps: Vec<(&str, &str)> =
+        inputs.deps.iter().map(|d| (d.path.as_str(), d.hash.as_str())).collect();
     let fingerprint = serde_json::json!({
         "cmd": stage.cmd,
         "deps": deps,
@@ -52,9 +49,7 @@ pub fn key(stage: &Stage, inputs: &Inputs) -> String {
 impl RunCache {
     /// Returns the run cache under `dot_cache/runs`.
     pub fn new(dot_cache: &Path) -> Self {
-        Self {
-            dir: dot_cache.join("runs"),
-        }
+        Self { dir: dot_cache.join("runs") }
     }
 
     fn path(&self, key: &str) -> PathBuf {
@@ -68,18 +63,9 @@ impl RunCache {
 
     /// Remembers a run of `stage` that produced `outs`.
     pub fn put(&self, key: &str, stage: &str, outs: Vec<LockedPath>) -> std::io::Result<()> {
-        let created = SystemTime::now()
-            .duration_since(UNIX_EPOCH)
-            .map_or(0, |d| d.as_nanos());
-        let record = RunRecord {
-            stage: stage.into(),
-            created,
-            outs,
-        };
-        write_atomic(
-            &self.path(key),
-            &serde_json::to_vec_pretty(&record).unwrap_or_default(),
-        )
+        let created = SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_nanos());
+        let record = RunRecord { stage: stage.into(), created, outs };
+        write_atomic(&self.path(key), &serde_json::to_vec_pretty(&record).unwrap_or_default())
     }
 
     /// Returns every remembered run with its key.

@@ -47,8 +47,7 @@ pub struct StatCache {
 }
 
 fn nanos(time: SystemTime) -> i128 {
-    time.duration_since(UNIX_EPOCH)
-        .map_or(0, |d| d.as_nanos() as i128)
+    time.duration_since(UNIX_EPOCH).map_or(0, |d| d.as_nanos() as i128)
 }
 
 impl StatCache {
@@ -59,11 +58,7 @@ impl StatCache {
             .and_then(|bytes| serde_json::from_slice::<Vec<(PathBuf, Entry)>>(&bytes).ok())
             .map(|list| list.into_iter().collect())
             .unwrap_or_default();
-        Self {
-            path: path.to_path_buf(),
-            entries: Mutex::new(entries),
-            dirty: Mutex::new(false),
-        }
+        Self { path: path.to_path_buf(), entries: Mutex::new(entries), dirty: Mutex::new(false) }
     }
 
     /// Returns the hash, size and executable bit of the file at `path`, reading
@@ -72,33 +67,17 @@ impl StatCache {
         let metadata = fs_err::metadata(path)?;
         let mtime = nanos(metadata.modified()?);
         let (inode, size, exec) = (metadata.ino(), metadata.len(), is_executable(&metadata));
-        let known = self
-            .entries
-            .lock()
-            .ok()
-            .and_then(|entries| entries.get(path).cloned());
+        let known = self.entries.lock().ok().and_then(|entries| entries.get(path).cloned());
         if let Some(entry) = known
             && (entry.inode, entry.size, entry.mtime) == (inode, size, mtime)
         {
-            return Ok(FileInfo {
-                hash: entry.hash,
-                size,
-                exec,
-            });
+            return Ok(FileInfo { hash: entry.hash, size, exec });
         }
         let (hash, size) = hash_file(path)?;
         if nanos(SystemTime::now()) - mtime > UNSTABLE_NANOS
             && let (Ok(mut entries), Ok(mut dirty)) = (self.entries.lock(), self.dirty.lock())
         {
-            entries.insert(
-                path.to_path_buf(),
-                Entry {
-                    inode,
-                    size,
-                    mtime,
-                    hash: hash.clone(),
-                },
-            );
+            entries.insert(path.to_path_buf(), Entry { inode, size, mtime, hash: hash.clone() });
             *dirty = true;
         }
         Ok(FileInfo { hash, size, exec })
@@ -132,12 +111,7 @@ mod tests {
         let file = dir.path().join("data.csv");
         fs_err::write(&file, "a,b\n").unwrap();
         let old = SystemTime::now() - std::time::Duration::from_secs(60);
-        fs_err::File::options()
-            .write(true)
-            .open(&file)
-            .unwrap()
-            .set_modified(old)
-            .unwrap();
+        fs_err::File::options().write(true).open(&file).unwrap().set_modified(old).unwrap();
         let cache = StatCache::load(&dir.path().join("state"));
         let first = cache.file(&file).unwrap();
         assert_eq!(first.hash, blake3::hash(b"a,b\n").to_hex().to_string());
@@ -145,10 +119,7 @@ mod tests {
         let reloaded = StatCache::load(&dir.path().join("state"));
         assert_eq!(reloaded.entries.lock().unwrap().len(), 1);
         fs_err::write(&file, "a,c\n").unwrap();
-        assert_eq!(
-            reloaded.file(&file).unwrap().hash,
-            blake3::hash(b"a,c\n").to_hex().to_string()
-        );
+        assert_eq!(reloaded.file(&file).unwrap().hash, blake3::hash(b"a,c\n").to_hex().to_string());
     }
 
     #[test]

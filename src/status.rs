@@ -29,11 +29,7 @@ pub enum Reason {
     /// A dependency was added to or removed from the stage.
     DepsChanged,
     /// A param's value changed (`None`: absent on that side).
-    ParamChanged {
-        key: String,
-        old: Option<serde_json::Value>,
-        new: Option<serde_json::Value>,
-    },
+    ParamChanged { key: String, old: Option<serde_json::Value>, new: Option<serde_json::Value> },
     /// An output does not exist.
     OutMissing { path: String },
     /// An output differs from the locked one.
@@ -67,13 +63,7 @@ impl Inputs {
             }
         }
         deps.sort();
-        Ok((
-            Self {
-                deps,
-                params: params_of(stage),
-            },
-            missing,
-        ))
+        Ok((Self { deps, params: params_of(stage) }, missing))
     }
 }
 
@@ -118,27 +108,18 @@ pub fn reasons(
     if stage.cmd != locked.cmd {
         reasons.push(Reason::CmdChanged);
     }
-    reasons.extend(
-        missing
-            .iter()
-            .map(|path| Reason::DepMissing { path: path.clone() }),
-    );
+    reasons.extend(missing.iter().map(|path| Reason::DepMissing { path: path.clone() }));
     let locked_deps: BTreeMap<&str, &LockedPath> =
         locked.deps.iter().map(|d| (d.path.as_str(), d)).collect();
     for dep in &inputs.deps {
         match locked_deps.get(dep.path.as_str()) {
             Some(old) if old.hash == dep.hash => {}
-            Some(_) => reasons.push(Reason::DepChanged {
-                path: dep.path.clone(),
-            }),
+            Some(_) => reasons.push(Reason::DepChanged { path: dep.path.clone() }),
             None => {}
         }
     }
     if inputs.deps.len() + missing.len() != locked.deps.len()
-        || inputs
-            .deps
-            .iter()
-            .any(|d| !locked_deps.contains_key(d.path.as_str()))
+        || inputs.deps.iter().any(|d| !locked_deps.contains_key(d.path.as_str()))
     {
         reasons.push(Reason::DepsChanged);
     }
@@ -155,24 +136,13 @@ fn param_changes(
     let mut changes = Vec::new();
     let files: std::collections::BTreeSet<&String> = old.keys().chain(new.keys()).collect();
     for file in files {
-        let (before, after) = (
-            old.get(file).unwrap_or(&empty),
-            new.get(file).unwrap_or(&empty),
-        );
+        let (before, after) = (old.get(file).unwrap_or(&empty), new.get(file).unwrap_or(&empty));
         let keys: std::collections::BTreeSet<&String> = before.keys().chain(after.keys()).collect();
         for key in keys {
             let (b, a) = (before.get(key), after.get(key));
             if b != a {
-                let key = if file == "params.yaml" {
-                    key.clone()
-                } else {
-                    format!("{file}:{key}")
-                };
-                changes.push(Reason::ParamChanged {
-                    key,
-                    old: b.cloned(),
-                    new: a.cloned(),
-                });
+                let key = if file == "params.yaml" { key.clone() } else { format!("{file}:{key}") };
+                changes.push(Reason::ParamChanged { key, old: b.cloned(), new: a.cloned() });
             }
         }
     }
@@ -199,10 +169,7 @@ fn out_changes(
         }
     }
     if stage.outs.len() != locked.outs.len()
-        || stage
-            .outs
-            .iter()
-            .any(|o| !locked_outs.contains_key(o.path.as_str()))
+        || stage.outs.iter().any(|o| !locked_outs.contains_key(o.path.as_str()))
     {
         changes.push(Reason::OutsChanged);
     }

@@ -98,12 +98,7 @@ impl Workspace {
                 let info = self.state.file(file)?;
                 let relative = file.strip_prefix(dir).unwrap_or(file);
                 let path = relative.to_string_lossy().replace('\\', "/");
-                Ok(ManifestEntry {
-                    path,
-                    hash: info.hash,
-                    size: info.size,
-                    exec: info.exec,
-                })
+                Ok(ManifestEntry { path, hash: info.hash, size: info.size, exec: info.exec })
             })
             .collect();
         Ok(Manifest::new(entries?))
@@ -147,15 +142,9 @@ impl Workspace {
     ) -> Result<Vec<(String, String, bool)>, CheckoutError> {
         let check = |hash: &str| {
             if !self.cache.contains(hash) {
-                Err(CheckoutError::Missing {
-                    path: locked.path.clone(),
-                    hash: hash.into(),
-                })
+                Err(CheckoutError::Missing { path: locked.path.clone(), hash: hash.into() })
             } else if !self.cache.is_intact(hash, &self.state) {
-                Err(CheckoutError::Corrupted {
-                    path: locked.path.clone(),
-                    hash: hash.into(),
-                })
+                Err(CheckoutError::Corrupted { path: locked.path.clone(), hash: hash.into() })
             } else {
                 Ok(())
             }
@@ -165,17 +154,10 @@ impl Workspace {
             return Ok(vec![(locked.hash.clone(), String::new(), false)]);
         }
         let manifest = Manifest::from_bytes(&self.cache.read(&locked.hash)?).ok_or_else(|| {
-            CheckoutError::Corrupted {
-                path: locked.path.clone(),
-                hash: locked.hash.clone(),
-            }
+            CheckoutError::Corrupted { path: locked.path.clone(), hash: locked.hash.clone() }
         })?;
         manifest.files.iter().try_for_each(|f| check(&f.hash))?;
-        Ok(manifest
-            .files
-            .into_iter()
-            .map(|f| (f.hash, f.path, f.exec))
-            .collect())
+        Ok(manifest.files.into_iter().map(|f| (f.hash, f.path, f.exec)).collect())
     }
 
     /// Places `locked` at `path` from the cache, refusing missing or corrupted

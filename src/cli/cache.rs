@@ -23,10 +23,7 @@ pub fn run(args: CacheArgs, printer: &Printer) -> anyhow::Result<Outcome> {
     let CacheCommand::Verify = args.command;
     let cwd = std::env::current_dir()?;
     let Some(root) = workspace::find_root(&cwd) else {
-        anyhow::bail!(
-            "no `pipeline.yaml` in `{}` or any parent directory",
-            cwd.display()
-        );
+        anyhow::bail!("no `pipeline.yaml` in `{}` or any parent directory", cwd.display());
     };
     let files = Files::open(&root);
     let hashes = files.cache.hashes()?;
@@ -34,19 +31,10 @@ pub fn run(args: CacheArgs, printer: &Printer) -> anyhow::Result<Outcome> {
     for hash in &hashes {
         if !files.cache.verify(hash)? {
             corrupted += 1;
-            printer.line(&format!(
-                "corrupted: {hash} ({})",
-                files.cache.object_path(hash).display()
-            ));
+            printer
+                .line(&format!("corrupted: {hash} ({})", files.cache.object_path(hash).display()));
         }
     }
-    printer.line(&format!(
-        "verified {} objects, {corrupted} corrupted",
-        hashes.len()
-    ));
-    Ok(if corrupted > 0 {
-        Outcome::Failure
-    } else {
-        Outcome::Success
-    })
+    printer.line(&format!("verified {} objects, {corrupted} corrupted", hashes.len()));
+    Ok(if corrupted > 0 { Outcome::Failure } else { Outcome::Success })
 }

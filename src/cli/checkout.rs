@@ -69,31 +69,16 @@ pub fn run(args: CheckoutArgs, printer: &Printer) -> anyhow::Result<Outcome> {
     files.save_state()?;
     printer.line(&format!(
         "checked out {placed} outputs{}",
-        if refused > 0 {
-            format!(", {refused} refused")
-        } else {
-            String::new()
-        }
+        if refused > 0 { format!(", {refused} refused") } else { String::new() }
     ));
-    Ok(if refused > 0 {
-        Outcome::Failure
-    } else {
-        Outcome::Success
-    })
+    Ok(if refused > 0 { Outcome::Failure } else { Outcome::Success })
 }
 
 /// Returns every out hash that some lock entry or run recorded: a workspace file
 /// with one of these was produced by pipit, not edited by the user.
 fn known_hashes(lock: &LockFile, runs: &RunCache) -> BTreeSet<String> {
-    let mut known: BTreeSet<String> = lock
-        .stages
-        .values()
-        .flat_map(|e| e.outs.iter().map(|o| o.hash.clone()))
-        .collect();
-    known.extend(
-        runs.all()
-            .into_iter()
-            .flat_map(|(_, run)| run.outs.into_iter().map(|o| o.hash)),
-    );
+    let mut known: BTreeSet<String> =
+        lock.stages.values().flat_map(|e| e.outs.iter().map(|o| o.hash.clone())).collect();
+    known.extend(runs.all().into_iter().flat_map(|(_, run)| run.outs.into_iter().map(|o| o.hash)));
     known
 }

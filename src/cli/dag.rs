@@ -40,11 +40,7 @@ pub fn run(args: DagArgs, printer: &Printer) -> anyhow::Result<Outcome> {
     for warning in missing_dependencies(&workspace.pipeline) {
         printer.diagnostic(&warning.into_warning());
     }
-    let selection = if args.downstream {
-        Selection::Downstream
-    } else {
-        Selection::Upstream
-    };
+    let selection = if args.downstream { Selection::Downstream } else { Selection::Upstream };
     let targets: Vec<String> = args.target.into_iter().collect();
     let Some(selected) = workspace.select(&targets, selection, printer) else {
         return Ok(Outcome::Invalid);
@@ -54,11 +50,7 @@ pub fn run(args: DagArgs, printer: &Printer) -> anyhow::Result<Outcome> {
         Graph::outputs(pipeline, &selected)
     } else {
         let graph = Graph::stages(pipeline, dag, &selected);
-        if args.collapse {
-            graph.collapse(pipeline, &selected)
-        } else {
-            graph
-        }
+        if args.collapse { graph.collapse(pipeline, &selected) } else { graph }
     };
     let text = if args.dot {
         render::dot(&graph)

@@ -23,20 +23,13 @@ pub struct GcArgs {
 pub fn run(args: GcArgs, printer: &Printer) -> anyhow::Result<Outcome> {
     let cwd = std::env::current_dir()?;
     let Some(root) = workspace::find_root(&cwd) else {
-        anyhow::bail!(
-            "no `pipeline.yaml` in `{}` or any parent directory",
-            cwd.display()
-        );
+        anyhow::bail!("no `pipeline.yaml` in `{}` or any parent directory", cwd.display());
     };
     let files = Files::open(&root);
     let _lock = RepoLock::acquire(&files.dot_cache, true, &|_| {})?;
     let lock = LockFile::read(&files.root, &files.dot_cache)?;
     let report = collect(&files, &lock, args.keep_runs, args.dry_run)?;
-    let verb = if args.dry_run {
-        "would remove"
-    } else {
-        "removed"
-    };
+    let verb = if args.dry_run { "would remove" } else { "removed" };
     printer.line(&format!(
         "{verb} {} objects ({} bytes) and {} run-cache entries",
         report.objects.len(),

@@ -21,13 +21,7 @@ pub use printer::Printer;
 
 /// A declarative, DVC-style pipeline orchestrator for machine learning
 #[derive(Debug, Parser)]
-#[command(
-    name = "pipit",
-    version,
-    about,
-    propagate_version = true,
-    arg_required_else_help = true
-)]
+#[command(name = "pipit", version, about, propagate_version = true, arg_required_else_help = true)]
 pub struct Cli {
     #[command(subcommand)]
     command: Command,

@@ -1,10 +1,7 @@
 //! The one place that writes to the terminal: results to stdout, diagnostics to
 //! stderr, rendered by miette.
 
-#![expect(
-    clippy::print_stderr,
-    reason = "the printer is the one place that prints"
-)]
+#![expect(clippy::print_stderr, reason = "the printer is the one place that prints")]
 
 use std::io::{IsTerminal, Write};
 
@@ -20,12 +17,7 @@ pub struct Printer {
 pub fn install_error_hook() {
     let color = stderr_color();
     let _ = miette::set_hook(Box::new(move |_| {
-        Box::new(
-            miette::MietteHandlerOpts::new()
-                .color(color)
-                .terminal_links(false)
-                .build(),
-        )
+        Box::new(miette::MietteHandlerOpts::new().color(color).terminal_links(false).build())
     }));
 }
 
@@ -35,11 +27,7 @@ fn stderr_color() -> bool {
 
 /// Returns the terminal width: `COLUMNS`, else 80.
 pub fn terminal_width() -> usize {
-    std::env::var("COLUMNS")
-        .ok()
-        .and_then(|c| c.parse().ok())
-        .filter(|&c| c >= 20)
-        .unwrap_or(80)
+    std::env::var("COLUMNS").ok().and_then(|c| c.parse().ok()).filter(|&c| c >= 20).unwrap_or(80)
 }
 
 /// Returns true when `error` is a closed stdout (`pipit dag | head`).
@@ -53,9 +41,7 @@ pub fn is_broken_pipe(error: &anyhow::Error) -> bool {
 impl Printer {
     /// Returns a printer for this process's terminal.
     pub fn new() -> Self {
-        Self {
-            color: stderr_color(),
-        }
+        Self { color: stderr_color() }
     }
 
     /// Writes `text` to stdout as it is.
@@ -72,11 +58,8 @@ impl Printer {
 
     /// Renders a diagnostic (error or warning) to stderr.
     pub fn diagnostic(&self, diagnostic: &dyn Diagnostic) {
-        let theme = if self.color {
-            GraphicalTheme::unicode()
-        } else {
-            GraphicalTheme::unicode_nocolor()
-        };
+        let theme =
+            if self.color { GraphicalTheme::unicode() } else { GraphicalTheme::unicode_nocolor() };
         let handler = GraphicalReportHandler::new_themed(theme)
             .with_width(terminal_width())
             .with_links(false);

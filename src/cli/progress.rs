@@ -34,22 +34,16 @@ impl Progress {
             );
             (multi, overall)
         });
-        Self {
-            bars,
-            running: Mutex::new(HashMap::new()),
-            quiet,
-        }
+        Self { bars, running: Mutex::new(HashMap::new()), quiet }
     }
 
     /// Shows one event.
     pub fn event(&self, printer: &Printer, event: Event) {
         match event {
             Event::Started { stage } => self.started(printer, stage),
-            Event::Finished {
-                stage,
-                outcome,
-                seconds,
-            } => self.finished(printer, &stage, &outcome, seconds),
+            Event::Finished { stage, outcome, seconds } => {
+                self.finished(printer, &stage, &outcome, seconds)
+            }
         }
     }
 
@@ -103,10 +97,7 @@ fn describe(stage: &str, outcome: &Outcome, seconds: f64) -> String {
         Outcome::Frozen => format!("frozen     {stage}"),
         Outcome::Ran => format!("ran        {stage} ({seconds:.2}s)"),
         Outcome::Restored => format!("restored   {stage} (restored from run cache)"),
-        Outcome::Failed {
-            reason,
-            stderr_tail,
-        } => {
+        Outcome::Failed { reason, stderr_tail } => {
             let mut text = format!("failed     {stage}: {reason}");
             for line in stderr_tail {
                 text.push_str(&format!("\n           │ {line}"));

@@ -83,9 +83,8 @@ pub fn run(args: ReproArgs, printer: &Printer) -> anyhow::Result<Outcome> {
         return Ok(Outcome::Success);
     }
     let _lock = match RepoLock::acquire(&files.dot_cache, !args.no_wait, &|notice| match notice {
-        LockNotice::Waiting { pid } => printer.note(&format!(
-            "waiting for another pipit (pid {pid}) to finish in this repository…"
-        )),
+        LockNotice::Waiting { pid } => printer
+            .note(&format!("waiting for another pipit (pid {pid}) to finish in this repository…")),
         LockNotice::TookOver { pid } => printer.note(&format!(
             "warning: took over the repository lock left by pid {pid}, which is no longer running"
         )),
@@ -116,18 +115,10 @@ pub fn run(args: ReproArgs, printer: &Printer) -> anyhow::Result<Outcome> {
         summary.up_to_date,
         summary.restored,
         summary.failed,
-        if summary.skipped > 0 {
-            format!(", not run {}", summary.skipped)
-        } else {
-            String::new()
-        },
+        if summary.skipped > 0 { format!(", not run {}", summary.skipped) } else { String::new() },
         start.elapsed().as_secs_f64()
     ));
-    Ok(if summary.failed > 0 {
-        Outcome::Failure
-    } else {
-        Outcome::Success
-    })
+    Ok(if summary.failed > 0 { Outcome::Failure } else { Outcome::Success })
 }
 
 fn default_jobs() -> usize {
@@ -138,9 +129,8 @@ fn default_jobs() -> usize {
 /// `pipit stage …` always calls the same build.
 fn search_path() -> std::ffi::OsString {
     let current = std::env::var_os("PATH").unwrap_or_default();
-    let Some(folder) = std::env::current_exe()
-        .ok()
-        .and_then(|exe| exe.parent().map(ToOwned::to_owned))
+    let Some(folder) =
+        std::env::current_exe().ok().and_then(|exe| exe.parent().map(ToOwned::to_owned))
     else {
         return current;
     };
@@ -152,12 +142,12 @@ fn search_path() -> std::ffi::OsString {
 /// Adds `.cache/` and the cached outputs to `.gitignore`.
 fn ignore_outputs(pipeline: &pipit::pipeline::Pipeline) -> anyhow::Result<()> {
     let mut entries = vec![format!("{DOT_CACHE}/")];
-    entries.extend(pipeline.stages.iter().flat_map(|s| {
-        s.outs
+    entries.extend(
+        pipeline
+            .stages
             .iter()
-            .filter(|o| o.cache)
-            .map(|o| o.path.to_string())
-    }));
+            .flat_map(|s| s.outs.iter().filter(|o| o.cache).map(|o| o.path.to_string())),
+    );
     ensure_ignored(&pipeline.root, &entries)?;
     Ok(())
 }
@@ -165,11 +155,7 @@ fn ignore_outputs(pipeline: &pipit::pipeline::Pipeline) -> anyhow::Result<()> {
 fn print_plan(printer: &Printer, plans: &[(String, Plan)]) {
     for (stage, plan) in plans {
         let reasons = |reasons: &[pipit::status::Reason]| {
-            reasons
-                .iter()
-                .map(ToString::to_string)
-                .collect::<Vec<_>>()
-                .join("; ")
+            reasons.iter().map(ToString::to_string).collect::<Vec<_>>().join("; ")
         };
         let line = match plan {
             Plan::UpToDate => format!("up to date {stage}"),

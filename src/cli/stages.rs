@@ -43,33 +43,20 @@ fn describe(stage: &Stage) -> String {
     if stage.wdir.as_str() != "" {
         line("wdir", vec![stage.wdir.to_string()]);
     }
-    line(
-        "deps",
-        stage.deps.iter().map(|d| dep_text(&d.path)).collect(),
-    );
+    line("deps", stage.deps.iter().map(|d| dep_text(&d.path)).collect());
     line(
         "params",
         stage
             .params
             .iter()
-            .flat_map(|p| {
-                p.values
-                    .iter()
-                    .map(move |(k, v)| param_text(&p.file.to_string(), k, v))
-            })
+            .flat_map(|p| p.values.iter().map(move |(k, v)| param_text(&p.file.to_string(), k, v)))
             .collect(),
     );
-    line(
-        "outs",
-        stage.outs.iter().map(|o| o.path.to_string()).collect(),
-    );
-    let flags: Vec<&str> = [
-        (stage.frozen, "frozen"),
-        (stage.always_changed, "always changed"),
-    ]
-    .into_iter()
-    .filter_map(|(on, name)| on.then_some(name))
-    .collect();
+    line("outs", stage.outs.iter().map(|o| o.path.to_string()).collect());
+    let flags: Vec<&str> = [(stage.frozen, "frozen"), (stage.always_changed, "always changed")]
+        .into_iter()
+        .filter_map(|(on, name)| on.then_some(name))
+        .collect();
     if !flags.is_empty() {
         line("flags", vec![flags.join(", ")]);
     }
@@ -84,11 +71,7 @@ fn dep_text(path: &DepPath) -> String {
 }
 
 fn param_text(file: &str, key: &str, value: &serde_json::Value) -> String {
-    let prefix = if file == "params.yaml" {
-        String::new()
-    } else {
-        format!("{file}:")
-    };
+    let prefix = if file == "params.yaml" { String::new() } else { format!("{file}:") };
     let key = if key.is_empty() { "(all)" } else { key };
     format!("{prefix}{key} = {value}")
 }

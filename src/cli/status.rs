@@ -32,20 +32,10 @@ pub fn run(args: StatusArgs, printer: &Printer) -> anyhow::Result<Outcome> {
     let lock = LockFile::read(&files.root, &files.dot_cache)?;
     let mut changed: BTreeMap<usize, (String, Vec<Reason>)> = BTreeMap::new();
     let order = loaded.dag.topological_order();
-    for (position, index) in order
-        .into_iter()
-        .filter(|i| selected.contains(i))
-        .enumerate()
-    {
+    for (position, index) in order.into_iter().filter(|i| selected.contains(i)).enumerate() {
         let stage = &loaded.pipeline.stages[index];
         let (inputs, missing) = Inputs::of(stage, &files)?;
-        let why = reasons(
-            stage,
-            lock.stages.get(&stage.name),
-            &inputs,
-            &missing,
-            &files,
-        )?;
+        let why = reasons(stage, lock.stages.get(&stage.name), &inputs, &missing, &files)?;
         if !why.is_empty() {
             changed.insert(position, (stage.name.clone(), why));
         }
@@ -67,9 +57,5 @@ pub fn run(args: StatusArgs, printer: &Printer) -> anyhow::Result<Outcome> {
             }
         }
     }
-    Ok(if changed.is_empty() {
-        Outcome::Success
-    } else {
-        Outcome::Failure
-    })
+    Ok(if changed.is_empty() { Outcome::Success } else { Outcome::Failure })
 }

@@ -21,10 +21,7 @@ pub struct Workspace {
 
 /// Returns the nearest directory at or above `start` that holds pipeline.yaml.
 pub fn find_root(start: &Path) -> Option<PathBuf> {
-    start
-        .ancestors()
-        .find(|dir| dir.join(PIPELINE_FILE).is_file())
-        .map(Path::to_path_buf)
+    start.ancestors().find(|dir| dir.join(PIPELINE_FILE).is_file()).map(Path::to_path_buf)
 }
 
 /// Loads the pipeline around the current directory; `Ok(None)` when it is invalid
@@ -32,10 +29,7 @@ pub fn find_root(start: &Path) -> Option<PathBuf> {
 pub fn load(printer: &Printer) -> anyhow::Result<Option<Workspace>> {
     let cwd = std::env::current_dir().context("cannot read the current directory")?;
     let Some(root) = find_root(&cwd) else {
-        bail!(
-            "no `{PIPELINE_FILE}` in `{}` or any parent directory",
-            cwd.display()
-        );
+        bail!("no `{PIPELINE_FILE}` in `{}` or any parent directory", cwd.display());
     };
     let loaded = pipeline::load(&root).and_then(|pipeline| {
         let dag = Dag::build(&pipeline)?;
@@ -48,10 +42,7 @@ pub fn load(printer: &Printer) -> anyhow::Result<Option<Workspace>> {
                 printer.diagnostic(error);
             }
             if errors.len() > 1 {
-                printer.note(&format!(
-                    "error: `{PIPELINE_FILE}` has {} errors",
-                    errors.len()
-                ));
+                printer.note(&format!("error: `{PIPELINE_FILE}` has {} errors", errors.len()));
             }
             Ok(None)
         }
@@ -66,10 +57,7 @@ impl Workspace {
         selection: pipit::dag::Selection,
         printer: &Printer,
     ) -> Option<BTreeSet<usize>> {
-        match self
-            .dag
-            .select(&self.pipeline, targets, selection, &self.cwd)
-        {
+        match self.dag.select(&self.pipeline, targets, selection, &self.cwd) {
             Ok(selected) => Some(selected),
             Err(error) => {
                 printer.diagnostic(&error);

@@ -24,10 +24,7 @@ fn shortest_cycle(graph: &DiGraph<usize, ()>, component: &[NodeIndex]) -> Vec<us
     let mut queue = VecDeque::from([start]);
     let mut closing = None;
     'search: while let Some(node) = queue.pop_front() {
-        let mut next: Vec<_> = graph
-            .neighbors(node)
-            .filter(|n| members.contains(n))
-            .collect();
+        let mut next: Vec<_> = graph.neighbors(node).filter(|n| members.contains(n)).collect();
         next.sort();
         for neighbour in next {
             if neighbour == start {

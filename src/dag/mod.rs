@@ -46,10 +46,7 @@ impl<'p> Producers<'p> {
             return stages;
         }
         stages.extend(self.by_path.get(path.as_str()).copied());
-        stages.extend(
-            path.ancestors()
-                .filter_map(|a| self.by_path.get(a).copied()),
-        );
+        stages.extend(path.ancestors().filter_map(|a| self.by_path.get(a).copied()));
         let prefix = format!("{}/", path.as_str());
         stages.extend(
             self.by_path
@@ -88,11 +85,7 @@ impl Dag {
             .map(|cycle| {
                 let first = &stages[cycle[0]];
                 let names = cycle.iter().map(|&i| stages[i].name.clone()).collect();
-                PipelineError::new(
-                    ErrorKind::Cycle { cycle: names },
-                    &pipeline.file,
-                    first.span,
-                )
+                PipelineError::new(ErrorKind::Cycle { cycle: names }, &pipeline.file, first.span)
             })
             .collect())
     }
@@ -165,9 +158,7 @@ impl Dag {
         let mut found = BTreeSet::new();
         for &stage in stages {
             found.extend(
-                Dfs::new(reversed, NodeIndex::new(stage))
-                    .iter(reversed)
-                    .map(|n| n.index()),
+                Dfs::new(reversed, NodeIndex::new(stage)).iter(reversed).map(|n| n.index()),
             );
         }
         found
@@ -178,9 +169,7 @@ impl Dag {
         let mut found = BTreeSet::new();
         for &stage in stages {
             found.extend(
-                Dfs::new(&self.graph, NodeIndex::new(stage))
-                    .iter(&self.graph)
-                    .map(|n| n.index()),
+                Dfs::new(&self.graph, NodeIndex::new(stage)).iter(&self.graph).map(|n| n.index()),
             );
         }
         found
@@ -193,6 +182,17 @@ pub fn missing_dependencies(pipeline: &Pipeline) -> Vec<PipelineError> {
     let producers = Producers::new(&pipeline.stages);
     let mut missing = Vec::new();
     for stage in &pipeline.stages {
+        for dep in &stage.deps {
+            if let crate::pipeline::DepPath::External(path) = &dep.path
+                && !path.exists()
+            {
+                let kind = ErrorKind::MissingDependency {
+                    path: path.display().to_string(),
+                    stage: stage.name.clone(),
+                };
+                missing.push(PipelineError::new(kind, &pipeline.file, dep.span));
+            }
+        }
         for (path, dep) in stage.repo_deps() {
             if producers.of(path).is_empty() && !path.to_path(&pipeline.root).exists() {
                 let kind = ErrorKind::MissingDependency {

@@ -83,9 +83,7 @@ fn matching(pipeline: &Pipeline, target: &str, cwd: &Path) -> Result<BTreeSet<us
             return Ok(found);
         }
     }
-    let base = cwd
-        .strip_prefix(&pipeline.root)
-        .map(|p| p.to_string_lossy().replace('\\', "/"));
+    let base = cwd.strip_prefix(&pipeline.root).map(|p| p.to_string_lossy().replace('\\', "/"));
     let base = match paths::resolve(&pipeline.root, &RepoPath::root(), &base.unwrap_or_default()) {
         Resolved::Inside(base) => base,
         Resolved::Outside(_) => RepoPath::root(),
@@ -96,13 +94,7 @@ fn matching(pipeline: &Pipeline, target: &str, cwd: &Path) -> Result<BTreeSet<us
             return Ok(found);
         }
     }
-    let names = stages
-        .iter()
-        .flat_map(|s| [Some(s.name.as_str()), s.family.as_deref()])
-        .flatten();
+    let names = stages.iter().flat_map(|s| [Some(s.name.as_str()), s.family.as_deref()]).flatten();
     let help = closest(target, names).map(|name| format!("did you mean `{name}`?"));
-    Err(SelectError {
-        target: target.to_owned(),
-        help,
-    })
+    Err(SelectError { target: target.to_owned(), help })
 }

@@ -28,9 +28,8 @@ pub const STAGE_KEYS: &[&str] = &[
     "desc",
     "meta",
 ];
-const OUT_OPTIONS: &[&str] = &[
-    "cache", "persist", "desc", "push", "remote", "type", "labels", "meta",
-];
+const OUT_OPTIONS: &[&str] =
+    &["cache", "persist", "desc", "push", "remote", "type", "labels", "meta"];
 const PLOT_OPTIONS: &[&str] = &[
     "cache", "persist", "desc", "push", "remote", "template", "x", "y", "x_label", "y_label",
     "title", "header",
@@ -76,9 +75,7 @@ impl<'a> Decoder<'a> {
 
 impl StageReader<'_, '_> {
     fn error(&mut self, kind: ErrorKind, span: Span) {
-        self.decoder
-            .errors
-            .push(PipelineError::new(kind, self.decoder.file, span));
+        self.decoder.errors.push(PipelineError::new(kind, self.decoder.file, span));
     }
 
     fn place(&self) -> String {
@@ -126,11 +123,7 @@ impl StageReader<'_, '_> {
     }
 
     fn key_text(&mut self, key: &Key) -> Option<String> {
-        self.string(
-            "key",
-            &Node::new(Value::String(key.name.clone()), key.span),
-            Mode::Text,
-        )
+        self.string("key", &Node::new(Value::String(key.name.clone()), key.span), Mode::Text)
     }
 
     fn read(&mut self, instance: &Instance<'_>) -> Option<Stage> {
@@ -138,14 +131,18 @@ impl StageReader<'_, '_> {
         let entries = match &body.value {
             Value::Map(entries) => entries.as_slice(),
             _ => {
-                self.wrong_type("the definition", "a mapping", body);
+                let what = match &instance.family {
+                    Some(_) if instance.body.span != instance.written.span => {
+                        format!("the definition of stage `{}`", instance.written.name)
+                    }
+                    _ => format!("stage `{}`", instance.written.name),
+                };
+                let kind = ErrorKind::NotAMapping { what, found: body.type_name() };
+                self.error(kind, body.span);
                 return None;
             }
         };
-        for (key, _) in entries
-            .iter()
-            .filter(|(k, _)| !STAGE_KEYS.contains(&k.name.as_str()))
-        {
+        for (key, _) in entries.iter().filter(|(k, _)| !STAGE_KEYS.contains(&k.name.as_str())) {
             let place = format!("stage `{}`", instance.written.name);
             let error = unknown_key(key, &place, STAGE_KEYS, self.decoder.file);
             self.decoder.errors.push(error);
@@ -159,9 +156,7 @@ impl StageReader<'_, '_> {
         outs.extend(self.outs(body.get("plots"), OutKind::Plot, &wdir));
         let frozen = self.flag("frozen", body.get("frozen"));
         let always_changed = self.flag("always_changed", body.get("always_changed"));
-        let desc = body
-            .get("desc")
-            .and_then(|d| self.string("desc", d, Mode::Text));
+        let desc = body.get("desc").and_then(|d| self.string("desc", d, Mode::Text));
         Some(Stage {
             name: instance.name.clone(),
             family: instance.family.clone(),
@@ -178,29 +173,28 @@ impl StageReader<'_, '_> {
     }
 
     fn cmd(&mut self, node: Option<&Node>, stage_span: Span) -> Option<Vec<String>> {
+        let missing = ErrorKind::MissingCmd { stage: self.stage.clone() };
         let Some(node) = node else {
-            self.error(
-                ErrorKind::MissingCmd {
-                    stage: self.stage.clone(),
-                },
-                stage_span,
-            );
+            self.error(missing, stage_span);
             return None;
         };
-        match &node.value {
+        let commands: Vec<String> = match &node.value {
             Value::List(items) => {
-                let commands: Vec<_> = items
-                    .iter()
-                    .map(|i| self.string("cmd", i, Mode::Command))
-                    .collect();
-                commands.into_iter().collect()
+                let commands: Vec<_> =
+                    items.iter().map(|i| self.string("cmd", i, Mode::Command)).collect();
+                commands.into_iter().collect::<Option<_>>()?
             }
-            Value::String(_) => self.string("cmd", node, Mode::Command).map(|c| vec![c]),
+            Value::String(_) => vec![self.string("cmd", node, Mode::Command)?],
             _ => {
                 self.wrong_type("cmd", "a string or a list of strings", node);
-                None
+                return None;
             }
+        };
+        if commands.iter().all(|c| c.trim().is_empty()) {
+            self.error(missing, node.span);
+            return None;
         }
+        Some(commands)
     }
 
     fn wdir(&mut self, node: Option<&Node>) -> RepoPath {
@@ -245,10 +239,7 @@ impl StageReader<'_, '_> {
                 Resolved::Inside(path) => DepPath::Repo(path),
                 Resolved::Outside(path) => DepPath::External(path),
             };
-            deps.push(Dep {
-                path,
-                span: item.span,
-            });
+            deps.push(Dep { path, span: item.span });
         }
         deps
     }
@@ -280,6 +271,11 @@ impl StageReader<'_, '_> {
             };
             let (cache, persist) = self.out_options(options, kind);
             let path = match paths::resolve(self.decoder.root, wdir, &text) {
+                Resolved::Inside(path) if path.as_str().is_empty() => {
+                    let kind = ErrorKind::RootOutput { path: text, stage: self.stage.clone() };
+                    self.error(kind, span);
+                    continue;
+                }
                 Resolved::Inside(path) => path,
                 Resolved::Outside(_) => {
                     let kind = ErrorKind::OutsideRepository {
@@ -291,13 +287,7 @@ impl StageReader<'_, '_> {
                     continue;
                 }
             };
-            outs.push(Out {
-                path,
-                kind,
-                cache,
-                persist,
-                span,
-            });
+            outs.push(Out { path, kind, cache, persist, span });
         }
         outs
     }
@@ -315,11 +305,7 @@ impl StageReader<'_, '_> {
                 return (cache, persist);
             }
         };
-        let valid = if kind == OutKind::Plot {
-            PLOT_OPTIONS
-        } else {
-            OUT_OPTIONS
-        };
+        let valid = if kind == OutKind::Plot { PLOT_OPTIONS } else { OUT_OPTIONS };
         for (key, value) in entries {
             match key.name.as_str() {
                 "cache" => cache = self.flag("cache", Some(value)),
@@ -415,10 +401,7 @@ impl StageReader<'_, '_> {
                 Some(dep) => {
                     dep.values.insert(name, value);
                 }
-                None => deps.push(ParamDep {
-                    file,
-                    values: [(name, value)].into_iter().collect(),
-                }),
+                None => deps.push(ParamDep { file, values: [(name, value)].into_iter().collect() }),
             }
         }
         deps
@@ -434,9 +417,7 @@ pub fn template_error(
     place: &str,
     file: &SourceFile,
 ) -> PipelineError {
-    let expression = text
-        .get(error.offset..error.offset + error.len)
-        .unwrap_or(text);
+    let expression = text.get(error.offset..error.offset + error.len).unwrap_or(text);
     let narrowed = file
         .slice(Span::new(span.offset, span.len.max(text.len())))
         .and_then(|written| {
@@ -452,11 +433,9 @@ pub fn template_error(
             ErrorKind::BadExpression { expression, place }
         }
         TemplateErrorKind::MissingKey { key } => ErrorKind::MissingVariable { key, place },
-        TemplateErrorKind::NotAScalar { key, type_name } => ErrorKind::NotAScalar {
-            key,
-            type_name,
-            place,
-        },
+        TemplateErrorKind::NotAScalar { key, type_name } => {
+            ErrorKind::NotAScalar { key, type_name, place }
+        }
     };
     PipelineError::new(kind, file, narrowed)
 }

@@ -17,20 +17,19 @@ pub enum ErrorKind {
     #[error("invalid YAML: {message}")]
     Syntax { message: String },
     #[error("unknown key `{key}` in {place}")]
-    UnknownKey {
-        key: String,
-        place: String,
-        suggestion: Option<String>,
-    },
+    UnknownKey { key: String, place: String, suggestion: Option<String> },
     #[error("stage `{stage}` has no `cmd`")]
     MissingCmd { stage: String },
+    #[error("stage `{stage}` has `{present}` but no `{missing}`")]
+    MissingPart { stage: String, present: &'static str, missing: &'static str },
+    #[error("{what} must be a mapping, not {found}")]
+    NotAMapping { what: String, found: &'static str },
+    #[error("`{key}` is not in `{file}`")]
+    MissingVarsKey { key: String, file: String },
+    #[error("output `{path}` of stage `{stage}` is the whole repository")]
+    RootOutput { path: String, stage: String },
     #[error("`{key}` of {place} must be {expected}, not {found}")]
-    WrongType {
-        key: String,
-        place: String,
-        expected: &'static str,
-        found: &'static str,
-    },
+    WrongType { key: String, place: String, expected: &'static str, found: &'static str },
     #[error("invalid stage name `{name}`")]
     InvalidStageName { name: String },
     #[error("stage `{name}` is defined twice")]
@@ -38,50 +37,25 @@ pub enum ErrorKind {
     #[error("`{path}` is listed twice in stage `{stage}`")]
     DuplicateOut { path: String, stage: String },
     #[error("output `{path}` of stage `{stage}` is also an output of stage `{other}`")]
-    OutputConflict {
-        path: String,
-        stage: String,
-        other: String,
-    },
+    OutputConflict { path: String, stage: String, other: String },
     #[error("output `{path}` of stage `{stage}` lies inside output `{parent}` of stage `{other}`")]
-    OutputNested {
-        path: String,
-        stage: String,
-        parent: String,
-        other: String,
-    },
+    OutputNested { path: String, stage: String, parent: String, other: String },
     #[error("{what} `{path}` of stage `{stage}` is outside the repository")]
-    OutsideRepository {
-        what: &'static str,
-        path: String,
-        stage: String,
-    },
+    OutsideRepository { what: &'static str, path: String, stage: String },
     #[error("`{key}` is not defined (used in {place})")]
     MissingVariable { key: String, place: String },
     #[error("cannot interpolate {type_name} `{key}` into a string (in {place})")]
-    NotAScalar {
-        key: String,
-        type_name: &'static str,
-        place: String,
-    },
+    NotAScalar { key: String, type_name: &'static str, place: String },
     #[error("invalid expression `${{{expression}}}` in {place}")]
     BadExpression { expression: String, place: String },
     #[error("unclosed `${{` in {place}")]
     UnclosedExpression { place: String },
     #[error("param `{key}` of stage `{stage}` is not in `{file}`")]
-    MissingParam {
-        key: String,
-        file: String,
-        stage: String,
-    },
+    MissingParam { key: String, file: String, stage: String },
     #[error("params file `{file}` of stage `{stage}` does not exist")]
     MissingParamsFile { file: String, stage: String },
     #[error("`{key}` from `{file}` is already defined by `{other}`")]
-    VarsConflict {
-        key: String,
-        file: String,
-        other: String,
-    },
+    VarsConflict { key: String, file: String, other: String },
     #[error("`{expression}` of stage `{stage}` must be {expected}, not {found}")]
     BadIteration {
         expression: &'static str,
@@ -124,13 +98,7 @@ impl PipelineError {
 
     /// Returns an error of `kind` with no place in a file.
     pub fn unplaced(kind: ErrorKind) -> Self {
-        Self {
-            kind,
-            file: None,
-            span: None,
-            related: None,
-            severity: Severity::Error,
-        }
+        Self { kind, file: None, span: None, related: None, severity: Severity::Error }
     }
 
     /// Adds a second labelled place.
@@ -170,15 +138,44 @@ impl PipelineError {
         }
     }
 
+    /// Returns false when a line to show is too long for a snippet (miette cannot
+    /// draw columns past 65,535; such a line is unreadable anyway).
+    fn snippet_fits(&self) -> bool {
+        const LONGEST: usize = 4_000;
+        let Some(file) = &self.file else { return false };
+        let spans = self.span.into_iter().chain(self.related.as_ref().map(|(s, _)| *s));
+        spans.into_iter().all(|span| {
+            let text = file.text.as_str();
+            let start = text[..span.offset.min(text.len())].rfind('\n').map_or(0, |i| i + 1);
+            let end = span.offset + span.len;
+            let stop = text
+                .get(end.min(text.len())..)
+                .and_then(|rest| rest.find('\n'))
+                .map_or(text.len(), |i| end + i);
+            stop.saturating_sub(start) <= LONGEST && span.len <= LONGEST
+        })
+    }
+
+    /// Returns the text of the line the primary span starts on.
+    fn line_text(&self) -> Option<&str> {
+        let (file, span) = (self.file.as_ref()?, self.span?);
+        let text = file.text.as_str();
+        let start = text[..span.offset.min(text.len())].rfind('\n').map_or(0, |i| i + 1);
+        text[start..].lines().next()
+    }
+
     fn help_text(&self) -> Option<String> {
         Some(match &self.kind {
-            ErrorKind::UnknownKey {
-                suggestion: Some(s),
-                ..
-            } => format!("did you mean `{s}`?"),
-            ErrorKind::UnknownKey {
-                suggestion: None, ..
-            } => return None,
+            ErrorKind::Syntax { .. }
+                if self.line_text().is_some_and(|l| l.contains('[') && l.contains("${")) =>
+            {
+                "a `${…}` inside a flow list `[…]` reads as a YAML mapping: write the list as \
+                 `- item` lines, or quote the entry"
+                    .into()
+            }
+            ErrorKind::RootOutput { .. } => "name a file or folder inside the repository".into(),
+            ErrorKind::UnknownKey { suggestion: Some(s), .. } => format!("did you mean `{s}`?"),
+            ErrorKind::UnknownKey { suggestion: None, .. } => return None,
             ErrorKind::MissingCmd { .. } => {
                 "add the command to run, e.g. `cmd: python train.py`".into()
             }
@@ -226,17 +223,21 @@ impl Diagnostic for PipelineError {
     }
 
     fn help<'a>(&'a self) -> Option<Box<dyn fmt::Display + 'a>> {
-        self.help_text()
-            .map(|h| Box::new(h) as Box<dyn fmt::Display>)
+        let place = self.location().filter(|_| !self.snippet_fits()).map(|at| format!("at {at}"));
+        let help = match (place, self.help_text()) {
+            (Some(place), Some(help)) => Some(format!("{place}; {help}")),
+            (place, help) => place.or(help),
+        };
+        help.map(|h| Box::new(h) as Box<dyn fmt::Display>)
     }
 
     fn source_code(&self) -> Option<&dyn SourceCode> {
         self.file.as_ref()?;
-        Some(self as &dyn SourceCode)
+        self.snippet_fits().then_some(self as &dyn SourceCode)
     }
 
     fn labels(&self) -> Option<Box<dyn Iterator<Item = LabeledSpan> + '_>> {
-        let span = self.span?;
+        let span = self.span.filter(|_| self.snippet_fits())?;
         let mut labels = vec![LabeledSpan::new_primary_with_span(Some(self.label()), span)];
         if let Some((related, label)) = &self.related {
             labels.push(LabeledSpan::new_with_span(Some(label.clone()), *related));
@@ -253,9 +254,7 @@ impl SourceCode for PipelineError {
         context_lines_after: usize,
     ) -> Result<Box<dyn miette::SpanContents<'a> + 'a>, miette::MietteError> {
         let file = self.file.as_ref().ok_or(miette::MietteError::OutOfBounds)?;
-        let contents = file
-            .text
-            .read_span(span, context_lines_before, context_lines_after)?;
+        let contents = file.text.read_span(span, context_lines_before, context_lines_after)?;
         Ok(Box::new(
             MietteSpanContents::new_named(
                 file.name.clone(),

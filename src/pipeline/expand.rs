@@ -52,14 +52,7 @@ pub fn expand<'a>(
         return Vec::new();
     };
     let Value::Map(dimensions) = dimensions.value else {
-        report_iteration(
-            written,
-            "matrix",
-            "a mapping of lists",
-            &dimensions,
-            file,
-            errors,
-        );
+        report_iteration(written, "matrix", "a mapping of lists", &dimensions, file, errors);
         return Vec::new();
     };
     let mut axes = Vec::new();
@@ -100,9 +93,8 @@ fn expand_foreach<'a>(
     errors: &mut Vec<PipelineError>,
 ) -> Vec<Instance<'a>> {
     if let Value::Map(entries) = &body.value {
-        for (key, _) in entries
-            .iter()
-            .filter(|(k, _)| !["foreach", "do"].contains(&k.name.as_str()))
+        for (key, _) in
+            entries.iter().filter(|(k, _)| !["foreach", "do"].contains(&k.name.as_str()))
         {
             errors.push(unknown_key(
                 key,
@@ -113,11 +105,7 @@ fn expand_foreach<'a>(
         }
     }
     let (Some(foreach), Some(template)) = (body.get("foreach"), body.get("do")) else {
-        let missing = if body.get("foreach").is_none() {
-            "foreach"
-        } else {
-            "do"
-        };
+        let missing = if body.get("foreach").is_none() { "foreach" } else { "do" };
         let kind = ErrorKind::WrongType {
             key: missing.into(),
             place: format!("stage `{}`", written.name),
@@ -136,10 +124,9 @@ fn expand_foreach<'a>(
             .enumerate()
             .map(|(index, item)| (index.to_string(), None, item))
             .collect(),
-        Value::List(items) => items
-            .into_iter()
-            .map(|item| (item.value.to_string(), None, item))
-            .collect(),
+        Value::List(items) => {
+            items.into_iter().map(|item| (item.value.to_string(), None, item)).collect()
+        }
         Value::Map(entries) => entries
             .into_iter()
             .map(|(key, item)| {
@@ -149,14 +136,7 @@ fn expand_foreach<'a>(
             .collect(),
         other => {
             let node = Node::new(other, items.span);
-            report_iteration(
-                written,
-                "foreach",
-                "a list or a mapping",
-                &node,
-                file,
-                errors,
-            );
+            report_iteration(written, "foreach", "a list or a mapping", &node, file, errors);
             return Vec::new();
         }
     };
@@ -182,24 +162,48 @@ fn iteration_value(
     file: &SourceFile,
     errors: &mut Vec<PipelineError>,
 ) -> Option<Node> {
-    let Value::String(text) = &node.value else {
-        return Some(node.clone());
-    };
-    let scope = Scope {
-        globals: variables,
-        item: None,
-        key: None,
-    };
-    match template::render(text, &scope, Mode::Text) {
-        Ok(Rendered::Value(value)) => Some(Node::new(value, node.span)),
-        Ok(Rendered::Text(text)) => Some(Node::new(Value::String(text), node.span)),
+    let scope = Scope { globals: variables, item: None, key: None };
+    let place = format!("`{what}` of stage `{}`", written.name);
+    resolve_deep(node, &scope, &place, file, errors)
+}
+
+/// Interpolates every string in `node`, mapping keys included.
+fn resolve_deep(
+    node: &Node,
+    scope: &Scope<'_>,
+    place: &str,
+    file: &SourceFile,
+    errors: &mut Vec<PipelineError>,
+) -> Option<Node> {
+    let render = |text: &str, span, errors: &mut Vec<PipelineError>| match template::render(
+        text,
+        scope,
+        Mode::Text,
+    ) {
+        Ok(Rendered::Value(value)) => Some(Node::new(value, span)),
+        Ok(Rendered::Text(text)) => Some(Node::new(Value::String(text), span)),
         Err(error) => {
-            let place = format!("`{what}` of stage `{}`", written.name);
-            errors.push(super::decode::template_error(
-                error, text, node.span, &place, file,
-            ));
+            errors.push(super::decode::template_error(error, text, span, place, file));
             None
         }
+    };
+    match &node.value {
+        Value::String(text) => render(text, node.span, errors),
+        Value::List(items) => {
+            let items: Option<Vec<Node>> =
+                items.iter().map(|item| resolve_deep(item, scope, place, file, errors)).collect();
+            Some(Node::new(Value::List(items?), node.span))
+        }
+        Value::Map(entries) => {
+            let mut resolved = Vec::with_capacity(entries.len());
+            for (key, value) in entries {
+                let name = render(&key.name, key.span, errors)?.value.to_string();
+                let value = resolve_deep(value, scope, place, file, errors)?;
+                resolved.push((Key { name, span: key.span }, value));
+            }
+            Some(Node::new(Value::Map(resolved), node.span))
+        }
+        _ => Some(node.clone()),
     }
 }
 

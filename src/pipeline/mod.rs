@@ -47,57 +47,34 @@ const TOP_LEVEL_KEYS: &[&str] = &["stages", "vars"];
 pub fn load(root: &Path) -> Result<Pipeline, Vec<PipelineError>> {
     let path = root.join(PIPELINE_FILE);
     let text = fs_err::read_to_string(&path).map_err(|e| {
-        let kind = ErrorKind::Read {
-            path: PIPELINE_FILE.into(),
-            reason: e.kind().to_string(),
-        };
+        let kind = ErrorKind::Read { path: PIPELINE_FILE.into(), reason: e.kind().to_string() };
         vec![PipelineError::unplaced(kind)]
     })?;
     let file = SourceFile::new(PIPELINE_FILE, path, text);
     let stages = parse(root, &file)?;
-    Ok(Pipeline {
-        root: root.to_path_buf(),
-        file,
-        stages,
-    })
+    Ok(Pipeline { root: root.to_path_buf(), file, stages })
 }
 
 /// Parses, expands and validates the text of a pipeline file.
 pub fn parse(root: &Path, file: &SourceFile) -> Result<Vec<Stage>, Vec<PipelineError>> {
     let document = yaml::parse(file).map_err(|error| {
-        let kind = ErrorKind::Syntax {
-            message: error.message,
-        };
-        vec![PipelineError::new(
-            kind,
-            file,
-            error.span.unwrap_or_default(),
-        )]
+        let kind = ErrorKind::Syntax { message: error.message };
+        vec![PipelineError::new(kind, file, error.span.unwrap_or_default())]
     })?;
     let mut errors = Vec::new();
     let entries = match &document.value {
         Value::Map(entries) => entries.as_slice(),
         Value::Null => &[],
         other => {
-            let kind = ErrorKind::WrongType {
-                key: "the top level".into(),
-                place: format!("`{}`", file.name),
-                expected: "a mapping with `stages`",
+            let kind = ErrorKind::NotAMapping {
+                what: format!("`{}`", file.name),
                 found: other.type_name(),
             };
             return Err(vec![PipelineError::new(kind, file, document.span)]);
         }
     };
-    for (key, _) in entries
-        .iter()
-        .filter(|(k, _)| !TOP_LEVEL_KEYS.contains(&k.name.as_str()))
-    {
-        errors.push(suggest::unknown_key(
-            key,
-            &format!("`{}`", file.name),
-            TOP_LEVEL_KEYS,
-            file,
-        ));
+    for (key, _) in entries.iter().filter(|(k, _)| !TOP_LEVEL_KEYS.contains(&k.name.as_str())) {
+        errors.push(suggest::unknown_key(key, &format!("`{}`", file.name), TOP_LEVEL_KEYS, file));
     }
     let variables = vars::load(root, file, document.get("vars"), &mut errors);
     let mut params = params::ParamsFiles::default();
@@ -119,9 +96,7 @@ pub fn parse(root: &Path, file: &SourceFile) -> Result<Vec<Stage>, Vec<PipelineE
     };
     for (name, body) in definitions {
         if !valid_stage_name(&name.name) {
-            let kind = ErrorKind::InvalidStageName {
-                name: name.name.clone(),
-            };
+            let kind = ErrorKind::InvalidStageName { name: name.name.clone() };
             errors.push(PipelineError::new(kind, file, name.span));
             continue;
         }
@@ -148,18 +123,17 @@ pub fn parse(root: &Path, file: &SourceFile) -> Result<Vec<Stage>, Vec<PipelineE
     }
     validate::unique_names(&stages, file, &mut errors);
     validate::outputs(&stages, file, &mut errors);
-    if errors.is_empty() {
-        Ok(stages)
-    } else {
-        Err(errors)
-    }
+    if errors.is_empty() { Ok(stages) } else { Err(deduplicate(errors)) }
+}
+
+/// Drops repeats: a mistake inside `do` is met once per foreach item.
+fn deduplicate(errors: Vec<PipelineError>) -> Vec<PipelineError> {
+    let mut seen = std::collections::HashSet::new();
+    errors.into_iter().filter(|e| seen.insert((e.kind.to_string(), e.span))).collect()
 }
 
 fn valid_stage_name(name: &str) -> bool {
-    !name.is_empty()
-        && name
-            .chars()
-            .all(|c| c.is_alphanumeric() || "_-.".contains(c))
+    !name.is_empty() && name.chars().all(|c| c.is_alphanumeric() || "_-.".contains(c))
 }
 
 #[cfg(test)]

@@ -29,10 +29,9 @@ impl ParamError {
     /// Returns the pipeline error for `stage`.
     pub fn for_stage(self, stage: &str, file: &RepoPath, key: Option<&str>) -> ErrorKind {
         match self {
-            ParamError::MissingFile => ErrorKind::MissingParamsFile {
-                file: file.to_string(),
-                stage: stage.into(),
-            },
+            ParamError::MissingFile => {
+                ErrorKind::MissingParamsFile { file: file.to_string(), stage: stage.into() }
+            }
             ParamError::MissingKey => ErrorKind::MissingParam {
                 key: key.unwrap_or_default().into(),
                 file: file.to_string(),

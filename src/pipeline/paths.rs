@@ -43,11 +43,7 @@ impl RepoPath {
 
     /// Returns the path on disk under `root`.
     pub fn to_path(&self, root: &Path) -> PathBuf {
-        if self.0.is_empty() {
-            root.to_path_buf()
-        } else {
-            root.join(&self.0)
-        }
+        if self.0.is_empty() { root.to_path_buf() } else { root.join(&self.0) }
     }
 
     /// Returns the enclosing directories, nearest first, excluding the root.
@@ -78,9 +74,15 @@ pub fn resolve(root: &Path, base: &RepoPath, written: &str) -> Resolved {
         push_components(&mut parts, written, &mut escaped);
     }
     if escaped {
-        let mut absolute = root.join(base.as_str()).join(written);
-        absolute = normalise_absolute(&absolute);
-        return Resolved::Outside(absolute);
+        let absolute = normalise_absolute(&root.join(base.as_str()).join(written));
+        return match absolute.strip_prefix(normalise_absolute(root)) {
+            Ok(inside) => {
+                let mut parts = Vec::new();
+                push_components(&mut parts, inside, &mut false);
+                Resolved::Inside(RepoPath(parts.join("/")))
+            }
+            Err(_) => Resolved::Outside(absolute),
+        };
     }
     Resolved::Inside(RepoPath(parts.join("/")))
 }
@@ -125,14 +127,12 @@ mod tests {
     fn normalises_relative_paths_against_the_base() {
         let root = Path::new("/repo");
         let base = RepoPath("sub".into());
-        assert_eq!(
-            resolve(root, &RepoPath::root(), "./a/../b/c.csv"),
-            inside("b/c.csv")
-        );
+        assert_eq!(resolve(root, &RepoPath::root(), "./a/../b/c.csv"), inside("b/c.csv"));
         assert_eq!(resolve(root, &base, "x.csv"), inside("sub/x.csv"));
         assert_eq!(resolve(root, &base, "../x.csv"), inside("x.csv"));
         assert_eq!(resolve(root, &base, "/repo/d/e"), inside("d/e"));
         assert_eq!(resolve(root, &base, "."), inside("sub"));
+        assert_eq!(resolve(root, &base, "../../repo/data"), inside("data"));
     }
 
     #[test]

@@ -44,11 +44,7 @@ pub struct SourceFile {
 impl SourceFile {
     /// Returns a source file named `name` holding `text`.
     pub fn new(name: impl Into<String>, path: impl Into<PathBuf>, text: String) -> Self {
-        Self {
-            name: name.into(),
-            path: path.into(),
-            text: Arc::new(text),
-        }
+        Self { name: name.into(), path: path.into(), text: Arc::new(text) }
     }
 
     /// Returns the file in the form miette renders.
@@ -59,11 +55,8 @@ impl SourceFile {
     /// Returns the byte offset of a 1-based line and character column.
     pub fn offset_of(&self, line: usize, column: usize) -> usize {
         let text = self.text.as_str();
-        let line_start: usize = text
-            .split_inclusive('\n')
-            .take(line.saturating_sub(1))
-            .map(str::len)
-            .sum();
+        let line_start: usize =
+            text.split_inclusive('\n').take(line.saturating_sub(1)).map(str::len).sum();
         let rest = &text[line_start.min(text.len())..];
         let within: usize = rest
             .chars()

@@ -41,10 +41,7 @@ pub enum TemplateErrorKind {
     /// A key that is in neither params nor vars.
     MissingKey { key: String },
     /// A list or mapping where only a scalar fits.
-    NotAScalar {
-        key: String,
-        type_name: &'static str,
-    },
+    NotAScalar { key: String, type_name: &'static str },
 }
 
 /// The result of rendering: the value itself when the string is one `${…}`, else text.
@@ -59,11 +56,7 @@ pub enum Rendered {
 #[derive(Debug, PartialEq)]
 enum Piece<'a> {
     Text(String),
-    Expression {
-        inner: &'a str,
-        offset: usize,
-        len: usize,
-    },
+    Expression { inner: &'a str, offset: usize, len: usize },
 }
 
 /// Returns true when `text` has an unescaped `${`.
@@ -176,11 +169,8 @@ fn evaluate<'c>(
         inner.to_owned()
     };
     let key = key.trim().to_owned();
-    let path = parse_path(&key).ok_or_else(|| {
-        error(TemplateErrorKind::BadExpression {
-            expression: key.clone(),
-        })
-    })?;
+    let path = parse_path(&key)
+        .ok_or_else(|| error(TemplateErrorKind::BadExpression { expression: key.clone() }))?;
     let missing = || error(TemplateErrorKind::MissingKey { key: key.clone() });
     let (first, rest) = path.split_first().ok_or_else(missing)?;
     let PathSegment::Key(name) = first else {
@@ -203,14 +193,8 @@ enum PathSegment<'a> {
 fn parse_path(key: &str) -> Option<Vec<PathSegment<'_>>> {
     let mut segments = Vec::new();
     for part in key.split('.') {
-        let (name, indices) = part
-            .split_once('[')
-            .map_or((part, ""), |(n, rest)| (n, rest));
-        if name.is_empty()
-            || !name
-                .chars()
-                .all(|c| c.is_alphanumeric() || "_-@/ ".contains(c))
-        {
+        let (name, indices) = part.split_once('[').map_or((part, ""), |(n, rest)| (n, rest));
+        if name.is_empty() || !name.chars().all(|c| c.is_alphanumeric() || "_-@/ ".contains(c)) {
             return None;
         }
         segments.push(PathSegment::Key(name));
@@ -242,10 +226,7 @@ fn to_text(
     len: usize,
 ) -> Result<String, TemplateError> {
     let not_scalar = || TemplateError {
-        kind: TemplateErrorKind::NotAScalar {
-            key: key.to_owned(),
-            type_name: value.type_name(),
-        },
+        kind: TemplateErrorKind::NotAScalar { key: key.to_owned(), type_name: value.type_name() },
         offset,
         len,
     };
@@ -258,11 +239,7 @@ fn to_text(
             Ok(flags.join(" "))
         }
         (Value::List(items), Mode::Command) if items.iter().all(|i| i.value.is_scalar()) => {
-            Ok(items
-                .iter()
-                .map(|i| shell_word(&i.value))
-                .collect::<Vec<_>>()
-                .join(" "))
+            Ok(items.iter().map(|i| shell_word(&i.value)).collect::<Vec<_>>().join(" "))
         }
         (value, _) if value.is_scalar() => Ok(value.to_string()),
         _ => Err(not_scalar()),
@@ -295,14 +272,8 @@ fn push_flags(flags: &mut Vec<String>, name: &str, value: &Value) -> Result<(), 
 fn shell_word(value: &Value) -> String {
     let text = value.to_string();
     let plain = !text.is_empty()
-        && text
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || "-_./:=,+@%".contains(c));
-    if plain {
-        text
-    } else {
-        format!("'{}'", text.replace('\'', r#"'"'"'"#))
-    }
+        && text.chars().all(|c| c.is_ascii_alphanumeric() || "-_./:=,+@%".contains(c));
+    if plain { text } else { format!("'{}'", text.replace('\'', r#"'"'"'"#)) }
 }
 
 #[cfg(test)]
@@ -323,9 +294,7 @@ mod tests {
 
     fn vars(yaml: &str) -> Vars {
         let root = parse(&SourceFile::new("v", "v", yaml.to_owned())).unwrap();
-        let Value::Map(entries) = root.value else {
-            panic!("vars must be a map")
-        };
+        let Value::Map(entries) = root.value else { panic!("vars must be a map") };
         Vars(entries.into_iter().map(|(k, v)| (k.name, v)).collect())
     }
 
@@ -343,10 +312,7 @@ mod tests {
     #[test]
     fn a_lone_expression_keeps_its_type() {
         let v = vars("n: 3\nmodels: [a, b]\n");
-        assert_eq!(
-            render("${n}", &v, Mode::Text).unwrap(),
-            Rendered::Value(Value::Int(3))
-        );
+        assert_eq!(render("${n}", &v, Mode::Text).unwrap(), Rendered::Value(Value::Int(3)));
         let Rendered::Value(Value::List(items)) = render("${models}", &v, Mode::Text).unwrap()
         else {
             panic!("a list was expected")
@@ -370,10 +336,7 @@ mod tests {
     fn a_mapping_in_a_command_becomes_flags() {
         let v =
             vars("opts: {lr: 0.1, deep: true, quiet: false, name: a b, n: {k: 2}, l: [1, 2]}\n");
-        assert_eq!(
-            text("train ${opts}", &v),
-            "train --lr 0.1 --deep --name 'a b' --n.k 2 --l 1 2"
-        );
+        assert_eq!(text("train ${opts}", &v), "train --lr 0.1 --deep --name 'a b' --n.k 2 --l 1 2");
     }
 
     #[test]
@@ -382,10 +345,7 @@ mod tests {
         let error = render_text("out/${opts}.csv", &v, Mode::Text).unwrap_err();
         assert_eq!(
             error.kind,
-            TemplateErrorKind::NotAScalar {
-                key: "opts".into(),
-                type_name: "a mapping"
-            }
+            TemplateErrorKind::NotAScalar { key: "opts".into(), type_name: "a mapping" }
         );
         assert_eq!((error.offset, error.len), (4, 7));
     }
@@ -394,10 +354,7 @@ mod tests {
     fn a_missing_key_is_named_with_its_place() {
         let v = vars("a: {b: 1}\n");
         let error = render_text("x ${a.c}", &v, Mode::Text).unwrap_err();
-        assert_eq!(
-            error.kind,
-            TemplateErrorKind::MissingKey { key: "a.c".into() }
-        );
+        assert_eq!(error.kind, TemplateErrorKind::MissingKey { key: "a.c".into() });
         assert_eq!((error.offset, error.len), (2, 6));
     }
 
@@ -407,9 +364,6 @@ mod tests {
         let error = render_text("x ${a", &v, Mode::Text).unwrap_err();
         assert_eq!(error.kind, TemplateErrorKind::Unclosed);
         let error = render_text("${}", &v, Mode::Text).unwrap_err();
-        assert!(matches!(
-            error.kind,
-            TemplateErrorKind::BadExpression { .. }
-        ));
+        assert!(matches!(error.kind, TemplateErrorKind::BadExpression { .. }));
     }
 }

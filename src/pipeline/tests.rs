@@ -8,11 +8,7 @@ use super::{ErrorKind, OutKind, Stage, parse, source::SourceFile};
 fn load(pipeline: &str, params: &str) -> Result<Vec<Stage>, Vec<ErrorKind>> {
     let dir = tempfile::tempdir().unwrap();
     fs_err::write(dir.path().join("params.yaml"), params).unwrap();
-    let file = SourceFile::new(
-        "pipeline.yaml",
-        dir.path().join("pipeline.yaml"),
-        pipeline.into(),
-    );
+    let file = SourceFile::new("pipeline.yaml", dir.path().join("pipeline.yaml"), pipeline.into());
     parse(dir.path(), &file).map_err(|errors| errors.into_iter().map(|e| e.kind).collect())
 }
 
@@ -22,11 +18,9 @@ fn names(stages: &[Stage]) -> Vec<&str> {
 
 #[test]
 fn foreach_over_scalars_names_by_value() {
-    let stages = load(
-        "stages:\n  gen:\n    foreach: [a, 2, true]\n    do:\n      cmd: echo ${item}\n",
-        "",
-    )
-    .unwrap();
+    let stages =
+        load("stages:\n  gen:\n    foreach: [a, 2, true]\n    do:\n      cmd: echo ${item}\n", "")
+            .unwrap();
     assert_eq!(names(&stages), ["gen@a", "gen@2", "gen@true"]);
     assert_eq!(stages[1].cmd, ["echo 2"]);
     assert_eq!(stages[0].family.as_deref(), Some("gen"));
@@ -61,12 +55,7 @@ fn matrix_is_the_cartesian_product_in_order() {
     let stages = load(yaml, "").unwrap();
     assert_eq!(
         names(&stages),
-        [
-            "train@a-lin-cfg0",
-            "train@a-tree-cfg0",
-            "train@b-lin-cfg0",
-            "train@b-tree-cfg0"
-        ]
+        ["train@a-lin-cfg0", "train@a-tree-cfg0", "train@b-lin-cfg0", "train@b-tree-cfg0"]
     );
     assert_eq!(stages[3].cmd, ["t b tree 1 b-tree-cfg0"]);
     assert_eq!(stages[2].outs[0].path.as_str(), "m/b-lin");
@@ -82,11 +71,7 @@ fn nested_interpolation_and_escapes() {
 #[test]
 fn a_dict_in_cmd_becomes_flags() {
     let yaml = "stages:\n  fit:\n    cmd: fit ${opts}\n";
-    let stages = load(
-        yaml,
-        "opts: {lr: 0.01, verbose: true, dry: false, tag: a b}\n",
-    )
-    .unwrap();
+    let stages = load(yaml, "opts: {lr: 0.01, verbose: true, dry: false, tag: a b}\n").unwrap();
     assert_eq!(stages[0].cmd, ["fit --lr 0.01 --verbose --tag 'a b'"]);
 }
 
@@ -106,11 +91,7 @@ fn a_cmd_list_and_options_are_read() {
 #[test]
 fn params_take_keys_sections_and_other_files() {
     let dir = tempfile::tempdir().unwrap();
-    fs_err::write(
-        dir.path().join("params.yaml"),
-        "train: {lr: 0.1, depth: 3}\nseed: 1\n",
-    )
-    .unwrap();
+    fs_err::write(dir.path().join("params.yaml"), "train: {lr: 0.1, depth: 3}\nseed: 1\n").unwrap();
     fs_err::write(dir.path().join("other.yaml"), "a: {b: 2}\n").unwrap();
     let yaml = "stages:\n  s:\n    cmd: x\n    params:\n      - seed\n      - train\n      - other.yaml:\n          - a.b\n";
     let file = SourceFile::new("pipeline.yaml", Path::new("pipeline.yaml"), yaml.into());
@@ -118,10 +99,7 @@ fn params_take_keys_sections_and_other_files() {
     let params = &stages[0].params;
     assert_eq!(params[0].file.as_str(), "params.yaml");
     assert_eq!(params[0].values["seed"], serde_json::json!(1));
-    assert_eq!(
-        params[0].values["train"],
-        serde_json::json!({"lr": 0.1, "depth": 3})
-    );
+    assert_eq!(params[0].values["train"], serde_json::json!({"lr": 0.1, "depth": 3}));
     assert_eq!(params[1].file.as_str(), "other.yaml");
     assert_eq!(params[1].values["a.b"], serde_json::json!(2));
 }
@@ -131,10 +109,7 @@ fn a_missing_key_is_named_with_its_stage() {
     let errors = load("stages:\n  s:\n    cmd: x ${nope.deeper}\n", "a: 1\n").unwrap_err();
     assert_eq!(
         errors,
-        [ErrorKind::MissingVariable {
-            key: "nope.deeper".into(),
-            place: "stage `s`".into()
-        }]
+        [ErrorKind::MissingVariable { key: "nope.deeper".into(), place: "stage `s`".into() }]
     );
 }
 

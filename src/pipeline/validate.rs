@@ -12,9 +12,7 @@ pub fn unique_names(stages: &[Stage], file: &SourceFile, errors: &mut Vec<Pipeli
     let mut seen = HashMap::new();
     for stage in stages {
         if let Some(first) = seen.insert(stage.name.as_str(), stage.span) {
-            let kind = ErrorKind::DuplicateStage {
-                name: stage.name.clone(),
-            };
+            let kind = ErrorKind::DuplicateStage { name: stage.name.clone() };
             errors.push(
                 PipelineError::new(kind, file, stage.span)
                     .with_related(first, "first defined here"),

@@ -55,11 +55,7 @@ impl Variables {
                 }
             }
         }
-        if conflicts.is_empty() {
-            Ok(())
-        } else {
-            Err(conflicts)
-        }
+        if conflicts.is_empty() { Ok(()) } else { Err(conflicts) }
     }
 }
 
@@ -89,10 +85,7 @@ pub fn read_yaml(
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
         Err(e) => {
             let reason = e.kind().to_string();
-            let kind = ErrorKind::Read {
-                path: name.into(),
-                reason,
-            };
+            let kind = ErrorKind::Read { path: name.into(), reason };
             return Err(Box::new(PipelineError::unplaced(kind)));
         }
     };
@@ -100,14 +93,8 @@ pub fn read_yaml(
     match yaml::parse(&file) {
         Ok(node) => Ok(Some((file, node))),
         Err(error) => {
-            let kind = ErrorKind::Syntax {
-                message: error.message,
-            };
-            Err(Box::new(PipelineError::new(
-                kind,
-                &file,
-                error.span.unwrap_or_default(),
-            )))
+            let kind = ErrorKind::Syntax { message: error.message };
+            Err(Box::new(PipelineError::new(kind, &file, error.span.unwrap_or_default())))
         }
     }
 }
@@ -165,20 +152,11 @@ fn add_entry(
                 return; // already loaded, as DVC does
             }
             match read_yaml(root, name) {
-                Ok(Some((file, node))) => add_file(
-                    variables,
-                    &file,
-                    node,
-                    keys,
-                    pipeline,
-                    Some(entry.span),
-                    errors,
-                ),
+                Ok(Some((file, node))) => {
+                    add_file(variables, &file, node, keys, pipeline, Some(entry.span), errors)
+                }
                 Ok(None) => {
-                    let kind = ErrorKind::Read {
-                        path: name.into(),
-                        reason: "not found".into(),
-                    };
+                    let kind = ErrorKind::Read { path: name.into(), reason: "not found".into() };
                     errors.push(PipelineError::new(kind, pipeline, entry.span));
                 }
                 Err(error) => errors.push(*error),
@@ -214,10 +192,8 @@ fn add_file(
         Value::Map(entries) => entries,
         Value::Null => Vec::new(),
         other => {
-            let kind = ErrorKind::WrongType {
-                key: "the top level".into(),
-                place: format!("`{}`", file.name),
-                expected: "a mapping",
+            let kind = ErrorKind::NotAMapping {
+                what: format!("`{}`", file.name),
                 found: other.type_name(),
             };
             errors.push(PipelineError::new(kind, file, node.span));
@@ -227,15 +203,9 @@ fn add_file(
     if let Some(keys) = keys {
         for key in &keys {
             if !entries.iter().any(|(k, _)| k.name == *key) {
-                let kind = ErrorKind::MissingVariable {
-                    key: (*key).into(),
-                    place: format!("`{}`", file.name),
-                };
-                errors.push(PipelineError::new(
-                    kind,
-                    pipeline,
-                    entry_span.unwrap_or_default(),
-                ));
+                let kind =
+                    ErrorKind::MissingVarsKey { key: (*key).into(), file: file.name.clone() };
+                errors.push(PipelineError::new(kind, pipeline, entry_span.unwrap_or_default()));
             }
         }
         entries.retain(|(k, _)| keys.contains(&k.name.as_str()));
@@ -257,11 +227,7 @@ fn report_conflicts(
     for key in conflicts {
         let top = key.split('.').next().unwrap_or(&key);
         let other = variables.origins.get(top).cloned().unwrap_or_default();
-        let kind = ErrorKind::VarsConflict {
-            key,
-            file: origin.into(),
-            other,
-        };
+        let kind = ErrorKind::VarsConflict { key, file: origin.into(), other };
         errors.push(PipelineError::new(kind, pipeline, span));
     }
 }

@@ -67,10 +67,7 @@ pub fn parse(file: &SourceFile) -> Result<Node, SyntaxError> {
         Ok(raw) => Ok(raw.into_node(file)),
         Err(error) => {
             let span = error.location().map(|location| span_of(file, &location, 1));
-            Err(SyntaxError {
-                message: bare_message(&error),
-                span,
-            })
+            Err(SyntaxError { message: bare_message(&error), span })
         }
     }
 }
@@ -84,10 +81,7 @@ fn bare_message(error: &serde_saphyr::Error) -> String {
         Some((place, rest)) if place.starts_with("line ") => rest,
         _ => message,
     };
-    let message = message
-        .split(", set DuplicateKeyPolicy")
-        .next()
-        .unwrap_or(message);
+    let message = message.split(", set DuplicateKeyPolicy").next().unwrap_or(message);
     match message.rsplit_once(" at line ") {
         Some((text, place)) if place.contains(", column ") => text.to_owned(),
         _ => message.to_owned(),
@@ -135,12 +129,9 @@ impl Node {
             Value::Float(f) => serde_json::Number::from_f64(*f).map_or(Json::Null, Json::Number),
             Value::String(s) => Json::String(s.clone()),
             Value::List(items) => Json::Array(items.iter().map(Node::to_json).collect()),
-            Value::Map(entries) => Json::Object(
-                entries
-                    .iter()
-                    .map(|(k, v)| (k.name.clone(), v.to_json()))
-                    .collect(),
-            ),
+            Value::Map(entries) => {
+                Json::Object(entries.iter().map(|(k, v)| (k.name.clone(), v.to_json())).collect())
+            }
         }
     }
 }
@@ -196,11 +187,7 @@ fn format_float(x: f64) -> String {
         return format!("{mantissa}e{sign}{:02}", exponent.abs());
     }
     let text = format!("{x}");
-    if text.contains('.') {
-        text
-    } else {
-        format!("{text}.0")
-    }
+    if text.contains('.') { text } else { format!("{text}.0") }
 }
 
 /// The tree as the deserializer hands it over, with parser locations.
@@ -233,13 +220,7 @@ impl RawNode {
                     .into_iter()
                     .map(|(key, value)| {
                         let key_span = span_of(file, &key.referenced, key.value.len());
-                        (
-                            Key {
-                                name: key.value,
-                                span: key_span,
-                            },
-                            value.into_node(file),
-                        )
+                        (Key { name: key.value, span: key_span }, value.into_node(file))
                     })
                     .collect(),
             ),
@@ -331,25 +312,19 @@ mod tests {
         let text = "stages:\n  train:\n    cmd: echo hi\n    deps: [a, b]\n";
         let root = parse_str(text).unwrap();
         let train = root.get("stages").unwrap().get("train").unwrap();
-        let Value::Map(entries) = &train.value else {
-            panic!("not a map")
-        };
+        let Value::Map(entries) = &train.value else { panic!("not a map") };
         let (key, cmd) = &entries[0];
         assert_eq!(&text[key.span.offset..][..key.span.len], "cmd");
         assert_eq!(&text[cmd.span.offset..][..cmd.span.len], "echo hi");
-        let Value::List(deps) = &entries[1].1.value else {
-            panic!("not a list")
-        };
+        let Value::List(deps) = &entries[1].1.value else { panic!("not a list") };
         assert_eq!(&text[deps[1].span.offset..][..1], "b");
     }
 
     #[test]
     fn reads_scalar_types() {
         let root = parse_str("a: 3\nb: 1.5\nc: 'x'\nd: true\ne:\n").unwrap();
-        let kinds: Vec<_> = ["a", "b", "c", "d", "e"]
-            .iter()
-            .map(|k| root.get(k).unwrap().value.clone())
-            .collect();
+        let kinds: Vec<_> =
+            ["a", "b", "c", "d", "e"].iter().map(|k| root.get(k).unwrap().value.clone()).collect();
         assert_eq!(
             kinds,
             [
@@ -374,14 +349,9 @@ mod tests {
     #[test]
     fn only_yaml_1_2_booleans_are_booleans() {
         let root = parse_str("a: [y, n, yes, off, true]\n").unwrap();
-        let Value::List(items) = &root.get("a").unwrap().value else {
-            panic!("not a list")
-        };
+        let Value::List(items) = &root.get("a").unwrap().value else { panic!("not a list") };
         let kinds: Vec<_> = items.iter().map(|i| i.type_name()).collect();
-        assert_eq!(
-            kinds,
-            ["a string", "a string", "a string", "a string", "a boolean"]
-        );
+        assert_eq!(kinds, ["a string", "a string", "a string", "a string", "a boolean"]);
     }
 
     #[test]

@@ -55,10 +55,7 @@ pub fn run(
             });
         }
         let status = child.status().map_err(|e| {
-            std::io::Error::new(
-                e.kind(),
-                format!("cannot start `sh` in `{}`: {e}", dir.display()),
-            )
+            std::io::Error::new(e.kind(), format!("cannot start `sh` in `{}`: {e}", dir.display()))
         })?;
         if !status.success() {
             return Ok(Err(CommandFailure {
@@ -80,8 +77,5 @@ fn tail(path: &Path) -> std::io::Result<Vec<String>> {
     file.read_to_end(&mut bytes)?;
     let text = String::from_utf8_lossy(&bytes);
     let lines: Vec<&str> = text.lines().collect();
-    Ok(lines[lines.len().saturating_sub(TAIL_LINES)..]
-        .iter()
-        .map(|l| (*l).to_owned())
-        .collect())
+    Ok(lines[lines.len().saturating_sub(TAIL_LINES)..].iter().map(|l| (*l).to_owned()).collect())
 }

@@ -45,10 +45,7 @@ pub enum Outcome {
     /// The outs of an earlier identical run were restored.
     Restored,
     /// The stage failed; its previous lock entry is kept.
-    Failed {
-        reason: String,
-        stderr_tail: Vec<String>,
-    },
+    Failed { reason: String, stderr_tail: Vec<String> },
     /// Not attempted: a stage it depends on failed.
     Skipped { failed: String },
     /// Not attempted: another stage failed and `--keep-going` was not given.
@@ -61,11 +58,7 @@ pub enum Event {
     /// A stage's command started.
     Started { stage: String },
     /// A stage is done.
-    Finished {
-        stage: String,
-        outcome: Outcome,
-        seconds: f64,
-    },
+    Finished { stage: String, outcome: Outcome, seconds: f64 },
 }
 
 /// Counts of a finished run.
@@ -144,29 +137,15 @@ async fn schedule(
     selected: &BTreeSet<usize>,
     jobs: usize,
 ) -> Summary {
-    let order: Vec<usize> = dag
-        .topological_order()
-        .into_iter()
-        .filter(|s| selected.contains(s))
-        .collect();
+    let order: Vec<usize> =
+        dag.topological_order().into_iter().filter(|s| selected.contains(s)).collect();
     let position: HashMap<usize, usize> = order.iter().enumerate().map(|(p, &s)| (s, p)).collect();
     let mut waiting: HashMap<usize, usize> = order
         .iter()
-        .map(|&s| {
-            (
-                s,
-                dag.parents(s)
-                    .iter()
-                    .filter(|p| selected.contains(p))
-                    .count(),
-            )
-        })
+        .map(|&s| (s, dag.parents(s).iter().filter(|p| selected.contains(p)).count()))
         .collect();
-    let mut ready: BTreeSet<(usize, usize)> = order
-        .iter()
-        .filter(|s| waiting[s] == 0)
-        .map(|&s| (position[&s], s))
-        .collect();
+    let mut ready: BTreeSet<(usize, usize)> =
+        order.iter().filter(|s| waiting[s] == 0).map(|&s| (position[&s], s)).collect();
     let mut failed_upstream: HashMap<usize, String> = HashMap::new();
     let journal = Arc::new(Mutex::new(()));
     let mut running = tokio::task::JoinSet::new();
@@ -231,10 +210,7 @@ async fn schedule(
 }
 
 /// Marks `index` done: its children wait for one stage less.
-#[expect(
-    clippy::too_many_arguments,
-    reason = "the scheduler's state, kept local to `schedule`"
-)]
+#[expect(clippy::too_many_arguments, reason = "the scheduler's state, kept local to `schedule`")]
 fn release(
     dag: &Dag,
     index: usize,
@@ -247,11 +223,7 @@ fn release(
     propagate: bool,
 ) {
     let inherited = failed_upstream.get(&index).cloned();
-    for child in dag
-        .children(index)
-        .into_iter()
-        .filter(|c| selected.contains(c))
-    {
+    for child in dag.children(index).into_iter().filter(|c| selected.contains(c)) {
         if propagate && let Some(name) = failed.cloned().or_else(|| inherited.clone()) {
             failed_upstream.entry(child).or_insert(name);
         }
@@ -273,11 +245,7 @@ fn finish(context: &Context, summary: &mut Summary, index: usize, outcome: Outco
         Outcome::Skipped { .. } | Outcome::Stopped => summary.skipped += 1,
     }
     let stage = context.stages[index].name.clone();
-    (context.on_event)(Event::Finished {
-        stage,
-        outcome,
-        seconds,
-    });
+    (context.on_event)(Event::Finished { stage, outcome, seconds });
 }
 
 /// What `repro --dry-run` would do with one stage.
@@ -307,27 +275,15 @@ pub fn plan(
     let runs = RunCache::new(&workspace.dot_cache);
     let mut changing: BTreeMap<usize, String> = BTreeMap::new();
     let mut plans = Vec::new();
-    for index in dag
-        .topological_order()
-        .into_iter()
-        .filter(|s| selected.contains(s))
-    {
+    for index in dag.topological_order().into_iter().filter(|s| selected.contains(s)) {
         let stage = &pipeline.stages[index];
         let (inputs, missing) = Inputs::of(stage, workspace)?;
-        let mut reasons = status::reasons(
-            stage,
-            lock.stages.get(&stage.name),
-            &inputs,
-            &missing,
-            workspace,
-        )?;
+        let mut reasons =
+            status::reasons(stage, lock.stages.get(&stage.name), &inputs, &missing, workspace)?;
         if options.force && reasons.is_empty() && !stage.frozen {
             reasons.push(Reason::AlwaysChanged);
         }
-        let upstream = dag
-            .parents(index)
-            .into_iter()
-            .find_map(|p| changing.get(&p).cloned());
+        let upstream = dag.parents(index).into_iter().find_map(|p| changing.get(&p).cloned());
         let plan = if stage.frozen {
             Plan::Frozen
         } else if reasons.is_empty() {
@@ -343,11 +299,7 @@ pub fn plan(
                 && runs
                     .get(&key)
                     .is_some_and(|run| run.outs.iter().all(|o| workspace.is_cached(o)));
-            if restorable {
-                Plan::Restore { reasons }
-            } else {
-                Plan::Run { reasons }
-            }
+            if restorable { Plan::Restore { reasons } } else { Plan::Run { reasons } }
         };
         if !matches!(plan, Plan::UpToDate | Plan::Frozen) {
             changing.insert(index, stage.name.clone());

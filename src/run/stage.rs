@@ -18,10 +18,7 @@ pub fn bring_up_to_date(context: &Context, index: usize, journal: &Mutex<()>) ->
     let stage = &context.stages[index];
     match attempt(context, stage, journal) {
         Ok(outcome) => outcome,
-        Err(error) => Outcome::Failed {
-            reason: error.to_string(),
-            stderr_tail: Vec::new(),
-        },
+        Err(error) => Outcome::Failed { reason: error.to_string(), stderr_tail: Vec::new() },
     }
 }
 
@@ -33,10 +30,7 @@ fn attempt(context: &Context, stage: &Stage, journal: &Mutex<()>) -> std::io::Re
     let (inputs, missing) = Inputs::of(stage, workspace)?;
     if let Some(path) = missing.first() {
         let reason = format!("dependency `{path}` does not exist");
-        return Ok(Outcome::Failed {
-            reason,
-            stderr_tail: Vec::new(),
-        });
+        return Ok(Outcome::Failed { reason, stderr_tail: Vec::new() });
     }
     let forced = context.options.force;
     let locked = context.lock.get(&stage.name);
@@ -53,28 +47,20 @@ fn attempt(context: &Context, stage: &Stage, journal: &Mutex<()>) -> std::io::Re
         record(context, stage, &inputs, outs, journal)?;
         return Ok(Outcome::Restored);
     }
-    (context.on_event)(Event::Started {
-        stage: stage.name.clone(),
-    });
+    (context.on_event)(Event::Started { stage: stage.name.clone() });
     for out in stage.outs.iter().filter(|o| !o.persist) {
         remove_path(&out.path.to_path(&workspace.root))?;
     }
     let dir = stage.wdir.to_path(&workspace.root);
     let log = workspace.dot_cache.join("logs").join(log_name(&stage.name));
-    if let Err(CommandFailure {
-        command,
-        code,
-        stderr_tail,
-    }) = command::run(&stage.cmd, &dir, &context.options.search_path, &log)?
+    if let Err(CommandFailure { command, code, stderr_tail }) =
+        command::run(&stage.cmd, &dir, &context.options.search_path, &log)?
     {
         let reason = match code {
             Some(code) => format!("`{command}` exited with code {code}"),
             None => format!("`{command}` was killed by a signal"),
         };
-        return Ok(Outcome::Failed {
-            reason,
-            stderr_tail,
-        });
+        return Ok(Outcome::Failed { reason, stderr_tail });
     }
     let mut outs = Vec::with_capacity(stage.outs.len());
     for out in &stage.outs {
@@ -83,10 +69,7 @@ fn attempt(context: &Context, stage: &Stage, journal: &Mutex<()>) -> std::io::Re
             Some(locked) => outs.push(locked),
             None => {
                 let reason = format!("the command did not produce output `{name}`");
-                return Ok(Outcome::Failed {
-                    reason,
-                    stderr_tail: Vec::new(),
-                });
+                return Ok(Outcome::Failed { reason, stderr_tail: Vec::new() });
             }
         }
     }
@@ -108,19 +91,13 @@ fn restore(
     };
     let expected: Vec<String> = stage.outs.iter().map(|o| o.path.to_string()).collect();
     if run.outs.len() != expected.len()
-        || !run
-            .outs
-            .iter()
-            .all(|o| expected.contains(&o.path) && workspace.is_cached(o))
+        || !run.outs.iter().all(|o| expected.contains(&o.path) && workspace.is_cached(o))
     {
         return Ok(None);
     }
     for out in &run.outs {
         let path = workspace.root.join(&out.path);
-        if workspace
-            .digest(&path, &out.path)?
-            .is_some_and(|now| now.hash == out.hash)
-        {
+        if workspace.digest(&path, &out.path)?.is_some_and(|now| now.hash == out.hash) {
             continue;
         }
         if workspace.checkout(out, &path).is_err() {
@@ -154,16 +131,7 @@ fn record(
 
 /// Returns a file name for a stage's logs.
 fn log_name(stage: &str) -> String {
-    stage
-        .chars()
-        .map(|c| {
-            if c.is_alphanumeric() || "-_.@".contains(c) {
-                c
-            } else {
-                '_'
-            }
-        })
-        .collect()
+    stage.chars().map(|c| if c.is_alphanumeric() || "-_.@".contains(c) { c } else { '_' }).collect()
 }
 
 /// Returns seconds since `start`.

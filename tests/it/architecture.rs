@@ -28,11 +28,7 @@ fn only_the_stage_command_imports_the_ml_stages() {
     for file in rust_files(&source_root()) {
         let text = fs_err::read_to_string(&file).unwrap();
         if file != allowed {
-            assert!(
-                !text.contains("pipit_stages"),
-                "{} imports pipit_stages",
-                file.display()
-            );
+            assert!(!text.contains("pipit_stages"), "{} imports pipit_stages", file.display());
         }
     }
 }
@@ -46,19 +42,10 @@ fn the_engine_neither_prints_nor_reads_the_environment() {
             continue;
         }
         let text = fs_err::read_to_string(&file).unwrap();
-        for forbidden in [
-            "println!",
-            "eprintln!",
-            "print!(",
-            "eprint!(",
-            "std::env::var",
-            "env::var(",
-        ] {
-            assert!(
-                !text.contains(forbidden),
-                "{} uses `{forbidden}`",
-                file.display()
-            );
+        for forbidden in
+            ["println!", "eprintln!", "print!(", "eprint!(", "std::env::var", "env::var("]
+        {
+            assert!(!text.contains(forbidden), "{} uses `{forbidden}`", file.display());
         }
     }
 }

@@ -6,10 +6,7 @@ use crate::harness::{Repo, demo};
 fn version_and_help() {
     let repo = Repo::new();
     let run = repo.pipit(["--version"]);
-    assert_eq!(
-        (run.code, run.stdout.trim()),
-        (0, concat!("pipit ", env!("CARGO_PKG_VERSION")))
-    );
+    assert_eq!((run.code, run.stdout.trim()), (0, concat!("pipit ", env!("CARGO_PKG_VERSION"))));
     let run = repo.pipit(["help"]);
     assert_eq!(run.code, 0);
     assert!(run.stdout.contains("Draw the pipeline's DAG"), "{run}");
@@ -20,11 +17,9 @@ fn version_and_help() {
 #[test]
 fn completions_for_each_shell() {
     let repo = Repo::new();
-    for (shell, marker) in [
-        ("bash", "complete -F"),
-        ("zsh", "#compdef pipit"),
-        ("fish", "complete -c pipit"),
-    ] {
+    for (shell, marker) in
+        [("bash", "complete -F"), ("zsh", "#compdef pipit"), ("fish", "complete -c pipit")]
+    {
         let run = repo.pipit(["completions", shell]);
         assert_eq!(run.code, 0, "{run}");
         assert!(run.stdout.contains(marker), "{shell}: {}", run.stdout);
@@ -40,28 +35,12 @@ fn stages_lists_the_expanded_demo() {
     let stages: serde_json::Value = serde_json::from_str(&run.stdout).unwrap();
     let stages = stages.as_array().unwrap();
     assert_eq!(stages.len(), 34);
-    let forest = stages
-        .iter()
-        .find(|s| s["name"] == "train@churn-forest")
-        .unwrap();
+    let forest = stages.iter().find(|s| s["name"] == "train@churn-forest").unwrap();
     assert_eq!(forest["family"], "train");
     assert_eq!(forest["outs"][0]["path"], "models/churn/forest.model");
-    assert!(
-        forest["cmd"][0]
-            .as_str()
-            .unwrap()
-            .contains("--model forest")
-    );
-    let linear = stages
-        .iter()
-        .find(|s| s["name"] == "train@credit-linear")
-        .unwrap();
-    assert!(
-        linear["cmd"][0]
-            .as_str()
-            .unwrap()
-            .contains("--model logistic")
-    );
+    assert!(forest["cmd"][0].as_str().unwrap().contains("--model forest"));
+    let linear = stages.iter().find(|s| s["name"] == "train@credit-linear").unwrap();
+    assert!(linear["cmd"][0].as_str().unwrap().contains("--model logistic"));
     let run = repo.pipit(["stages"]);
     assert_eq!(run.code, 0, "{run}");
     assert!(

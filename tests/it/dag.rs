@@ -76,12 +76,7 @@ fn every_format_of_every_example() {
     let (demo_pipeline, demo_params) = demo();
     let examples: [(&str, &str, &str, &[&str]); 5] = [
         ("demo", &demo_pipeline, &demo_params, &[]),
-        (
-            "demo-collapsed",
-            &demo_pipeline,
-            &demo_params,
-            &["--collapse"],
-        ),
+        ("demo-collapsed", &demo_pipeline, &demo_params, &["--collapse"]),
         ("diamond", DIAMOND, "", &[]),
         ("fan-out", FAN_OUT, "", &[]),
         ("matrix-collapsed", MATRIX, "", &["--collapse"]),
@@ -126,27 +121,12 @@ fn target_selects_upstream_and_downstream() {
         .iter()
         .map(|n| n["name"].as_str().unwrap().to_owned())
         .collect();
-    assert_eq!(
-        names,
-        [
-            "generate@credit",
-            "prepare@credit",
-            "tune@credit",
-            "train_tuned@credit"
-        ]
-    );
+    assert_eq!(names, ["generate@credit", "prepare@credit", "tune@credit", "train_tuned@credit"]);
     let down = demo_dag(&["--json", "--downstream", "data/churn/raw.csv"]);
     let graph: serde_json::Value = serde_json::from_str(&down).unwrap();
-    let names: Vec<&str> = graph["nodes"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|n| n["name"].as_str().unwrap())
-        .collect();
-    assert!(
-        names.contains(&"compare") && names.contains(&"register@churn"),
-        "{names:?}"
-    );
+    let names: Vec<&str> =
+        graph["nodes"].as_array().unwrap().iter().map(|n| n["name"].as_str().unwrap()).collect();
+    assert!(names.contains(&"compare") && names.contains(&"register@churn"), "{names:?}");
     assert!(!names.iter().any(|n| n.contains("housing")), "{names:?}");
 }
 
@@ -159,27 +139,15 @@ fn fan_out_json() {
 
 /// Returns the widest line of a drawing, in characters.
 fn widest(drawing: &str) -> usize {
-    drawing
-        .lines()
-        .map(|l| l.chars().count())
-        .max()
-        .unwrap_or(0)
+    drawing.lines().map(|l| l.chars().count()).max().unwrap_or(0)
 }
 
 #[test]
 fn demo_drawing_fits_80_columns() {
     let drawing = demo_dag(&[]);
     assert!(widest(&drawing) <= 80, "{drawing}");
-    for stage in [
-        "generate@housing",
-        "train@churn-forest",
-        "train_tuned@credit",
-        "compare",
-    ] {
-        assert!(
-            drawing.contains(&format!("│ {stage} │")),
-            "{stage} missing:\n{drawing}"
-        );
+    for stage in ["generate@housing", "train@churn-forest", "train_tuned@credit", "compare"] {
+        assert!(drawing.contains(&format!("│ {stage} │")), "{stage} missing:\n{drawing}");
     }
 }
 

@@ -24,14 +24,8 @@ pub struct Run {
 impl Repo {
     /// Returns an empty git repository.
     pub fn new() -> Self {
-        let dir = tempfile::Builder::new()
-            .prefix("pipit-test")
-            .tempdir()
-            .expect("tempdir");
-        let status = Command::new("git")
-            .args(["init", "-q"])
-            .current_dir(dir.path())
-            .status();
+        let dir = tempfile::Builder::new().prefix("pipit-test").tempdir().expect("tempdir");
+        let status = Command::new("git").args(["init", "-q"]).current_dir(dir.path()).status();
         assert!(status.expect("git runs").success(), "git init failed");
         Self { dir }
     }

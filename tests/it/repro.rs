@@ -74,11 +74,7 @@ fn first_run_runs_everything_and_second_run_nothing() {
     let second = repro_ok(&repo, &[]);
     assert_eq!(counts(&repo), [1, 1, 1, 1]);
     assert!(second.contains("ran 0, up to date 4"), "{second}");
-    assert_eq!(
-        read(&repo, "pipeline.lock"),
-        lock,
-        "a no-op run must not rewrite the lock"
-    );
+    assert_eq!(read(&repo, "pipeline.lock"), lock, "a no-op run must not rewrite the lock");
     let status = repo.pipit(["status"]);
     assert_eq!(
         (status.code, status.stdout.as_str()),
@@ -86,17 +82,8 @@ fn first_run_runs_everything_and_second_run_nothing() {
         "{status}"
     );
     let ignored = read(&repo, ".gitignore");
-    for line in [
-        "/.cache/",
-        "/prepared.txt",
-        "/model.txt",
-        "/report.txt",
-        "/side.txt",
-    ] {
-        assert!(
-            ignored.lines().any(|l| l == line),
-            "{line} not in .gitignore:\n{ignored}"
-        );
+    for line in ["/.cache/", "/prepared.txt", "/model.txt", "/report.txt", "/side.txt"] {
+        assert!(ignored.lines().any(|l| l == line), "{line} not in .gitignore:\n{ignored}");
     }
 }
 
@@ -124,21 +111,14 @@ fn a_changed_param_reruns_its_downstream_and_status_names_it() {
     let status = repo.pipit(["status"]);
     assert_eq!(status.code, 1, "{status}");
     assert!(status.stdout.contains("train:\n"), "{status}");
-    assert!(
-        status.stdout.contains("param changed: model.depth 3 → 5"),
-        "{status}"
-    );
+    assert!(status.stdout.contains("param changed: model.depth 3 → 5"), "{status}");
     let json = repo.pipit(["status", "--json"]);
     let reasons: serde_json::Value = serde_json::from_str(&json.stdout).unwrap();
     assert!(
-        reasons["train"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .any(|r| r["reason"] == "param_changed"
-                && r["key"] == "model.depth"
-                && r["old"] == 3
-                && r["new"] == 5),
+        reasons["train"].as_array().unwrap().iter().any(|r| r["reason"] == "param_changed"
+            && r["key"] == "model.depth"
+            && r["old"] == 3
+            && r["new"] == 5),
         "{reasons}"
     );
     repro_ok(&repo, &[]);
@@ -164,10 +144,7 @@ fn a_param_changed_and_changed_back_is_restored_from_the_run_cache() {
     repro_ok(&repo, &[]);
     repo.write("params.yaml", "model:\n  depth: 3\n");
     let dry = repro_ok(&repo, &["--dry-run"]);
-    assert!(
-        dry.contains("would restore train from the run cache"),
-        "{dry}"
-    );
+    assert!(dry.contains("would restore train from the run cache"), "{dry}");
     let output = repro_ok(&repo, &[]);
     assert_eq!(counts(&repo), [1, 2, 2, 1], "{output}");
     assert_eq!(read(&repo, "report.txt"), "report\nrows\ndepth=3\n");
@@ -184,15 +161,8 @@ fn a_failing_stage_keeps_its_lock_entry_and_stops_its_dependents() {
     let run = repo.pipit(["repro", "--keep-going", "-j", "1"]);
     assert_eq!(run.code, 1, "{run}");
     assert!(run.stdout.contains("failed     train: "), "{run}");
-    assert!(
-        run.stdout.contains("skipped    report (`train` failed)"),
-        "{run}"
-    );
-    assert_eq!(
-        counts(&repo),
-        [1, 2, 1, 2],
-        "report must not run, side must"
-    );
+    assert!(run.stdout.contains("skipped    report (`train` failed)"), "{run}");
+    assert_eq!(counts(&repo), [1, 2, 1, 2], "report must not run, side must");
     let after = read(&repo, "pipeline.lock");
     let entry = |text: &str, stage: &str| {
         let dir = tempfile::tempdir().unwrap();
@@ -219,17 +189,11 @@ fn without_keep_going_a_failure_stops_the_run() {
 
 #[test]
 fn a_stage_that_does_not_produce_its_out_fails() {
-    let repo = Repo::with_pipeline(
-        "stages:\n  a:\n    cmd: 'true'\n    outs:\n      - a.txt\n",
-        "",
-    );
+    let repo =
+        Repo::with_pipeline("stages:\n  a:\n    cmd: 'true'\n    outs:\n      - a.txt\n", "");
     let run = repo.pipit(["repro"]);
     assert_eq!(run.code, 1, "{run}");
-    assert!(
-        run.stdout
-            .contains("the command did not produce output `a.txt`"),
-        "{run}"
-    );
+    assert!(run.stdout.contains("the command did not produce output `a.txt`"), "{run}");
 }
 
 #[test]
@@ -261,20 +225,9 @@ fn stages_run_in_parallel() {
     let repo = Repo::with_pipeline(&format!("stages:\n{}{}", stage("a"), stage("b")), "");
     repo.write(".times/.keep", "");
     repro_ok(&repo, &["-j", "2"]);
-    let time = |file: &str| {
-        read(&repo, &format!(".times/{file}"))
-            .trim()
-            .parse::<f64>()
-            .unwrap()
-    };
-    let (a, b) = (
-        (time("a.start"), time("a.end")),
-        (time("b.start"), time("b.end")),
-    );
-    assert!(
-        a.0 < b.1 && b.0 < a.1,
-        "a ran {a:?}, b ran {b:?}: they did not overlap"
-    );
+    let time = |file: &str| read(&repo, &format!(".times/{file}")).trim().parse::<f64>().unwrap();
+    let (a, b) = ((time("a.start"), time("a.end")), (time("b.start"), time("b.end")));
+    assert!(a.0 < b.1 && b.0 < a.1, "a ran {a:?}, b ran {b:?}: they did not overlap");
 }
 
 #[test]
@@ -282,11 +235,7 @@ fn a_corrupted_object_is_found_refused_and_rebuilt() {
     let repo = repo();
     repro_ok(&repo, &[]);
     let hash = blake3::hash(b"rows\ndepth=3\n").to_hex().to_string();
-    let object = repo
-        .path()
-        .join(".cache/objects")
-        .join(&hash[..2])
-        .join(&hash[2..]);
+    let object = repo.path().join(".cache/objects").join(&hash[..2]).join(&hash[2..]);
     let mut permissions = fs_err::metadata(&object).unwrap().permissions();
     #[expect(
         clippy::permissions_set_readonly_false,
@@ -297,21 +246,14 @@ fn a_corrupted_object_is_found_refused_and_rebuilt() {
     fs_err::write(&object, "corrupted").unwrap();
     let verify = repo.pipit(["cache", "verify"]);
     assert_eq!(verify.code, 1, "{verify}");
-    assert!(
-        verify.stdout.contains(&format!("corrupted: {hash}")),
-        "{verify}"
-    );
+    assert!(verify.stdout.contains(&format!("corrupted: {hash}")), "{verify}");
     fs_err::remove_file(repo.path().join("model.txt")).unwrap();
     let checkout = repo.pipit(["checkout"]);
     assert_eq!(checkout.code, 1, "{checkout}");
     assert!(checkout.stderr.contains("corrupted"), "{checkout}");
     assert!(!repo.path().join("model.txt").exists());
     repro_ok(&repo, &[]);
-    assert_eq!(
-        counts(&repo)[1],
-        2,
-        "the stage must run again instead of restoring"
-    );
+    assert_eq!(counts(&repo)[1], 2, "the stage must run again instead of restoring");
     assert_eq!(read(&repo, "model.txt"), "rows\ndepth=3\n");
 }
 
@@ -364,11 +306,7 @@ fn two_concurrent_runs_leave_a_correct_state() {
     let (first, second) = (spawn(), spawn());
     for child in [first, second] {
         let output = child.wait_with_output().unwrap();
-        assert!(
-            output.status.success(),
-            "{}",
-            String::from_utf8_lossy(&output.stderr)
-        );
+        assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
     }
     assert_eq!(counts(&repo), [1, 1, 1, 1]);
     assert_eq!(repo.pipit(["status"]).code, 0);
@@ -399,9 +337,7 @@ fn delays(seed: u64, count: usize) -> Vec<u64> {
     let mut state = seed;
     (0..count)
         .map(|_| {
-            state = state
-                .wrapping_mul(6364136223846793005)
-                .wrapping_add(1442695040888963407);
+            state = state.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
             (state >> 33) % 250
         })
         .collect()
@@ -410,14 +346,8 @@ fn delays(seed: u64, count: usize) -> Vec<u64> {
 #[test]
 fn kill_9_at_any_moment_converges() {
     let slow = PIPELINE
-        .replace(
-            "echo run >> .counts/prepare &&",
-            "sleep 0.05 && echo run >> .counts/prepare &&",
-        )
-        .replace(
-            "echo run >> .counts/report &&",
-            "sleep 0.05 && echo run >> .counts/report &&",
-        );
+        .replace("echo run >> .counts/prepare &&", "sleep 0.05 && echo run >> .counts/prepare &&")
+        .replace("echo run >> .counts/report &&", "sleep 0.05 && echo run >> .counts/report &&");
     let repo = Repo::with_pipeline(&slow, "model:\n  depth: 3\n");
     repo.write("other.txt", "other\n");
     repo.write(".counts/.keep", "");
@@ -434,10 +364,7 @@ fn kill_9_at_any_moment_converges() {
         let _ = child.kill();
         let _ = child.wait();
         let run = repo.pipit(["repro"]);
-        assert_eq!(
-            run.code, 0,
-            "round {round} (killed after {delay} ms): {run}"
-        );
+        assert_eq!(run.code, 0, "round {round} (killed after {delay} ms): {run}");
         assert_eq!(
             read(&repo, "report.txt"),
             format!("report\nround {round}\ndepth=3\n"),
@@ -490,24 +417,12 @@ fn force_and_single_item_select_what_runs() {
     let repo = repo();
     repro_ok(&repo, &[]);
     repro_ok(&repo, &["--force", "train"]);
-    assert_eq!(
-        counts(&repo),
-        [2, 2, 1, 1],
-        "--force runs the target and its upstream"
-    );
+    assert_eq!(counts(&repo), [2, 2, 1, 1], "--force runs the target and its upstream");
     repo.write("input.txt", "new\n");
     repro_ok(&repo, &["--single-item", "report"]);
-    assert_eq!(
-        counts(&repo),
-        [2, 2, 1, 1],
-        "report's own inputs did not change"
-    );
+    assert_eq!(counts(&repo), [2, 2, 1, 1], "report's own inputs did not change");
     repro_ok(&repo, &["--downstream", "train"]);
-    assert_eq!(
-        counts(&repo),
-        [2, 2, 1, 1],
-        "train is up to date: prepare upstream is never run"
-    );
+    assert_eq!(counts(&repo), [2, 2, 1, 1], "train is up to date: prepare upstream is never run");
     repro_ok(&repo, &["--downstream", "prepare"]);
     assert_eq!(counts(&repo), [3, 3, 2, 1]);
 }

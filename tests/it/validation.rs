@@ -22,26 +22,16 @@ fn assert_has(stderr: &str, expected: &[&str]) {
 #[test]
 fn yaml_syntax_error() {
     let stderr = invalid("stages:\n  a:\n    cmd: [echo\n", "");
-    assert_has(
-        &stderr,
-        &["invalid YAML: unclosed bracket", "[pipeline.yaml:3:10]"],
-    );
+    assert_has(&stderr, &["invalid YAML: unclosed bracket", "[pipeline.yaml:3:10]"]);
     insta::assert_snapshot!(stderr);
 }
 
 #[test]
 fn unknown_key_suggests_the_closest() {
-    let stderr = invalid(
-        "stages:\n  train:\n    cmd: echo\n    dep:\n      - a.csv\n",
-        "",
-    );
+    let stderr = invalid("stages:\n  train:\n    cmd: echo\n    dep:\n      - a.csv\n", "");
     assert_has(
         &stderr,
-        &[
-            "unknown key `dep` in stage `train`",
-            "[pipeline.yaml:4:5]",
-            "did you mean `deps`?",
-        ],
+        &["unknown key `dep` in stage `train`", "[pipeline.yaml:4:5]", "did you mean `deps`?"],
     );
     insta::assert_snapshot!(stderr);
 }
@@ -51,11 +41,7 @@ fn unknown_top_level_key() {
     let stderr = invalid("stage:\n  a:\n    cmd: echo\n", "");
     assert_has(
         &stderr,
-        &[
-            "unknown key `stage` in `pipeline.yaml`",
-            "[pipeline.yaml:1:1]",
-            "`stages`",
-        ],
+        &["unknown key `stage` in `pipeline.yaml`", "[pipeline.yaml:1:1]", "`stages`"],
     );
 }
 
@@ -71,10 +57,7 @@ fn wrong_type() {
     let stderr = invalid("stages:\n  a:\n    cmd: echo\n    deps: 3\n", "");
     assert_has(
         &stderr,
-        &[
-            "`deps` of stage `a` must be a list, not an integer",
-            "[pipeline.yaml:4:11]",
-        ],
+        &["`deps` of stage `a` must be a list, not an integer", "[pipeline.yaml:4:11]"],
     );
     insta::assert_snapshot!(stderr);
 }
@@ -85,10 +68,7 @@ fn output_claimed_by_two_stages() {
     let stderr = invalid(pipeline, "");
     assert_has(
         &stderr,
-        &[
-            "output `x.csv` of stage `b` is also an output of stage `a`",
-            "[pipeline.yaml:9:9]",
-        ],
+        &["output `x.csv` of stage `b` is also an output of stage `a`", "[pipeline.yaml:9:9]"],
     );
     insta::assert_snapshot!(stderr);
 }
@@ -99,10 +79,7 @@ fn output_listed_twice_in_one_stage() {
         "stages:\n  a:\n    cmd: echo\n    outs:\n      - x\n    metrics:\n      - ./x\n",
         "",
     );
-    assert_has(
-        &stderr,
-        &["`x` is listed twice in stage `a`", "[pipeline.yaml:7:9]"],
-    );
+    assert_has(&stderr, &["`x` is listed twice in stage `a`", "[pipeline.yaml:7:9]"]);
 }
 
 #[test]
@@ -121,32 +98,20 @@ fn output_nested_inside_another_output() {
 
 #[test]
 fn output_outside_the_repository() {
-    let stderr = invalid(
-        "stages:\n  a:\n    cmd: echo\n    outs:\n      - ../x.csv\n",
-        "",
-    );
+    let stderr = invalid("stages:\n  a:\n    cmd: echo\n    outs:\n      - ../x.csv\n", "");
     assert_has(
         &stderr,
-        &[
-            "output `../x.csv` of stage `a` is outside the repository",
-            "[pipeline.yaml:5:9]",
-        ],
+        &["output `../x.csv` of stage `a` is outside the repository", "[pipeline.yaml:5:9]"],
     );
     insta::assert_snapshot!(stderr);
 }
 
 #[test]
 fn absolute_output_outside_the_repository() {
-    let stderr = invalid(
-        "stages:\n  a:\n    cmd: echo\n    outs:\n      - /tmp/x.csv\n",
-        "",
-    );
+    let stderr = invalid("stages:\n  a:\n    cmd: echo\n    outs:\n      - /tmp/x.csv\n", "");
     assert_has(
         &stderr,
-        &[
-            "output `/tmp/x.csv` of stage `a` is outside the repository",
-            "[pipeline.yaml:5:9]",
-        ],
+        &["output `/tmp/x.csv` of stage `a` is outside the repository", "[pipeline.yaml:5:9]"],
     );
 }
 
@@ -155,10 +120,7 @@ fn wdir_outside_the_repository() {
     let stderr = invalid("stages:\n  a:\n    cmd: echo\n    wdir: ../..\n", "");
     assert_has(
         &stderr,
-        &[
-            "wdir `../..` of stage `a` is outside the repository",
-            "[pipeline.yaml:4:11]",
-        ],
+        &["wdir `../..` of stage `a` is outside the repository", "[pipeline.yaml:4:11]"],
     );
 }
 
@@ -168,10 +130,7 @@ fn missing_interpolation_key_names_key_and_stage() {
     let stderr = invalid(pipeline, "generate: {b: {rows: 1}}\n");
     assert_has(
         &stderr,
-        &[
-            "`generate.a.rows` is not defined (used in stage `gen@a`)",
-            "[pipeline.yaml:5:23]",
-        ],
+        &["`generate.a.rows` is not defined (used in stage `gen@a`)", "[pipeline.yaml:5:23]"],
     );
     insta::assert_snapshot!(stderr);
 }
@@ -182,10 +141,7 @@ fn param_key_missing_from_params_file() {
     let stderr = invalid(pipeline, "train: {depth: 3}\n");
     assert_has(
         &stderr,
-        &[
-            "param `train.lr` of stage `a` is not in `params.yaml`",
-            "[pipeline.yaml:5:9]",
-        ],
+        &["param `train.lr` of stage `a` is not in `params.yaml`", "[pipeline.yaml:5:9]"],
     );
     insta::assert_snapshot!(stderr);
 }
@@ -196,40 +152,26 @@ fn params_file_missing() {
         "stages:\n  a:\n    cmd: echo\n    params:\n      - other.yaml:\n          - k\n",
         "",
     );
-    assert_has(
-        &stderr,
-        &["params file `other.yaml` of stage `a` does not exist"],
-    );
+    assert_has(&stderr, &["params file `other.yaml` of stage `a` does not exist"]);
 }
 
 #[test]
 fn cycle_is_printed() {
     let pipeline = "stages:\n  a:\n    cmd: echo\n    deps: [c.out]\n    outs: [a.out]\n  b:\n    cmd: echo\n    deps: [a.out]\n    outs: [b.out]\n  c:\n    cmd: echo\n    deps: [b.out]\n    outs: [c.out]\n";
     let stderr = invalid(pipeline, "");
-    assert_has(
-        &stderr,
-        &[
-            "the pipeline has a cycle: a -> b -> c -> a",
-            "[pipeline.yaml:2:3]",
-        ],
-    );
+    assert_has(&stderr, &["the pipeline has a cycle: a -> b -> c -> a", "[pipeline.yaml:2:3]"]);
     insta::assert_snapshot!(stderr);
 }
 
 #[test]
 fn missing_dependency_is_a_warning_for_dag() {
-    let repo = Repo::with_pipeline(
-        "stages:\n  a:\n    cmd: echo\n    deps:\n      - nowhere.csv\n",
-        "",
-    );
+    let repo =
+        Repo::with_pipeline("stages:\n  a:\n    cmd: echo\n    deps:\n      - nowhere.csv\n", "");
     let run = repo.pipit(["dag", "--dot"]);
     assert_eq!(run.code, 0, "{run}");
     assert_has(
         &run.stderr,
-        &[
-            "dependency `nowhere.csv` of stage `a` does not exist",
-            "[pipeline.yaml:5:9]",
-        ],
+        &["dependency `nowhere.csv` of stage `a` does not exist", "[pipeline.yaml:5:9]"],
     );
     insta::assert_snapshot!(run.stderr);
 }
@@ -240,21 +182,13 @@ fn several_mistakes_are_reported_together() {
     let stderr = invalid(pipeline, "");
     assert_has(
         &stderr,
-        &[
-            "`nope` is not defined",
-            "unknown key `outz`",
-            "stage `b` has no `cmd`",
-            "has 3 errors",
-        ],
+        &["`nope` is not defined", "unknown key `outz`", "stage `b` has no `cmd`", "has 3 errors"],
     );
 }
 
 #[test]
 fn foreach_over_a_scalar() {
-    let stderr = invalid(
-        "stages:\n  a:\n    foreach: 3\n    do:\n      cmd: echo\n",
-        "",
-    );
+    let stderr = invalid("stages:\n  a:\n    foreach: 3\n    do:\n      cmd: echo\n", "");
     assert_has(
         &stderr,
         &[
@@ -266,10 +200,8 @@ fn foreach_over_a_scalar() {
 
 #[test]
 fn duplicate_stage_names_after_expansion() {
-    let stderr = invalid(
-        "stages:\n  a:\n    foreach: [x, x]\n    do:\n      cmd: echo ${item}\n",
-        "",
-    );
+    let stderr =
+        invalid("stages:\n  a:\n    foreach: [x, x]\n    do:\n      cmd: echo ${item}\n", "");
     assert_has(&stderr, &["stage `a@x` is defined twice"]);
 }
 
@@ -278,10 +210,7 @@ fn an_unknown_target_suggests_a_stage() {
     let repo = Repo::with_pipeline("stages:\n  train:\n    cmd: echo\n", "");
     let run = repo.pipit(["dag", "trian"]);
     assert_eq!(run.code, 2, "{run}");
-    assert_has(
-        &run.stderr,
-        &["no stage matches `trian`", "did you mean `train`?"],
-    );
+    assert_has(&run.stderr, &["no stage matches `trian`", "did you mean `train`?"]);
 }
 
 #[test]
@@ -289,8 +218,47 @@ fn no_pipeline_file() {
     let repo = Repo::new();
     let run = repo.pipit(["dag"]);
     assert_eq!(run.code, 2, "{run}");
+    assert_has(&run.stderr, &["error: no `pipeline.yaml` in `[REPO]` or any parent directory"]);
+}
+
+#[test]
+fn a_very_long_line_is_reported_without_a_snippet_and_without_panicking() {
+    let long = "x".repeat(70_000);
+    let stderr = invalid(&format!("stages:\n  a:\n    cmd: echo {long} ${{nope}}\n"), "");
+    assert_has(&stderr, &["`nope` is not defined", "at pipeline.yaml:3:"]);
+}
+
+#[test]
+fn templates_inside_foreach_values_are_interpolated() {
+    let pipeline =
+        "stages:\n  u:\n    foreach:\n      - ${pfx}/a\n    do:\n      cmd: echo ${item}\n";
+    let repo = Repo::with_pipeline(pipeline, "pfx: data\n");
+    let run = repo.pipit(["stages"]);
+    assert_eq!(run.code, 0, "{run}");
+    assert!(run.stdout.starts_with("u@data/a\n  cmd     echo data/a\n"), "{run}");
+}
+
+#[test]
+fn the_repository_itself_is_no_output_and_an_empty_cmd_is_no_cmd() {
+    let stderr =
+        invalid("stages:\n  s:\n    cmd: echo\n    outs:\n      - ./\n  t:\n    cmd: '  '\n", "");
     assert_has(
-        &run.stderr,
-        &["error: no `pipeline.yaml` in `[REPO]` or any parent directory"],
+        &stderr,
+        &["output `./` of stage `s` is the whole repository", "stage `t` has no `cmd`"],
     );
+}
+
+#[test]
+fn a_template_in_a_flow_list_gets_a_hint() {
+    let stderr = invalid("stages:\n  s:\n    cmd: echo\n    outs: [out/${x}.csv]\n", "x: 1\n");
+    assert_has(&stderr, &["invalid YAML", "reads as a YAML mapping"]);
+}
+
+#[test]
+fn errors_inside_do_are_reported_once() {
+    let stderr = invalid(
+        "stages:\n  s:\n    foreach: [a, b, c]\n    do:\n      cmd: echo\n      dpes: [x]\n",
+        "",
+    );
+    assert_eq!(stderr.matches("unknown key `dpes`").count(), 1, "{stderr}");
 }

@@ -95,11 +95,7 @@ impl Graph {
                 }
                 None => {
                     group_of.push(nodes.len());
-                    nodes.push(Node {
-                        name,
-                        kind,
-                        count: 1,
-                    });
+                    nodes.push(Node { name, kind, count: 1 });
                 }
             }
         }
@@ -109,10 +105,7 @@ impl Graph {
             .map(|&(a, b)| (group_of[a], group_of[b]))
             .filter(|(a, b)| a != b)
             .collect();
-        Self {
-            nodes,
-            edges: edges.into_iter().collect(),
-        }
+        Self { nodes, edges: edges.into_iter().collect() }
     }
 
     /// Returns the graph of the outputs of the `selected` stages: an edge from an
@@ -124,11 +117,7 @@ impl Graph {
         for &stage in selected {
             for out in &stages[stage].outs {
                 index_of.entry(out.path.as_str()).or_insert_with(|| {
-                    nodes.push(Node {
-                        name: out.path.to_string(),
-                        kind: NodeKind::File,
-                        count: 1,
-                    });
+                    nodes.push(Node { name: out.path.to_string(), kind: NodeKind::File, count: 1 });
                     nodes.len() - 1
                 });
             }
@@ -155,9 +144,6 @@ impl Graph {
                 }
             }
         }
-        Self {
-            nodes,
-            edges: edges.into_iter().collect(),
-        }
+        Self { nodes, edges: edges.into_iter().collect() }
     }
 }

@@ -6,6 +6,8 @@ const UP: u8 = 1;
 const DOWN: u8 = 2;
 const LEFT: u8 = 4;
 const RIGHT: u8 = 8;
+/// Marks the second column of a wide character: drawn as nothing.
+const WIDE: char = '\u{0}';
 
 /// A grid of text and line connections.
 #[derive(Default)]
@@ -26,11 +28,21 @@ impl Canvas {
         }
     }
 
-    /// Writes `text` at (`x`, `y`), over any line.
+    /// Writes `text` at (`x`, `y`), over any line; a wide character (CJK) takes
+    /// two columns.
     pub fn put(&mut self, x: usize, y: usize, text: &str) {
-        for (i, c) in text.chars().enumerate() {
-            self.reach(x + i, y);
-            self.text[y][x + i] = Some(c);
+        let mut column = x;
+        for c in text.chars() {
+            let width = unicode_width::UnicodeWidthChar::width(c).unwrap_or(0);
+            if width == 0 {
+                continue;
+            }
+            self.reach(column + width - 1, y);
+            self.text[y][column] = Some(c);
+            for filler in 1..width {
+                self.text[y][column + filler] = Some(WIDE);
+            }
+            column += width;
         }
     }
 
@@ -80,11 +92,8 @@ impl Canvas {
     pub fn render(&self) -> String {
         let mut out = String::new();
         for (text, links) in self.text.iter().zip(&self.links) {
-            let line: String = text
-                .iter()
-                .zip(links)
-                .map(|(c, bits)| c.unwrap_or_else(|| glyph(*bits)))
-                .collect();
+            let line: String =
+                text.iter().zip(links).map(|(c, bits)| c.unwrap_or_else(|| glyph(*bits))).collect();
             out.push_str(line.trim_end());
             out.push('\n');
         }

@@ -9,6 +9,8 @@
 
 use std::collections::BTreeSet;
 
+use unicode_width::{UnicodeWidthChar, UnicodeWidthStr};
+
 use super::super::Graph;
 
 /// Columns between two boxes side by side.
@@ -95,18 +97,15 @@ impl Layout {
 
     /// Returns the columns of everything that leaves row `row` downwards.
     pub fn exits(&self, row: usize) -> BTreeSet<usize> {
-        let ports = self.rows[row]
-            .iter()
-            .filter(|&&n| !self.children[n].is_empty())
-            .map(|&n| self.port(n));
-        ports
-            .chain(self.passes[row].iter().map(|(_, x)| *x))
-            .collect()
+        let ports =
+            self.rows[row].iter().filter(|&&n| !self.children[n].is_empty()).map(|&n| self.port(n));
+        ports.chain(self.passes[row].iter().map(|(_, x)| *x)).collect()
     }
 }
 
-/// Lays `graph` out for a terminal `width` columns wide.
-pub fn layout(graph: &Graph, width: usize) -> Layout {
+/// Lays `graph` out for a terminal `width` columns wide; `None` when so many
+/// lines would pass through one row that no drawing could fit.
+pub fn layout(graph: &Graph, width: usize) -> Option<Layout> {
     let count = graph.nodes.len();
     let mut children = vec![Vec::new(); count];
     let mut parents = vec![Vec::new(); count];
@@ -114,12 +113,8 @@ pub fn layout(graph: &Graph, width: usize) -> Layout {
         children[from].push(to);
         parents[to].push(from);
     }
-    let label: Vec<String> = graph
-        .nodes
-        .iter()
-        .map(|n| fit_label(&n.label(), width))
-        .collect();
-    let box_width: Vec<usize> = label.iter().map(|l| l.chars().count() + 4).collect();
+    let label: Vec<String> = graph.nodes.iter().map(|n| fit_label(&n.label(), width)).collect();
+    let box_width: Vec<usize> = label.iter().map(|l| l.width() + 4).collect();
     let ranks = super::ranks::ranks(&children, &parents);
     let order = order_ranks(&ranks, &children, &parents);
     let mut layout = Layout {
@@ -132,16 +127,21 @@ pub fn layout(graph: &Graph, width: usize) -> Layout {
         children,
         parents,
     };
-    wrap(&mut layout, &order, width);
-    layout
+    wrap(&mut layout, &order, width).then_some(layout)
 }
 
 fn fit_label(label: &str, width: usize) -> String {
     let room = width.saturating_sub(6).max(8);
-    if label.chars().count() <= room {
+    if label.width() <= room {
         return label.to_owned();
     }
-    let mut short: String = label.chars().take(room - 1).collect();
+    let mut short = String::new();
+    for c in label.chars() {
+        if short.width() + c.width().unwrap_or(0) + 1 > room {
+            break;
+        }
+        short.push(c);
+    }
     short.push('…');
     short
 }
@@ -195,13 +195,10 @@ fn order_ranks(
 
 /// Splits each rank into rows that fit `width` together with the lines that pass
 /// through them: a rank whose rows overflow is split again with less room.
-fn wrap(layout: &mut Layout, order: &[Vec<usize>], width: usize) {
+fn wrap(layout: &mut Layout, order: &[Vec<usize>], width: usize) -> bool {
     let mut budgets = vec![width; order.len()];
-    let reach: Vec<(bool, usize)> = layout
-        .children
-        .iter()
-        .map(|children| (!children.is_empty(), children.len()))
-        .collect();
+    let reach: Vec<(bool, usize)> =
+        layout.children.iter().map(|children| (!children.is_empty(), children.len())).collect();
     for _ in 0..8 {
         layout.rows.clear();
         let mut rank_rows = Vec::with_capacity(order.len());
@@ -213,9 +210,7 @@ fn wrap(layout: &mut Layout, order: &[Vec<usize>], width: usize) {
                 // fewer lines cross the rows of their own rank.
                 nodes.sort_by_key(|&n| reach[n]);
             }
-            layout
-                .rows
-                .extend(split(&nodes, &layout.width, budgets[rank]));
+            layout.rows.extend(split(&nodes, &layout.width, budgets[rank]));
             rank_rows.push(first..layout.rows.len());
         }
         for (row, nodes) in layout.rows.iter().enumerate() {
@@ -224,18 +219,14 @@ fn wrap(layout: &mut Layout, order: &[Vec<usize>], width: usize) {
             }
         }
         find_passes(layout);
+        if layout.passes.iter().any(|lines| lines.len() > width / 2) {
+            return false;
+        }
         place(layout, width);
         let mut changed = false;
         for (rank, rows) in rank_rows.into_iter().enumerate() {
-            let over = rows
-                .map(|r| right_edge(layout, r).saturating_sub(width))
-                .max()
-                .unwrap_or(0);
-            let narrowest = order[rank]
-                .iter()
-                .map(|&n| layout.width[n])
-                .max()
-                .unwrap_or(0);
+            let over = rows.map(|r| right_edge(layout, r).saturating_sub(width)).max().unwrap_or(0);
+            let narrowest = order[rank].iter().map(|&n| layout.width[n]).max().unwrap_or(0);
             let budget = budgets[rank].saturating_sub(over.max(2)).max(narrowest);
             if over > 0 && budget < budgets[rank] {
                 budgets[rank] = budget;
@@ -246,13 +237,12 @@ fn wrap(layout: &mut Layout, order: &[Vec<usize>], width: usize) {
             break;
         }
     }
+    true
 }
 
 /// Returns the column just right of everything placed in `row`.
 fn right_edge(layout: &Layout, row: usize) -> usize {
-    let boxes = layout.rows[row]
-        .iter()
-        .map(|&n| layout.x[n] + layout.width[n]);
+    let boxes = layout.rows[row].iter().map(|&n| layout.x[n] + layout.width[n]);
     let lines = layout.passes[row].iter().map(|(_, x)| x + 1);
     boxes.chain(lines).max().unwrap_or(0)
 }
@@ -286,11 +276,7 @@ fn split(nodes: &[usize], widths: &[usize], budget: usize) -> Vec<Vec<usize>> {
         return rows;
     }
     let balanced = greedy(nodes.len().div_ceil(rows.len()));
-    if balanced.len() == rows.len() {
-        balanced
-    } else {
-        rows
-    }
+    if balanced.len() == rows.len() { balanced } else { rows }
 }
 
 /// Records, per row, which lines pass through it (columns come later).
@@ -322,18 +308,11 @@ enum Item {
 
 /// Chooses every box's and passing line's column, top row first.
 fn place(layout: &mut Layout, width: usize) {
-    let widest = (0..layout.rows.len())
-        .map(|r| row_width(layout, r))
-        .max()
-        .unwrap_or(0);
+    let widest = (0..layout.rows.len()).map(|r| row_width(layout, r)).max().unwrap_or(0);
     let canvas = widest.min(width);
     for row in 0..layout.rows.len() {
         let items = arrange(layout, row);
-        let forbidden = if row == 0 {
-            BTreeSet::new()
-        } else {
-            layout.exits(row - 1)
-        };
+        let forbidden = if row == 0 { BTreeSet::new() } else { layout.exits(row - 1) };
         let sizes: Vec<usize> = items.iter().map(|item| item_width(layout, *item)).collect();
         let mut cursor: Option<(usize, Item)> = None;
         let mut anchored = false;
@@ -413,11 +392,7 @@ fn arrange(layout: &Layout, row: usize) -> Vec<Item> {
         keyed.push((key, i, Item::Box(node)));
     }
     for &(line, _) in &layout.passes[row] {
-        keyed.push((
-            layout.line_column(line, row - 1),
-            usize::MAX,
-            Item::Pass(line),
-        ));
+        keyed.push((layout.line_column(line, row - 1), usize::MAX, Item::Pass(line)));
     }
     keyed.sort_by_key(|(key, i, _)| (*key, *i));
     keyed.into_iter().map(|(_, _, item)| item).collect()

@@ -16,18 +16,14 @@ pub fn text(graph: &Graph, width: usize) -> String {
     if graph.nodes.is_empty() {
         return String::new();
     }
-    let layout = layout::layout(graph, width);
-    let channels: Vec<route::Channel> = (0..layout.rows.len().saturating_sub(1))
-        .map(|row| route::route(&layout, row))
-        .collect();
+    let Some(layout) = layout::layout(graph, width) else { return listing(graph, width) };
+    let channels: Vec<route::Channel> =
+        (0..layout.rows.len().saturating_sub(1)).map(|row| route::route(&layout, row)).collect();
     let mut canvas = Canvas::default();
     let mut y = 0;
     for row in 0..layout.rows.len() {
-        let ports: Vec<(usize, usize)> = if row == 0 {
-            Vec::new()
-        } else {
-            channels[row - 1].ports.clone()
-        };
+        let ports: Vec<(usize, usize)> =
+            if row == 0 { Vec::new() } else { channels[row - 1].ports.clone() };
         draw_row(&mut canvas, &layout, row, y, &ports);
         y += 3;
         if let Some(channel) = channels.get(row) {
@@ -80,4 +76,26 @@ fn draw_channel(canvas: &mut Canvas, channel: &route::Channel, top: usize, heigh
         let (y0, y1) = (level_y(from), level_y(to));
         canvas.vertical(column, y0, y1, from == Level::Top, to == Level::Bottom);
     }
+}
+
+/// The fallback for graphs whose edges cannot be drawn at this width: every
+/// node in order with the nodes it depends on.
+fn listing(graph: &Graph, width: usize) -> String {
+    let mut parents = vec![Vec::new(); graph.nodes.len()];
+    for &(from, to) in &graph.edges {
+        parents[to].push(graph.nodes[from].label());
+    }
+    let mut out = format!(
+        "(too many crossing edges to draw in {width} columns; each stage with what it needs.\n \
+         Draw less with a target or --collapse, or all of it with --dot.)\n"
+    );
+    for (node, parents) in graph.nodes.iter().zip(parents) {
+        out.push_str(&node.label());
+        if !parents.is_empty() {
+            out.push_str(" <- ");
+            out.push_str(&parents.join(", "));
+        }
+        out.push('\n');
+    }
+    out
 }

@@ -12,11 +12,7 @@ pub fn ranks(children: &[Vec<usize>], parents: &[Vec<usize>]) -> Vec<usize> {
     let count = children.len();
     let shared = shared_sinks(children, parents);
     let strand = strands(children, parents, &shared);
-    let mut order: Vec<usize> = strand
-        .iter()
-        .copied()
-        .filter(|&s| s != usize::MAX)
-        .collect();
+    let mut order: Vec<usize> = strand.iter().copied().filter(|&s| s != usize::MAX).collect();
     order.sort_unstable();
     order.dedup();
     let mut rank = vec![0; count];
@@ -24,23 +20,14 @@ pub fn ranks(children: &[Vec<usize>], parents: &[Vec<usize>]) -> Vec<usize> {
     for group in order {
         let members: Vec<bool> = strand.iter().map(|&s| s == group).collect();
         let local = longest_path(children, parents, &members);
-        let depth = (0..count)
-            .filter(|&n| members[n])
-            .map(|n| local[n] + 1)
-            .max()
-            .unwrap_or(0);
+        let depth = (0..count).filter(|&n| members[n]).map(|n| local[n] + 1).max().unwrap_or(0);
         for node in (0..count).filter(|&n| members[n]) {
             rank[node] = offset + local[node];
         }
         offset += depth;
     }
     for node in (0..count).filter(|&n| shared[n]) {
-        rank[node] = parents[node]
-            .iter()
-            .map(|&p| rank[p] + 1)
-            .max()
-            .unwrap_or(offset)
-            .max(offset);
+        rank[node] = parents[node].iter().map(|&p| rank[p] + 1).max().unwrap_or(offset).max(offset);
     }
     rank
 }
@@ -48,9 +35,8 @@ pub fn ranks(children: &[Vec<usize>], parents: &[Vec<usize>]) -> Vec<usize> {
 /// Returns the sinks with parents in two or more strands of several boxes each.
 fn shared_sinks(children: &[Vec<usize>], parents: &[Vec<usize>]) -> Vec<bool> {
     let count = children.len();
-    let mut candidate: Vec<bool> = (0..count)
-        .map(|n| children[n].is_empty() && parents[n].len() > 1)
-        .collect();
+    let mut candidate: Vec<bool> =
+        (0..count).map(|n| children[n].is_empty() && parents[n].len() > 1).collect();
     loop {
         let strand = strands(children, parents, &candidate);
         let mut size = vec![0usize; count];
@@ -62,11 +48,8 @@ fn shared_sinks(children: &[Vec<usize>], parents: &[Vec<usize>]) -> Vec<bool> {
             if !candidate[node] {
                 continue;
             }
-            let mut big: Vec<usize> = parents[node]
-                .iter()
-                .map(|&p| strand[p])
-                .filter(|&s| size[s] > 1)
-                .collect();
+            let mut big: Vec<usize> =
+                parents[node].iter().map(|&p| strand[p]).filter(|&s| size[s] > 1).collect();
             big.sort_unstable();
             big.dedup();
             if big.len() < 2 {
@@ -114,13 +97,10 @@ fn longest_path(children: &[Vec<usize>], parents: &[Vec<usize>], members: &[bool
     let count = children.len();
     let inside = |n: &usize| members[*n];
     let mut rank = vec![0; count];
-    let mut waiting: Vec<usize> = (0..count)
-        .map(|n| parents[n].iter().filter(|p| inside(p)).count())
-        .collect();
-    let mut ready: Vec<usize> = (0..count)
-        .filter(|&n| members[n] && waiting[n] == 0)
-        .rev()
-        .collect();
+    let mut waiting: Vec<usize> =
+        (0..count).map(|n| parents[n].iter().filter(|p| inside(p)).count()).collect();
+    let mut ready: Vec<usize> =
+        (0..count).filter(|&n| members[n] && waiting[n] == 0).rev().collect();
     let mut topological = Vec::with_capacity(count);
     while let Some(node) = ready.pop() {
         topological.push(node);
@@ -133,11 +113,7 @@ fn longest_path(children: &[Vec<usize>], parents: &[Vec<usize>], members: &[bool
         }
     }
     for &node in &topological {
-        let kids: Vec<usize> = children[node]
-            .iter()
-            .copied()
-            .filter(|c| inside(c))
-            .collect();
+        let kids: Vec<usize> = children[node].iter().copied().filter(|c| inside(c)).collect();
         if parents[node].iter().all(|p| !inside(p)) && !kids.is_empty() {
             rank[node] = kids.iter().map(|&c| rank[c]).min().unwrap_or(1) - 1;
         }

@@ -63,12 +63,7 @@ pub fn route(layout: &Layout, row: usize) -> Channel {
     let mut used: BTreeSet<usize> = outgoing.iter().map(|o| o.entry).collect();
     used.extend(outgoing.iter().filter_map(|o| o.continues));
     used.extend(collectors.iter().filter_map(|c| c.entry));
-    used.extend(
-        collectors
-            .iter()
-            .filter(|c| layout.row_of[c.node] != row + 1)
-            .map(|c| c.exit),
-    );
+    used.extend(collectors.iter().filter(|c| layout.row_of[c.node] != row + 1).map(|c| c.exit));
     let mut channel = Channel::default();
     let ports = choose_ports(layout, row, &outgoing, &collectors, &mut used);
     for collector in &mut collectors {
@@ -79,24 +74,16 @@ pub fn route(layout: &Layout, row: usize) -> Channel {
     channel.ports = ports.iter().map(|(&n, &c)| (n, c)).collect();
     let mut sole: BTreeSet<usize> = BTreeSet::new();
     for (index, collector) in collectors.iter().enumerate() {
-        let joining = outgoing
-            .iter()
-            .filter(|o| o.joins.contains(&collector.node))
-            .count();
+        let joining = outgoing.iter().filter(|o| o.joins.contains(&collector.node)).count();
         if collector.entry.is_none() && joining == 1 {
             sole.insert(index);
         }
     }
-    let drops: Vec<Vec<(usize, Target)>> = outgoing
-        .iter()
-        .map(|o| drops(o, &ports, &mut collectors, &sole, &mut used))
-        .collect();
+    let drops: Vec<Vec<(usize, Target)>> =
+        outgoing.iter().map(|o| drops(o, &ports, &mut collectors, &sole, &mut used)).collect();
     let mut order: Vec<usize> = (0..outgoing.len()).collect();
     order.sort_by_key(|&i| outgoing[i].entry);
-    let track_count = order
-        .iter()
-        .filter(|&&i| needs_track(outgoing[i].entry, &drops[i]))
-        .count();
+    let track_count = order.iter().filter(|&&i| needs_track(outgoing[i].entry, &drops[i])).count();
     let collector_tracks = plan_collectors(&mut channel, &collectors, track_count);
     let mut track = 0;
     for i in order {
@@ -106,20 +93,14 @@ pub fn route(layout: &Layout, row: usize) -> Channel {
             Target::Collector(c) => Level::Track(collector_tracks[*c].track_for(column)),
         };
         if !needs_track(entry, drops) {
-            channel
-                .verticals
-                .push((entry, Level::Top, level(&drops[0].1, entry)));
+            channel.verticals.push((entry, Level::Top, level(&drops[0].1, entry)));
             continue;
         }
         let columns = drops.iter().map(|(c, _)| *c).chain([entry]);
         channel.tracks.insert(track, span(columns));
-        channel
-            .verticals
-            .push((entry, Level::Top, Level::Track(track)));
+        channel.verticals.push((entry, Level::Top, Level::Track(track)));
         for (column, target) in drops {
-            channel
-                .verticals
-                .push((*column, Level::Track(track), level(target, *column)));
+            channel.verticals.push((*column, Level::Track(track), level(target, *column)));
         }
         track += 1;
     }
@@ -131,10 +112,7 @@ fn needs_track(entry: usize, drops: &[(usize, Target)]) -> bool {
 }
 
 fn span(columns: impl Iterator<Item = usize> + Clone) -> (usize, usize) {
-    (
-        columns.clone().min().unwrap_or(0),
-        columns.max().unwrap_or(0),
-    )
+    (columns.clone().min().unwrap_or(0), columns.max().unwrap_or(0))
 }
 
 /// Returns the boxes and `From` lines that leave `row` downwards.
@@ -153,32 +131,15 @@ fn outgoing(layout: &Layout, row: usize) -> Vec<Outgoing> {
         (children, continues)
     };
     let mut found = Vec::new();
-    for &node in layout.rows[row]
-        .iter()
-        .filter(|&&n| !layout.children[n].is_empty())
-    {
+    for &node in layout.rows[row].iter().filter(|&&n| !layout.children[n].is_empty()) {
         let (children, continues) = below(node);
-        let joins = layout.children[node]
-            .iter()
-            .copied()
-            .filter(|&c| layout.fan_in(c))
-            .collect();
-        found.push(Outgoing {
-            entry: layout.port(node),
-            children,
-            continues,
-            joins,
-        });
+        let joins = layout.children[node].iter().copied().filter(|&c| layout.fan_in(c)).collect();
+        found.push(Outgoing { entry: layout.port(node), children, continues, joins });
     }
     for &(line, column) in &layout.passes[row] {
         if let Line::From(node) = line {
             let (children, continues) = below(node);
-            found.push(Outgoing {
-                entry: column,
-                children,
-                continues,
-                joins: Vec::new(),
-            });
+            found.push(Outgoing { entry: column, children, continues, joins: Vec::new() });
         }
     }
     found
@@ -193,17 +154,9 @@ fn collectors(layout: &Layout, row: usize) -> Vec<Collector> {
                 return None;
             }
             let entry = (row > first).then(|| layout.line_column(Line::Into(node), row));
-            let exit = if last == row + 1 {
-                0
-            } else {
-                layout.line_column(Line::Into(node), row + 1)
-            };
-            Some(Collector {
-                node,
-                entry,
-                exit,
-                joins: Vec::new(),
-            })
+            let exit =
+                if last == row + 1 { 0 } else { layout.line_column(Line::Into(node), row + 1) };
+            Some(Collector { node, entry, exit, joins: Vec::new() })
         })
         .collect()
 }
@@ -232,11 +185,7 @@ fn choose_ports(
             }
         } else if let Some(o) = outgoing.iter().find(|o| o.children.contains(&node)) {
             let only = o.children.len() + o.joins.len() + usize::from(o.continues.is_some()) == 1;
-            if straight(o.entry, only) {
-                o.entry
-            } else {
-                nearest_free(used, o.entry, low, high)
-            }
+            if straight(o.entry, only) { o.entry } else { nearest_free(used, o.entry, low, high) }
         } else {
             continue;
         };
@@ -265,11 +214,8 @@ fn drops(
     sole: &BTreeSet<usize>,
     used: &mut BTreeSet<usize>,
 ) -> Vec<(usize, Target)> {
-    let mut drops: Vec<(usize, Target)> = outgoing
-        .children
-        .iter()
-        .map(|child| (ports[child], Target::Below))
-        .collect();
+    let mut drops: Vec<(usize, Target)> =
+        outgoing.children.iter().map(|child| (ports[child], Target::Below)).collect();
     drops.extend(outgoing.continues.map(|column| (column, Target::Below)));
     let alone = drops.is_empty() && outgoing.joins.len() == 1;
     for &node in &outgoing.joins {
@@ -323,65 +269,30 @@ fn plan_collectors(
         if straight || collector.joins.is_empty() {
             if let Some(entry) = collector.entry.filter(|&e| e != exit) {
                 extra_tracks.push(span([entry, exit].into_iter()));
-                channel
-                    .verticals
-                    .push((entry, Level::Top, Level::Track(next)));
-                channel
-                    .verticals
-                    .push((exit, Level::Track(next), Level::Bottom));
-                planned.push(CollectorTracks {
-                    first: next,
-                    split: None,
-                });
+                channel.verticals.push((entry, Level::Top, Level::Track(next)));
+                channel.verticals.push((exit, Level::Track(next), Level::Bottom));
+                planned.push(CollectorTracks { first: next, split: None });
                 next += 1;
                 continue;
             }
             channel.verticals.push((exit, Level::Top, Level::Bottom));
-            let left: Vec<usize> = collector
-                .joins
-                .iter()
-                .copied()
-                .filter(|&c| c < exit)
-                .collect();
-            let right: Vec<usize> = collector
-                .joins
-                .iter()
-                .copied()
-                .filter(|&c| c > exit)
-                .collect();
-            let (start, split) = (
-                next,
-                (!left.is_empty() && !right.is_empty()).then_some(exit),
-            );
+            let left: Vec<usize> = collector.joins.iter().copied().filter(|&c| c < exit).collect();
+            let right: Vec<usize> = collector.joins.iter().copied().filter(|&c| c > exit).collect();
+            let (start, split) = (next, (!left.is_empty() && !right.is_empty()).then_some(exit));
             for side in [left, right].into_iter().filter(|s| !s.is_empty()) {
                 extra_tracks.push(span(side.into_iter().chain([exit])));
                 next += 1;
             }
-            planned.push(CollectorTracks {
-                first: start,
-                split,
-            });
+            planned.push(CollectorTracks { first: start, split });
             continue;
         }
-        let columns = collector
-            .joins
-            .iter()
-            .copied()
-            .chain(collector.entry)
-            .chain([exit]);
+        let columns = collector.joins.iter().copied().chain(collector.entry).chain([exit]);
         extra_tracks.push(span(columns));
         if let Some(entry) = collector.entry {
-            channel
-                .verticals
-                .push((entry, Level::Top, Level::Track(next)));
+            channel.verticals.push((entry, Level::Top, Level::Track(next)));
         }
-        channel
-            .verticals
-            .push((exit, Level::Track(next), Level::Bottom));
-        planned.push(CollectorTracks {
-            first: next,
-            split: None,
-        });
+        channel.verticals.push((exit, Level::Track(next), Level::Bottom));
+        planned.push(CollectorTracks { first: next, split: None });
         next += 1;
     }
     channel.tracks.extend(extra_tracks);
@@ -392,9 +303,8 @@ fn plan_collectors(
 fn nearest_free(used: &BTreeSet<usize>, wanted: usize, low: usize, high: usize) -> usize {
     let wanted = wanted.clamp(low, high);
     for distance in 0..=(high - low).min(4096) {
-        for candidate in [wanted.checked_add(distance), wanted.checked_sub(distance)]
-            .into_iter()
-            .flatten()
+        for candidate in
+            [wanted.checked_add(distance), wanted.checked_sub(distance)].into_iter().flatten()
         {
             if (low..=high).contains(&candidate) && !used.contains(&candidate) {
                 return candidate;

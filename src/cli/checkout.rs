@@ -7,7 +7,6 @@ use pipit::dag::Selection;
 use pipit::lockfile::LockFile;
 use pipit::repolock::RepoLock;
 use pipit::runcache::RunCache;
-use pipit::workspace::Workspace as Files;
 
 use super::{Outcome, Printer, workspace};
 
@@ -29,7 +28,7 @@ pub fn run(args: CheckoutArgs, printer: &Printer) -> anyhow::Result<Outcome> {
     let Some(selected) = loaded.select(&args.targets, Selection::Single, printer) else {
         return Ok(Outcome::Invalid);
     };
-    let files = Files::open(&loaded.pipeline.root);
+    let files = workspace::open_files(&loaded.pipeline.root)?;
     let _lock = RepoLock::acquire(&files.dot_cache, true, &|_| {})?;
     let lock = LockFile::read(&files.root, &files.dot_cache)?;
     let known = known_hashes(&lock, &RunCache::new(&files.dot_cache));

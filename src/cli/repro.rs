@@ -8,7 +8,7 @@ use pipit::dag::{Selection, missing_dependencies};
 use pipit::gitignore::ensure_ignored;
 use pipit::repolock::{LockNotice, RepoLock};
 use pipit::run::{self, Event, Options, Plan};
-use pipit::workspace::{DOT_CACHE, Workspace as Files};
+use pipit::workspace::DOT_CACHE;
 
 use super::progress::Progress;
 use super::{Outcome, Printer, workspace};
@@ -69,7 +69,7 @@ pub fn run(args: ReproArgs, printer: &Printer) -> anyhow::Result<Outcome> {
     let Some(selected) = loaded.select(&args.targets, selection, printer) else {
         return Ok(Outcome::Invalid);
     };
-    let files = Arc::new(Files::open(&loaded.pipeline.root));
+    let files = Arc::new(workspace::open_files(&loaded.pipeline.root)?);
     let options = Options {
         force: args.force,
         no_run_cache: args.no_run_cache,

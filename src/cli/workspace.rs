@@ -66,3 +66,18 @@ impl Workspace {
         }
     }
 }
+
+/// Opens the repository's files with the link mode of `PIPIT_CACHE_LINK`
+/// (`reflink-or-copy`, the default, or `hardlink`).
+pub fn open_files(root: &Path) -> anyhow::Result<pipit::workspace::Workspace> {
+    use pipit::cache::LinkMode;
+    let mut files = pipit::workspace::Workspace::open(root);
+    files.link = match std::env::var("PIPIT_CACHE_LINK").ok().as_deref() {
+        None | Some("" | "reflink-or-copy" | "copy") => LinkMode::ReflinkOrCopy,
+        Some("hardlink") => LinkMode::Hardlink,
+        Some(other) => {
+            bail!("`PIPIT_CACHE_LINK` is `{other}`; use `reflink-or-copy` or `hardlink`")
+        }
+    };
+    Ok(files)
+}

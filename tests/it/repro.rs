@@ -426,3 +426,23 @@ fn force_and_single_item_select_what_runs() {
     repro_ok(&repo, &["--downstream", "prepare"]);
     assert_eq!(counts(&repo), [3, 3, 2, 1]);
 }
+
+#[test]
+fn hardlink_mode_links_read_only_outs_to_the_cache() {
+    use std::os::unix::fs::MetadataExt;
+    let repo = repo();
+    repro_ok(&repo, &[]);
+    fs_err::remove_file(repo.path().join("model.txt")).unwrap();
+    let output = Command::new(assert_cmd::cargo::cargo_bin!("pipit"))
+        .arg("checkout")
+        .env("PIPIT_CACHE_LINK", "hardlink")
+        .current_dir(repo.path())
+        .output()
+        .unwrap();
+    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+    let hash = blake3::hash(b"rows\ndepth=3\n").to_hex().to_string();
+    let object = repo.path().join(".cache/objects").join(&hash[..2]).join(&hash[2..]);
+    let placed = fs_err::metadata(repo.path().join("model.txt")).unwrap();
+    assert_eq!(placed.ino(), fs_err::metadata(&object).unwrap().ino());
+    assert!(placed.permissions().readonly(), "a hard-linked out must be read-only");
+}

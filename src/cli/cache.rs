@@ -21,10 +21,7 @@ enum CacheCommand {
 /// Runs `pipit cache …`.
 pub fn run(args: CacheArgs, printer: &Printer) -> anyhow::Result<Outcome> {
     let CacheCommand::Verify = args.command;
-    let cwd = std::env::current_dir()?;
-    let Some(root) = workspace::find_root(&cwd) else {
-        anyhow::bail!("no `pipeline.yaml` in `{}` or any parent directory", cwd.display());
-    };
+    let (_, root) = workspace::current_root()?;
     let files = Files::open(&root);
     let hashes = files.cache.hashes()?;
     let mut corrupted = 0;

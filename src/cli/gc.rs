@@ -21,10 +21,7 @@ pub struct GcArgs {
 
 /// Runs `pipit gc`.
 pub fn run(args: GcArgs, printer: &Printer) -> anyhow::Result<Outcome> {
-    let cwd = std::env::current_dir()?;
-    let Some(root) = workspace::find_root(&cwd) else {
-        anyhow::bail!("no `pipeline.yaml` in `{}` or any parent directory", cwd.display());
-    };
+    let (_, root) = workspace::current_root()?;
     let files = Files::open(&root);
     let _lock = RepoLock::acquire(&files.dot_cache, true, &|_| {})?;
     let lock = LockFile::read(&files.root, &files.dot_cache)?;

@@ -24,13 +24,19 @@ pub fn find_root(start: &Path) -> Option<PathBuf> {
     start.ancestors().find(|dir| dir.join(PIPELINE_FILE).is_file()).map(Path::to_path_buf)
 }
 
-/// Loads the pipeline around the current directory; `Ok(None)` when it is invalid
-/// (the errors are printed).
-pub fn load(printer: &Printer) -> anyhow::Result<Option<Workspace>> {
+/// Returns the current directory and the repository root above it.
+pub fn current_root() -> anyhow::Result<(PathBuf, PathBuf)> {
     let cwd = std::env::current_dir().context("cannot read the current directory")?;
     let Some(root) = find_root(&cwd) else {
         bail!("no `{PIPELINE_FILE}` in `{}` or any parent directory", cwd.display());
     };
+    Ok((cwd, root))
+}
+
+/// Loads the pipeline around the current directory; `Ok(None)` when it is invalid
+/// (the errors are printed).
+pub fn load(printer: &Printer) -> anyhow::Result<Option<Workspace>> {
+    let (cwd, root) = current_root()?;
     let loaded = pipeline::load(&root).and_then(|pipeline| {
         let dag = Dag::build(&pipeline)?;
         Ok(Workspace { pipeline, dag, cwd })

@@ -9,6 +9,7 @@ mod gc;
 mod printer;
 mod progress;
 mod repro;
+mod stage;
 mod stages;
 mod status;
 mod workspace;
@@ -41,6 +42,8 @@ enum Command {
     Cache(cache::CacheArgs),
     /// Draw the pipeline's DAG
     Dag(dag::DagArgs),
+    /// Run one of pipit's built-in ML stages
+    Stage(stage::StageArgs),
     /// List every stage after expansion, with its command, deps, params and outs
     Stages(stages::StagesArgs),
     /// Print a shell completion script
@@ -76,6 +79,7 @@ pub fn main() -> ExitCode {
         Command::Gc(args) => gc::run(args, &printer),
         Command::Cache(args) => cache::run(args, &printer),
         Command::Dag(args) => dag::run(args, &printer),
+        Command::Stage(args) => stage::run(args, &printer),
         Command::Stages(args) => stages::run(args, &printer),
         Command::Completions(args) => completions::run(args, &printer),
     };

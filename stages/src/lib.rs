@@ -1,2 +1,23 @@
-//! The built-in ML stages of pipit (generate, prepare, train, tune, drift, compare),
-//! reached through `pipit stage …`. They arrive with the ML-stage issues.
+//! The built-in ML stages of pipit (generate, prepare, train, tune, drift,
+//! compare), reached through `pipit stage …`. Each stage owns its arguments;
+//! the engine in `src/` knows nothing about them.
+
+mod generate;
+mod random;
+mod table;
+
+use clap::Subcommand;
+
+/// A built-in stage and its arguments.
+#[derive(Debug, Subcommand)]
+pub enum StageCommand {
+    /// Write a realistic synthetic data set (housing, credit fraud or churn)
+    Generate(generate::GenerateArgs),
+}
+
+/// Runs a built-in stage; an error means the stage failed (exit code 1).
+pub fn run(command: StageCommand) -> anyhow::Result<String> {
+    match command {
+        StageCommand::Generate(args) => generate::run(&args),
+    }
+}

@@ -6,4 +6,5 @@ mod dag;
 mod harness;
 mod parser_never_panics;
 mod repro;
+mod stage;
 mod validation;

@@ -3,6 +3,7 @@
 //! the engine in `src/` knows nothing about them.
 
 mod generate;
+mod prepare;
 mod random;
 mod table;
 
@@ -13,11 +14,14 @@ use clap::Subcommand;
 pub enum StageCommand {
     /// Write a realistic synthetic data set (housing, credit fraud or churn)
     Generate(generate::GenerateArgs),
+    /// Check, clean and split raw data into train.csv, test.csv and stats.json
+    Prepare(prepare::PrepareArgs),
 }
 
 /// Runs a built-in stage; an error means the stage failed (exit code 1).
 pub fn run(command: StageCommand) -> anyhow::Result<String> {
     match command {
         StageCommand::Generate(args) => generate::run(&args),
+        StageCommand::Prepare(args) => prepare::run(&args),
     }
 }

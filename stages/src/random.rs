@@ -59,6 +59,14 @@ impl Random {
         Poisson::new(lambda).map_or(0, |d: Poisson<f64>| d.sample(&mut self.0) as i64)
     }
 
+    /// Shuffles `items` in place (Fisher–Yates).
+    pub fn shuffle<T>(&mut self, items: &mut [T]) {
+        for i in (1..items.len()).rev() {
+            let j = self.int(0, i as i64) as usize;
+            items.swap(i, j);
+        }
+    }
+
     /// Returns one of `choices`, drawn by weight.
     pub fn pick<'a, T: ?Sized>(&mut self, choices: &[(&'a T, f64)]) -> &'a T {
         let total: f64 = choices.iter().map(|(_, w)| w).sum();

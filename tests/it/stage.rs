@@ -69,3 +69,94 @@ fn generate_writes_parquet_by_extension() {
     let bytes = fs_err::read(repo.path().join("churn.parquet")).unwrap();
     assert_eq!(&bytes[..4], b"PAR1");
 }
+
+#[test]
+fn prepare_cleans_splits_and_describes_the_data() {
+    let repo = Repo::new();
+    let run = repo.pipit([
+        "stage",
+        "generate",
+        "--dataset",
+        "churn",
+        "--rows",
+        "3000",
+        "--out",
+        "raw.csv",
+    ]);
+    assert_eq!(run.code, 0, "{run}");
+    let args =
+        ["stage", "prepare", "--data", "raw.csv", "--target", "Churn", "--task", "classification"];
+    let run = repo.pipit(args.iter().copied().chain(["--out-dir", "prepared"]));
+    assert_eq!(run.code, 0, "{run}");
+    let train = fs_err::read_to_string(repo.path().join("prepared/train.csv")).unwrap();
+    let test = fs_err::read_to_string(repo.path().join("prepared/test.csv")).unwrap();
+    assert!(!train.starts_with("customerID"), "an identifier column is dropped");
+    let churn_share = |text: &str| {
+        let rows: Vec<&str> = text.lines().skip(1).collect();
+        rows.iter().filter(|r| r.ends_with(",Yes")).count() as f64 / rows.len() as f64
+    };
+    assert!((churn_share(&train) - churn_share(&test)).abs() < 0.01, "the split is stratified");
+    assert!(
+        !train.contains("month to month") && !train.contains("Month-To-Month"),
+        "spellings are folded"
+    );
+    let stats: serde_json::Value = serde_json::from_str(
+        &fs_err::read_to_string(repo.path().join("prepared/stats.json")).unwrap(),
+    )
+    .unwrap();
+    assert_eq!(stats["columns"]["Contract"]["type"], "categorical");
+    assert_eq!(stats["columns"]["tenure"]["type"], "numeric");
+    assert!(stats["rows"]["duplicates_removed"].as_u64().unwrap() > 0);
+    let again = repo.pipit(args.iter().copied().chain(["--out-dir", "again"]));
+    assert_eq!(again.code, 0, "{again}");
+    assert_eq!(
+        train,
+        fs_err::read_to_string(repo.path().join("again/train.csv")).unwrap(),
+        "deterministic"
+    );
+}
+
+#[test]
+fn prepare_reports_failed_checks_and_writes_nothing() {
+    let repo = Repo::new();
+    repo.write("raw.csv", "age,income,label\n1,,a\n2,,b\n3,,a\n4,5,b\nunknown,6,a\n7,8,b\n");
+    repo.write("rules.yaml", "wrong_type: 0.0\nnumeric_share: 0.8\nbounds:\n  age: [0, 5]\n");
+    let run = repo.pipit([
+        "stage",
+        "prepare",
+        "--data",
+        "raw.csv",
+        "--target",
+        "label",
+        "--task",
+        "classification",
+        "--out-dir",
+        "prepared",
+        "--rules",
+        "rules.yaml",
+    ]);
+    assert_eq!(run.code, 1, "{run}");
+    for text in [
+        "data check failed: 3 problems",
+        "column `income`: missing values 50.0% > limit 20.0% (3 rows)",
+        "column `age`: values that are not numbers > limit 0.0% (1 rows), e.g. \"unknown\"",
+        "column `age`: values outside [0, 5] (1 rows), e.g. \"7\"",
+    ] {
+        assert!(run.stderr.contains(text), "`{text}` not in:\n{}", run.stderr);
+    }
+    assert!(!repo.path().join("prepared").exists(), "no partial output");
+    let run = repo.pipit([
+        "stage",
+        "prepare",
+        "--data",
+        "raw.csv",
+        "--target",
+        "nope",
+        "--task",
+        "regression",
+        "--out-dir",
+        "p",
+    ]);
+    assert_eq!(run.code, 1, "{run}");
+    assert!(run.stderr.contains("missing column `nope`"), "{run}");
+}

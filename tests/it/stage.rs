@@ -160,3 +160,27 @@ fn prepare_reports_failed_checks_and_writes_nothing() {
     assert_eq!(run.code, 1, "{run}");
     assert!(run.stderr.contains("missing column `nope`"), "{run}");
 }
+
+#[test]
+fn the_demo_data_stages_run_end_to_end() {
+    let (pipeline, params) = crate::harness::demo();
+    let small = params
+        .replace("rows: 20640", "rows: 600")
+        .replace("rows: 10000", "rows: 600")
+        .replace("rows: 7043", "rows: 600");
+    let repo = Repo::with_pipeline(&pipeline, &small);
+    let run = repo.pipit(["repro", "prepare"]);
+    assert_eq!(run.code, 0, "{run}");
+    assert!(run.stdout.contains("ran 6, up to date 0"), "{run}");
+    for dataset in ["housing", "credit", "churn"] {
+        for file in ["train.csv", "test.csv", "stats.json"] {
+            assert!(
+                repo.path().join(format!("data/{dataset}/prepared/{file}")).is_file(),
+                "{dataset}/{file}"
+            );
+        }
+    }
+    let again = repo.pipit(["repro", "prepare"]);
+    assert!(again.stdout.contains("ran 0, up to date 6"), "{again}");
+    assert_eq!(repo.pipit(["status", "prepare"]).code, 0);
+}

@@ -3,6 +3,7 @@
 //! the engine in `src/` knows nothing about them.
 
 mod generate;
+pub mod metrics;
 mod prepare;
 mod random;
 mod table;

@@ -1,0 +1,152 @@
+//! Model metrics, computed the way scikit-learn defines them, so that numbers
+//! from pipit and from a notebook mean the same thing.
+//!
+//! Classification: accuracy, precision, recall, F1 (binary: of the positive
+//! class; multiclass: macro-averaged), ROC-AUC (one-vs-rest macro for
+//! multiclass; ties handled by average ranks), PR-AUC (average precision) and
+//! the confusion matrix. Regression: R², RMSE, MAE.
+
+mod ranking;
+
+pub use ranking::{average_precision, roc_auc};
+
+/// Returns the share of `predicted` labels equal to `truth`.
+pub fn accuracy(truth: &[usize], predicted: &[usize]) -> f64 {
+    let hits = truth.iter().zip(predicted).filter(|(t, p)| t == p).count();
+    hits as f64 / truth.len().max(1) as f64
+}
+
+/// Returns the confusion matrix: `matrix[t][p]` counts truth `t` predicted `p`.
+pub fn confusion(truth: &[usize], predicted: &[usize], classes: usize) -> Vec<Vec<usize>> {
+    let mut matrix = vec![vec![0; classes]; classes];
+    for (&t, &p) in truth.iter().zip(predicted) {
+        if t < classes && p < classes {
+            matrix[t][p] += 1;
+        }
+    }
+    matrix
+}
+
+/// Precision, recall and F1 of class `class` (0 where undefined, as
+/// scikit-learn's `zero_division=0`).
+pub fn class_scores(matrix: &[Vec<usize>], class: usize) -> (f64, f64, f64) {
+    let true_positive = matrix[class][class] as f64;
+    let predicted: usize = matrix.iter().map(|row| row[class]).sum();
+    let actual: usize = matrix[class].iter().sum();
+    let ratio = |a: f64, b: usize| if b == 0 { 0.0 } else { a / b as f64 };
+    let (precision, recall) = (ratio(true_positive, predicted), ratio(true_positive, actual));
+    let f1 = if precision + recall == 0.0 {
+        0.0
+    } else {
+        2.0 * precision * recall / (precision + recall)
+    };
+    (precision, recall, f1)
+}
+
+/// Precision, recall and F1: of class 1 for two classes, macro-averaged over
+/// all classes otherwise.
+pub fn precision_recall_f1(matrix: &[Vec<usize>]) -> (f64, f64, f64) {
+    if matrix.len() == 2 {
+        return class_scores(matrix, 1);
+    }
+    let scores: Vec<(f64, f64, f64)> = (0..matrix.len()).map(|c| class_scores(matrix, c)).collect();
+    let n = scores.len().max(1) as f64;
+    (
+        scores.iter().map(|s| s.0).sum::<f64>() / n,
+        scores.iter().map(|s| s.1).sum::<f64>() / n,
+        scores.iter().map(|s| s.2).sum::<f64>() / n,
+    )
+}
+
+/// One-vs-rest ROC-AUC averaged over classes (scikit-learn's
+/// `multi_class="ovr", average="macro"`); `probabilities[row][class]`.
+pub fn roc_auc_ovr(truth: &[usize], probabilities: &[Vec<f64>], classes: usize) -> Option<f64> {
+    let per_class: Option<Vec<f64>> = (0..classes)
+        .map(|class| {
+            let positive: Vec<bool> = truth.iter().map(|&t| t == class).collect();
+            let scores: Vec<f64> =
+                probabilities.iter().map(|p| p.get(class).copied().unwrap_or(0.0)).collect();
+            roc_auc(&positive, &scores)
+        })
+        .collect();
+    per_class.map(|aucs| aucs.iter().sum::<f64>() / aucs.len().max(1) as f64)
+}
+
+/// R² (scikit-learn's `r2_score`: 1 for a perfect fit of a constant target,
+/// 0 for an imperfect one).
+pub fn r2(truth: &[f64], predicted: &[f64]) -> f64 {
+    let mean = truth.iter().sum::<f64>() / truth.len().max(1) as f64;
+    let residual: f64 = truth.iter().zip(predicted).map(|(t, p)| (t - p).powi(2)).sum();
+    let total: f64 = truth.iter().map(|t| (t - mean).powi(2)).sum();
+    if total == 0.0 {
+        return if residual == 0.0 { 1.0 } else { 0.0 };
+    }
+    1.0 - residual / total
+}
+
+/// Root mean squared error.
+pub fn rmse(truth: &[f64], predicted: &[f64]) -> f64 {
+    let squared: f64 = truth.iter().zip(predicted).map(|(t, p)| (t - p).powi(2)).sum();
+    (squared / truth.len().max(1) as f64).sqrt()
+}
+
+/// Mean absolute error.
+pub fn mae(truth: &[f64], predicted: &[f64]) -> f64 {
+    truth.iter().zip(predicted).map(|(t, p)| (t - p).abs()).sum::<f64>() / truth.len().max(1) as f64
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn binary_scores_by_hand() {
+        // truth 1 1 1 0 0 0 0 0, predicted 1 1 0 1 0 0 0 0: TP 2, FN 1, FP 1, TN 4.
+        let truth = [1, 1, 1, 0, 0, 0, 0, 0];
+        let predicted = [1, 1, 0, 1, 0, 0, 0, 0];
+        let matrix = confusion(&truth, &predicted, 2);
+        assert_eq!(matrix, [[4, 1], [1, 2]]);
+        assert_eq!(accuracy(&truth, &predicted), 0.75);
+        let (p, r, f) = precision_recall_f1(&matrix);
+        assert_eq!((p, r), (2.0 / 3.0, 2.0 / 3.0));
+        assert!((f - 2.0 / 3.0).abs() < 1e-12);
+    }
+
+    #[test]
+    fn a_model_that_never_predicts_positive_scores_zero_not_nan() {
+        let matrix = confusion(&[1, 0, 0], &[0, 0, 0], 2);
+        assert_eq!(precision_recall_f1(&matrix), (0.0, 0.0, 0.0));
+    }
+
+    #[test]
+    fn multiclass_is_macro_averaged() {
+        // Class 0: P 1, R 1/2; class 1: P 1/2, R 1; class 2: P 1, R 1.
+        let truth = [0, 0, 1, 2];
+        let predicted = [0, 1, 1, 2];
+        let (p, r, f) = precision_recall_f1(&confusion(&truth, &predicted, 3));
+        assert!((p - 2.5 / 3.0).abs() < 1e-12 && (r - 2.5 / 3.0).abs() < 1e-12);
+        let f_expected = (2.0 / 3.0 + 2.0 / 3.0 + 1.0) / 3.0;
+        assert!((f - f_expected).abs() < 1e-12);
+    }
+
+    #[test]
+    fn one_vs_rest_auc_averages_the_classes() {
+        // Class 0 and 2 perfectly ranked, class 1 ranked backwards: (1 + 0 + 1) / 3.
+        let truth = [0, 1, 2];
+        let probabilities = vec![vec![0.8, 0.1, 0.1], vec![0.5, 0.0, 0.5], vec![0.1, 0.2, 0.7]];
+        let auc = roc_auc_ovr(&truth, &probabilities, 3).unwrap();
+        assert!((auc - 2.0 / 3.0).abs() < 1e-12, "{auc}");
+    }
+
+    #[test]
+    fn regression_scores_by_hand() {
+        let truth = [3.0, -0.5, 2.0, 7.0];
+        let predicted = [2.5, 0.0, 2.0, 8.0];
+        // scikit-learn's documented example: r2_score = 0.9486..., MAE 0.5, MSE 0.375.
+        assert!((r2(&truth, &predicted) - 0.948_608_137_044_967_9).abs() < 1e-12);
+        assert_eq!(mae(&truth, &predicted), 0.5);
+        assert!((rmse(&truth, &predicted) - 0.375f64.sqrt()).abs() < 1e-12);
+        assert_eq!(r2(&[2.0, 2.0], &[2.0, 2.0]), 1.0);
+        assert_eq!(r2(&[2.0, 2.0], &[1.0, 2.0]), 0.0);
+    }
+}

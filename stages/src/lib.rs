@@ -4,9 +4,11 @@
 
 mod generate;
 pub mod metrics;
+pub mod model;
 mod prepare;
 mod random;
 mod table;
+mod train;
 
 use clap::Subcommand;
 
@@ -17,6 +19,8 @@ pub enum StageCommand {
     Generate(generate::GenerateArgs),
     /// Check, clean and split raw data into train.csv, test.csv and stats.json
     Prepare(prepare::PrepareArgs),
+    /// Train a model on prepared data; write it and its metrics against a baseline
+    Train(train::TrainArgs),
 }
 
 /// Runs a built-in stage; an error means the stage failed (exit code 1).
@@ -24,5 +28,6 @@ pub fn run(command: StageCommand) -> anyhow::Result<String> {
     match command {
         StageCommand::Generate(args) => generate::run(&args),
         StageCommand::Prepare(args) => prepare::run(&args),
+        StageCommand::Train(args) => train::run(&args),
     }
 }

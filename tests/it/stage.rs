@@ -184,3 +184,156 @@ fn the_demo_data_stages_run_end_to_end() {
     assert!(again.stdout.contains("ran 0, up to date 6"), "{again}");
     assert_eq!(repo.pipit(["status", "prepare"]).code, 0);
 }
+
+#[test]
+fn train_scores_against_a_baseline_and_gates() {
+    let repo = Repo::new();
+    for (dataset, target, task) in
+        [("housing", "MedHouseVal", "regression"), ("churn", "Churn", "classification")]
+    {
+        let run = repo.pipit([
+            "stage",
+            "generate",
+            "--dataset",
+            dataset,
+            "--rows",
+            "1500",
+            "--out",
+            &format!("{dataset}.csv"),
+        ]);
+        assert_eq!(run.code, 0, "{run}");
+        let run = repo.pipit([
+            "stage",
+            "prepare",
+            "--data",
+            &format!("{dataset}.csv"),
+            "--target",
+            target,
+            "--task",
+            task,
+            "--out-dir",
+            dataset,
+        ]);
+        assert_eq!(run.code, 0, "{run}");
+    }
+    let train = |args: &[&str]| {
+        let mut all = vec!["stage", "train"];
+        all.extend_from_slice(args);
+        repo.pipit(all)
+    };
+    let housing = [
+        "--train",
+        "housing/train.csv",
+        "--test",
+        "housing/test.csv",
+        "--target",
+        "MedHouseVal",
+        "--task",
+        "regression",
+    ];
+    let run = train(
+        &[
+            &housing[..],
+            &[
+                "--model",
+                "ridge",
+                "--param",
+                "alpha=2",
+                "--model-out",
+                "h.model",
+                "--metrics-out",
+                "h.json",
+            ],
+        ]
+        .concat(),
+    );
+    assert_eq!(run.code, 0, "{run}");
+    let metrics: serde_json::Value =
+        serde_json::from_str(&fs_err::read_to_string(repo.path().join("h.json")).unwrap()).unwrap();
+    let r2 = metrics["r2"].as_f64().unwrap();
+    assert!(r2 > 0.5, "{metrics}");
+    assert!(metrics["rmse"].as_f64().unwrap() > 0.0 && metrics["mae"].as_f64().unwrap() > 0.0);
+    assert_eq!(metrics["baseline"]["kind"], "mean");
+    assert_eq!(metrics["gate"]["accepted"], true);
+    assert_eq!(metrics["gate"]["metric"], "r2");
+    let churn = [
+        "--train",
+        "churn/train.csv",
+        "--test",
+        "churn/test.csv",
+        "--target",
+        "Churn",
+        "--task",
+        "classification",
+    ];
+    let run = train(
+        &[
+            &churn[..],
+            &[
+                "--model",
+                "logistic",
+                "--param",
+                "c=0.5",
+                "--model-out",
+                "c.model",
+                "--metrics-out",
+                "c.json",
+            ],
+        ]
+        .concat(),
+    );
+    assert_eq!(run.code, 0, "{run}");
+    let metrics: serde_json::Value =
+        serde_json::from_str(&fs_err::read_to_string(repo.path().join("c.json")).unwrap()).unwrap();
+    for key in ["accuracy", "precision", "recall", "f1", "roc_auc", "pr_auc"] {
+        assert!(
+            metrics[key].as_f64().is_some_and(|v| (0.0..=1.0).contains(&v)),
+            "{key}: {metrics}"
+        );
+    }
+    assert!(metrics["roc_auc"].as_f64().unwrap() > 0.7, "{metrics}");
+    assert_eq!(metrics["baseline"]["metrics"]["f1"], 0.0, "the majority class is `No`");
+    let strict = train(
+        &[
+            &churn[..],
+            &[
+                "--model",
+                "logistic",
+                "--gate-threshold",
+                "0.99",
+                "--model-out",
+                "s.model",
+                "--metrics-out",
+                "s.json",
+            ],
+        ]
+        .concat(),
+    );
+    assert_eq!(strict.code, 0, "{strict}");
+    assert!(strict.stdout.contains("gate rejected"), "{strict}");
+    let wrong = train(
+        &[
+            &churn[..],
+            &[
+                "--model",
+                "logistic",
+                "--param",
+                "depth=3",
+                "--model-out",
+                "x",
+                "--metrics-out",
+                "y",
+            ],
+        ]
+        .concat(),
+    );
+    assert_eq!(wrong.code, 1, "{wrong}");
+    assert!(
+        wrong.stderr.contains("`logistic` has no hyperparameter `depth` (it takes: c, max_iter)"),
+        "{wrong}"
+    );
+    let regression_only = train(
+        &[&churn[..], &["--model", "linear", "--model-out", "x", "--metrics-out", "y"]].concat(),
+    );
+    assert_eq!(regression_only.code, 1, "{regression_only}");
+}

@@ -8,7 +8,7 @@
 
 mod check;
 mod clean;
-mod read;
+pub mod read;
 mod rules;
 mod split;
 mod stats;

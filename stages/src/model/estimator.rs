@@ -1,0 +1,195 @@
+//! The estimators behind the [`Model`] trait, each from the crate DESIGN.md
+//! names for it: linfa (OLS, logistic regression), smartcore (ridge).
+//! Decision trees, forests and gradient boosting come next.
+
+use linfa::prelude::*;
+use ndarray::{Array1, Array2};
+use serde::{Deserialize, Serialize};
+use smartcore::linalg::basic::matrix::DenseMatrix;
+use smartcore::linear::ridge_regression::{
+    RidgeRegression, RidgeRegressionParameters, RidgeRegressionSolverName,
+};
+
+use super::params::Hyperparameters;
+
+/// What every estimator does.
+pub trait Model {
+    /// Predicted values (regression) or class indices (classification).
+    fn predict(&self, x: &Array2<f64>) -> anyhow::Result<Vec<f64>>;
+    /// Class probabilities, one row per record (classification only).
+    fn predict_proba(&self, x: &Array2<f64>) -> anyhow::Result<Option<Vec<Vec<f64>>>>;
+}
+
+/// A fitted estimator, saved inside the model file.
+#[derive(Serialize, Deserialize)]
+#[serde(tag = "estimator", content = "fitted", rename_all = "snake_case")]
+pub enum Estimator {
+    /// Ordinary least squares (linfa-linear).
+    Linear(linfa_linear::FittedLinearRegression<f64>),
+    /// L2-penalised least squares (smartcore).
+    Ridge(RidgeRegression<f64, f64, DenseMatrix<f64>, Vec<f64>>),
+    /// Binary logistic regression (linfa-logistic), class 1 positive.
+    Logistic(linfa_logistic::FittedLogisticRegression<f64, usize>),
+    /// Multinomial logistic regression (linfa-logistic).
+    MultiLogistic(linfa_logistic::MultiFittedLogisticRegression<f64, usize>),
+}
+
+/// Which estimator to fit.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
+#[serde(rename_all = "snake_case")]
+pub enum Kind {
+    /// Ordinary least squares (regression).
+    Linear,
+    /// Ridge regression.
+    Ridge,
+    /// Logistic regression (classification).
+    Logistic,
+    /// A decision tree.
+    Tree,
+    /// A random forest.
+    Forest,
+    /// Gradient-boosted trees.
+    Gbm,
+}
+
+impl Kind {
+    /// Returns the name users write (`--model forest`).
+    pub fn name(self) -> &'static str {
+        match self {
+            Kind::Linear => "linear",
+            Kind::Ridge => "ridge",
+            Kind::Logistic => "logistic",
+            Kind::Tree => "tree",
+            Kind::Forest => "forest",
+            Kind::Gbm => "gbm",
+        }
+    }
+
+    /// Returns true when features are standardised for this model.
+    pub fn standardises(self) -> bool {
+        matches!(self, Kind::Linear | Kind::Ridge | Kind::Logistic)
+    }
+}
+
+fn failed(error: impl std::fmt::Display) -> anyhow::Error {
+    anyhow::anyhow!("training failed: {error}")
+}
+
+/// Fits `kind` on `x` and the targets: values for regression, class indices
+/// (with `classes` classes) for classification.
+pub fn fit(
+    kind: Kind,
+    params: &Hyperparameters,
+    x: &Array2<f64>,
+    y: &[f64],
+    classes: Option<usize>,
+) -> anyhow::Result<Estimator> {
+    match (kind, classes) {
+        (Kind::Linear, None) => {
+            let data = Dataset::new(x.clone(), Array1::from_vec(y.to_vec()));
+            Ok(Estimator::Linear(linfa_linear::LinearRegression::new().fit(&data).map_err(failed)?))
+        }
+        (Kind::Ridge, None) => {
+            let rows: Vec<Vec<f64>> = x.rows().into_iter().map(|r| r.to_vec()).collect();
+            let matrix = DenseMatrix::from_2d_vec(&rows).map_err(failed)?;
+            let parameters = RidgeRegressionParameters::default()
+                .with_alpha(params.float("alpha", 1.0))
+                .with_solver(RidgeRegressionSolverName::Cholesky)
+                // Standardising again is a no-op on standardised inputs, and it is
+                // how smartcore fits an intercept.
+                .with_normalize(true);
+            Ok(Estimator::Ridge(
+                RidgeRegression::fit(&matrix, &y.to_vec(), parameters).map_err(failed)?,
+            ))
+        }
+        (Kind::Logistic, Some(count)) => {
+            let alpha = 1.0 / params.float("c", 1.0);
+            let iterations = params.int("max_iter", 1000).max(1) as u64;
+            let labels: Array1<usize> = y.iter().map(|&v| v as usize).collect();
+            let data = Dataset::new(x.clone(), labels);
+            if count == 2 {
+                let model = linfa_logistic::LogisticRegression::default()
+                    .alpha(alpha)
+                    .max_iterations(iterations);
+                Ok(Estimator::Logistic(model.fit(&data).map_err(failed)?))
+            } else {
+                let model = linfa_logistic::MultiLogisticRegression::default()
+                    .alpha(alpha)
+                    .max_iterations(iterations);
+                Ok(Estimator::MultiLogistic(model.fit(&data).map_err(failed)?))
+            }
+        }
+        (Kind::Linear | Kind::Ridge, Some(_)) => {
+            anyhow::bail!(
+                "`{}` is a regression model; use `logistic`, `tree`, `forest` or `gbm` for classification",
+                kind.name()
+            )
+        }
+        (Kind::Logistic, None) => {
+            anyhow::bail!("`logistic` is a classification model; use `linear` or `ridge`")
+        }
+        (Kind::Tree | Kind::Forest | Kind::Gbm, _) => {
+            anyhow::bail!(
+                "the `{}` model is not available in this version of pipit yet",
+                kind.name()
+            )
+        }
+    }
+}
+
+impl Model for Estimator {
+    fn predict(&self, x: &Array2<f64>) -> anyhow::Result<Vec<f64>> {
+        Ok(match self {
+            Estimator::Linear(model) => model.predict(x).to_vec(),
+            Estimator::Ridge(model) => {
+                let rows: Vec<Vec<f64>> = x.rows().into_iter().map(|r| r.to_vec()).collect();
+                model.predict(&DenseMatrix::from_2d_vec(&rows).map_err(failed)?).map_err(failed)?
+            }
+            Estimator::Logistic(_) | Estimator::MultiLogistic(_) => {
+                let probabilities = self.predict_proba(x)?.unwrap_or_default();
+                probabilities.iter().map(|row| argmax(row) as f64).collect()
+            }
+        })
+    }
+
+    fn predict_proba(&self, x: &Array2<f64>) -> anyhow::Result<Option<Vec<Vec<f64>>>> {
+        Ok(match self {
+            Estimator::Logistic(model) => {
+                let positive_is_one = model.labels().pos.class == 1;
+                let p = model.predict_probabilities(x);
+                Some(
+                    p.iter()
+                        .map(|&p| if positive_is_one { vec![1.0 - p, p] } else { vec![p, 1.0 - p] })
+                        .collect(),
+                )
+            }
+            Estimator::MultiLogistic(model) => {
+                let classes = model.classes().to_vec();
+                let p = model.predict_probabilities(x);
+                let width = classes.iter().max().map_or(0, |m| m + 1);
+                Some(
+                    p.rows()
+                        .into_iter()
+                        .map(|row| {
+                            let mut out = vec![0.0; width];
+                            for (class, value) in classes.iter().zip(row) {
+                                out[*class] = *value;
+                            }
+                            out
+                        })
+                        .collect(),
+                )
+            }
+            Estimator::Linear(_) | Estimator::Ridge(_) => None,
+        })
+    }
+}
+
+/// Returns the index of the largest value (the first on ties).
+pub fn argmax(values: &[f64]) -> usize {
+    values
+        .iter()
+        .enumerate()
+        .fold((0, f64::NEG_INFINITY), |best, (i, &v)| if v > best.1 { (i, v) } else { best })
+        .0
+}

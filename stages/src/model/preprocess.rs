@@ -1,0 +1,186 @@
+//! What a model does to a raw record before its estimator sees it, learnt on
+//! the training rows only and saved inside the model: median / most-frequent
+//! imputation, one-hot encoding of categories, and (for linear models)
+//! standardisation. It also keeps the input schema, so that serving can
+//! validate a record and needs nothing but the record.
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+
+/// One raw input column as the model learnt it.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum Feature {
+    /// A number: missing values become `median`; `mean`/`scale` standardise.
+    Numeric { name: String, median: f64, mean: f64, scale: f64, min: f64, max: f64 },
+    /// A category: one indicator per category seen in training; missing values
+    /// become `mode`; an unseen category sets no indicator.
+    Categorical { name: String, categories: Vec<String>, mode: String },
+}
+
+/// A raw cell.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Cell {
+    /// A number.
+    Number(f64),
+    /// Text.
+    Text(String),
+    /// Nothing.
+    Missing,
+}
+
+/// The learnt preprocessing.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Preprocessor {
+    /// The input columns, in order.
+    pub features: Vec<Feature>,
+    /// Whether numbers are standardised.
+    pub standardise: bool,
+}
+
+impl Feature {
+    /// Returns the column's name.
+    pub fn name(&self) -> &str {
+        match self {
+            Feature::Numeric { name, .. } | Feature::Categorical { name, .. } => name,
+        }
+    }
+}
+
+impl Preprocessor {
+    /// Learns the preprocessing of `columns` (name, cells of the train rows).
+    pub fn fit(columns: &[(String, Vec<Cell>)], standardise: bool) -> Self {
+        let features = columns
+            .iter()
+            .map(|(name, cells)| {
+                let numbers: Vec<f64> = cells
+                    .iter()
+                    .filter_map(|c| if let Cell::Number(x) = c { Some(*x) } else { None })
+                    .collect();
+                let texts = cells.iter().filter(|c| matches!(c, Cell::Text(_))).count();
+                if texts == 0 { numeric(name, numbers) } else { categorical(name, cells) }
+            })
+            .collect();
+        Self { features, standardise }
+    }
+
+    /// Returns the number of model inputs after encoding.
+    pub fn width(&self) -> usize {
+        self.features
+            .iter()
+            .map(|f| match f {
+                Feature::Numeric { .. } => 1,
+                Feature::Categorical { categories, .. } => categories.len(),
+            })
+            .sum()
+    }
+
+    /// Encodes raw records (cells in feature order) into a matrix of inputs.
+    pub fn matrix(&self, records: &[Vec<Cell>]) -> ndarray::Array2<f64> {
+        let width = self.width();
+        let mut values = Vec::with_capacity(records.len() * width);
+        for record in records {
+            self.encode(record, &mut values);
+        }
+        ndarray::Array2::from_shape_vec((records.len(), width), values)
+            .unwrap_or_else(|_| ndarray::Array2::zeros((0, width)))
+    }
+
+    /// Encodes one record (cells in feature order) into model inputs.
+    pub fn encode(&self, record: &[Cell], out: &mut Vec<f64>) {
+        for (feature, cell) in self.features.iter().zip(record) {
+            match feature {
+                Feature::Numeric { median, mean, scale, .. } => {
+                    let value = match cell {
+                        Cell::Number(x) => *x,
+                        Cell::Text(t) => t.trim().parse().unwrap_or(*median),
+                        Cell::Missing => *median,
+                    };
+                    out.push(if self.standardise { (value - mean) / scale } else { value });
+                }
+                Feature::Categorical { categories, mode, .. } => {
+                    let text = match cell {
+                        Cell::Text(t) => t.clone(),
+                        Cell::Number(x) => x.to_string(),
+                        Cell::Missing => mode.clone(),
+                    };
+                    out.extend(categories.iter().map(|c| f64::from(u8::from(*c == text))));
+                }
+            }
+        }
+    }
+}
+
+fn numeric(name: &str, mut numbers: Vec<f64>) -> Feature {
+    numbers.sort_by(f64::total_cmp);
+    let median = if numbers.is_empty() {
+        0.0
+    } else if numbers.len() % 2 == 1 {
+        numbers[numbers.len() / 2]
+    } else {
+        (numbers[numbers.len() / 2 - 1] + numbers[numbers.len() / 2]) / 2.0
+    };
+    let count = numbers.len().max(1) as f64;
+    let mean = numbers.iter().sum::<f64>() / count;
+    let std = (numbers.iter().map(|x| (x - mean).powi(2)).sum::<f64>() / count).sqrt();
+    Feature::Numeric {
+        name: name.to_owned(),
+        median,
+        mean,
+        scale: if std > 0.0 { std } else { 1.0 },
+        min: numbers.first().copied().unwrap_or(0.0),
+        max: numbers.last().copied().unwrap_or(0.0),
+    }
+}
+
+fn categorical(name: &str, cells: &[Cell]) -> Feature {
+    let mut counts: BTreeMap<String, usize> = BTreeMap::new();
+    for cell in cells {
+        match cell {
+            Cell::Text(t) => *counts.entry(t.clone()).or_default() += 1,
+            Cell::Number(x) => *counts.entry(x.to_string()).or_default() += 1,
+            Cell::Missing => {}
+        }
+    }
+    let mode = counts
+        .iter()
+        .max_by(|a, b| a.1.cmp(b.1).then(b.0.cmp(a.0)))
+        .map(|(c, _)| c.clone())
+        .unwrap_or_default();
+    Feature::Categorical { name: name.to_owned(), categories: counts.into_keys().collect(), mode }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn imputes_encodes_and_standardises_from_training_only() {
+        let columns = vec![
+            (
+                "size".to_owned(),
+                vec![Cell::Number(1.0), Cell::Number(3.0), Cell::Missing, Cell::Number(5.0)],
+            ),
+            (
+                "colour".to_owned(),
+                vec![
+                    Cell::Text("red".into()),
+                    Cell::Text("blue".into()),
+                    Cell::Text("red".into()),
+                    Cell::Missing,
+                ],
+            ),
+        ];
+        let pre = Preprocessor::fit(&columns, true);
+        assert_eq!(pre.width(), 3);
+        let mut out = Vec::new();
+        pre.encode(&[Cell::Missing, Cell::Text("green".into())], &mut out);
+        // Median 3 = mean 3 → 0; unseen colour → no indicator.
+        assert_eq!(out, [0.0, 0.0, 0.0]);
+        out.clear();
+        pre.encode(&[Cell::Number(5.0), Cell::Missing], &mut out);
+        let scale = (8.0f64 / 3.0).sqrt();
+        assert_eq!(out, [2.0 / scale, 0.0, 1.0], "missing colour → mode `red`");
+    }
+}

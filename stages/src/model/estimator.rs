@@ -1,6 +1,7 @@
 //! The estimators behind the [`Model`] trait, each from the crate DESIGN.md
-//! names for it: linfa (OLS, logistic regression), smartcore (ridge).
-//! Decision trees, forests and gradient boosting come next.
+//! names for it: linfa (OLS, logistic regression), smartcore (ridge, decision
+//! trees). linfa's trees are not used: they give no class probabilities, which
+//! ROC-AUC needs. Forests and gradient boosting come next.
 
 use linfa::prelude::*;
 use ndarray::{Array1, Array2};
@@ -8,6 +9,13 @@ use serde::{Deserialize, Serialize};
 use smartcore::linalg::basic::matrix::DenseMatrix;
 use smartcore::linear::ridge_regression::{
     RidgeRegression, RidgeRegressionParameters, RidgeRegressionSolverName,
+};
+
+use smartcore::tree::decision_tree_classifier::{
+    DecisionTreeClassifier, DecisionTreeClassifierParameters,
+};
+use smartcore::tree::decision_tree_regressor::{
+    DecisionTreeRegressor, DecisionTreeRegressorParameters,
 };
 
 use super::params::Hyperparameters;
@@ -32,6 +40,25 @@ pub enum Estimator {
     Logistic(linfa_logistic::FittedLogisticRegression<f64, usize>),
     /// Multinomial logistic regression (linfa-logistic).
     MultiLogistic(linfa_logistic::MultiFittedLogisticRegression<f64, usize>),
+    /// A classification tree (smartcore).
+    TreeClassifier(DecisionTreeClassifier<f64, u32, DenseMatrix<f64>, Vec<u32>>),
+    /// A regression tree (smartcore).
+    TreeRegressor(DecisionTreeRegressor<f64, f64, DenseMatrix<f64>, Vec<f64>>),
+}
+
+/// Returns `x` as smartcore's matrix.
+fn dense(x: &Array2<f64>) -> anyhow::Result<DenseMatrix<f64>> {
+    let rows: Vec<Vec<f64>> = x.rows().into_iter().map(|r| r.to_vec()).collect();
+    DenseMatrix::from_2d_vec(&rows).map_err(failed)
+}
+
+/// Returns smartcore's optional depth: `None` grows until leaves are pure.
+fn depth(params: &Hyperparameters) -> Option<u16> {
+    params
+        .0
+        .get("max_depth")
+        .and_then(serde_json::Value::as_u64)
+        .map(|d| d.min(u64::from(u16::MAX)) as u16)
 }
 
 /// Which estimator to fit.
@@ -90,8 +117,7 @@ pub fn fit(
             Ok(Estimator::Linear(linfa_linear::LinearRegression::new().fit(&data).map_err(failed)?))
         }
         (Kind::Ridge, None) => {
-            let rows: Vec<Vec<f64>> = x.rows().into_iter().map(|r| r.to_vec()).collect();
-            let matrix = DenseMatrix::from_2d_vec(&rows).map_err(failed)?;
+            let matrix = dense(x)?;
             let parameters = RidgeRegressionParameters::default()
                 .with_alpha(params.float("alpha", 1.0))
                 .with_solver(RidgeRegressionSolverName::Cholesky)
@@ -119,6 +145,29 @@ pub fn fit(
                 Ok(Estimator::MultiLogistic(model.fit(&data).map_err(failed)?))
             }
         }
+        (Kind::Tree, Some(_)) => {
+            let mut parameters = DecisionTreeClassifierParameters::default()
+                .with_min_samples_leaf(params.int("min_samples_leaf", 1).max(1) as usize)
+                .with_min_samples_split(params.int("min_samples_split", 2).max(2) as usize);
+            if let Some(depth) = depth(params) {
+                parameters = parameters.with_max_depth(depth);
+            }
+            let labels: Vec<u32> = y.iter().map(|&v| v as u32).collect();
+            Ok(Estimator::TreeClassifier(
+                DecisionTreeClassifier::fit(&dense(x)?, &labels, parameters).map_err(failed)?,
+            ))
+        }
+        (Kind::Tree, None) => {
+            let mut parameters = DecisionTreeRegressorParameters::default()
+                .with_min_samples_leaf(params.int("min_samples_leaf", 1).max(1) as usize)
+                .with_min_samples_split(params.int("min_samples_split", 2).max(2) as usize);
+            if let Some(depth) = depth(params) {
+                parameters = parameters.with_max_depth(depth);
+            }
+            Ok(Estimator::TreeRegressor(
+                DecisionTreeRegressor::fit(&dense(x)?, &y.to_vec(), parameters).map_err(failed)?,
+            ))
+        }
         (Kind::Linear | Kind::Ridge, Some(_)) => {
             anyhow::bail!(
                 "`{}` is a regression model; use `logistic`, `tree`, `forest` or `gbm` for classification",
@@ -128,7 +177,7 @@ pub fn fit(
         (Kind::Logistic, None) => {
             anyhow::bail!("`logistic` is a classification model; use `linear` or `ridge`")
         }
-        (Kind::Tree | Kind::Forest | Kind::Gbm, _) => {
+        (Kind::Forest | Kind::Gbm, _) => {
             anyhow::bail!(
                 "the `{}` model is not available in this version of pipit yet",
                 kind.name()
@@ -141,11 +190,9 @@ impl Model for Estimator {
     fn predict(&self, x: &Array2<f64>) -> anyhow::Result<Vec<f64>> {
         Ok(match self {
             Estimator::Linear(model) => model.predict(x).to_vec(),
-            Estimator::Ridge(model) => {
-                let rows: Vec<Vec<f64>> = x.rows().into_iter().map(|r| r.to_vec()).collect();
-                model.predict(&DenseMatrix::from_2d_vec(&rows).map_err(failed)?).map_err(failed)?
-            }
-            Estimator::Logistic(_) | Estimator::MultiLogistic(_) => {
+            Estimator::Ridge(model) => model.predict(&dense(x)?).map_err(failed)?,
+            Estimator::TreeRegressor(model) => model.predict(&dense(x)?).map_err(failed)?,
+            Estimator::Logistic(_) | Estimator::MultiLogistic(_) | Estimator::TreeClassifier(_) => {
                 let probabilities = self.predict_proba(x)?.unwrap_or_default();
                 probabilities.iter().map(|row| argmax(row) as f64).collect()
             }
@@ -180,7 +227,13 @@ impl Model for Estimator {
                         .collect(),
                 )
             }
-            Estimator::Linear(_) | Estimator::Ridge(_) => None,
+            Estimator::TreeClassifier(model) => {
+                use smartcore::linalg::basic::arrays::Array;
+                let p = model.predict_proba(&dense(x)?).map_err(failed)?;
+                let (rows, columns) = p.shape();
+                Some((0..rows).map(|r| (0..columns).map(|c| *p.get((r, c))).collect()).collect())
+            }
+            Estimator::Linear(_) | Estimator::Ridge(_) | Estimator::TreeRegressor(_) => None,
         })
     }
 }

@@ -70,7 +70,7 @@ mod tests {
         (records, y)
     }
 
-    fn trained(kind: Kind) -> TrainedModel {
+    fn trained(kind: Kind, classify: bool) -> TrainedModel {
         let (records, y) = records();
         let columns = vec![
             ("x".to_owned(), records.iter().map(|r| r[0].clone()).collect()),
@@ -78,7 +78,7 @@ mod tests {
         ];
         let preprocessor = Preprocessor::fit(&columns, kind.standardises());
         let x = preprocessor.matrix(&records);
-        let classes = (kind == Kind::Logistic).then_some(2);
+        let classes = classify.then_some(2);
         let estimator = fit(kind, &Hyperparameters::default(), &x, &y, classes).unwrap();
         let task = if classes.is_some() { Task::Classification } else { Task::Regression };
         TrainedModel {
@@ -96,9 +96,16 @@ mod tests {
     fn a_saved_model_loads_and_predicts_the_same() {
         let dir = tempfile::tempdir().unwrap();
         let (records, _) = records();
-        for kind in [Kind::Linear, Kind::Ridge, Kind::Logistic] {
-            let model = trained(kind);
-            let path = dir.path().join(format!("{}.model", kind.name()));
+        let cases = [
+            (Kind::Linear, false),
+            (Kind::Ridge, false),
+            (Kind::Logistic, true),
+            (Kind::Tree, false),
+            (Kind::Tree, true),
+        ];
+        for (kind, classify) in cases {
+            let model = trained(kind, classify);
+            let path = dir.path().join(format!("{}-{classify}.model", kind.name()));
             save(&model, &path).unwrap();
             let loaded = load(&path).unwrap();
             assert_eq!(
@@ -113,7 +120,7 @@ mod tests {
     fn corrupted_and_foreign_files_are_refused_clearly() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("m.model");
-        save(&trained(Kind::Linear), &path).unwrap();
+        save(&trained(Kind::Linear, false), &path).unwrap();
         let text = fs_err::read_to_string(&path).unwrap();
         fs_err::write(&path, text.replacen("\"median\":", "\"median\":1", 1)).unwrap();
         let error = load(&path).err().unwrap().to_string();

@@ -1,6 +1,7 @@
-//! The model file: `{"format": "pipit-model", "version": 1, "blake3": …,
-//! "model": …}`. The checksum covers the model's JSON, so a truncated or edited
-//! file is refused with a message that says so.
+//! The model file: a header line `{"format": "pipit-model", "version": 1,
+//! "blake3": …}` and, after it, the model as JSON. The checksum covers the
+//! model's bytes exactly as written, so a truncated or edited file is refused
+//! with a message that says so.
 
 use std::path::Path;
 
@@ -13,13 +14,15 @@ const VERSION: u64 = 1;
 
 /// Writes `model` to `path`.
 pub fn save(model: &TrainedModel, path: &Path) -> anyhow::Result<()> {
-    let body = serde_json::to_value(model)?;
-    let text = serde_json::to_string(&body)?;
-    let file = json!({"format": FORMAT, "version": VERSION, "blake3": blake3::hash(text.as_bytes()).to_hex().to_string(), "model": body});
+    let body = serde_json::to_vec(model)?;
+    let header = json!({"format": FORMAT, "version": VERSION, "blake3": blake3::hash(&body).to_hex().to_string()});
+    let mut bytes = serde_json::to_vec(&header)?;
+    bytes.push(b'\n');
+    bytes.extend_from_slice(&body);
     if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
         fs_err::create_dir_all(parent)?;
     }
-    fs_err::write(path, serde_json::to_vec(&file)?)?;
+    fs_err::write(path, bytes)?;
     Ok(())
 }
 
@@ -27,23 +30,21 @@ pub fn save(model: &TrainedModel, path: &Path) -> anyhow::Result<()> {
 pub fn load(path: &Path) -> anyhow::Result<TrainedModel> {
     let bytes = fs_err::read(path)?;
     let shown = path.display();
-    let file: Value = serde_json::from_slice(&bytes)
-        .map_err(|_| anyhow::anyhow!("`{shown}` is not a pipit model file"))?;
-    if file.get("format").and_then(Value::as_str) != Some(FORMAT) {
-        anyhow::bail!("`{shown}` is not a pipit model file");
+    let foreign = || anyhow::anyhow!("`{shown}` is not a pipit model file");
+    let split = bytes.iter().position(|&b| b == b'\n').ok_or_else(foreign)?;
+    let (header, body) = (&bytes[..split], &bytes[split + 1..]);
+    let header: Value = serde_json::from_slice(header).map_err(|_| foreign())?;
+    if header.get("format").and_then(Value::as_str) != Some(FORMAT) {
+        return Err(foreign());
     }
-    let version = file.get("version").and_then(Value::as_u64).unwrap_or(0);
+    let version = header.get("version").and_then(Value::as_u64).unwrap_or(0);
     if version != VERSION {
         anyhow::bail!(
             "`{shown}` is a pipit model of format {version}; this pipit reads format {VERSION}"
         );
     }
-    let body = file.get("model").cloned().unwrap_or(Value::Null);
-    let text = serde_json::to_string(&body)?;
-    if file.get("blake3").and_then(Value::as_str)
-        != Some(blake3::hash(text.as_bytes()).to_hex().as_str())
-    {
+    if header.get("blake3").and_then(Value::as_str) != Some(blake3::hash(body).to_hex().as_str()) {
         anyhow::bail!("`{shown}` is corrupted: its checksum does not match its contents");
     }
-    serde_json::from_value(body).map_err(|e| anyhow::anyhow!("`{shown}` is corrupted: {e}"))
+    serde_json::from_slice(body).map_err(|e| anyhow::anyhow!("`{shown}` is corrupted: {e}"))
 }

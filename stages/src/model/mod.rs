@@ -127,7 +127,7 @@ mod tests {
         assert!(error.contains("is corrupted"), "{error}");
         fs_err::write(&path, "a,b\n1,2\n").unwrap();
         assert!(load(&path).err().unwrap().to_string().contains("is not a pipit model file"));
-        fs_err::write(&path, text.replace("\"version\":1", "\"version\":9")).unwrap();
+        fs_err::write(&path, text.replacen("\"version\":1", "\"version\":9", 1)).unwrap();
         assert!(load(&path).err().unwrap().to_string().contains("of format 9"));
     }
 }

@@ -144,6 +144,7 @@ pub fn run(args: &TrainArgs) -> anyhow::Result<String> {
         &x_train,
         &y_train,
         (!classes.is_empty()).then_some(classes.len()),
+        args.seed,
     )?;
     let model = TrainedModel {
         kind: args.model,

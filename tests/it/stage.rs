@@ -256,6 +256,25 @@ fn train_scores_against_a_baseline_and_gates() {
     assert_eq!(metrics["baseline"]["kind"], "mean");
     assert_eq!(metrics["gate"]["accepted"], true);
     assert_eq!(metrics["gate"]["metric"], "r2");
+    let forest = [
+        &housing[..],
+        &[
+            "--model",
+            "forest",
+            "--param",
+            "n_trees=20",
+            "--model-out",
+            "f.model",
+            "--metrics-out",
+            "f.json",
+        ],
+    ]
+    .concat();
+    let run = train(&forest);
+    assert_eq!(run.code, 0, "{run}");
+    let forest_metrics: serde_json::Value =
+        serde_json::from_str(&fs_err::read_to_string(repo.path().join("f.json")).unwrap()).unwrap();
+    assert!(forest_metrics["r2"].as_f64().unwrap() > r2 - 0.1, "{forest_metrics}");
     let churn = [
         "--train",
         "churn/train.csv",

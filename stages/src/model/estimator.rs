@@ -1,7 +1,8 @@
 //! The estimators behind the [`Model`] trait, each from the crate DESIGN.md
 //! names for it: linfa (OLS, logistic regression), smartcore (ridge, decision
 //! trees). linfa's trees are not used: they give no class probabilities, which
-//! ROC-AUC needs. Forests and gradient boosting come next.
+//! ROC-AUC needs. Regression forests are smartcore's; classification forests
+//! and gradient boosting come next.
 
 use linfa::prelude::*;
 use ndarray::{Array1, Array2};
@@ -16,6 +17,10 @@ use smartcore::tree::decision_tree_classifier::{
 };
 use smartcore::tree::decision_tree_regressor::{
     DecisionTreeRegressor, DecisionTreeRegressorParameters,
+};
+
+use smartcore::ensemble::random_forest_regressor::{
+    RandomForestRegressor, RandomForestRegressorParameters,
 };
 
 use super::params::Hyperparameters;
@@ -44,12 +49,26 @@ pub enum Estimator {
     TreeClassifier(DecisionTreeClassifier<f64, u32, DenseMatrix<f64>, Vec<u32>>),
     /// A regression tree (smartcore).
     TreeRegressor(DecisionTreeRegressor<f64, f64, DenseMatrix<f64>, Vec<f64>>),
+    /// A regression forest (smartcore).
+    ForestRegressor(RandomForestRegressor<f64, f64, DenseMatrix<f64>, Vec<f64>>),
 }
 
 /// Returns `x` as smartcore's matrix.
 fn dense(x: &Array2<f64>) -> anyhow::Result<DenseMatrix<f64>> {
     let rows: Vec<Vec<f64>> = x.rows().into_iter().map(|r| r.to_vec()).collect();
     DenseMatrix::from_2d_vec(&rows).map_err(failed)
+}
+
+/// Returns how many features each split considers: `max_features` as a share
+/// (≤ 1) or a count, else √n for classification and n for regression.
+fn feature_count(params: &Hyperparameters, features: usize, classification: bool) -> usize {
+    let default = if classification { (features as f64).sqrt().round() } else { features as f64 };
+    let wanted = match params.0.get("max_features").and_then(serde_json::Value::as_f64) {
+        Some(share) if share <= 1.0 => (share * features as f64).round(),
+        Some(count) => count,
+        None => default,
+    };
+    (wanted as usize).clamp(1, features.max(1))
 }
 
 /// Returns smartcore's optional depth: `None` grows until leaves are pure.
@@ -110,6 +129,7 @@ pub fn fit(
     x: &Array2<f64>,
     y: &[f64],
     classes: Option<usize>,
+    seed: u64,
 ) -> anyhow::Result<Estimator> {
     match (kind, classes) {
         (Kind::Linear, None) => {
@@ -177,7 +197,29 @@ pub fn fit(
         (Kind::Logistic, None) => {
             anyhow::bail!("`logistic` is a classification model; use `linear` or `ridge`")
         }
-        (Kind::Forest | Kind::Gbm, _) => {
+        (Kind::Forest, Some(_)) => anyhow::bail!(
+            "a classification `forest` is not available in this version of pipit yet: smartcore's \
+             trees give one-hot probabilities and linfa's forests cannot be saved"
+        ),
+        (Kind::Forest, None) => {
+            if params.0.get("bootstrap").and_then(serde_json::Value::as_bool) == Some(false) {
+                anyhow::bail!(
+                    "a regression forest always bootstraps here: remove `bootstrap=false`"
+                );
+            }
+            let mut parameters = RandomForestRegressorParameters::default()
+                .with_n_trees(params.int("n_trees", 100).max(1) as usize)
+                .with_min_samples_leaf(params.int("min_samples_leaf", 1).max(1) as usize)
+                .with_m(feature_count(params, x.ncols(), false))
+                .with_seed(seed);
+            if let Some(depth) = depth(params) {
+                parameters = parameters.with_max_depth(depth);
+            }
+            Ok(Estimator::ForestRegressor(
+                RandomForestRegressor::fit(&dense(x)?, &y.to_vec(), parameters).map_err(failed)?,
+            ))
+        }
+        (Kind::Gbm, _) => {
             anyhow::bail!(
                 "the `{}` model is not available in this version of pipit yet",
                 kind.name()
@@ -192,6 +234,7 @@ impl Model for Estimator {
             Estimator::Linear(model) => model.predict(x).to_vec(),
             Estimator::Ridge(model) => model.predict(&dense(x)?).map_err(failed)?,
             Estimator::TreeRegressor(model) => model.predict(&dense(x)?).map_err(failed)?,
+            Estimator::ForestRegressor(model) => model.predict(&dense(x)?).map_err(failed)?,
             Estimator::Logistic(_) | Estimator::MultiLogistic(_) | Estimator::TreeClassifier(_) => {
                 let probabilities = self.predict_proba(x)?.unwrap_or_default();
                 probabilities.iter().map(|row| argmax(row) as f64).collect()
@@ -233,7 +276,10 @@ impl Model for Estimator {
                 let (rows, columns) = p.shape();
                 Some((0..rows).map(|r| (0..columns).map(|c| *p.get((r, c))).collect()).collect())
             }
-            Estimator::Linear(_) | Estimator::Ridge(_) | Estimator::TreeRegressor(_) => None,
+            Estimator::Linear(_)
+            | Estimator::Ridge(_)
+            | Estimator::TreeRegressor(_)
+            | Estimator::ForestRegressor(_) => None,
         })
     }
 }

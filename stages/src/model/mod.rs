@@ -79,7 +79,7 @@ mod tests {
         let preprocessor = Preprocessor::fit(&columns, kind.standardises());
         let x = preprocessor.matrix(&records);
         let classes = classify.then_some(2);
-        let estimator = fit(kind, &Hyperparameters::default(), &x, &y, classes).unwrap();
+        let estimator = fit(kind, &Hyperparameters::default(), &x, &y, classes, 7).unwrap();
         let task = if classes.is_some() { Task::Classification } else { Task::Regression };
         TrainedModel {
             kind,
@@ -102,6 +102,7 @@ mod tests {
             (Kind::Logistic, true),
             (Kind::Tree, false),
             (Kind::Tree, true),
+            (Kind::Forest, false),
         ];
         for (kind, classify) in cases {
             let model = trained(kind, classify);

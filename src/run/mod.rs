@@ -130,6 +130,58 @@ pub fn repro(
     Ok(summary)
 }
 
+/// The selected stages in dependency order: how many unfinished stages each
+/// waits for, which are ready, and which failed stage stops which.
+struct Queue<'d> {
+    dag: &'d Dag,
+    selected: &'d BTreeSet<usize>,
+    position: HashMap<usize, usize>,
+    waiting: HashMap<usize, usize>,
+    ready: BTreeSet<(usize, usize)>,
+    failed_upstream: HashMap<usize, String>,
+}
+
+impl<'d> Queue<'d> {
+    fn new(dag: &'d Dag, selected: &'d BTreeSet<usize>) -> Self {
+        let order: Vec<usize> =
+            dag.topological_order().into_iter().filter(|s| selected.contains(s)).collect();
+        let position: HashMap<usize, usize> =
+            order.iter().enumerate().map(|(p, &s)| (s, p)).collect();
+        let waiting: HashMap<usize, usize> = order
+            .iter()
+            .map(|&s| (s, dag.parents(s).iter().filter(|p| selected.contains(p)).count()))
+            .collect();
+        let ready = order.iter().filter(|s| waiting[s] == 0).map(|&s| (position[&s], s)).collect();
+        Self { dag, selected, position, waiting, ready, failed_upstream: HashMap::new() }
+    }
+
+    /// Returns the next ready stage, in topological (then file) order.
+    fn next(&mut self) -> Option<usize> {
+        self.ready.pop_first().map(|(_, index)| index)
+    }
+
+    /// Returns the failed stage that `index` depends on, if any.
+    fn failed_upstream(&self, index: usize) -> Option<String> {
+        self.failed_upstream.get(&index).cloned()
+    }
+
+    /// Marks `index` done; `failure` names the failed stage its children must
+    /// not run after (itself, or the one it was skipped for).
+    fn done(&mut self, index: usize, failure: Option<String>) {
+        for child in self.dag.children(index).into_iter().filter(|c| self.selected.contains(c)) {
+            if let Some(name) = &failure {
+                self.failed_upstream.entry(child).or_insert_with(|| name.clone());
+            }
+            if let Some(count) = self.waiting.get_mut(&child) {
+                *count -= 1;
+                if *count == 0 {
+                    self.ready.insert((self.position[&child], child));
+                }
+            }
+        }
+    }
+}
+
 /// Runs the selected stages as their dependencies finish, `jobs` at a time.
 async fn schedule(
     context: Arc<Context>,
@@ -137,39 +189,25 @@ async fn schedule(
     selected: &BTreeSet<usize>,
     jobs: usize,
 ) -> Summary {
-    let order: Vec<usize> =
-        dag.topological_order().into_iter().filter(|s| selected.contains(s)).collect();
-    let position: HashMap<usize, usize> = order.iter().enumerate().map(|(p, &s)| (s, p)).collect();
-    let mut waiting: HashMap<usize, usize> = order
-        .iter()
-        .map(|&s| (s, dag.parents(s).iter().filter(|p| selected.contains(p)).count()))
-        .collect();
-    let mut ready: BTreeSet<(usize, usize)> =
-        order.iter().filter(|s| waiting[s] == 0).map(|&s| (position[&s], s)).collect();
-    let mut failed_upstream: HashMap<usize, String> = HashMap::new();
+    let mut queue = Queue::new(dag, selected);
     let journal = Arc::new(Mutex::new(()));
     let mut running = tokio::task::JoinSet::new();
     let mut summary = Summary::default();
     let mut stopped = false;
     loop {
         while running.len() < jobs && !stopped {
-            let Some((_, index)) = ready.pop_first() else {
+            let Some(index) = queue.next() else {
                 break;
             };
-            if let Some(failed) = failed_upstream.get(&index).cloned() {
-                let outcome = Outcome::Skipped { failed };
-                finish(&context, &mut summary, index, outcome.clone(), 0.0);
-                release(
-                    dag,
+            if let Some(failed) = queue.failed_upstream(index) {
+                finish(
+                    &context,
+                    &mut summary,
                     index,
-                    Some(&context.stages[index].name),
-                    &mut waiting,
-                    &mut ready,
-                    &position,
-                    &mut failed_upstream,
-                    selected,
-                    true,
+                    Outcome::Skipped { failed: failed.clone() },
+                    0.0,
                 );
+                queue.done(index, Some(failed));
                 continue;
             }
             let (context, journal) = (Arc::clone(&context), Arc::clone(&journal));
@@ -187,53 +225,13 @@ async fn schedule(
         };
         let failed = matches!(outcome, Outcome::Failed { .. });
         finish(&context, &mut summary, index, outcome, seconds);
-        if failed && !context.options.keep_going {
-            stopped = true;
-        }
-        let name = context.stages[index].name.clone();
-        release(
-            dag,
-            index,
-            failed.then_some(&name),
-            &mut waiting,
-            &mut ready,
-            &position,
-            &mut failed_upstream,
-            selected,
-            failed,
-        );
+        stopped |= failed && !context.options.keep_going;
+        queue.done(index, failed.then(|| context.stages[index].name.clone()));
     }
-    for (_, index) in ready {
+    while let Some(index) = queue.next() {
         finish(&context, &mut summary, index, Outcome::Stopped, 0.0);
     }
     summary
-}
-
-/// Marks `index` done: its children wait for one stage less.
-#[expect(clippy::too_many_arguments, reason = "the scheduler's state, kept local to `schedule`")]
-fn release(
-    dag: &Dag,
-    index: usize,
-    failed: Option<&String>,
-    waiting: &mut HashMap<usize, usize>,
-    ready: &mut BTreeSet<(usize, usize)>,
-    position: &HashMap<usize, usize>,
-    failed_upstream: &mut HashMap<usize, String>,
-    selected: &BTreeSet<usize>,
-    propagate: bool,
-) {
-    let inherited = failed_upstream.get(&index).cloned();
-    for child in dag.children(index).into_iter().filter(|c| selected.contains(c)) {
-        if propagate && let Some(name) = failed.cloned().or_else(|| inherited.clone()) {
-            failed_upstream.entry(child).or_insert(name);
-        }
-        if let Some(count) = waiting.get_mut(&child) {
-            *count -= 1;
-            if *count == 0 {
-                ready.insert((position[&child], child));
-            }
-        }
-    }
 }
 
 fn finish(context: &Context, summary: &mut Summary, index: usize, outcome: Outcome, seconds: f64) {

@@ -446,3 +446,26 @@ fn hardlink_mode_links_read_only_outs_to_the_cache() {
     assert_eq!(placed.ino(), fs_err::metadata(&object).unwrap().ino());
     assert!(placed.permissions().readonly(), "a hard-linked out must be read-only");
 }
+
+#[test]
+fn a_stage_two_steps_below_a_failure_names_the_stage_that_failed() {
+    let pipeline = "stages:
+  a:
+    cmd: exit 3
+    outs: [a.txt]
+  b:
+    cmd: cp a.txt b.txt
+    deps: [a.txt]
+    outs: [b.txt]
+  c:
+    cmd: cp b.txt c.txt
+    deps: [b.txt]
+    outs: [c.txt]
+";
+    let repo = Repo::with_pipeline(pipeline, "");
+    let run = repo.pipit(["repro", "--keep-going"]);
+    assert_eq!(run.code, 1, "{run}");
+    assert!(run.stdout.contains("failed     a: `exit 3` exited with code 3"), "{run}");
+    assert!(run.stdout.contains("skipped    b (`a` failed)"), "{run}");
+    assert!(run.stdout.contains("skipped    c (`a` failed)"), "{run}");
+}

@@ -90,7 +90,8 @@ pub fn run(args: &PrepareArgs) -> anyhow::Result<String> {
         })
         .collect();
     check::quality(&columns, &args.target, args.task == Task::Classification, &rules)?;
-    let rows = kept_rows(&columns, &args.target);
+    let (rows, with_target) = kept_rows(&columns, &args.target);
+    let total = raw.columns.first().map_or(0, Vec::len);
     let target = columns.iter().find(|c| c.name == args.target).expect("checked by `schema`");
     let classes: Option<Vec<String>> = (args.task == Task::Classification)
         .then(|| rows.iter().map(|&r| target.labels[r].clone().unwrap_or_default()).collect());
@@ -104,9 +105,9 @@ pub fn run(args: &PrepareArgs) -> anyhow::Result<String> {
         "target": args.target,
         "task": if args.task == Task::Classification { "classification" } else { "regression" },
         "rows": {
-            "raw": raw.columns.first().map_or(0, Vec::len),
-            "missing_target": raw.columns.first().map_or(0, Vec::len) - rows.len() - duplicates(&columns, &args.target),
-            "duplicates_removed": duplicates(&columns, &args.target),
+            "raw": total,
+            "missing_target": total - with_target,
+            "duplicates_removed": with_target - rows.len(),
             "train": train.len(),
             "test": test.len(),
         },
@@ -135,24 +136,20 @@ fn is_identifier(column: &Cleaned) -> bool {
     distinct.len() * 100 >= present.len() * 95 && present.len() * 10 >= column.labels.len() * 9
 }
 
-/// Returns the rows to keep: the target present, the first of identical rows.
-fn kept_rows(columns: &[Cleaned], target: &str) -> Vec<usize> {
+/// Returns the rows to keep (the target present, the first of identical rows)
+/// and how many rows had a target.
+fn kept_rows(columns: &[Cleaned], target: &str) -> (Vec<usize>, usize) {
     let count = columns.first().map_or(0, |c| c.numbers.len().max(c.labels.len()));
     let target = columns.iter().find(|c| c.name == target);
+    let with_target: Vec<usize> =
+        (0..count).filter(|&row| target.is_some_and(|t| cell(t, row).is_some())).collect();
     let mut seen = HashSet::new();
-    (0..count)
-        .filter(|&row| target.is_some_and(|t| cell(t, row).is_some()))
-        .filter(|&row| seen.insert(columns.iter().map(|c| cell(c, row)).collect::<Vec<_>>()))
-        .collect()
-}
-
-fn duplicates(columns: &[Cleaned], target: &str) -> usize {
-    let count = columns.first().map_or(0, |c| c.numbers.len().max(c.labels.len()));
-    let with_target = columns
+    let kept = with_target
         .iter()
-        .find(|c| c.name == target)
-        .map_or(0, |t| (0..count).filter(|&r| cell(t, r).is_some()).count());
-    with_target - kept_rows(columns, target).len()
+        .copied()
+        .filter(|&row| seen.insert(columns.iter().map(|c| cell(c, row)).collect::<Vec<_>>()))
+        .collect();
+    (kept, with_target.len())
 }
 
 /// Returns a cell as text, for comparing rows.

@@ -9,7 +9,7 @@ mod text;
 use std::collections::{BTreeMap, BTreeSet};
 
 use super::{Dag, Producers};
-use crate::pipeline::{DepPath, Pipeline};
+use crate::pipeline::Pipeline;
 
 pub use dot::dot;
 pub use json::json;
@@ -122,13 +122,11 @@ impl Graph {
                 });
             }
         }
+        let producers = Producers::new(stages);
         let mut edges = BTreeSet::new();
         for &consumer in selected {
-            for dep in &stages[consumer].deps {
-                let DepPath::Repo(path) = &dep.path else {
-                    continue;
-                };
-                for producer in Producers::new(stages).of(path) {
+            for (path, _) in stages[consumer].repo_deps() {
+                for producer in producers.of(path) {
                     if !selected.contains(&producer) {
                         continue;
                     }

@@ -9,6 +9,7 @@
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 
+use crate::fsutil::temporary_sibling;
 use crate::hash::hash_file;
 use crate::state::StatCache;
 
@@ -68,10 +69,8 @@ impl Cache {
     }
 
     fn temporary(&self, target: &Path) -> std::io::Result<PathBuf> {
-        let dir = target.parent().unwrap_or(&self.objects);
-        fs_err::create_dir_all(dir)?;
-        let name = target.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
-        Ok(dir.join(format!(".{name}.{}.tmp", std::process::id())))
+        fs_err::create_dir_all(target.parent().unwrap_or(&self.objects))?;
+        Ok(temporary_sibling(target))
     }
 
     /// Reads a small object (a directory manifest) whole.
@@ -107,9 +106,7 @@ impl Cache {
         match mode {
             LinkMode::Hardlink => fs_err::hard_link(&object, dest),
             LinkMode::ReflinkOrCopy => {
-                let name =
-                    dest.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
-                let temp = dest.with_file_name(format!(".{name}.{}.tmp", std::process::id()));
+                let temp = temporary_sibling(dest);
                 reflink_copy::reflink_or_copy(&object, &temp).map_err(|e| annotate(e, &object))?;
                 let mode = if exec { 0o755 } else { 0o644 };
                 fs_err::set_permissions(&temp, std::fs::Permissions::from_mode(mode))?;

@@ -1,7 +1,7 @@
 //! File-system helpers shared by the engine: atomic replacement of small files.
 
 use std::io::Write;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 /// Replaces `path` with `bytes` atomically: a temporary file in the same folder
 /// is written, flushed to disk and renamed over `path`, so a crash leaves either
@@ -9,8 +9,7 @@ use std::path::Path;
 pub fn write_atomic(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
     let dir = path.parent().unwrap_or(Path::new("."));
     fs_err::create_dir_all(dir)?;
-    let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
-    let temp = dir.join(format!(".{name}.{}.tmp", std::process::id()));
+    let temp = temporary_sibling(path);
     {
         let mut file = fs_err::File::create(&temp)?;
         file.write_all(bytes)?;
@@ -21,6 +20,14 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
         let _ = dir.sync_all();
     }
     Ok(())
+}
+
+/// Returns a hidden temporary name beside `path` (`.name.PID.tmp`), to write
+/// to and then rename over `path`; on the same file system, so the rename is
+/// atomic.
+pub fn temporary_sibling(path: &Path) -> PathBuf {
+    let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+    path.with_file_name(format!(".{name}.{}.tmp", std::process::id()))
 }
 
 /// Returns whether `path` is executable by its owner.

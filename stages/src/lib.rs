@@ -7,6 +7,7 @@ pub mod metrics;
 pub mod model;
 mod prepare;
 mod random;
+mod statistics;
 mod table;
 mod train;
 

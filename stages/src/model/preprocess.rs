@@ -8,6 +8,8 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
+use crate::statistics::{mean_std, quantile};
+
 /// One raw input column as the model learnt it.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "type", rename_all = "snake_case")]
@@ -114,16 +116,8 @@ impl Preprocessor {
 
 fn numeric(name: &str, mut numbers: Vec<f64>) -> Feature {
     numbers.sort_by(f64::total_cmp);
-    let median = if numbers.is_empty() {
-        0.0
-    } else if numbers.len() % 2 == 1 {
-        numbers[numbers.len() / 2]
-    } else {
-        (numbers[numbers.len() / 2 - 1] + numbers[numbers.len() / 2]) / 2.0
-    };
-    let count = numbers.len().max(1) as f64;
-    let mean = numbers.iter().sum::<f64>() / count;
-    let std = (numbers.iter().map(|x| (x - mean).powi(2)).sum::<f64>() / count).sqrt();
+    let median = if numbers.is_empty() { 0.0 } else { quantile(&numbers, 0.5) };
+    let (mean, std) = mean_std(&numbers);
     Feature::Numeric {
         name: name.to_owned(),
         median,

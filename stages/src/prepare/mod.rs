@@ -20,6 +20,7 @@ use clap::{Args, ValueEnum};
 use serde_json::{Map, json};
 
 use crate::random::{Random, Stream};
+use crate::statistics::quantile;
 use crate::table::{Table, Values, write};
 use clean::{Cleaned, Kind};
 use rules::Rules;
@@ -178,7 +179,7 @@ fn cap_outliers(
             if values.is_empty() {
                 return None;
             }
-            let (q1, q3) = (stats::quantile(&values, 0.25), stats::quantile(&values, 0.75));
+            let (q1, q3) = (quantile(&values, 0.25), quantile(&values, 0.75));
             if q3 <= q1 {
                 return None; // a binary or near-constant column has no spread to cap by
             }

@@ -17,6 +17,9 @@ pub enum Stream {
     Dirt = 2,
 }
 
+/// The first stream of [`Random::task`]'s per-task streams.
+const TASK_STREAMS: u64 = 1 << 32;
+
 /// A seeded generator.
 pub struct Random(ChaCha8Rng);
 
@@ -25,6 +28,14 @@ impl Random {
     pub fn new(seed: u64, stream: Stream) -> Self {
         let mut rng = ChaCha8Rng::seed_from_u64(seed);
         rng.set_stream(stream as u64);
+        Self(rng)
+    }
+
+    /// Returns the generator of one task of parallel work (a tree of a
+    /// forest, a trial): its own stream of `seed`, whatever runs it.
+    pub fn task(seed: u64, index: u64) -> Self {
+        let mut rng = ChaCha8Rng::seed_from_u64(seed);
+        rng.set_stream(TASK_STREAMS + index);
         Self(rng)
     }
 

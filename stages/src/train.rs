@@ -138,6 +138,7 @@ pub fn run(args: &TrainArgs) -> anyhow::Result<String> {
     };
     let (y_train, y_test) = (encode_target(&train.target)?, encode_target(&test.target)?);
     let x_train = preprocessor.matrix(&train.records);
+    let started = std::time::Instant::now();
     let estimator = fit(
         args.model,
         &params,
@@ -146,6 +147,7 @@ pub fn run(args: &TrainArgs) -> anyhow::Result<String> {
         (!classes.is_empty()).then_some(classes.len()),
         args.seed,
     )?;
+    let fit_seconds = started.elapsed().as_secs_f64();
     let model = TrainedModel {
         kind: args.model,
         task: args.task,
@@ -164,14 +166,20 @@ pub fn run(args: &TrainArgs) -> anyhow::Result<String> {
     fs_err::write(&args.metrics_out, serde_json::to_string_pretty(&report)? + "\n")?;
     let gate = &report["gate"];
     Ok(format!(
-        "trained {} on {}: {} = {:.4} (baseline {:.4}), gate {}",
+        "trained {} on {} in {}: {} = {:.4} (baseline {:.4}), gate {}",
         args.model.name(),
         args.train.display(),
+        duration(fit_seconds),
         gate["metric"].as_str().unwrap_or_default(),
         gate["value"].as_f64().unwrap_or(f64::NAN),
         gate["baseline"].as_f64().unwrap_or(f64::NAN),
         if gate["accepted"] == true { "accepted" } else { "rejected" }
     ))
+}
+
+/// Returns a fit time as a person reads it: `12.3 ms`, `4.56 s`.
+fn duration(seconds: f64) -> String {
+    if seconds < 1.0 { format!("{:.1} ms", seconds * 1000.0) } else { format!("{seconds:.2} s") }
 }
 
 /// Returns the metrics JSON: the metrics, the baseline's and the gate's verdict.

@@ -1,8 +1,6 @@
-//! The estimators behind the [`Model`] trait, each from the crate DESIGN.md
-//! names for it: linfa (OLS, logistic regression), smartcore (ridge, decision
-//! trees). linfa's trees are not used: they give no class probabilities, which
-//! ROC-AUC needs. Regression forests are smartcore's; classification forests
-//! and gradient boosting come next.
+//! The estimators behind the [`Model`] trait: linfa (OLS, logistic
+//! regression), smartcore (ridge), and pipit's own histogram trees (decision
+//! tree, random forest, gradient boosting; see [`super::trees`] for why).
 
 use linfa::prelude::*;
 use ndarray::{Array1, Array2};
@@ -12,18 +10,9 @@ use smartcore::linear::ridge_regression::{
     RidgeRegression, RidgeRegressionParameters, RidgeRegressionSolverName,
 };
 
-use smartcore::tree::decision_tree_classifier::{
-    DecisionTreeClassifier, DecisionTreeClassifierParameters,
-};
-use smartcore::tree::decision_tree_regressor::{
-    DecisionTreeRegressor, DecisionTreeRegressorParameters,
-};
-
-use smartcore::ensemble::random_forest_regressor::{
-    RandomForestRegressor, RandomForestRegressorParameters,
-};
-
 use super::params::Hyperparameters;
+use super::softmax::Softmax;
+use super::trees::{BoostSettings, Boosted, Forest, ForestSettings, Growth};
 
 /// What every estimator does.
 pub trait Model {
@@ -43,14 +32,12 @@ pub enum Estimator {
     Ridge(RidgeRegression<f64, f64, DenseMatrix<f64>, Vec<f64>>),
     /// Binary logistic regression (linfa-logistic), class 1 positive.
     Logistic(linfa_logistic::FittedLogisticRegression<f64, usize>),
-    /// Multinomial logistic regression (linfa-logistic).
-    MultiLogistic(linfa_logistic::MultiFittedLogisticRegression<f64, usize>),
-    /// A classification tree (smartcore).
-    TreeClassifier(DecisionTreeClassifier<f64, u32, DenseMatrix<f64>, Vec<u32>>),
-    /// A regression tree (smartcore).
-    TreeRegressor(DecisionTreeRegressor<f64, f64, DenseMatrix<f64>, Vec<f64>>),
-    /// A regression forest (smartcore).
-    ForestRegressor(RandomForestRegressor<f64, f64, DenseMatrix<f64>, Vec<f64>>),
+    /// Multinomial logistic regression (our own L-BFGS fit).
+    Softmax(Softmax),
+    /// A decision tree or random forest: leaves hold class fractions or means.
+    Forest { classification: bool, forest: Forest },
+    /// Gradient-boosted trees.
+    Boosted { classification: bool, boosted: Boosted },
 }
 
 /// Returns `x` as smartcore's matrix.
@@ -71,13 +58,19 @@ fn feature_count(params: &Hyperparameters, features: usize, classification: bool
     (wanted as usize).clamp(1, features.max(1))
 }
 
-/// Returns smartcore's optional depth: `None` grows until leaves are pure.
-fn depth(params: &Hyperparameters) -> Option<u16> {
-    params
-        .0
-        .get("max_depth")
-        .and_then(serde_json::Value::as_u64)
-        .map(|d| d.min(u64::from(u16::MAX)) as u16)
+/// Returns how a tree grows; `max_depth` absent (or null) grows until leaves
+/// are pure or too small.
+fn growth(params: &Hyperparameters, max_features: usize, default_depth: Option<usize>) -> Growth {
+    let max_depth = match params.0.get("max_depth") {
+        Some(value) => value.as_u64().map(|d| d.max(1) as usize),
+        None => default_depth,
+    };
+    Growth {
+        max_depth,
+        min_samples_split: params.int("min_samples_split", 2).max(2) as usize,
+        min_samples_leaf: params.int("min_samples_leaf", 1).max(1) as usize,
+        max_features,
+    }
 }
 
 /// Which estimator to fit.
@@ -151,42 +144,45 @@ pub fn fit(
         (Kind::Logistic, Some(count)) => {
             let alpha = 1.0 / params.float("c", 1.0);
             let iterations = params.int("max_iter", 1000).max(1) as u64;
-            let labels: Array1<usize> = y.iter().map(|&v| v as usize).collect();
-            let data = Dataset::new(x.clone(), labels);
             if count == 2 {
+                let labels: Array1<usize> = y.iter().map(|&v| v as usize).collect();
+                let data = Dataset::new(x.clone(), labels);
                 let model = linfa_logistic::LogisticRegression::default()
                     .alpha(alpha)
                     .max_iterations(iterations);
                 Ok(Estimator::Logistic(model.fit(&data).map_err(failed)?))
             } else {
-                let model = linfa_logistic::MultiLogisticRegression::default()
-                    .alpha(alpha)
-                    .max_iterations(iterations);
-                Ok(Estimator::MultiLogistic(model.fit(&data).map_err(failed)?))
+                Ok(Estimator::Softmax(Softmax::fit(x, y, count, alpha, iterations as usize)))
             }
         }
-        (Kind::Tree, Some(_)) => {
-            let mut parameters = DecisionTreeClassifierParameters::default()
-                .with_min_samples_leaf(params.int("min_samples_leaf", 1).max(1) as usize)
-                .with_min_samples_split(params.int("min_samples_split", 2).max(2) as usize);
-            if let Some(depth) = depth(params) {
-                parameters = parameters.with_max_depth(depth);
-            }
-            let labels: Vec<u32> = y.iter().map(|&v| v as u32).collect();
-            Ok(Estimator::TreeClassifier(
-                DecisionTreeClassifier::fit(&dense(x)?, &labels, parameters).map_err(failed)?,
-            ))
+        (Kind::Tree, _) => {
+            let settings = ForestSettings {
+                trees: 1,
+                bootstrap: false,
+                growth: growth(params, x.ncols(), None),
+            };
+            let forest = Forest::fit(x, y, classes, settings, seed);
+            Ok(Estimator::Forest { classification: classes.is_some(), forest })
         }
-        (Kind::Tree, None) => {
-            let mut parameters = DecisionTreeRegressorParameters::default()
-                .with_min_samples_leaf(params.int("min_samples_leaf", 1).max(1) as usize)
-                .with_min_samples_split(params.int("min_samples_split", 2).max(2) as usize);
-            if let Some(depth) = depth(params) {
-                parameters = parameters.with_max_depth(depth);
-            }
-            Ok(Estimator::TreeRegressor(
-                DecisionTreeRegressor::fit(&dense(x)?, &y.to_vec(), parameters).map_err(failed)?,
-            ))
+        (Kind::Forest, _) => {
+            let settings = ForestSettings {
+                trees: params.int("n_trees", 100).max(1) as usize,
+                bootstrap: params.0.get("bootstrap").and_then(serde_json::Value::as_bool)
+                    != Some(false),
+                growth: growth(params, feature_count(params, x.ncols(), classes.is_some()), None),
+            };
+            let forest = Forest::fit(x, y, classes, settings, seed);
+            Ok(Estimator::Forest { classification: classes.is_some(), forest })
+        }
+        (Kind::Gbm, _) => {
+            let settings = BoostSettings {
+                rounds: params.int("n_trees", 100).max(0) as usize,
+                learning_rate: params.float("learning_rate", 0.1),
+                subsample: params.float("subsample", 1.0),
+                growth: growth(params, x.ncols(), Some(3)),
+            };
+            let boosted = Boosted::fit(x, y, classes, settings, seed);
+            Ok(Estimator::Boosted { classification: classes.is_some(), boosted })
         }
         (Kind::Linear | Kind::Ridge, Some(_)) => {
             anyhow::bail!(
@@ -197,34 +193,6 @@ pub fn fit(
         (Kind::Logistic, None) => {
             anyhow::bail!("`logistic` is a classification model; use `linear` or `ridge`")
         }
-        (Kind::Forest, Some(_)) => anyhow::bail!(
-            "a classification `forest` is not available in this version of pipit yet: smartcore's \
-             trees give one-hot probabilities and linfa's forests cannot be saved"
-        ),
-        (Kind::Forest, None) => {
-            if params.0.get("bootstrap").and_then(serde_json::Value::as_bool) == Some(false) {
-                anyhow::bail!(
-                    "a regression forest always bootstraps here: remove `bootstrap=false`"
-                );
-            }
-            let mut parameters = RandomForestRegressorParameters::default()
-                .with_n_trees(params.int("n_trees", 100).max(1) as usize)
-                .with_min_samples_leaf(params.int("min_samples_leaf", 1).max(1) as usize)
-                .with_m(feature_count(params, x.ncols(), false))
-                .with_seed(seed);
-            if let Some(depth) = depth(params) {
-                parameters = parameters.with_max_depth(depth);
-            }
-            Ok(Estimator::ForestRegressor(
-                RandomForestRegressor::fit(&dense(x)?, &y.to_vec(), parameters).map_err(failed)?,
-            ))
-        }
-        (Kind::Gbm, _) => {
-            anyhow::bail!(
-                "the `{}` model is not available in this version of pipit yet",
-                kind.name()
-            )
-        }
     }
 }
 
@@ -233,9 +201,16 @@ impl Model for Estimator {
         Ok(match self {
             Estimator::Linear(model) => model.predict(x).to_vec(),
             Estimator::Ridge(model) => model.predict(&dense(x)?).map_err(failed)?,
-            Estimator::TreeRegressor(model) => model.predict(&dense(x)?).map_err(failed)?,
-            Estimator::ForestRegressor(model) => model.predict(&dense(x)?).map_err(failed)?,
-            Estimator::Logistic(_) | Estimator::MultiLogistic(_) | Estimator::TreeClassifier(_) => {
+            Estimator::Forest { classification: false, forest } => {
+                forest.predict(x).into_iter().map(|row| row[0]).collect()
+            }
+            Estimator::Boosted { classification: false, boosted } => {
+                boosted.predict(x).into_iter().map(|row| row[0]).collect()
+            }
+            Estimator::Logistic(_)
+            | Estimator::Softmax(_)
+            | Estimator::Forest { .. }
+            | Estimator::Boosted { .. } => {
                 let probabilities = self.predict_proba(x)?.unwrap_or_default();
                 probabilities.iter().map(|row| argmax(row) as f64).collect()
             }
@@ -253,33 +228,13 @@ impl Model for Estimator {
                         .collect(),
                 )
             }
-            Estimator::MultiLogistic(model) => {
-                let classes = model.classes().to_vec();
-                let p = model.predict_probabilities(x);
-                let width = classes.iter().max().map_or(0, |m| m + 1);
-                Some(
-                    p.rows()
-                        .into_iter()
-                        .map(|row| {
-                            let mut out = vec![0.0; width];
-                            for (class, value) in classes.iter().zip(row) {
-                                out[*class] = *value;
-                            }
-                            out
-                        })
-                        .collect(),
-                )
-            }
-            Estimator::TreeClassifier(model) => {
-                use smartcore::linalg::basic::arrays::Array;
-                let p = model.predict_proba(&dense(x)?).map_err(failed)?;
-                let (rows, columns) = p.shape();
-                Some((0..rows).map(|r| (0..columns).map(|c| *p.get((r, c))).collect()).collect())
-            }
+            Estimator::Softmax(model) => Some(model.predict_proba(x)),
+            Estimator::Forest { classification: true, forest } => Some(forest.predict(x)),
+            Estimator::Boosted { classification: true, boosted } => Some(boosted.predict(x)),
             Estimator::Linear(_)
             | Estimator::Ridge(_)
-            | Estimator::TreeRegressor(_)
-            | Estimator::ForestRegressor(_) => None,
+            | Estimator::Forest { .. }
+            | Estimator::Boosted { .. } => None,
         })
     }
 }

@@ -6,6 +6,8 @@ mod estimator;
 mod file;
 pub mod params;
 pub mod preprocess;
+mod softmax;
+mod trees;
 
 use serde::{Deserialize, Serialize};
 
@@ -103,6 +105,9 @@ mod tests {
             (Kind::Tree, false),
             (Kind::Tree, true),
             (Kind::Forest, false),
+            (Kind::Forest, true),
+            (Kind::Gbm, false),
+            (Kind::Gbm, true),
         ];
         for (kind, classify) in cases {
             let model = trained(kind, classify);

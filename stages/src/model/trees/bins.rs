@@ -1,0 +1,130 @@
+//! Feature binning: each feature's values map to at most [`MAX_BINS`] ordered
+//! bins, so that a split search is a histogram scan. A feature with few
+//! distinct values gets one bin per value, as an exact tree sees them; one
+//! with many gets quantile bins. Each bin remembers its smallest and largest
+//! training value, so that a split's threshold can lie halfway between the
+//! values on either side of it, as scikit-learn places it.
+
+use ndarray::Array2;
+
+/// The most bins a feature gets (so a bin fits in a byte).
+pub const MAX_BINS: usize = 256;
+
+/// Each feature's bin boundaries, ascending: a value's bin is the number of
+/// boundaries below it.
+pub struct Edges {
+    edges: Vec<Vec<f64>>,
+    /// Per feature and bin: the smallest training value in it.
+    lows: Vec<Vec<f64>>,
+    /// Per feature and bin: the largest training value in it.
+    highs: Vec<Vec<f64>>,
+}
+
+/// The training matrix as bins, one column per feature.
+pub struct Binned {
+    /// `columns[feature][row]`.
+    pub columns: Vec<Vec<u8>>,
+}
+
+impl Edges {
+    /// Learns the bins of the training matrix and returns it binned.
+    pub fn fit(x: &Array2<f64>) -> (Self, Binned) {
+        let mut edges = Edges { edges: vec![], lows: vec![], highs: vec![] };
+        let mut columns = Vec::with_capacity(x.ncols());
+        for column in x.columns() {
+            let points = split_points(column.to_vec());
+            let mut lows = vec![f64::INFINITY; points.len() + 1];
+            let mut highs = vec![f64::NEG_INFINITY; points.len() + 1];
+            let bins: Vec<u8> = column
+                .iter()
+                .map(|&value| {
+                    let bin = bin_of(&points, value);
+                    lows[bin as usize] = lows[bin as usize].min(value);
+                    highs[bin as usize] = highs[bin as usize].max(value);
+                    bin
+                })
+                .collect();
+            columns.push(bins);
+            edges.edges.push(points);
+            edges.lows.push(lows);
+            edges.highs.push(highs);
+        }
+        (edges, Binned { columns })
+    }
+
+    /// Returns how many bins `feature` has.
+    pub fn bins(&self, feature: usize) -> usize {
+        self.edges[feature].len() + 1
+    }
+
+    /// Returns the threshold between bin `left` and a higher bin `right` of
+    /// `feature`: halfway between the largest value of one and the smallest
+    /// of the other.
+    pub fn threshold(&self, feature: usize, left: u8, right: u8) -> f64 {
+        between(self.highs[feature][left as usize], self.lows[feature][right as usize])
+    }
+}
+
+fn bin_of(edges: &[f64], value: f64) -> u8 {
+    edges.partition_point(|&e| e < value) as u8
+}
+
+/// Returns a point strictly between `low` and `high` (halfway when floats allow).
+fn between(low: f64, high: f64) -> f64 {
+    let middle = low + (high - low) / 2.0;
+    if middle >= high { low } else { middle }
+}
+
+fn split_points(mut values: Vec<f64>) -> Vec<f64> {
+    values.retain(|v| !v.is_nan());
+    values.sort_by(f64::total_cmp);
+    let mut distinct = values.clone();
+    distinct.dedup();
+    if distinct.len() <= MAX_BINS {
+        return distinct.windows(2).map(|pair| between(pair[0], pair[1])).collect();
+    }
+    let mut edges: Vec<f64> = Vec::with_capacity(MAX_BINS - 1);
+    for k in 1..MAX_BINS {
+        let low = values[k * values.len() / MAX_BINS - 1];
+        let next = values.partition_point(|&v| v <= low);
+        let Some(&high) = values.get(next) else { break };
+        let edge = between(low, high);
+        if edges.last().is_none_or(|&last| edge > last) {
+            edges.push(edge);
+        }
+    }
+    edges
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn few_distinct_values_split_halfway_between_neighbours() {
+        assert_eq!(split_points(vec![3.0, 1.0, 2.0, 1.0]), vec![1.5, 2.5]);
+        assert_eq!(split_points(vec![5.0, 5.0]), Vec::<f64>::new());
+        let x = Array2::from_shape_vec((4, 1), vec![3.0, 1.0, 2.0, 1.0]).unwrap();
+        let (edges, binned) = Edges::fit(&x);
+        assert_eq!(binned.columns, vec![vec![2, 0, 1, 0]]);
+        assert_eq!(edges.threshold(0, 0, 1), 1.5);
+        assert_eq!(edges.threshold(0, 0, 2), 2.0);
+    }
+
+    #[test]
+    fn many_distinct_values_get_quantile_bins_and_thresholds_between_them() {
+        let values: Vec<f64> = (0..10_000).map(|i| f64::from(i * 7919 % 10_007)).collect();
+        let edges = split_points(values.clone());
+        assert!(edges.len() < MAX_BINS && edges.len() > 200, "{}", edges.len());
+        assert!(edges.windows(2).all(|w| w[0] < w[1]));
+        let x = Array2::from_shape_vec((values.len(), 1), values.clone()).unwrap();
+        let (edges, binned) = Edges::fit(&x);
+        for (row, &value) in values.iter().enumerate() {
+            let bin = binned.columns[0][row];
+            for split in 0..(edges.bins(0) - 1) as u8 {
+                let threshold = edges.threshold(0, split, split + 1);
+                assert_eq!(bin <= split, value <= threshold, "{value} {split} {threshold}");
+            }
+        }
+    }
+}

@@ -1,0 +1,380 @@
+//! Growing one tree on binned features: depth first, each node split where a
+//! histogram scan finds the largest gain. Two criteria share the scan: Gini
+//! for class labels (leaves hold class fractions), and gradient / hessian
+//! sums for regression and boosting (leaves hold G / (H + λ), which is the
+//! mean when the "gradients" are the targets and every hessian is 1).
+
+use serde::{Deserialize, Serialize};
+
+use super::bins::{Binned, Edges};
+use crate::random::Random;
+
+/// Marks a leaf in [`Tree::feature`].
+const LEAF: u32 = u32::MAX;
+
+/// A hessian sum below this is not split (scikit-learn's `min_hessian_to_split`).
+const MIN_HESSIAN: f64 = 1e-3;
+
+/// A fitted tree, as parallel arrays (compact when saved). A value goes left
+/// when it is at most the threshold.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Tree {
+    /// Per node: the feature it splits on, or [`LEAF`].
+    feature: Vec<u32>,
+    /// Per node: the split's threshold (0 for a leaf).
+    threshold: Vec<f64>,
+    /// Per node: the left child (the right child follows it), or the leaf's number.
+    left: Vec<u32>,
+    /// Leaf values, `width` per leaf.
+    values: Vec<f64>,
+}
+
+/// What a tree learns from.
+pub enum Target<'a> {
+    /// Class indices below `classes`.
+    Classes { labels: &'a [u32], classes: usize },
+    /// Gradients and hessians, with an L2 penalty on leaf values.
+    Gradients { gradients: &'a [f64], hessians: &'a [f64], l2: f64 },
+}
+
+/// How a tree grows.
+#[derive(Clone, Copy, Debug)]
+pub struct Growth {
+    /// The deepest a leaf may be (`None`: until leaves are pure or too small).
+    pub max_depth: Option<usize>,
+    /// The fewest rows a node needs to be split.
+    pub min_samples_split: usize,
+    /// The fewest rows a leaf may have.
+    pub min_samples_leaf: usize,
+    /// How many features each split tries at least (drawn at random when
+    /// fewer than all; more are tried when none of them splits).
+    pub max_features: usize,
+}
+
+impl Target<'_> {
+    /// Values per leaf.
+    fn width(&self) -> usize {
+        match self {
+            Target::Classes { classes, .. } => *classes,
+            Target::Gradients { .. } => 1,
+        }
+    }
+
+    /// Statistics per node: the row count, then class counts or (G, H).
+    fn stats_width(&self) -> usize {
+        match self {
+            Target::Classes { classes, .. } => 1 + classes,
+            Target::Gradients { .. } => 3,
+        }
+    }
+
+    fn add(&self, stats: &mut [f64], row: usize) {
+        stats[0] += 1.0;
+        match self {
+            Target::Classes { labels, .. } => stats[1 + labels[row] as usize] += 1.0,
+            Target::Gradients { gradients, hessians, .. } => {
+                stats[1] += gradients[row];
+                stats[2] += hessians[row];
+            }
+        }
+    }
+
+    /// Adds every row to the histogram slot of its bin (`stats_width` values
+    /// per bin): the split search's inner loop, so the match is outside it.
+    fn accumulate(&self, rows: &[u32], column: &[u8], histogram: &mut [f64]) {
+        match self {
+            Target::Classes { labels, classes } => {
+                let width = 1 + classes;
+                for &row in rows {
+                    let slot = column[row as usize] as usize * width;
+                    histogram[slot] += 1.0;
+                    histogram[slot + 1 + labels[row as usize] as usize] += 1.0;
+                }
+            }
+            Target::Gradients { gradients, hessians, .. } => {
+                for &row in rows {
+                    let slot = column[row as usize] as usize * 3;
+                    histogram[slot] += 1.0;
+                    histogram[slot + 1] += gradients[row as usize];
+                    histogram[slot + 2] += hessians[row as usize];
+                }
+            }
+        }
+    }
+
+    /// The node's score; a split's gain is the children's scores minus the parent's.
+    fn score(&self, stats: &[f64]) -> f64 {
+        match self {
+            Target::Classes { .. } => stats[1..].iter().map(|c| c * c).sum::<f64>() / stats[0],
+            Target::Gradients { l2, .. } => stats[1] * stats[1] / (stats[2] + l2),
+        }
+    }
+
+    /// Returns true when a child with these statistics is allowed.
+    fn allowed(&self, stats: &[f64], min_rows: usize) -> bool {
+        stats[0] >= min_rows as f64
+            && match self {
+                Target::Classes { .. } => true,
+                Target::Gradients { .. } => stats[2] >= MIN_HESSIAN,
+            }
+    }
+
+    /// Returns true when no split can improve the node.
+    fn pure(&self, stats: &[f64]) -> bool {
+        match self {
+            Target::Classes { .. } => stats[1..].iter().any(|&c| c == stats[0]),
+            Target::Gradients { .. } => false,
+        }
+    }
+
+    fn leaf(&self, stats: &[f64], values: &mut Vec<f64>) {
+        match self {
+            Target::Classes { .. } => values.extend(stats[1..].iter().map(|c| c / stats[0])),
+            Target::Gradients { l2, .. } => values.push(stats[1] / (stats[2] + l2)),
+        }
+    }
+}
+
+/// The best split found for a node.
+struct Split {
+    gain: f64,
+    feature: usize,
+    /// Rows in this bin or below go left.
+    bin: u8,
+}
+
+/// A node waiting to be grown: its slot, its rows and its depth.
+struct Pending {
+    node: usize,
+    start: usize,
+    end: usize,
+    depth: usize,
+    stats: Vec<f64>,
+}
+
+impl Tree {
+    /// Grows a tree on `rows` (indices into `binned`, repeats allowed).
+    pub fn grow(
+        binned: &Binned,
+        edges: &Edges,
+        target: &Target,
+        growth: Growth,
+        mut rows: Vec<u32>,
+        random: &mut Random,
+    ) -> Self {
+        let width = target.stats_width();
+        let mut tree =
+            Tree { feature: vec![LEAF], threshold: vec![0.0], left: vec![0], values: vec![] };
+        let mut root = vec![0.0; width];
+        for &row in &rows {
+            target.add(&mut root, row as usize);
+        }
+        let mut scratch = Scratch::default();
+        let mut features: Vec<usize> = (0..binned.columns.len()).collect();
+        let mut stack = vec![Pending { node: 0, start: 0, end: rows.len(), depth: 0, stats: root }];
+        while let Some(pending) = stack.pop() {
+            let node_rows = &mut rows[pending.start..pending.end];
+            let splittable = growth.max_depth.is_none_or(|d| pending.depth < d)
+                && node_rows.len() >= growth.min_samples_split.max(2 * growth.min_samples_leaf)
+                && !target.pure(&pending.stats);
+            let split = if splittable {
+                if growth.max_features < features.len() {
+                    random.shuffle(&mut features);
+                }
+                best_split(
+                    binned,
+                    edges,
+                    target,
+                    growth,
+                    node_rows,
+                    &pending.stats,
+                    &features,
+                    &mut scratch,
+                )
+            } else {
+                None
+            };
+            let Some(split) = split else {
+                tree.feature[pending.node] = LEAF;
+                tree.left[pending.node] = (tree.values.len() / target.width()) as u32;
+                target.leaf(&pending.stats, &mut tree.values);
+                continue;
+            };
+            let column = &binned.columns[split.feature];
+            let middle = partition(node_rows, |row| column[row as usize] <= split.bin);
+            let right_bin = node_rows[middle..].iter().map(|&r| column[r as usize]).min();
+            let mut left_stats = vec![0.0; width];
+            for &row in &node_rows[..middle] {
+                target.add(&mut left_stats, row as usize);
+            }
+            let right_stats: Vec<f64> =
+                pending.stats.iter().zip(&left_stats).map(|(p, l)| p - l).collect();
+            let left = tree.feature.len();
+            tree.feature[pending.node] = split.feature as u32;
+            tree.threshold[pending.node] =
+                edges.threshold(split.feature, split.bin, right_bin.unwrap_or(split.bin + 1));
+            tree.left[pending.node] = left as u32;
+            tree.feature.extend([LEAF, LEAF]);
+            tree.threshold.extend([0.0, 0.0]);
+            tree.left.extend([0, 0]);
+            let (start, depth) = (pending.start, pending.depth + 1);
+            stack.push(Pending {
+                node: left + 1,
+                start: start + middle,
+                end: pending.end,
+                depth,
+                stats: right_stats,
+            });
+            stack.push(Pending {
+                node: left,
+                start,
+                end: start + middle,
+                depth,
+                stats: left_stats,
+            });
+        }
+        tree
+    }
+
+    /// Returns the leaf values for one row, `width` of them.
+    pub fn leaf_values(&self, row: &[f64], width: usize) -> &[f64] {
+        let mut node = 0;
+        while self.feature[node] != LEAF {
+            let left = self.left[node] as usize;
+            // A NaN goes left, as it falls in bin 0 when binned.
+            let value = row[self.feature[node] as usize];
+            let goes_left = value <= self.threshold[node] || value.is_nan();
+            node = if goes_left { left } else { left + 1 };
+        }
+        let leaf = self.left[node] as usize;
+        &self.values[leaf * width..(leaf + 1) * width]
+    }
+
+    /// Returns how many leaves the tree has.
+    pub fn leaves(&self) -> usize {
+        self.feature.iter().filter(|&&f| f == LEAF).count()
+    }
+
+    /// Multiplies every leaf value by `factor` (a boosting learning rate).
+    pub fn scale(&mut self, factor: f64) {
+        self.values.iter_mut().for_each(|v| *v *= factor);
+    }
+}
+
+/// Buffers reused across nodes.
+#[derive(Default)]
+struct Scratch {
+    histogram: Vec<f64>,
+    sorted: Vec<(u8, u32)>,
+    left: Vec<f64>,
+    right: Vec<f64>,
+}
+
+/// Finds the best split of a node over `features`, trying at least
+/// `growth.max_features` of them and more while none splits.
+#[expect(clippy::too_many_arguments)]
+fn best_split(
+    binned: &Binned,
+    edges: &Edges,
+    target: &Target,
+    growth: Growth,
+    rows: &[u32],
+    parent: &[f64],
+    features: &[usize],
+    scratch: &mut Scratch,
+) -> Option<Split> {
+    let width = parent.len();
+    let parent_score = target.score(parent);
+    let tolerance = 1e-9 * (1.0 + parent_score.abs());
+    let mut best: Option<Split> = None;
+    for (tried, &feature) in features.iter().enumerate() {
+        if tried >= growth.max_features && best.is_some() {
+            break;
+        }
+        let bins = edges.bins(feature);
+        if bins < 2 {
+            continue;
+        }
+        let column = &binned.columns[feature];
+        scratch.left.clear();
+        scratch.left.resize(width, 0.0);
+        scratch.right.clear();
+        scratch.right.resize(width, 0.0);
+        let mut consider = |left: &[f64], bin: u8, right: &mut Vec<f64>| {
+            for ((r, p), l) in right.iter_mut().zip(parent).zip(left) {
+                *r = p - l;
+            }
+            if !target.allowed(left, growth.min_samples_leaf)
+                || !target.allowed(right, growth.min_samples_leaf)
+            {
+                return;
+            }
+            let gain = target.score(left) + target.score(right) - parent_score;
+            if gain > tolerance && best.as_ref().is_none_or(|b| gain > b.gain) {
+                best = Some(Split { gain, feature, bin });
+            }
+        };
+        // Sorting costs about log2(rows) per row, a histogram one pass over its bins.
+        if rows.len() * 8 >= bins {
+            scratch.histogram.clear();
+            scratch.histogram.resize(bins * width, 0.0);
+            target.accumulate(rows, column, &mut scratch.histogram);
+            if let Target::Gradients { l2, .. } = target {
+                // The same scan as below, unrolled for (count, G, H): boosting
+                // spends most of its time here.
+                let min_rows = growth.min_samples_leaf as f64;
+                let (mut n, mut g, mut h) = (0.0, 0.0, 0.0);
+                for (bin, slot) in scratch.histogram.chunks_exact(3).take(bins - 1).enumerate() {
+                    if slot[0] == 0.0 {
+                        continue;
+                    }
+                    (n, g, h) = (n + slot[0], g + slot[1], h + slot[2]);
+                    let (rn, rg, rh) = (parent[0] - n, parent[1] - g, parent[2] - h);
+                    if rn < min_rows {
+                        break;
+                    }
+                    if n < min_rows || h < MIN_HESSIAN || rh < MIN_HESSIAN {
+                        continue;
+                    }
+                    let gain = g * g / (h + l2) + rg * rg / (rh + l2) - parent_score;
+                    if gain > tolerance && best.as_ref().is_none_or(|b| gain > b.gain) {
+                        best = Some(Split { gain, feature, bin: bin as u8 });
+                    }
+                }
+                continue;
+            }
+            for bin in 0..bins - 1 {
+                let counts = &scratch.histogram[bin * width..(bin + 1) * width];
+                if counts[0] == 0.0 {
+                    continue;
+                }
+                scratch.left.iter_mut().zip(counts).for_each(|(l, c)| *l += c);
+                consider(&scratch.left, bin as u8, &mut scratch.right);
+            }
+        } else {
+            scratch.sorted.clear();
+            scratch.sorted.extend(rows.iter().map(|&row| (column[row as usize], row)));
+            scratch.sorted.sort_unstable();
+            for (i, &(bin, row)) in scratch.sorted.iter().enumerate() {
+                target.add(&mut scratch.left, row as usize);
+                let last_of_bin = scratch.sorted.get(i + 1).is_none_or(|next| next.0 != bin);
+                if last_of_bin && i + 1 < scratch.sorted.len() {
+                    consider(&scratch.left, bin, &mut scratch.right);
+                }
+            }
+        }
+    }
+    best
+}
+
+/// Moves the rows for which `left` holds to the front; returns how many.
+fn partition(rows: &mut [u32], left: impl Fn(u32) -> bool) -> usize {
+    let mut middle = 0;
+    for i in 0..rows.len() {
+        if left(rows[i]) {
+            rows.swap(i, middle);
+            middle += 1;
+        }
+    }
+    middle
+}

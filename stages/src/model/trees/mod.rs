@@ -1,0 +1,350 @@
+//! pipit's own tree models on binned features: a decision tree, a random
+//! forest and gradient boosting. smartcore's and linfa's trees give a leaf's
+//! majority class instead of its class fractions, which leaves ROC-AUC at
+//! chance on imbalanced data, and linfa's forests cannot be saved; these
+//! trees keep class fractions, grow forests in parallel with one seed per
+//! tree, and save compactly.
+
+mod bins;
+mod grow;
+
+use ndarray::Array2;
+use rayon::prelude::*;
+use serde::{Deserialize, Serialize};
+
+use bins::Edges;
+pub use grow::Growth;
+use grow::{Target, Tree};
+
+use crate::random::Random;
+
+/// Averaged trees: a decision tree is a forest of one tree on every row.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Forest {
+    /// Values per leaf: the class count, or 1 for regression.
+    width: usize,
+    trees: Vec<Tree>,
+}
+
+/// How a forest is grown.
+#[derive(Clone, Copy, Debug)]
+pub struct ForestSettings {
+    /// How many trees.
+    pub trees: usize,
+    /// Whether each tree sees a bootstrap sample instead of every row.
+    pub bootstrap: bool,
+    /// How each tree grows.
+    pub growth: Growth,
+}
+
+/// Regression targets as gradients: leaves then hold means.
+fn as_gradients(y: &[f64]) -> (Vec<f64>, Vec<f64>) {
+    (y.to_vec(), vec![1.0; y.len()])
+}
+
+impl Forest {
+    /// Fits on `x` and the targets: values, or class indices below `classes`.
+    pub fn fit(
+        x: &Array2<f64>,
+        y: &[f64],
+        classes: Option<usize>,
+        settings: ForestSettings,
+        seed: u64,
+    ) -> Self {
+        let (edges, binned) = Edges::fit(x);
+        let labels: Vec<u32> = y.iter().map(|&v| v as u32).collect();
+        let (gradients, hessians) = as_gradients(y);
+        let target = match classes {
+            Some(classes) => Target::Classes { labels: &labels, classes },
+            None => Target::Gradients { gradients: &gradients, hessians: &hessians, l2: 0.0 },
+        };
+        let rows = x.nrows();
+        let trees = (0..settings.trees)
+            .into_par_iter()
+            .map(|index| {
+                let mut random = Random::task(seed, index as u64);
+                let sample: Vec<u32> = if settings.bootstrap {
+                    (0..rows).map(|_| random.int(0, rows as i64 - 1) as u32).collect()
+                } else {
+                    (0..rows as u32).collect()
+                };
+                Tree::grow(&binned, &edges, &target, settings.growth, sample, &mut random)
+            })
+            .collect();
+        Self { width: classes.unwrap_or(1), trees }
+    }
+
+    /// Returns, per row, the trees' averaged leaf values: class
+    /// probabilities, or the predicted value.
+    pub fn predict(&self, x: &Array2<f64>) -> Vec<Vec<f64>> {
+        x.rows()
+            .into_iter()
+            .map(|row| {
+                let row = row.to_vec();
+                let mut sum = vec![0.0; self.width];
+                for tree in &self.trees {
+                    let values = tree.leaf_values(&row, self.width);
+                    sum.iter_mut().zip(values).for_each(|(s, v)| *s += v);
+                }
+                sum.iter().map(|s| s / self.trees.len() as f64).collect()
+            })
+            .collect()
+    }
+
+    /// Returns how many leaves the trees have together.
+    pub fn leaves(&self) -> usize {
+        self.trees.iter().map(Tree::leaves).sum()
+    }
+}
+
+/// Gradient-boosted trees: squared error for regression, log loss (binary)
+/// or softmax (one tree per class and round) for classification.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Boosted {
+    /// 0 for regression, else the class count.
+    classes: usize,
+    /// The starting raw score per output.
+    init: Vec<f64>,
+    /// `outputs` trees per round, already scaled by the learning rate.
+    trees: Vec<Tree>,
+}
+
+/// How boosting proceeds.
+#[derive(Clone, Copy, Debug)]
+pub struct BoostSettings {
+    /// Boosting rounds.
+    pub rounds: usize,
+    /// The shrinkage of each tree.
+    pub learning_rate: f64,
+    /// The share of rows each round sees (drawn without replacement).
+    pub subsample: f64,
+    /// How each tree grows.
+    pub growth: Growth,
+}
+
+fn sigmoid(x: f64) -> f64 {
+    1.0 / (1.0 + (-x).exp())
+}
+
+fn softmax(raw: &[f64]) -> Vec<f64> {
+    let top = raw.iter().copied().fold(f64::NEG_INFINITY, f64::max);
+    let exp: Vec<f64> = raw.iter().map(|r| (r - top).exp()).collect();
+    let sum: f64 = exp.iter().sum();
+    exp.iter().map(|e| e / sum).collect()
+}
+
+impl Boosted {
+    /// The raw scores each output has per row.
+    fn outputs(&self) -> usize {
+        if self.classes > 2 { self.classes } else { 1 }
+    }
+
+    /// Fits on `x` and the targets: values, or class indices below `classes`.
+    pub fn fit(
+        x: &Array2<f64>,
+        y: &[f64],
+        classes: Option<usize>,
+        settings: BoostSettings,
+        seed: u64,
+    ) -> Self {
+        let x = &x.as_standard_layout().into_owned();
+        let (edges, binned) = Edges::fit(x);
+        let rows = y.len();
+        let classes = classes.unwrap_or(0);
+        let init = match classes {
+            0 => vec![y.iter().sum::<f64>() / rows.max(1) as f64],
+            _ => {
+                let mut counts = vec![0.0; classes];
+                y.iter().for_each(|&c| counts[c as usize] += 1.0);
+                let prior: Vec<f64> =
+                    counts.iter().map(|c| (c / rows as f64).clamp(1e-12, 1.0 - 1e-12)).collect();
+                if classes == 2 {
+                    vec![(prior[1] / prior[0]).ln()]
+                } else {
+                    prior.iter().map(|p| p.ln()).collect()
+                }
+            }
+        };
+        let mut model = Self { classes, init, trees: Vec::new() };
+        let outputs = model.outputs();
+        let mut raw: Vec<Vec<f64>> = (0..outputs).map(|k| vec![model.init[k]; rows]).collect();
+        let mut random = Random::task(seed, 0);
+        let sampled = ((settings.subsample.clamp(0.0, 1.0) * rows as f64).round() as usize).max(1);
+        for round in 0..settings.rounds {
+            let sample: Vec<u32> = if sampled < rows {
+                let mut all: Vec<u32> = (0..rows as u32).collect();
+                random.shuffle(&mut all);
+                all.truncate(sampled);
+                all
+            } else {
+                (0..rows as u32).collect()
+            };
+            let probabilities: Vec<Vec<f64>> = if classes > 2 {
+                (0..rows)
+                    .map(|r| softmax(&(0..outputs).map(|k| raw[k][r]).collect::<Vec<_>>()))
+                    .collect()
+            } else {
+                Vec::new()
+            };
+            // One tree per output (class), grown in parallel from the same raw
+            // scores; each has its own random stream, so the result does not
+            // depend on the thread count.
+            let grown: Vec<Tree> = raw
+                .par_iter_mut()
+                .enumerate()
+                .map(|(k, raw_k)| {
+                    let (gradients, hessians): (Vec<f64>, Vec<f64>) = (0..rows)
+                        .map(|r| match classes {
+                            0 => (y[r] - raw_k[r], 1.0),
+                            2 => {
+                                let p = sigmoid(raw_k[r]);
+                                (y[r] - p, p * (1.0 - p))
+                            }
+                            _ => {
+                                let p = probabilities[r][k];
+                                (f64::from(u8::from(y[r] as usize == k)) - p, p * (1.0 - p))
+                            }
+                        })
+                        .unzip();
+                    let target =
+                        Target::Gradients { gradients: &gradients, hessians: &hessians, l2: 0.0 };
+                    let mut random = Random::task(seed, (1 + round * outputs + k) as u64);
+                    let mut tree = Tree::grow(
+                        &binned,
+                        &edges,
+                        &target,
+                        settings.growth,
+                        sample.clone(),
+                        &mut random,
+                    );
+                    tree.scale(settings.learning_rate);
+                    for (value, row) in raw_k.iter_mut().zip(x.rows()) {
+                        let row = row.as_slice().expect("the matrix is in standard layout");
+                        *value += tree.leaf_values(row, 1)[0];
+                    }
+                    tree
+                })
+                .collect();
+            model.trees.extend(grown);
+        }
+        model
+    }
+
+    /// Returns, per row, class probabilities, or the predicted value.
+    pub fn predict(&self, x: &Array2<f64>) -> Vec<Vec<f64>> {
+        let outputs = self.outputs();
+        x.rows()
+            .into_iter()
+            .map(|row| {
+                let row = row.to_vec();
+                let mut raw = self.init.clone();
+                for (i, tree) in self.trees.iter().enumerate() {
+                    raw[i % outputs] += tree.leaf_values(&row, 1)[0];
+                }
+                match self.classes {
+                    0 => raw,
+                    2 => {
+                        let p = sigmoid(raw[0]);
+                        vec![1.0 - p, p]
+                    }
+                    _ => softmax(&raw),
+                }
+            })
+            .collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Two features; the class is 1 when x0 + noise > 0.5, x1 is noise.
+    fn data(rows: usize) -> (Array2<f64>, Vec<f64>) {
+        let mut random = Random::task(9, 0);
+        let mut values = Vec::new();
+        let mut y = Vec::new();
+        for _ in 0..rows {
+            let (a, b) = (random.uniform(0.0, 1.0), random.uniform(0.0, 1.0));
+            values.extend([a, b]);
+            y.push(f64::from(u8::from(a + random.normal(0.0, 0.1) > 0.5)));
+        }
+        (Array2::from_shape_vec((rows, 2), values).unwrap(), y)
+    }
+
+    fn growth(max_depth: Option<usize>) -> Growth {
+        Growth { max_depth, min_samples_split: 2, min_samples_leaf: 1, max_features: 2 }
+    }
+
+    #[test]
+    fn a_stump_splits_the_informative_feature_near_its_threshold() {
+        let (x, y) = data(2000);
+        let settings = ForestSettings { trees: 1, bootstrap: false, growth: growth(Some(1)) };
+        let forest = Forest::fit(&x, &y, Some(2), settings, 1);
+        assert_eq!(forest.leaves(), 2);
+        let low = Array2::from_shape_vec((2, 2), vec![0.2, 0.9, 0.8, 0.1]).unwrap();
+        let p = forest.predict(&low);
+        assert!(p[0][1] < 0.15 && p[1][1] > 0.85, "{p:?}");
+        assert!((p[0][0] + p[0][1] - 1.0).abs() < 1e-12);
+    }
+
+    #[test]
+    fn a_fully_grown_tree_fits_its_training_rows() {
+        let (x, y) = data(300);
+        let settings = ForestSettings { trees: 1, bootstrap: false, growth: growth(None) };
+        let forest = Forest::fit(&x, &y, None, settings, 1);
+        let predicted = forest.predict(&x);
+        for (p, t) in predicted.iter().zip(&y) {
+            assert!((p[0] - t).abs() < 1e-12);
+        }
+    }
+
+    #[test]
+    fn forests_are_deterministic_and_depend_on_the_seed() {
+        let (x, y) = data(500);
+        let settings = ForestSettings {
+            trees: 8,
+            bootstrap: true,
+            growth: Growth { max_features: 1, ..growth(None) },
+        };
+        let a = Forest::fit(&x, &y, Some(2), settings, 3);
+        assert_eq!(a, Forest::fit(&x, &y, Some(2), settings, 3));
+        assert_ne!(a, Forest::fit(&x, &y, Some(2), settings, 4));
+    }
+
+    #[test]
+    fn boosting_lowers_the_training_error_round_by_round() {
+        let (x, y) = data(1000);
+        let target: Vec<f64> =
+            x.rows().into_iter().map(|r| 3.0 * r[0] + (6.0 * r[1]).sin()).collect();
+        let error = |rounds| {
+            let settings = BoostSettings {
+                rounds,
+                learning_rate: 0.1,
+                subsample: 1.0,
+                growth: growth(Some(3)),
+            };
+            let model = Boosted::fit(&x, &target, None, settings, 1);
+            let p = model.predict(&x);
+            p.iter().zip(&target).map(|(p, t)| (p[0] - t).powi(2)).sum::<f64>() / 1000.0
+        };
+        let (e0, e10, e100) = (error(0), error(10), error(100));
+        assert!(e0 > e10 && e10 > e100 && e100 < 0.01, "{e0} {e10} {e100}");
+        let settings = BoostSettings {
+            rounds: 50,
+            learning_rate: 0.1,
+            subsample: 0.8,
+            growth: growth(Some(3)),
+        };
+        let binary = Boosted::fit(&x, &y, Some(2), settings, 1);
+        let p = binary.predict(&x);
+        let correct = p.iter().zip(&y).filter(|(p, t)| (p[1] > 0.5) == (**t == 1.0)).count();
+        assert!(correct > 900, "{correct}");
+        let three: Vec<f64> = x.rows().into_iter().map(|r| (r[0] * 3.0).floor().min(2.0)).collect();
+        let multi = Boosted::fit(&x, &three, Some(3), settings, 1);
+        let p = multi.predict(&x);
+        assert!((p[0].iter().sum::<f64>() - 1.0).abs() < 1e-12);
+        let correct =
+            p.iter().zip(&three).filter(|(p, t)| crate::model::argmax(p) as f64 == **t).count();
+        assert!(correct > 950, "{correct}");
+    }
+}

@@ -44,6 +44,8 @@ enum Command {
     Dag(dag::DagArgs),
     /// Run one of pipit's built-in ML stages
     Stage(stage::StageArgs),
+    /// The model registry: register, list, show, promote, rollback
+    Model(stage::ModelArgs),
     /// List every stage after expansion, with its command, deps, params and outs
     Stages(stages::StagesArgs),
     /// Print a shell completion script
@@ -80,6 +82,7 @@ pub fn main() -> ExitCode {
         Command::Cache(args) => cache::run(args, &printer),
         Command::Dag(args) => dag::run(args, &printer),
         Command::Stage(args) => stage::run(args, &printer),
+        Command::Model(args) => stage::model(args, &printer),
         Command::Stages(args) => stages::run(args, &printer),
         Command::Completions(args) => completions::run(args, &printer),
     };

@@ -109,15 +109,32 @@ pub fn run(args: ReproArgs, printer: &Printer) -> anyhow::Result<Outcome> {
     )?;
     progress.finish();
     ignore_outputs(&loaded.pipeline)?;
-    printer.line(&format!(
-        "ran {}, up to date {}, restored from run cache {}, failed {}{} in {:.2}s",
-        summary.ran,
-        summary.up_to_date,
-        summary.restored,
-        summary.failed,
-        if summary.skipped > 0 { format!(", not run {}", summary.skipped) } else { String::new() },
-        start.elapsed().as_secs_f64()
-    ));
+    let seconds = start.elapsed().as_secs_f64();
+    let only_always_changed =
+        summary.ran == summary.always_changed && summary.restored + summary.failed == 0;
+    if only_always_changed && summary.skipped == 0 {
+        let total = summary.up_to_date + summary.ran;
+        let stages = if total == 1 { "1 stage".to_owned() } else { format!("{total} stages") };
+        let ran = match summary.ran {
+            0 => String::new(),
+            1 => "; ran the always-changed one".to_owned(),
+            n => format!("; ran the {n} always-changed ones"),
+        };
+        printer.line(&format!("everything is up to date ({stages}{ran}) in {seconds:.2}s"));
+    } else {
+        printer.line(&format!(
+            "ran {}, up to date {}, restored from run cache {}, failed {}{} in {seconds:.2}s",
+            summary.ran,
+            summary.up_to_date,
+            summary.restored,
+            summary.failed,
+            if summary.skipped > 0 {
+                format!(", not run {}", summary.skipped)
+            } else {
+                String::new()
+            },
+        ));
+    }
     Ok(if summary.failed > 0 { Outcome::Failure } else { Outcome::Success })
 }
 

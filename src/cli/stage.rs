@@ -1,5 +1,6 @@
-//! `pipit stage …`: the built-in ML stages. The only file of the engine's crate
-//! that reaches into `pipit-stages`.
+//! `pipit stage …` (the built-in ML stages) and `pipit model …` (the model
+//! registry). The only file of the engine's crate that reaches into
+//! `pipit-stages`.
 
 use clap::Args;
 
@@ -12,9 +13,28 @@ pub struct StageArgs {
     command: pipit_stages::StageCommand,
 }
 
+/// Arguments of `pipit model`
+pub type ModelArgs = pipit_stages::registry::ModelArgs;
+
 /// Runs a built-in stage: exit 0 when it succeeds, 1 when it fails.
 pub fn run(args: StageArgs, printer: &Printer) -> anyhow::Result<Outcome> {
-    match pipit_stages::run(args.command) {
+    report(pipit_stages::run(args.command), printer)
+}
+
+/// Runs `pipit model …` against `registry/` beside pipeline.yaml (or in the
+/// current directory outside a pipit repository), unless `--registry` says
+/// otherwise.
+pub fn model(
+    args: pipit_stages::registry::ModelArgs,
+    printer: &Printer,
+) -> anyhow::Result<Outcome> {
+    let cwd = std::env::current_dir()?;
+    let root = super::workspace::find_root(&cwd).unwrap_or(cwd);
+    report(pipit_stages::registry::run(args, &root.join("registry")), printer)
+}
+
+fn report(result: anyhow::Result<String>, printer: &Printer) -> anyhow::Result<Outcome> {
+    match result {
         Ok(summary) => {
             printer.line(&summary);
             Ok(Outcome::Success)

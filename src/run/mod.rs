@@ -66,6 +66,8 @@ pub enum Event {
 pub struct Summary {
     /// Stages whose command ran.
     pub ran: usize,
+    /// How many of those are marked `always_changed`.
+    pub always_changed: usize,
     /// Stages already up to date (frozen ones included).
     pub up_to_date: usize,
     /// Stages restored from the run cache.
@@ -237,7 +239,10 @@ async fn schedule(
 fn finish(context: &Context, summary: &mut Summary, index: usize, outcome: Outcome, seconds: f64) {
     match &outcome {
         Outcome::UpToDate | Outcome::Frozen => summary.up_to_date += 1,
-        Outcome::Ran => summary.ran += 1,
+        Outcome::Ran => {
+            summary.ran += 1;
+            summary.always_changed += usize::from(context.stages[index].always_changed);
+        }
         Outcome::Restored => summary.restored += 1,
         Outcome::Failed { .. } => summary.failed += 1,
         Outcome::Skipped { .. } | Outcome::Stopped => summary.skipped += 1,

@@ -2,11 +2,13 @@
 //! compare), reached through `pipit stage …`. Each stage owns its arguments;
 //! the engine in `src/` knows nothing about them.
 
+mod atomic;
 mod generate;
 pub mod metrics;
 pub mod model;
 mod prepare;
 mod random;
+pub mod registry;
 mod statistics;
 mod table;
 mod train;

@@ -40,8 +40,13 @@ pub struct TrainArgs {
     /// Seed (for models with randomness)
     #[arg(long, default_value_t = 42)]
     seed: u64,
-    /// The key metric the gate needs to reach (F1 or R²) [default: 0.5 F1, 0.6 R²]
-    #[arg(long)]
+    /// The gate's key metric: f1, accuracy, precision, recall, roc_auc or pr_auc
+    /// (classification); r2, rmse or mae (regression) [default: f1 or r2]
+    #[arg(long, value_name = "METRIC")]
+    gate_metric: Option<String>,
+    /// The value the key metric must reach (at most, for rmse and mae)
+    /// [default: 0.5 for f1, 0.6 for r2]
+    #[arg(long, value_name = "VALUE")]
     gate_threshold: Option<f64>,
     /// Where to write the model
     #[arg(long)]
@@ -84,6 +89,7 @@ fn rows(path: &Path, target: &str) -> anyhow::Result<Rows> {
 
 /// Runs `pipit stage train`.
 pub fn run(args: &TrainArgs) -> anyhow::Result<String> {
+    let gate_metric = gate_metric(args)?;
     let params = Hyperparameters::collect(args.model, args.params_file.as_deref(), &args.params)?;
     let train = rows(&args.train, &args.target)?;
     let test = rows(&args.test, &args.target)?;
@@ -156,9 +162,18 @@ pub fn run(args: &TrainArgs) -> anyhow::Result<String> {
         params: params.0.clone().into_iter().collect(),
         preprocessor,
         estimator,
+        data: Some(json!({"train": file_hash(&args.train)?, "test": file_hash(&args.test)?})),
     };
     let (predicted, probabilities) = model.predict(&test.records)?;
-    let report = score(args, &classes, &y_train, &y_test, &predicted, probabilities.as_deref());
+    let report = score(
+        args,
+        gate_metric,
+        &classes,
+        &y_train,
+        &y_test,
+        &predicted,
+        probabilities.as_deref(),
+    )?;
     save(&model, &args.model_out)?;
     if let Some(parent) = args.metrics_out.parent().filter(|p| !p.as_os_str().is_empty()) {
         fs_err::create_dir_all(parent)?;
@@ -177,31 +192,67 @@ pub fn run(args: &TrainArgs) -> anyhow::Result<String> {
     ))
 }
 
+fn file_hash(path: &Path) -> anyhow::Result<String> {
+    Ok(blake3::hash(&fs_err::read(path)?).to_hex().to_string())
+}
+
 /// Returns a fit time as a person reads it: `12.3 ms`, `4.56 s`.
 fn duration(seconds: f64) -> String {
     if seconds < 1.0 { format!("{:.1} ms", seconds * 1000.0) } else { format!("{seconds:.2} s") }
 }
 
+/// The metrics the gate can use, by task, and whether lower is better.
+const GATE_METRICS: [(Task, &str, bool); 9] = [
+    (Task::Classification, "f1", false),
+    (Task::Classification, "accuracy", false),
+    (Task::Classification, "precision", false),
+    (Task::Classification, "recall", false),
+    (Task::Classification, "roc_auc", false),
+    (Task::Classification, "pr_auc", false),
+    (Task::Regression, "r2", false),
+    (Task::Regression, "rmse", true),
+    (Task::Regression, "mae", true),
+];
+
+/// Returns the gate's key metric and whether lower is better.
+fn gate_metric(args: &TrainArgs) -> anyhow::Result<(&'static str, bool)> {
+    let default = if args.task == Task::Regression { "r2" } else { "f1" };
+    let wanted = args.gate_metric.as_deref().unwrap_or(default);
+    let valid: Vec<_> = GATE_METRICS.iter().filter(|(task, ..)| *task == args.task).collect();
+    valid
+        .iter()
+        .find(|(_, name, _)| *name == wanted)
+        .map(|(_, name, lower)| (*name, *lower))
+        .ok_or_else(|| {
+            let names: Vec<&str> = valid.iter().map(|(_, name, _)| *name).collect();
+            anyhow::anyhow!(
+                "--gate-metric `{wanted}` is not a {} metric: use one of {}",
+                match args.task {
+                    Task::Classification => "classification",
+                    Task::Regression => "regression",
+                },
+                names.join(", ")
+            )
+        })
+}
+
 /// Returns the metrics JSON: the metrics, the baseline's and the gate's verdict.
 fn score(
     args: &TrainArgs,
+    (key, lower_is_better): (&str, bool),
     classes: &[String],
     y_train: &[f64],
     y_test: &[f64],
     predicted: &[f64],
     probabilities: Option<&[Vec<f64>]>,
-) -> Value {
-    let (mut report, key, value, baseline_value, baseline) = match args.task {
+) -> anyhow::Result<Value> {
+    let (mut report, baseline_metrics, baseline) = match args.task {
         Task::Regression => {
             let mean = y_train.iter().sum::<f64>() / y_train.len().max(1) as f64;
             let constant = vec![mean; y_test.len()];
             let baseline = regression(y_test, &constant);
             let report = regression(y_test, predicted);
-            let (value, base) = (
-                report["r2"].as_f64().unwrap_or(f64::NAN),
-                baseline["r2"].as_f64().unwrap_or(f64::NAN),
-            );
-            (report, "r2", value, base, json!({"kind": "mean", "metrics": baseline}))
+            (report, baseline.clone(), json!({"kind": "mean", "metrics": baseline}))
         }
         Task::Classification => {
             let truth: Vec<usize> = y_test.iter().map(|&v| v as usize).collect();
@@ -221,30 +272,44 @@ fn score(
                 Some(&constant_probabilities),
             );
             let report = classification(classes, &truth, &labels, probabilities);
-            let (value, base) = (
-                report["f1"].as_f64().unwrap_or(f64::NAN),
-                baseline["f1"].as_f64().unwrap_or(f64::NAN),
-            );
             (
                 report,
-                "f1",
-                value,
-                base,
+                baseline.clone(),
                 json!({"kind": "majority class", "class": classes[majority], "metrics": baseline}),
             )
         }
     };
-    let threshold =
-        args.gate_threshold.unwrap_or(if args.task == Task::Regression { 0.6 } else { 0.5 });
-    let accepted = value >= threshold && value > baseline_value;
+    let Some(value) = report[key].as_f64() else {
+        anyhow::bail!("the gate's metric `{key}` is not defined here (it needs two classes)");
+    };
+    let baseline_value = baseline_metrics[key].as_f64().unwrap_or(f64::NAN);
+    let threshold = match (args.gate_threshold, key) {
+        (Some(threshold), _) => threshold,
+        (None, "r2") => 0.6,
+        (None, "f1") => 0.5,
+        (None, _) => anyhow::bail!("--gate-metric {key} needs a --gate-threshold"),
+    };
+    // A NaN baseline (a metric the constant predictor has none of) is beaten by any value.
+    let accepted = if lower_is_better {
+        value <= threshold && (value < baseline_value || baseline_value.is_nan())
+    } else {
+        value >= threshold && (value > baseline_value || baseline_value.is_nan())
+    };
     let object = report.as_object_mut().expect("metrics are an object");
     object.insert("baseline".into(), baseline);
     object.insert(
         "gate".into(),
-        json!({"metric": key, "value": value, "threshold": threshold, "baseline": baseline_value, "accepted": accepted}),
+        json!({
+            "metric": key,
+            "value": value,
+            "threshold": threshold,
+            "baseline": baseline_value,
+            "lower_is_better": lower_is_better,
+            "accepted": accepted,
+        }),
     );
     object.insert("model".into(), json!({"kind": args.model}));
-    report
+    Ok(report)
 }
 
 fn regression(truth: &[f64], predicted: &[f64]) -> Value {

@@ -103,8 +103,8 @@ fn every_format_of_every_example() {
 #[test]
 fn demo_json_has_every_stage() {
     let graph: serde_json::Value = serde_json::from_str(&demo_dag(&["--json"])).unwrap();
-    assert_eq!(graph["nodes"].as_array().unwrap().len(), 34);
-    assert_eq!(graph["edges"].as_array().unwrap().len(), 63);
+    assert_eq!(graph["nodes"].as_array().unwrap().len(), 21);
+    assert_eq!(graph["edges"].as_array().unwrap().len(), 27);
 }
 
 #[test]
@@ -114,19 +114,19 @@ fn demo_outs_dot() {
 
 #[test]
 fn target_selects_upstream_and_downstream() {
-    let up = demo_dag(&["--json", "train_tuned@credit"]);
+    let up = demo_dag(&["--json", "train@credit-gbm"]);
     let names: Vec<String> = serde_json::from_str::<serde_json::Value>(&up).unwrap()["nodes"]
         .as_array()
         .unwrap()
         .iter()
         .map(|n| n["name"].as_str().unwrap().to_owned())
         .collect();
-    assert_eq!(names, ["generate@credit", "prepare@credit", "tune@credit", "train_tuned@credit"]);
+    assert_eq!(names, ["generate@credit", "prepare@credit", "train@credit-gbm"]);
     let down = demo_dag(&["--json", "--downstream", "data/churn/raw.csv"]);
     let graph: serde_json::Value = serde_json::from_str(&down).unwrap();
     let names: Vec<&str> =
         graph["nodes"].as_array().unwrap().iter().map(|n| n["name"].as_str().unwrap()).collect();
-    assert!(names.contains(&"compare") && names.contains(&"register@churn"), "{names:?}");
+    assert!(names.contains(&"train@churn-gbm") && names.contains(&"register@churn"), "{names:?}");
     assert!(!names.iter().any(|n| n.contains("housing")), "{names:?}");
 }
 
@@ -146,7 +146,7 @@ fn widest(drawing: &str) -> usize {
 fn demo_drawing_fits_80_columns() {
     let drawing = demo_dag(&[]);
     assert!(widest(&drawing) <= 80, "{drawing}");
-    for stage in ["generate@housing", "train@churn-forest", "train_tuned@credit", "compare"] {
+    for stage in ["generate@housing", "train@churn-forest", "register@credit"] {
         assert!(drawing.contains(&format!("│ {stage} │")), "{stage} missing:\n{drawing}");
     }
 }

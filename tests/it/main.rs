@@ -5,6 +5,7 @@ mod cli;
 mod dag;
 mod harness;
 mod parser_never_panics;
+mod registry;
 mod repro;
 mod stage;
 mod validation;

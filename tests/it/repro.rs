@@ -73,7 +73,7 @@ fn first_run_runs_everything_and_second_run_nothing() {
     let lock = read(&repo, "pipeline.lock");
     let second = repro_ok(&repo, &[]);
     assert_eq!(counts(&repo), [1, 1, 1, 1]);
-    assert!(second.contains("ran 0, up to date 4"), "{second}");
+    assert!(second.contains("everything is up to date (4 stages) in"), "{second}");
     assert_eq!(read(&repo, "pipeline.lock"), lock, "a no-op run must not rewrite the lock");
     let status = repo.pipit(["status"]);
     assert_eq!(
@@ -211,7 +211,7 @@ fn reordering_deps_or_editing_desc_changes_nothing() {
             .replace("first", "second"),
     );
     let output = repro_ok(&repo, &[]);
-    assert!(output.contains("ran 0, up to date 1"), "{output}");
+    assert!(output.contains("everything is up to date (1 stage) in"), "{output}");
     assert_eq!(read(&repo, "pipeline.lock"), lock);
 }
 

@@ -162,197 +162,55 @@ fn prepare_reports_failed_checks_and_writes_nothing() {
 }
 
 #[test]
-fn the_demo_data_stages_run_end_to_end() {
+fn the_demo_pipeline_runs_end_to_end_and_reruns_only_what_changed() {
     let (pipeline, params) = crate::harness::demo();
     let small = params
         .replace("rows: 20640", "rows: 600")
-        .replace("rows: 10000", "rows: 600")
-        .replace("rows: 7043", "rows: 600");
+        .replace("rows: 10000, positive-rate: 0.002", "rows: 600, positive-rate: 0.05")
+        .replace("rows: 7043", "rows: 600")
+        .replace("n_trees: 100", "n_trees: 10")
+        .replace("n_trees: 200", "n_trees: 20");
+    assert_ne!(small, params, "the demo's params.yaml changed: update this test");
     let repo = Repo::with_pipeline(&pipeline, &small);
-    let run = repo.pipit(["repro", "prepare"]);
+    let run = repo.pipit(["repro"]);
     assert_eq!(run.code, 0, "{run}");
-    assert!(run.stdout.contains("ran 6, up to date 0"), "{run}");
+    assert!(run.stdout.contains("ran 21, up to date 0"), "{run}");
     for dataset in ["housing", "credit", "churn"] {
         for file in ["train.csv", "test.csv", "stats.json"] {
-            assert!(
-                repo.path().join(format!("data/{dataset}/prepared/{file}")).is_file(),
-                "{dataset}/{file}"
-            );
+            let path = format!("data/{dataset}/prepared/{file}");
+            assert!(repo.path().join(&path).is_file(), "{path}");
+        }
+        for model in ["linear", "tree", "forest", "gbm"] {
+            assert!(repo.path().join(format!("models/{dataset}/{model}.model")).is_file());
+            assert!(repo.path().join(format!("metrics/train/{dataset}-{model}.json")).is_file());
         }
     }
-    let again = repo.pipit(["repro", "prepare"]);
-    assert!(again.stdout.contains("ran 0, up to date 6"), "{again}");
-    assert_eq!(repo.pipit(["status", "prepare"]).code, 0);
-}
+    let list = repo.pipit(["model", "list", "--json"]);
+    let entries: Vec<serde_json::Value> = serde_json::from_str(&list.stdout).unwrap();
+    assert_eq!(entries.len(), 12, "{list}");
 
-#[test]
-fn train_scores_against_a_baseline_and_gates() {
-    let repo = Repo::new();
-    for (dataset, target, task) in
-        [("housing", "MedHouseVal", "regression"), ("churn", "Churn", "classification")]
-    {
-        let run = repo.pipit([
-            "stage",
-            "generate",
-            "--dataset",
-            dataset,
-            "--rows",
-            "1500",
-            "--out",
-            &format!("{dataset}.csv"),
-        ]);
-        assert_eq!(run.code, 0, "{run}");
-        let run = repo.pipit([
-            "stage",
-            "prepare",
-            "--data",
-            &format!("{dataset}.csv"),
-            "--target",
-            target,
-            "--task",
-            task,
-            "--out-dir",
-            dataset,
-        ]);
-        assert_eq!(run.code, 0, "{run}");
-    }
-    let train = |args: &[&str]| {
-        let mut all = vec!["stage", "train"];
-        all.extend_from_slice(args);
-        repo.pipit(all)
-    };
-    let housing = [
-        "--train",
-        "housing/train.csv",
-        "--test",
-        "housing/test.csv",
-        "--target",
-        "MedHouseVal",
-        "--task",
-        "regression",
-    ];
-    let run = train(
-        &[
-            &housing[..],
-            &[
-                "--model",
-                "ridge",
-                "--param",
-                "alpha=2",
-                "--model-out",
-                "h.model",
-                "--metrics-out",
-                "h.json",
-            ],
-        ]
-        .concat(),
-    );
-    assert_eq!(run.code, 0, "{run}");
-    let metrics: serde_json::Value =
-        serde_json::from_str(&fs_err::read_to_string(repo.path().join("h.json")).unwrap()).unwrap();
-    let r2 = metrics["r2"].as_f64().unwrap();
-    assert!(r2 > 0.5, "{metrics}");
-    assert!(metrics["rmse"].as_f64().unwrap() > 0.0 && metrics["mae"].as_f64().unwrap() > 0.0);
-    assert_eq!(metrics["baseline"]["kind"], "mean");
-    assert_eq!(metrics["gate"]["accepted"], true);
-    assert_eq!(metrics["gate"]["metric"], "r2");
-    let forest = [
-        &housing[..],
-        &[
-            "--model",
-            "forest",
-            "--param",
-            "n_trees=20",
-            "--model-out",
-            "f.model",
-            "--metrics-out",
-            "f.json",
-        ],
-    ]
-    .concat();
-    let run = train(&forest);
-    assert_eq!(run.code, 0, "{run}");
-    let forest_metrics: serde_json::Value =
-        serde_json::from_str(&fs_err::read_to_string(repo.path().join("f.json")).unwrap()).unwrap();
-    assert!(forest_metrics["r2"].as_f64().unwrap() > r2 - 0.1, "{forest_metrics}");
-    let churn = [
-        "--train",
-        "churn/train.csv",
-        "--test",
-        "churn/test.csv",
-        "--target",
-        "Churn",
-        "--task",
-        "classification",
-    ];
-    let run = train(
-        &[
-            &churn[..],
-            &[
-                "--model",
-                "logistic",
-                "--param",
-                "c=0.5",
-                "--model-out",
-                "c.model",
-                "--metrics-out",
-                "c.json",
-            ],
-        ]
-        .concat(),
-    );
-    assert_eq!(run.code, 0, "{run}");
-    let metrics: serde_json::Value =
-        serde_json::from_str(&fs_err::read_to_string(repo.path().join("c.json")).unwrap()).unwrap();
-    for key in ["accuracy", "precision", "recall", "f1", "roc_auc", "pr_auc"] {
-        assert!(
-            metrics[key].as_f64().is_some_and(|v| (0.0..=1.0).contains(&v)),
-            "{key}: {metrics}"
-        );
-    }
-    assert!(metrics["roc_auc"].as_f64().unwrap() > 0.7, "{metrics}");
-    assert_eq!(metrics["baseline"]["metrics"]["f1"], 0.0, "the majority class is `No`");
-    let strict = train(
-        &[
-            &churn[..],
-            &[
-                "--model",
-                "logistic",
-                "--gate-threshold",
-                "0.99",
-                "--model-out",
-                "s.model",
-                "--metrics-out",
-                "s.json",
-            ],
-        ]
-        .concat(),
-    );
-    assert_eq!(strict.code, 0, "{strict}");
-    assert!(strict.stdout.contains("gate rejected"), "{strict}");
-    let wrong = train(
-        &[
-            &churn[..],
-            &[
-                "--model",
-                "logistic",
-                "--param",
-                "depth=3",
-                "--model-out",
-                "x",
-                "--metrics-out",
-                "y",
-            ],
-        ]
-        .concat(),
-    );
-    assert_eq!(wrong.code, 1, "{wrong}");
+    let again = repo.pipit(["repro"]);
+    assert_eq!(again.code, 0, "{again}");
     assert!(
-        wrong.stderr.contains("`logistic` has no hyperparameter `depth` (it takes: c, max_iter)"),
-        "{wrong}"
+        again
+            .stdout
+            .contains("everything is up to date (21 stages; ran the 3 always-changed ones)"),
+        "{again}"
     );
-    let regression_only = train(
-        &[&churn[..], &["--model", "linear", "--model-out", "x", "--metrics-out", "y"]].concat(),
-    );
-    assert_eq!(regression_only.code, 1, "{regression_only}");
+    let list = repo.pipit(["model", "list", "--json"]);
+    let entries: Vec<serde_json::Value> = serde_json::from_str(&list.stdout).unwrap();
+    assert_eq!(entries.len(), 12, "registering the same models again adds nothing");
+
+    // One model's param: that model's stages (one per data set) and the registration rerun.
+    repo.write("params.yaml", &small.replace("gbm: {n_trees: 20", "gbm: {n_trees: 30"));
+    let changed = repo.pipit(["repro"]);
+    assert_eq!(changed.code, 0, "{changed}");
+    assert!(changed.stdout.contains("ran 6, up to date 15"), "{changed}");
+    for dataset in ["housing", "credit", "churn"] {
+        assert!(changed.stdout.contains(&format!("ran        train@{dataset}-gbm")), "{changed}");
+    }
+    assert!(!changed.stdout.contains("train@housing-forest ("), "{changed}");
+    let list = repo.pipit(["model", "list", "--json"]);
+    let entries: Vec<serde_json::Value> = serde_json::from_str(&list.stdout).unwrap();
+    assert_eq!(entries.len(), 15, "three new gbm models");
 }

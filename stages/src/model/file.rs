@@ -10,7 +10,7 @@ use serde_json::{Value, json};
 use super::TrainedModel;
 
 const FORMAT: &str = "pipit-model";
-const VERSION: u64 = 1;
+const VERSION: u64 = 2;
 
 /// Writes `model` to `path`.
 pub fn save(model: &TrainedModel, path: &Path) -> anyhow::Result<()> {

@@ -46,6 +46,9 @@ pub struct TrainedModel {
     pub preprocessor: Preprocessor,
     /// The fitted estimator.
     pub estimator: Estimator,
+    /// BLAKE3 of the data it was trained and tested on: `{"train": …, "test": …}`.
+    #[serde(default)]
+    pub data: Option<serde_json::Value>,
 }
 
 impl TrainedModel {
@@ -91,6 +94,7 @@ mod tests {
             params: serde_json::Map::new(),
             preprocessor,
             estimator,
+            data: None,
         }
     }
 
@@ -133,7 +137,7 @@ mod tests {
         assert!(error.contains("is corrupted"), "{error}");
         fs_err::write(&path, "a,b\n1,2\n").unwrap();
         assert!(load(&path).err().unwrap().to_string().contains("is not a pipit model file"));
-        fs_err::write(&path, text.replacen("\"version\":1", "\"version\":9", 1)).unwrap();
+        fs_err::write(&path, text.replacen("\"version\":2", "\"version\":9", 1)).unwrap();
         assert!(load(&path).err().unwrap().to_string().contains("of format 9"));
     }
 }

@@ -178,9 +178,10 @@ impl Tree {
                 && node_rows.len() >= growth.min_samples_split.max(2 * growth.min_samples_leaf)
                 && !target.pure(&pending.stats);
             let split = if splittable {
-                if growth.max_features < features.len() {
-                    random.shuffle(&mut features);
-                }
+                // A fresh feature order per node: the features drawn when fewer
+                // than all are tried, and which of equally good splits wins (as
+                // scikit-learn's `random_state` decides it).
+                random.shuffle(&mut features);
                 best_split(
                     binned,
                     edges,

@@ -1,0 +1,416 @@
+//! `pipit model …`: the model registry and its deployment gate. `register`
+//! records a trained model with its metrics and the gate's verdict and, with
+//! `--promote auto`, makes an accepted model current when it is at least as
+//! good as the current one; `promote` and `rollback` move `current` by hand,
+//! only ever to an accepted model.
+
+mod store;
+
+use std::fmt::Write as _;
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context, bail};
+use clap::{Args, Subcommand, ValueEnum};
+use serde_json::Value;
+
+use crate::model;
+pub use store::{Entry, Gate, Registry, Status};
+
+/// Arguments of `pipit model`
+#[derive(Debug, Args)]
+pub struct ModelArgs {
+    /// The registry folder [default: `registry/` beside pipeline.yaml]
+    #[arg(long, global = true, value_name = "DIR")]
+    pub registry: Option<PathBuf>,
+    #[command(subcommand)]
+    command: ModelCommand,
+}
+
+/// A registry command.
+#[derive(Debug, Subcommand)]
+enum ModelCommand {
+    /// Record a trained model and the gate's verdict; make it current if it is accepted and no worse
+    Register(RegisterArgs),
+    /// List the registered models
+    List(ListArgs),
+    /// Show one registered model
+    Show(ShowArgs),
+    /// Make an accepted model current for its data set
+    Promote(PromoteArgs),
+    /// Make the previous accepted model (or `--to VERSION`) current again
+    Rollback(RollbackArgs),
+}
+
+/// When `register` makes a model current.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+enum Promote {
+    /// When it is accepted and its key metric is at least the current model's
+    Auto,
+    /// Never; use `pipit model promote`
+    Never,
+}
+
+#[derive(Debug, Args)]
+struct RegisterArgs {
+    /// The data set the model serves
+    #[arg(long)]
+    dataset: String,
+    /// The model file `pipit stage train` wrote
+    #[arg(long)]
+    model: PathBuf,
+    /// The metrics file `pipit stage train` wrote with it
+    #[arg(long)]
+    metrics: PathBuf,
+    /// When to make it current
+    #[arg(long, value_enum, default_value_t = Promote::Auto)]
+    promote: Promote,
+}
+
+#[derive(Debug, Args)]
+struct ListArgs {
+    /// Only this data set's models
+    #[arg(long)]
+    dataset: Option<String>,
+    /// Print JSON
+    #[arg(long)]
+    json: bool,
+}
+
+#[derive(Debug, Args)]
+struct ShowArgs {
+    /// The version (`3` or `v3`)
+    #[arg(value_name = "VERSION")]
+    number: String,
+    /// Print JSON
+    #[arg(long)]
+    json: bool,
+}
+
+#[derive(Debug, Args)]
+struct PromoteArgs {
+    /// The version (`3` or `v3`)
+    #[arg(value_name = "VERSION")]
+    number: String,
+}
+
+#[derive(Debug, Args)]
+struct RollbackArgs {
+    /// The data set to roll back (needed when several have a current model)
+    #[arg(long)]
+    dataset: Option<String>,
+    /// The version to go back to [default: the newest accepted one older than the current]
+    #[arg(long, value_name = "VERSION")]
+    to: Option<String>,
+}
+
+/// Runs `pipit model …`; `default_registry` is used without `--registry`.
+pub fn run(args: ModelArgs, default_registry: &Path) -> anyhow::Result<String> {
+    let dir = args.registry.unwrap_or_else(|| default_registry.to_path_buf());
+    match args.command {
+        ModelCommand::Register(args) => register(&dir, &args),
+        ModelCommand::List(args) => list(&dir, &args),
+        ModelCommand::Show(args) => show(&dir, &args),
+        ModelCommand::Promote(args) => {
+            let registry = Registry::lock(&dir)?;
+            let entry = find(&registry, &args.number)?;
+            make_current(&registry, &entry, "promote")
+        }
+        ModelCommand::Rollback(args) => rollback(&dir, &args),
+    }
+}
+
+fn register(dir: &Path, args: &RegisterArgs) -> anyhow::Result<String> {
+    let bytes = fs_err::read(&args.model)?;
+    let trained = model::load(&args.model)?;
+    let text = fs_err::read_to_string(&args.metrics)?;
+    let mut metrics: serde_json::Map<String, Value> = serde_json::from_str(&text)
+        .with_context(|| format!("`{}` is not a metrics JSON file", args.metrics.display()))?;
+    let gate: Gate =
+        metrics.remove("gate").and_then(|g| serde_json::from_value(g).ok()).with_context(|| {
+            format!(
+                "`{}` has no gate verdict; write it with `pipit stage train`",
+                args.metrics.display()
+            )
+        })?;
+    let baseline = metrics.remove("baseline").unwrap_or(Value::Null);
+    let model_blake3 = blake3::hash(&bytes).to_hex().to_string();
+    if let Some(kind) = metrics.remove("model").and_then(|m| m["kind"].as_str().map(str::to_owned))
+        && kind != trained.kind.name()
+    {
+        bail!(
+            "`{}` holds the metrics of a {kind} model, but `{}` is a {} model",
+            args.metrics.display(),
+            args.model.display(),
+            trained.kind.name()
+        );
+    }
+    let registry = Registry::lock(dir)?;
+    let entries = registry.entries()?;
+    if let Some(known) =
+        entries.iter().find(|e| e.model_blake3 == model_blake3 && e.dataset == args.dataset)
+    {
+        return Ok(format!(
+            "`{}` is already registered as v{} ({})",
+            args.model.display(),
+            known.version,
+            known.status.name()
+        ));
+    }
+    let status = if gate.accepted { Status::Accepted } else { Status::Rejected };
+    let entry = Entry {
+        version: entries.last().map_or(1, |e| e.version + 1),
+        time: store::now(),
+        dataset: args.dataset.clone(),
+        model: trained.kind.name().to_owned(),
+        task: trained.task,
+        target: trained.target.clone(),
+        params: trained.params.clone(),
+        metrics,
+        baseline,
+        gate,
+        status,
+        model_blake3,
+        data: trained.data.clone().unwrap_or(Value::Null),
+        source: args.model.display().to_string(),
+    };
+    registry.add(&entry, &bytes)?;
+    let mut message = format!(
+        "registered {} {} as v{}: {}",
+        entry.dataset,
+        entry.model,
+        entry.version,
+        verdict(&entry)
+    );
+    let current = registry.current()?.get(&entry.dataset).copied();
+    let champion = current.and_then(|v| entries.iter().find(|e| e.version == v));
+    let better = champion.is_none_or(|c| c.gate.metric != entry.gate.metric || entry.at_least(c));
+    match (entry.status, args.promote, champion) {
+        (Status::Rejected, ..) => {
+            let _ = write!(message, "; not current");
+        }
+        (Status::Accepted, Promote::Auto, _) if better => {
+            registry.set_current(&entry, "register")?;
+            let _ = write!(message, "; now current for {}", entry.dataset);
+        }
+        (Status::Accepted, Promote::Auto, Some(c)) => {
+            let _ = write!(
+                message,
+                "; v{} stays current ({} {:.4} against {:.4})",
+                c.version, c.gate.metric, c.gate.value, entry.gate.value
+            );
+        }
+        (Status::Accepted, _, _) => {
+            let _ = write!(message, "; promote it with `pipit model promote {}`", entry.version);
+        }
+    }
+    Ok(message)
+}
+
+/// Returns "accepted (r2 0.8068 ≥ 0.6000, baseline -0.0001)" or why it was rejected.
+fn verdict(entry: &Entry) -> String {
+    format!("{} ({})", entry.status.name(), reason(&entry.gate))
+}
+
+/// Returns why the gate decided as it did.
+fn reason(gate: &Gate) -> String {
+    let (worse, better) = if gate.lower_is_better { (">", "≤") } else { ("<", "≥") };
+    if !gate.accepted && !gate.reaches_threshold() {
+        format!("{} {:.4} {worse} threshold {:.4}", gate.metric, gate.value, gate.threshold)
+    } else if !gate.accepted {
+        format!(
+            "{} {:.4} does not beat the baseline's {:.4}",
+            gate.metric, gate.value, gate.baseline
+        )
+    } else {
+        format!(
+            "{} {:.4} {better} {:.4}, baseline {:.4}",
+            gate.metric, gate.value, gate.threshold, gate.baseline
+        )
+    }
+}
+
+/// Parses `3` or `v3`.
+fn parse_version(text: &str) -> anyhow::Result<u64> {
+    text.trim()
+        .trim_start_matches(['v', 'V'])
+        .parse()
+        .map_err(|_| anyhow::anyhow!("`{text}` is not a model version (write it as `3` or `v3`)"))
+}
+
+fn find(registry: &Registry, text: &str) -> anyhow::Result<Entry> {
+    let version = parse_version(text)?;
+    let entries = registry.entries()?;
+    entries.iter().find(|e| e.version == version).cloned().ok_or_else(|| {
+        let known = match (entries.first(), entries.last()) {
+            (Some(first), Some(last)) => format!("it has v{} to v{}", first.version, last.version),
+            _ => "it is empty".to_owned(),
+        };
+        anyhow::anyhow!(
+            "the registry `{}` has no model v{version}: {known}",
+            registry.dir().display()
+        )
+    })
+}
+
+fn make_current(registry: &Registry, entry: &Entry, action: &str) -> anyhow::Result<String> {
+    if entry.status == Status::Rejected {
+        bail!(
+            "v{} ({} {}) was rejected by the gate: {}; only an accepted model can become current",
+            entry.version,
+            entry.dataset,
+            entry.model,
+            reason(&entry.gate)
+        );
+    }
+    let current = registry.current()?.get(&entry.dataset).copied();
+    if current == Some(entry.version) {
+        return Ok(format!("v{} is already current for {}", entry.version, entry.dataset));
+    }
+    registry.set_current(entry, action)?;
+    let was = current.map(|v| format!(" (was v{v})")).unwrap_or_default();
+    Ok(format!("v{} ({}) is now current for {}{was}", entry.version, entry.model, entry.dataset))
+}
+
+fn rollback(dir: &Path, args: &RollbackArgs) -> anyhow::Result<String> {
+    let registry = Registry::lock(dir)?;
+    if let Some(to) = &args.to {
+        let entry = find(&registry, to)?;
+        if let Some(dataset) = args.dataset.as_ref().filter(|d| **d != entry.dataset) {
+            bail!("v{} is a {} model, not a {dataset} one", entry.version, entry.dataset);
+        }
+        return make_current(&registry, &entry, "rollback");
+    }
+    let current = registry.current()?;
+    let dataset = match &args.dataset {
+        Some(dataset) => dataset.clone(),
+        None if current.len() == 1 => current.keys().next().cloned().unwrap_or_default(),
+        None if current.is_empty() => bail!("no data set has a current model to roll back"),
+        None => bail!(
+            "several data sets have a current model ({}): name one with --dataset",
+            current.keys().cloned().collect::<Vec<_>>().join(", ")
+        ),
+    };
+    let Some(&now) = current.get(&dataset) else {
+        bail!("{dataset} has no current model to roll back");
+    };
+    let entries = registry.entries()?;
+    let Some(previous) = entries
+        .iter()
+        .rev()
+        .find(|e| e.dataset == dataset && e.version < now && e.status == Status::Accepted)
+    else {
+        bail!("{dataset} has no accepted model older than v{now} to roll back to");
+    };
+    make_current(&registry, previous, "rollback")
+}
+
+fn list(dir: &Path, args: &ListArgs) -> anyhow::Result<String> {
+    let registry = Registry::open(dir);
+    let current = registry.current()?;
+    let entries: Vec<Entry> = registry
+        .entries()?
+        .into_iter()
+        .filter(|e| args.dataset.as_ref().is_none_or(|d| *d == e.dataset))
+        .collect();
+    let is_current = |e: &Entry| current.get(&e.dataset) == Some(&e.version);
+    if args.json {
+        let items: Vec<Value> = entries
+            .iter()
+            .map(|e| {
+                let mut value = serde_json::to_value(e).unwrap_or(Value::Null);
+                value["current"] = Value::Bool(is_current(e));
+                value
+            })
+            .collect();
+        return Ok(serde_json::to_string_pretty(&items)?);
+    }
+    if entries.is_empty() {
+        return Ok(match &args.dataset {
+            Some(d) => format!("no {d} models in `{}`", dir.display()),
+            None => format!("no models in `{}`", dir.display()),
+        });
+    }
+    let rows: Vec<[String; 8]> = entries
+        .iter()
+        .map(|e| {
+            [
+                format!("v{}", e.version),
+                e.dataset.clone(),
+                e.model.clone(),
+                format!("{} {:.4}", e.gate.metric, e.gate.value),
+                format!("{:.4}", e.gate.baseline),
+                e.status.name().to_owned(),
+                if is_current(e) { "current".to_owned() } else { String::new() },
+                e.time.clone(),
+            ]
+        })
+        .collect();
+    let header =
+        ["VERSION", "DATASET", "MODEL", "METRIC", "BASELINE", "STATUS", "CURRENT", "REGISTERED"];
+    Ok(table(&header, &rows))
+}
+
+/// Lays out rows in left-aligned columns two spaces apart.
+fn table<const N: usize>(header: &[&str; N], rows: &[[String; N]]) -> String {
+    let mut widths = header.map(str::len);
+    for row in rows {
+        for (width, cell) in widths.iter_mut().zip(row) {
+            *width = (*width).max(cell.chars().count());
+        }
+    }
+    let line = |cells: Vec<&str>| {
+        let mut out = String::new();
+        for (i, (cell, width)) in cells.iter().zip(widths).enumerate() {
+            if i + 1 == N {
+                out.push_str(cell);
+            } else {
+                let _ = write!(out, "{cell:<width$}  ");
+            }
+        }
+        out.trim_end().to_owned()
+    };
+    let mut lines = vec![line(header.to_vec())];
+    lines.extend(rows.iter().map(|row| line(row.iter().map(String::as_str).collect())));
+    lines.join("\n")
+}
+
+fn show(dir: &Path, args: &ShowArgs) -> anyhow::Result<String> {
+    let registry = Registry::open(dir);
+    let entry = find(&registry, &args.number)?;
+    let current = registry.current()?.get(&entry.dataset) == Some(&entry.version);
+    if args.json {
+        let mut value = serde_json::to_value(&entry)?;
+        value["current"] = Value::Bool(current);
+        return Ok(serde_json::to_string_pretty(&value)?);
+    }
+    let mut out = String::new();
+    let task = match entry.task {
+        model::Task::Classification => "classification",
+        model::Task::Regression => "regression",
+    };
+    let _ = writeln!(out, "v{} · {} · {} ({task})", entry.version, entry.dataset, entry.model);
+    let _ = writeln!(out, "registered  {}", entry.time);
+    let _ =
+        writeln!(out, "status      {}{}", verdict(&entry), if current { ", current" } else { "" });
+    let _ = writeln!(out, "target      {}", entry.target);
+    let params = if entry.params.is_empty() {
+        "defaults".to_owned()
+    } else {
+        entry.params.iter().map(|(k, v)| format!("{k}={v}")).collect::<Vec<_>>().join(", ")
+    };
+    let _ = writeln!(out, "params      {params}");
+    let _ = writeln!(out, "metrics");
+    for (name, value) in &entry.metrics {
+        if let Some(number) = value.as_f64() {
+            let _ = writeln!(out, "  {name:<10}{number:.4}");
+        }
+    }
+    let _ = writeln!(
+        out,
+        "model       {} (blake3 {})",
+        registry.model_path(entry.version).display(),
+        &entry.model_blake3[..16]
+    );
+    let _ = write!(out, "from        {}", entry.source);
+    Ok(out)
+}

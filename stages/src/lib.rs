@@ -3,7 +3,9 @@
 //! the engine in `src/` knows nothing about them.
 
 mod atomic;
+mod compare;
 mod generate;
+mod html;
 pub mod metrics;
 pub mod model;
 mod prepare;
@@ -24,6 +26,8 @@ pub enum StageCommand {
     Prepare(prepare::PrepareArgs),
     /// Train a model on prepared data; write it and its metrics against a baseline
     Train(train::TrainArgs),
+    /// Every model's metrics side by side, the best per data set (JSON, Markdown, HTML)
+    Compare(compare::CompareArgs),
 }
 
 /// Runs a built-in stage; an error means the stage failed (exit code 1).
@@ -32,5 +36,6 @@ pub fn run(command: StageCommand) -> anyhow::Result<String> {
         StageCommand::Generate(args) => generate::run(&args),
         StageCommand::Prepare(args) => prepare::run(&args),
         StageCommand::Train(args) => train::run(&args),
+        StageCommand::Compare(args) => compare::run(&args),
     }
 }

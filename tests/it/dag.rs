@@ -103,8 +103,8 @@ fn every_format_of_every_example() {
 #[test]
 fn demo_json_has_every_stage() {
     let graph: serde_json::Value = serde_json::from_str(&demo_dag(&["--json"])).unwrap();
-    assert_eq!(graph["nodes"].as_array().unwrap().len(), 21);
-    assert_eq!(graph["edges"].as_array().unwrap().len(), 27);
+    assert_eq!(graph["nodes"].as_array().unwrap().len(), 22);
+    assert_eq!(graph["edges"].as_array().unwrap().len(), 39);
 }
 
 #[test]
@@ -126,7 +126,7 @@ fn target_selects_upstream_and_downstream() {
     let graph: serde_json::Value = serde_json::from_str(&down).unwrap();
     let names: Vec<&str> =
         graph["nodes"].as_array().unwrap().iter().map(|n| n["name"].as_str().unwrap()).collect();
-    assert!(names.contains(&"train@churn-gbm") && names.contains(&"register@churn"), "{names:?}");
+    assert!(names.contains(&"compare") && names.contains(&"register@churn"), "{names:?}");
     assert!(!names.iter().any(|n| n.contains("housing")), "{names:?}");
 }
 
@@ -146,7 +146,7 @@ fn widest(drawing: &str) -> usize {
 fn demo_drawing_fits_80_columns() {
     let drawing = demo_dag(&[]);
     assert!(widest(&drawing) <= 80, "{drawing}");
-    for stage in ["generate@housing", "train@churn-forest", "register@credit"] {
+    for stage in ["generate@housing", "train@churn-forest", "register@credit", "compare"] {
         assert!(drawing.contains(&format!("│ {stage} │")), "{stage} missing:\n{drawing}");
     }
 }

@@ -2,6 +2,7 @@
 
 mod architecture;
 mod cli;
+mod compare;
 mod dag;
 mod harness;
 mod parser_never_panics;

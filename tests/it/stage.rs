@@ -174,7 +174,8 @@ fn the_demo_pipeline_runs_end_to_end_and_reruns_only_what_changed() {
     let repo = Repo::with_pipeline(&pipeline, &small);
     let run = repo.pipit(["repro"]);
     assert_eq!(run.code, 0, "{run}");
-    assert!(run.stdout.contains("ran 21, up to date 0"), "{run}");
+    assert!(run.stdout.contains("ran 22, up to date 0"), "{run}");
+    assert!(repo.path().join("reports/compare.html").is_file());
     for dataset in ["housing", "credit", "churn"] {
         for file in ["train.csv", "test.csv", "stats.json"] {
             let path = format!("data/{dataset}/prepared/{file}");
@@ -194,18 +195,19 @@ fn the_demo_pipeline_runs_end_to_end_and_reruns_only_what_changed() {
     assert!(
         again
             .stdout
-            .contains("everything is up to date (21 stages; ran the 3 always-changed ones)"),
+            .contains("everything is up to date (22 stages; ran the 3 always-changed ones)"),
         "{again}"
     );
     let list = repo.pipit(["model", "list", "--json"]);
     let entries: Vec<serde_json::Value> = serde_json::from_str(&list.stdout).unwrap();
     assert_eq!(entries.len(), 12, "registering the same models again adds nothing");
 
-    // One model's param: that model's stages (one per data set) and the registration rerun.
+    // One model's param: that model's stages (one per data set), the registration and the
+    // comparison rerun.
     repo.write("params.yaml", &small.replace("gbm: {n_trees: 20", "gbm: {n_trees: 30"));
     let changed = repo.pipit(["repro"]);
     assert_eq!(changed.code, 0, "{changed}");
-    assert!(changed.stdout.contains("ran 6, up to date 15"), "{changed}");
+    assert!(changed.stdout.contains("ran 7, up to date 15"), "{changed}");
     for dataset in ["housing", "credit", "churn"] {
         assert!(changed.stdout.contains(&format!("ran        train@{dataset}-gbm")), "{changed}");
     }

@@ -1,0 +1,248 @@
+//! `pipit stage compare`: every model's metrics side by side per data set,
+//! the best model per data set by its key metric (the gate's), and tuned
+//! against untuned models of the same kind with the gain in percent, as JSON,
+//! Markdown (for a CI summary) and an HTML page with bar charts.
+//!
+//! A metrics file is named `<dataset>-<name>.json` (as the demo writes
+//! `metrics/train/housing-forest.json`); the name `tuned` marks a tuned model.
+
+mod render;
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context, bail};
+use clap::Args;
+use serde::Serialize;
+use serde_json::{Map, Value};
+
+use crate::atomic::write_atomic;
+
+/// Arguments of `pipit stage compare`
+#[derive(Debug, Args)]
+pub struct CompareArgs {
+    /// Metrics files written by `pipit stage train`: paths or globs (repeatable)
+    #[arg(long = "metrics", required = true, value_name = "GLOB")]
+    metrics: Vec<String>,
+    /// Where to write the comparison (JSON)
+    #[arg(long)]
+    out: PathBuf,
+    /// Also write a Markdown table
+    #[arg(long)]
+    md: Option<PathBuf>,
+    /// Also write an HTML page with bar charts
+    #[arg(long)]
+    html: Option<PathBuf>,
+}
+
+/// One model's metrics.
+#[derive(Clone, Debug, Serialize)]
+pub struct Entry {
+    /// The name from the file (`forest`, `tuned`).
+    pub name: String,
+    /// The model kind (`forest`, `gbm`).
+    pub kind: String,
+    /// The metrics file.
+    pub file: String,
+    /// The key metric's value.
+    pub value: f64,
+    /// Whether the gate accepted it.
+    pub accepted: bool,
+    /// Every numeric metric.
+    pub metrics: BTreeMap<String, f64>,
+}
+
+/// The constant predictor every model must beat.
+#[derive(Clone, Debug, Serialize)]
+pub struct Baseline {
+    /// What it predicts: `mean` or `majority class`.
+    pub kind: String,
+    /// Its key metric.
+    pub value: f64,
+}
+
+/// A tuned model against the untuned model of the same kind.
+#[derive(Clone, Debug, Serialize)]
+pub struct Tuning {
+    /// The untuned model's name.
+    pub baseline: String,
+    /// Its key metric.
+    pub baseline_value: f64,
+    /// The tuned model's key metric.
+    pub tuned_value: f64,
+    /// The improvement in percent (positive is better, for any metric direction).
+    pub gain_percent: f64,
+}
+
+/// One data set's comparison.
+#[derive(Clone, Debug, Serialize)]
+pub struct Dataset {
+    /// The key metric (the gate's).
+    pub key_metric: String,
+    /// True for error metrics.
+    pub lower_is_better: bool,
+    /// The constant baseline's key metric.
+    pub baseline: Option<Baseline>,
+    /// The models, best first.
+    pub models: Vec<Entry>,
+    /// The best model's name.
+    pub best: String,
+    /// Tuned against untuned, when there is a tuned model.
+    pub tuning: Option<Tuning>,
+}
+
+/// Runs `pipit stage compare`.
+pub fn run(args: &CompareArgs) -> anyhow::Result<String> {
+    let files = expand(&args.metrics)?;
+    let datasets = compare(&files)?;
+    let json = serde_json::to_string_pretty(&serde_json::json!({ "datasets": datasets }))? + "\n";
+    write_atomic(&args.out, json.as_bytes())?;
+    if let Some(md) = &args.md {
+        write_atomic(md, render::markdown(&datasets).as_bytes())?;
+    }
+    if let Some(html) = &args.html {
+        write_atomic(html, render::html(&datasets).as_bytes())?;
+    }
+    let best: Vec<String> = datasets
+        .iter()
+        .map(|(name, d)| format!("{name}: {} ({} {:.4})", d.best, d.key_metric, d.models[0].value))
+        .collect();
+    Ok(format!("compared {} models; best per data set: {}", files.len(), best.join(", ")))
+}
+
+/// Expands globs (sorted, each must match something) and plain paths.
+fn expand(patterns: &[String]) -> anyhow::Result<Vec<PathBuf>> {
+    let mut files = Vec::new();
+    for pattern in patterns {
+        let matched: Vec<PathBuf> = glob::glob(pattern)
+            .with_context(|| format!("`{pattern}` is not a valid glob"))?
+            .filter_map(Result::ok)
+            .filter(|p| p.is_file())
+            .collect();
+        if matched.is_empty() {
+            bail!("no metrics files match `{pattern}`");
+        }
+        files.extend(matched);
+    }
+    files.sort();
+    files.dedup();
+    Ok(files)
+}
+
+/// Reads and compares the metrics files, by data set.
+pub fn compare(files: &[PathBuf]) -> anyhow::Result<BTreeMap<String, Dataset>> {
+    let mut groups: BTreeMap<String, Vec<(Entry, Map<String, Value>)>> = BTreeMap::new();
+    for file in files {
+        let (dataset, name) = names(file)?;
+        let text = fs_err::read_to_string(file)?;
+        let report: Map<String, Value> = serde_json::from_str(&text)
+            .with_context(|| format!("`{}` is not a metrics JSON file", file.display()))?;
+        let Some(gate) = report.get("gate").and_then(Value::as_object).cloned() else {
+            bail!("`{}` has no gate verdict; write it with `pipit stage train`", file.display());
+        };
+        let metrics: BTreeMap<String, f64> =
+            report.iter().filter_map(|(k, v)| v.as_f64().map(|f| (k.clone(), f))).collect();
+        let entry = Entry {
+            name,
+            kind: report["model"]["kind"].as_str().unwrap_or("model").to_owned(),
+            file: file.display().to_string(),
+            value: gate.get("value").and_then(Value::as_f64).unwrap_or(f64::NAN),
+            accepted: gate.get("accepted").and_then(Value::as_bool).unwrap_or(false),
+            metrics,
+        };
+        let mut context = report.clone();
+        context.insert("gate".into(), Value::Object(gate));
+        groups.entry(dataset).or_default().push((entry, context));
+    }
+    let mut datasets = BTreeMap::new();
+    for (dataset, group) in groups {
+        let gate = &group[0].1["gate"];
+        let key_metric = gate["metric"].as_str().unwrap_or("value").to_owned();
+        for (entry, context) in &group {
+            if context["gate"]["metric"] != gate["metric"] {
+                bail!(
+                    "the {dataset} models are gated on different metrics ({} and {}): compare like with like",
+                    key_metric,
+                    context["gate"]["metric"].as_str().unwrap_or("?")
+                );
+            }
+            let _ = entry;
+        }
+        let lower_is_better = gate["lower_is_better"].as_bool().unwrap_or(false);
+        let baseline = group[0].1.get("baseline").and_then(|b| {
+            let value = b["metrics"][key_metric.as_str()].as_f64()?;
+            Some(Baseline { kind: b["kind"].as_str().unwrap_or("baseline").to_owned(), value })
+        });
+        let mut models: Vec<Entry> = group.into_iter().map(|(e, _)| e).collect();
+        models.sort_by(|a, b| {
+            let order = a.value.total_cmp(&b.value);
+            let order = if lower_is_better { order } else { order.reverse() };
+            // NaN (a metric the model has none of) sorts last.
+            a.value.is_nan().cmp(&b.value.is_nan()).then(order).then(a.name.cmp(&b.name))
+        });
+        let tuning = tuning(&models, lower_is_better);
+        let best = models[0].name.clone();
+        datasets.insert(
+            dataset,
+            Dataset { key_metric, lower_is_better, baseline, models, best, tuning },
+        );
+    }
+    Ok(datasets)
+}
+
+/// Returns the data set and model names from `<dataset>-<name>.json`.
+fn names(file: &Path) -> anyhow::Result<(String, String)> {
+    let stem = file.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_default();
+    match stem.split_once('-') {
+        Some((dataset, name)) if !dataset.is_empty() && !name.is_empty() => {
+            Ok((dataset.to_owned(), name.to_owned()))
+        }
+        _ => bail!(
+            "`{}` is not named `<dataset>-<model>.json`, so its data set is unknown",
+            file.display()
+        ),
+    }
+}
+
+/// Compares the `tuned` model with the untuned model of the same kind.
+fn tuning(models: &[Entry], lower_is_better: bool) -> Option<Tuning> {
+    let tuned = models.iter().find(|m| m.name == "tuned")?;
+    let untuned = models.iter().find(|m| m.name != "tuned" && m.kind == tuned.kind)?;
+    let change =
+        if lower_is_better { untuned.value - tuned.value } else { tuned.value - untuned.value };
+    Some(Tuning {
+        baseline: untuned.name.clone(),
+        baseline_value: untuned.value,
+        tuned_value: tuned.value,
+        gain_percent: 100.0 * change / untuned.value.abs().max(f64::EPSILON),
+    })
+}
+
+/// Returns how people write a model kind: "Random Forest".
+pub fn display(kind: &str) -> &str {
+    match kind {
+        "linear" => "Linear Regression",
+        "ridge" => "Ridge Regression",
+        "logistic" => "Logistic Regression",
+        "tree" => "Decision Tree",
+        "forest" => "Random Forest",
+        "gbm" => "Gradient Boosting",
+        other => other,
+    }
+}
+
+/// Returns how people write a metric: "R²".
+pub fn metric_name(metric: &str) -> &str {
+    match metric {
+        "r2" => "R²",
+        "rmse" => "RMSE",
+        "mae" => "MAE",
+        "f1" => "F1",
+        "roc_auc" => "ROC-AUC",
+        "pr_auc" => "PR-AUC",
+        "accuracy" => "Accuracy",
+        "precision" => "Precision",
+        "recall" => "Recall",
+        other => other,
+    }
+}

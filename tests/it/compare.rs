@@ -1,0 +1,69 @@
+//! `pipit stage compare` on fixed metrics files (snapshots of its outputs).
+
+use crate::harness::Repo;
+
+fn with_fixtures() -> Repo {
+    let repo = Repo::new();
+    let fixtures =
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/it/fixtures/compare");
+    for item in fs_err::read_dir(&fixtures).unwrap() {
+        let path = item.unwrap().path();
+        let name = path.file_name().unwrap().to_string_lossy().into_owned();
+        repo.write(&format!("metrics/{name}"), &fs_err::read_to_string(&path).unwrap());
+    }
+    repo
+}
+
+#[test]
+fn compare_writes_json_markdown_and_html() {
+    let repo = with_fixtures();
+    let run = repo.pipit([
+        "stage",
+        "compare",
+        "--metrics",
+        "metrics/*.json",
+        "--out",
+        "out/compare.json",
+        "--md",
+        "out/compare.md",
+        "--html",
+        "out/compare.html",
+    ]);
+    assert_eq!(run.code, 0, "{run}");
+    assert_eq!(
+        run.stdout.trim(),
+        "compared 9 models; best per data set: churn: linear (f1 0.5621), housing: tuned (r2 0.8441)"
+    );
+    let read = |name: &str| fs_err::read_to_string(repo.path().join("out").join(name)).unwrap();
+    let markdown = read("compare.md");
+    assert!(
+        markdown
+            .contains("Gradient Boosting (Tuned): R² = 0.8441 (+4.07 %) against 0.8111 untuned"),
+        "{markdown}"
+    );
+    insta::assert_snapshot!("compare-markdown", markdown);
+    insta::assert_snapshot!("compare-json", read("compare.json"));
+    let html = read("compare.html");
+    assert!(html.starts_with("<!DOCTYPE html>") && html.trim_end().ends_with("</html>"));
+    assert_eq!(html.matches("<svg").count(), 2, "one bar chart per data set");
+    let external = html.replace("http://www.w3.org/2000/svg", "");
+    assert!(!external.contains("http") && !external.contains("<script"), "self-contained");
+}
+
+#[test]
+fn compare_explains_what_it_cannot_read() {
+    let repo = with_fixtures();
+    let none = repo.pipit(["stage", "compare", "--metrics", "nothing/*.json", "--out", "c.json"]);
+    assert_eq!(none.code, 1, "{none}");
+    assert!(none.stderr.contains("no metrics files match `nothing/*.json`"), "{none}");
+    repo.write("other/housing-x.json", "{\"r2\": 0.5}");
+    let bare = repo.pipit(["stage", "compare", "--metrics", "other/*.json", "--out", "c.json"]);
+    assert_eq!(bare.code, 1, "{bare}");
+    assert!(bare.stderr.contains("has no gate verdict"), "{bare}");
+    repo.write("odd/summary.json", "{}");
+    let unnamed =
+        repo.pipit(["stage", "compare", "--metrics", "odd/summary.json", "--out", "c.json"]);
+    assert_eq!(unnamed.code, 1, "{unnamed}");
+    assert!(unnamed.stderr.contains("is not named `<dataset>-<model>.json`"), "{unnamed}");
+    assert!(!repo.path().join("c.json").exists());
+}

@@ -129,51 +129,58 @@ fn expand(patterns: &[String]) -> anyhow::Result<Vec<PathBuf>> {
     Ok(files)
 }
 
+/// One metrics file as read.
+struct Read {
+    entry: Entry,
+    key_metric: String,
+    lower_is_better: bool,
+    baseline: Option<Baseline>,
+}
+
+fn read(file: &Path, name: String) -> anyhow::Result<Read> {
+    let text = fs_err::read_to_string(file)?;
+    let report: Map<String, Value> = serde_json::from_str(&text)
+        .with_context(|| format!("`{}` is not a metrics JSON file", file.display()))?;
+    let Some(gate) = report.get("gate").and_then(Value::as_object) else {
+        bail!("`{}` has no gate verdict; write it with `pipit stage train`", file.display());
+    };
+    let key_metric = gate.get("metric").and_then(Value::as_str).unwrap_or("value").to_owned();
+    let baseline = report.get("baseline").and_then(|b| {
+        let value = b["metrics"][key_metric.as_str()].as_f64()?;
+        Some(Baseline { kind: b["kind"].as_str().unwrap_or("baseline").to_owned(), value })
+    });
+    let entry = Entry {
+        name,
+        kind: report["model"]["kind"].as_str().unwrap_or("model").to_owned(),
+        file: file.display().to_string(),
+        value: gate.get("value").and_then(Value::as_f64).unwrap_or(f64::NAN),
+        accepted: gate.get("accepted").and_then(Value::as_bool).unwrap_or(false),
+        metrics: report.iter().filter_map(|(k, v)| v.as_f64().map(|f| (k.clone(), f))).collect(),
+    };
+    let lower_is_better = gate.get("lower_is_better").and_then(Value::as_bool).unwrap_or(false);
+    Ok(Read { entry, key_metric, lower_is_better, baseline })
+}
+
 /// Reads and compares the metrics files, by data set.
 pub fn compare(files: &[PathBuf]) -> anyhow::Result<BTreeMap<String, Dataset>> {
-    let mut groups: BTreeMap<String, Vec<(Entry, Map<String, Value>)>> = BTreeMap::new();
+    let mut groups: BTreeMap<String, Vec<Read>> = BTreeMap::new();
     for file in files {
         let (dataset, name) = names(file)?;
-        let text = fs_err::read_to_string(file)?;
-        let report: Map<String, Value> = serde_json::from_str(&text)
-            .with_context(|| format!("`{}` is not a metrics JSON file", file.display()))?;
-        let Some(gate) = report.get("gate").and_then(Value::as_object).cloned() else {
-            bail!("`{}` has no gate verdict; write it with `pipit stage train`", file.display());
-        };
-        let metrics: BTreeMap<String, f64> =
-            report.iter().filter_map(|(k, v)| v.as_f64().map(|f| (k.clone(), f))).collect();
-        let entry = Entry {
-            name,
-            kind: report["model"]["kind"].as_str().unwrap_or("model").to_owned(),
-            file: file.display().to_string(),
-            value: gate.get("value").and_then(Value::as_f64).unwrap_or(f64::NAN),
-            accepted: gate.get("accepted").and_then(Value::as_bool).unwrap_or(false),
-            metrics,
-        };
-        let mut context = report.clone();
-        context.insert("gate".into(), Value::Object(gate));
-        groups.entry(dataset).or_default().push((entry, context));
+        groups.entry(dataset).or_default().push(read(file, name)?);
     }
     let mut datasets = BTreeMap::new();
     for (dataset, group) in groups {
-        let gate = &group[0].1["gate"];
-        let key_metric = gate["metric"].as_str().unwrap_or("value").to_owned();
-        for (entry, context) in &group {
-            if context["gate"]["metric"] != gate["metric"] {
-                bail!(
-                    "the {dataset} models are gated on different metrics ({} and {}): compare like with like",
-                    key_metric,
-                    context["gate"]["metric"].as_str().unwrap_or("?")
-                );
-            }
-            let _ = entry;
+        let first = &group[0];
+        if let Some(other) = group.iter().find(|r| r.key_metric != first.key_metric) {
+            bail!(
+                "the {dataset} models are gated on different metrics ({} and {}): compare like with like",
+                first.key_metric,
+                other.key_metric
+            );
         }
-        let lower_is_better = gate["lower_is_better"].as_bool().unwrap_or(false);
-        let baseline = group[0].1.get("baseline").and_then(|b| {
-            let value = b["metrics"][key_metric.as_str()].as_f64()?;
-            Some(Baseline { kind: b["kind"].as_str().unwrap_or("baseline").to_owned(), value })
-        });
-        let mut models: Vec<Entry> = group.into_iter().map(|(e, _)| e).collect();
+        let (key_metric, lower_is_better) = (first.key_metric.clone(), first.lower_is_better);
+        let baseline = first.baseline.clone();
+        let mut models: Vec<Entry> = group.into_iter().map(|r| r.entry).collect();
         models.sort_by(|a, b| {
             let order = a.value.total_cmp(&b.value);
             let order = if lower_is_better { order } else { order.reverse() };

@@ -6,6 +6,7 @@ mod atomic;
 mod compare;
 mod generate;
 mod html;
+mod labelled;
 pub mod metrics;
 pub mod model;
 mod prepare;

@@ -7,11 +7,11 @@ use std::path::{Path, PathBuf};
 use clap::Args;
 use serde_json::{Value, json};
 
+use crate::labelled::Labelled;
 use crate::metrics;
 use crate::model::params::Hyperparameters;
-use crate::model::preprocess::{Cell, Preprocessor};
+use crate::model::preprocess::Preprocessor;
 use crate::model::{Kind, Task, TrainedModel, argmax, fit, save};
-use crate::prepare::read::read;
 
 /// Arguments of `pipit stage train`
 #[derive(Debug, Args)]
@@ -56,43 +56,12 @@ pub struct TrainArgs {
     metrics_out: PathBuf,
 }
 
-/// A split read for training: feature cells per row and the target cells.
-struct Rows {
-    features: Vec<String>,
-    records: Vec<Vec<Cell>>,
-    target: Vec<Option<String>>,
-}
-
-fn rows(path: &Path, target: &str) -> anyhow::Result<Rows> {
-    let raw = read(path)?;
-    let Some(index) = raw.names.iter().position(|n| n == target) else {
-        anyhow::bail!("`{}` has no column `{target}`", path.display());
-    };
-    let count = raw.columns.first().map_or(0, Vec::len);
-    let features: Vec<String> = raw.names.iter().filter(|n| *n != target).cloned().collect();
-    let cell = |text: &Option<String>| match text.as_deref().map(str::trim) {
-        None | Some("") => Cell::Missing,
-        Some(t) => t.parse::<f64>().map_or_else(|_| Cell::Text(t.to_owned()), Cell::Number),
-    };
-    let records = (0..count)
-        .map(|row| {
-            raw.columns
-                .iter()
-                .enumerate()
-                .filter(|(i, _)| *i != index)
-                .map(|(_, c)| cell(&c[row]))
-                .collect()
-        })
-        .collect();
-    Ok(Rows { features, records, target: raw.columns[index].clone() })
-}
-
 /// Runs `pipit stage train`.
 pub fn run(args: &TrainArgs) -> anyhow::Result<String> {
     let gate_metric = gate_metric(args)?;
     let params = Hyperparameters::collect(args.model, args.params_file.as_deref(), &args.params)?;
-    let train = rows(&args.train, &args.target)?;
-    let test = rows(&args.test, &args.target)?;
+    let train = Labelled::read(&args.train, &args.target)?;
+    let test = Labelled::read(&args.test, &args.target)?;
     if train.features != test.features {
         anyhow::bail!(
             "`{}` and `{}` have different columns",
@@ -100,49 +69,11 @@ pub fn run(args: &TrainArgs) -> anyhow::Result<String> {
             args.test.display()
         );
     }
-    let columns: Vec<(String, Vec<Cell>)> = train
-        .features
-        .iter()
-        .enumerate()
-        .map(|(i, name)| (name.clone(), train.records.iter().map(|r| r[i].clone()).collect()))
-        .collect();
-    let preprocessor = Preprocessor::fit(&columns, args.model.standardises());
-    let classes: Vec<String> = match args.task {
-        Task::Classification => {
-            let mut classes: Vec<String> =
-                train.target.iter().flatten().map(|c| c.trim().to_owned()).collect();
-            classes.sort();
-            classes.dedup();
-            if classes.len() < 2 {
-                anyhow::bail!(
-                    "the target `{}` has fewer than two classes in `{}`",
-                    args.target,
-                    args.train.display()
-                );
-            }
-            classes
-        }
-        Task::Regression => Vec::new(),
-    };
-    let encode_target = |values: &[Option<String>]| -> anyhow::Result<Vec<f64>> {
-        values
-            .iter()
-            .map(|v| {
-                let text = v.as_deref().map(str::trim).unwrap_or_default();
-                match args.task {
-                    Task::Regression => text
-                        .parse::<f64>()
-                        .map_err(|_| anyhow::anyhow!("target value `{text}` is not a number")),
-                    Task::Classification => {
-                        classes.iter().position(|c| c == text).map(|i| i as f64).ok_or_else(|| {
-                            anyhow::anyhow!("target class `{text}` is not in the training data")
-                        })
-                    }
-                }
-            })
-            .collect()
-    };
-    let (y_train, y_test) = (encode_target(&train.target)?, encode_target(&test.target)?);
+    let all: Vec<usize> = (0..train.records.len()).collect();
+    let preprocessor = Preprocessor::fit(&train.columns(&all), args.model.standardises());
+    let classes = train.classes(args.task, &format!("`{}`", args.train.display()))?;
+    let (y_train, y_test) =
+        (train.encoded(args.task, &classes)?, test.encoded(args.task, &classes)?);
     let x_train = preprocessor.matrix(&train.records);
     let started = std::time::Instant::now();
     let estimator = fit(
@@ -201,39 +132,9 @@ fn duration(seconds: f64) -> String {
     if seconds < 1.0 { format!("{:.1} ms", seconds * 1000.0) } else { format!("{seconds:.2} s") }
 }
 
-/// The metrics the gate can use, by task, and whether lower is better.
-const GATE_METRICS: [(Task, &str, bool); 9] = [
-    (Task::Classification, "f1", false),
-    (Task::Classification, "accuracy", false),
-    (Task::Classification, "precision", false),
-    (Task::Classification, "recall", false),
-    (Task::Classification, "roc_auc", false),
-    (Task::Classification, "pr_auc", false),
-    (Task::Regression, "r2", false),
-    (Task::Regression, "rmse", true),
-    (Task::Regression, "mae", true),
-];
-
 /// Returns the gate's key metric and whether lower is better.
 fn gate_metric(args: &TrainArgs) -> anyhow::Result<(&'static str, bool)> {
-    let default = if args.task == Task::Regression { "r2" } else { "f1" };
-    let wanted = args.gate_metric.as_deref().unwrap_or(default);
-    let valid: Vec<_> = GATE_METRICS.iter().filter(|(task, ..)| *task == args.task).collect();
-    valid
-        .iter()
-        .find(|(_, name, _)| *name == wanted)
-        .map(|(_, name, lower)| (*name, *lower))
-        .ok_or_else(|| {
-            let names: Vec<&str> = valid.iter().map(|(_, name, _)| *name).collect();
-            anyhow::anyhow!(
-                "--gate-metric `{wanted}` is not a {} metric: use one of {}",
-                match args.task {
-                    Task::Classification => "classification",
-                    Task::Regression => "regression",
-                },
-                names.join(", ")
-            )
-        })
+    metrics::key_metric(args.task, args.gate_metric.as_deref(), "--gate-metric")
 }
 
 /// Returns the metrics JSON: the metrics, the baseline's and the gate's verdict.
@@ -250,8 +151,8 @@ fn score(
         Task::Regression => {
             let mean = y_train.iter().sum::<f64>() / y_train.len().max(1) as f64;
             let constant = vec![mean; y_test.len()];
-            let baseline = regression(y_test, &constant);
-            let report = regression(y_test, predicted);
+            let baseline = metrics::regression_report(y_test, &constant);
+            let report = metrics::regression_report(y_test, predicted);
             (report, baseline.clone(), json!({"kind": "mean", "metrics": baseline}))
         }
         Task::Classification => {
@@ -265,13 +166,13 @@ fn score(
             let share: Vec<f64> =
                 counts.iter().map(|&c| c as f64 / y_train.len().max(1) as f64).collect();
             let constant_probabilities = vec![share; truth.len()];
-            let baseline = classification(
+            let baseline = metrics::classification_report(
                 classes,
                 &truth,
                 &vec![majority; truth.len()],
                 Some(&constant_probabilities),
             );
-            let report = classification(classes, &truth, &labels, probabilities);
+            let report = metrics::classification_report(classes, &truth, &labels, probabilities);
             (
                 report,
                 baseline.clone(),
@@ -310,41 +211,4 @@ fn score(
     );
     object.insert("model".into(), json!({"kind": args.model}));
     Ok(report)
-}
-
-fn regression(truth: &[f64], predicted: &[f64]) -> Value {
-    json!({
-        "r2": metrics::r2(truth, predicted),
-        "rmse": metrics::rmse(truth, predicted),
-        "mae": metrics::mae(truth, predicted),
-    })
-}
-
-fn classification(
-    classes: &[String],
-    truth: &[usize],
-    predicted: &[usize],
-    probabilities: Option<&[Vec<f64>]>,
-) -> Value {
-    let matrix = metrics::confusion(truth, predicted, classes.len());
-    let (precision, recall, f1) = metrics::precision_recall_f1(&matrix);
-    let (roc_auc, pr_auc) = match probabilities {
-        Some(p) if classes.len() == 2 => {
-            let positive: Vec<bool> = truth.iter().map(|&t| t == 1).collect();
-            let scores: Vec<f64> = p.iter().map(|row| row.get(1).copied().unwrap_or(0.0)).collect();
-            (metrics::roc_auc(&positive, &scores), metrics::average_precision(&positive, &scores))
-        }
-        Some(p) => (metrics::roc_auc_ovr(truth, p, classes.len()), None),
-        None => (None, None),
-    };
-    json!({
-        "accuracy": metrics::accuracy(truth, predicted),
-        "precision": precision,
-        "recall": recall,
-        "f1": f1,
-        "roc_auc": roc_auc,
-        "pr_auc": pr_auc,
-        "classes": classes,
-        "confusion_matrix": matrix,
-    })
 }

@@ -8,7 +8,90 @@
 
 mod ranking;
 
+use serde_json::{Value, json};
+
+use crate::model::Task;
 pub use ranking::{average_precision, roc_auc};
+
+/// The metrics a gate or a tuning can optimise, by task, and whether lower is better.
+const KEY_METRICS: [(Task, &str, bool); 9] = [
+    (Task::Classification, "f1", false),
+    (Task::Classification, "accuracy", false),
+    (Task::Classification, "precision", false),
+    (Task::Classification, "recall", false),
+    (Task::Classification, "roc_auc", false),
+    (Task::Classification, "pr_auc", false),
+    (Task::Regression, "r2", false),
+    (Task::Regression, "rmse", true),
+    (Task::Regression, "mae", true),
+];
+
+/// Returns the key metric `wanted` (default: F1 or R²) and whether lower is
+/// better; `flag` names the option in the error for an unknown metric.
+pub fn key_metric(
+    task: Task,
+    wanted: Option<&str>,
+    flag: &str,
+) -> anyhow::Result<(&'static str, bool)> {
+    let default = if task == Task::Regression { "r2" } else { "f1" };
+    let wanted = wanted.unwrap_or(default);
+    let valid: Vec<_> = KEY_METRICS.iter().filter(|(t, ..)| *t == task).collect();
+    valid
+        .iter()
+        .find(|(_, name, _)| *name == wanted)
+        .map(|(_, name, lower)| (*name, *lower))
+        .ok_or_else(|| {
+            let names: Vec<&str> = valid.iter().map(|(_, name, _)| *name).collect();
+            let kind = match task {
+                Task::Classification => "classification",
+                Task::Regression => "regression",
+            };
+            anyhow::anyhow!(
+                "{flag} `{wanted}` is not a {kind} metric: use one of {}",
+                names.join(", ")
+            )
+        })
+}
+
+/// Returns R², RMSE and MAE as JSON.
+pub fn regression_report(truth: &[f64], predicted: &[f64]) -> Value {
+    json!({
+        "r2": r2(truth, predicted),
+        "rmse": rmse(truth, predicted),
+        "mae": mae(truth, predicted),
+    })
+}
+
+/// Returns accuracy, precision, recall, F1, ROC-AUC, PR-AUC (binary) and the
+/// confusion matrix as JSON.
+pub fn classification_report(
+    classes: &[String],
+    truth: &[usize],
+    predicted: &[usize],
+    probabilities: Option<&[Vec<f64>]>,
+) -> Value {
+    let matrix = confusion(truth, predicted, classes.len());
+    let (precision, recall, f1) = precision_recall_f1(&matrix);
+    let (roc_auc, pr_auc) = match probabilities {
+        Some(p) if classes.len() == 2 => {
+            let positive: Vec<bool> = truth.iter().map(|&t| t == 1).collect();
+            let scores: Vec<f64> = p.iter().map(|row| row.get(1).copied().unwrap_or(0.0)).collect();
+            (ranking::roc_auc(&positive, &scores), average_precision(&positive, &scores))
+        }
+        Some(p) => (roc_auc_ovr(truth, p, classes.len()), None),
+        None => (None, None),
+    };
+    json!({
+        "accuracy": accuracy(truth, predicted),
+        "precision": precision,
+        "recall": recall,
+        "f1": f1,
+        "roc_auc": roc_auc,
+        "pr_auc": pr_auc,
+        "classes": classes,
+        "confusion_matrix": matrix,
+    })
+}
 
 /// Returns the share of `predicted` labels equal to `truth`.
 pub fn accuracy(truth: &[usize], predicted: &[usize]) -> f64 {

@@ -15,6 +15,7 @@ pub mod registry;
 mod statistics;
 mod table;
 mod train;
+mod tune;
 
 use clap::Subcommand;
 
@@ -27,6 +28,8 @@ pub enum StageCommand {
     Prepare(prepare::PrepareArgs),
     /// Train a model on prepared data; write it and its metrics against a baseline
     Train(train::TrainArgs),
+    /// Search hyperparameters with k-fold CV: TPE (or random) sampling, median pruning
+    Tune(tune::TuneArgs),
     /// Every model's metrics side by side, the best per data set (JSON, Markdown, HTML)
     Compare(compare::CompareArgs),
 }
@@ -38,5 +41,6 @@ pub fn run(command: StageCommand) -> anyhow::Result<String> {
         StageCommand::Prepare(args) => prepare::run(&args),
         StageCommand::Train(args) => train::run(&args),
         StageCommand::Compare(args) => compare::run(&args),
+        StageCommand::Tune(args) => tune::run(&args),
     }
 }

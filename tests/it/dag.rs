@@ -103,8 +103,8 @@ fn every_format_of_every_example() {
 #[test]
 fn demo_json_has_every_stage() {
     let graph: serde_json::Value = serde_json::from_str(&demo_dag(&["--json"])).unwrap();
-    assert_eq!(graph["nodes"].as_array().unwrap().len(), 22);
-    assert_eq!(graph["edges"].as_array().unwrap().len(), 39);
+    assert_eq!(graph["nodes"].as_array().unwrap().len(), 28);
+    assert_eq!(graph["edges"].as_array().unwrap().len(), 57);
 }
 
 #[test]
@@ -114,14 +114,14 @@ fn demo_outs_dot() {
 
 #[test]
 fn target_selects_upstream_and_downstream() {
-    let up = demo_dag(&["--json", "train@credit-gbm"]);
+    let up = demo_dag(&["--json", "train_tuned@credit"]);
     let names: Vec<String> = serde_json::from_str::<serde_json::Value>(&up).unwrap()["nodes"]
         .as_array()
         .unwrap()
         .iter()
         .map(|n| n["name"].as_str().unwrap().to_owned())
         .collect();
-    assert_eq!(names, ["generate@credit", "prepare@credit", "train@credit-gbm"]);
+    assert_eq!(names, ["generate@credit", "prepare@credit", "tune@credit", "train_tuned@credit"]);
     let down = demo_dag(&["--json", "--downstream", "data/churn/raw.csv"]);
     let graph: serde_json::Value = serde_json::from_str(&down).unwrap();
     let names: Vec<&str> =
@@ -146,7 +146,7 @@ fn widest(drawing: &str) -> usize {
 fn demo_drawing_fits_80_columns() {
     let drawing = demo_dag(&[]);
     assert!(widest(&drawing) <= 80, "{drawing}");
-    for stage in ["generate@housing", "train@churn-forest", "register@credit", "compare"] {
+    for stage in ["generate@housing", "train@churn-forest", "train_tuned@credit", "compare"] {
         assert!(drawing.contains(&format!("│ {stage} │")), "{stage} missing:\n{drawing}");
     }
 }

@@ -9,4 +9,5 @@ mod parser_never_panics;
 mod registry;
 mod repro;
 mod stage;
+mod tune;
 mod validation;

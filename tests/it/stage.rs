@@ -174,45 +174,45 @@ fn the_demo_pipeline_runs_end_to_end_and_reruns_only_what_changed() {
     let repo = Repo::with_pipeline(&pipeline, &small);
     let run = repo.pipit(["repro"]);
     assert_eq!(run.code, 0, "{run}");
-    assert!(run.stdout.contains("ran 22, up to date 0"), "{run}");
+    assert!(run.stdout.contains("ran 28, up to date 0"), "{run}");
     assert!(repo.path().join("reports/compare.html").is_file());
     for dataset in ["housing", "credit", "churn"] {
         for file in ["train.csv", "test.csv", "stats.json"] {
             let path = format!("data/{dataset}/prepared/{file}");
             assert!(repo.path().join(&path).is_file(), "{path}");
         }
-        for model in ["linear", "tree", "forest", "gbm"] {
+        for model in ["linear", "tree", "forest", "gbm", "tuned"] {
             assert!(repo.path().join(format!("models/{dataset}/{model}.model")).is_file());
             assert!(repo.path().join(format!("metrics/train/{dataset}-{model}.json")).is_file());
         }
     }
     let list = repo.pipit(["model", "list", "--json"]);
     let entries: Vec<serde_json::Value> = serde_json::from_str(&list.stdout).unwrap();
-    assert_eq!(entries.len(), 12, "{list}");
+    assert_eq!(entries.len(), 15, "{list}");
 
     let again = repo.pipit(["repro"]);
     assert_eq!(again.code, 0, "{again}");
     assert!(
         again
             .stdout
-            .contains("everything is up to date (22 stages; ran the 3 always-changed ones)"),
+            .contains("everything is up to date (28 stages; ran the 3 always-changed ones)"),
         "{again}"
     );
     let list = repo.pipit(["model", "list", "--json"]);
     let entries: Vec<serde_json::Value> = serde_json::from_str(&list.stdout).unwrap();
-    assert_eq!(entries.len(), 12, "registering the same models again adds nothing");
+    assert_eq!(entries.len(), 15, "registering the same models again adds nothing");
 
     // One model's param: that model's stages (one per data set), the registration and the
     // comparison rerun.
     repo.write("params.yaml", &small.replace("gbm: {n_trees: 20", "gbm: {n_trees: 30"));
     let changed = repo.pipit(["repro"]);
     assert_eq!(changed.code, 0, "{changed}");
-    assert!(changed.stdout.contains("ran 7, up to date 15"), "{changed}");
+    assert!(changed.stdout.contains("ran 7, up to date 21"), "{changed}");
     for dataset in ["housing", "credit", "churn"] {
         assert!(changed.stdout.contains(&format!("ran        train@{dataset}-gbm")), "{changed}");
     }
     assert!(!changed.stdout.contains("train@housing-forest ("), "{changed}");
     let list = repo.pipit(["model", "list", "--json"]);
     let entries: Vec<serde_json::Value> = serde_json::from_str(&list.stdout).unwrap();
-    assert_eq!(entries.len(), 15, "three new gbm models");
+    assert_eq!(entries.len(), 18, "three new gbm models");
 }

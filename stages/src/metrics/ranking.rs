@@ -42,7 +42,8 @@ pub fn average_precision(positive: &[bool], scores: &[f64]) -> Option<f64> {
     let mut i = 0;
     while i < order.len() {
         let threshold = scores[order[i]];
-        while i < order.len() && scores[order[i]] == threshold {
+        // total_cmp, so that a NaN score groups with itself instead of stalling.
+        while i < order.len() && scores[order[i]].total_cmp(&threshold).is_eq() {
             true_positive += usize::from(positive[order[i]]);
             seen += 1;
             i += 1;
@@ -58,6 +59,14 @@ pub fn average_precision(positive: &[bool], scores: &[f64]) -> Option<f64> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn nan_scores_end_instead_of_stalling() {
+        let positive = [true, false, true, false];
+        let scores = [f64::NAN, 0.2, 0.9, f64::NAN];
+        assert!(average_precision(&positive, &scores).is_some());
+        assert!(roc_auc(&positive, &scores).is_some());
+    }
 
     #[test]
     fn roc_auc_by_hand_with_ties() {

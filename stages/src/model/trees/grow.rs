@@ -130,7 +130,9 @@ impl Target<'_> {
     fn leaf(&self, stats: &[f64], values: &mut Vec<f64>) {
         match self {
             Target::Classes { .. } => values.extend(stats[1..].iter().map(|c| c / stats[0])),
-            Target::Gradients { l2, .. } => values.push(stats[1] / (stats[2] + l2)),
+            // A hessian sum of exactly 0 (every probability saturated at 0 or 1)
+            // would make the Newton step infinite, and the next round's scores NaN.
+            Target::Gradients { l2, .. } => values.push(stats[1] / (stats[2] + l2).max(1e-12)),
         }
     }
 }

@@ -1,0 +1,530 @@
+//! `pipit stage tune`: hyperparameter search with k-fold cross-validation.
+//! A TPE sampler (Optuna's definition, see [`tpe`]) or a random one proposes
+//! hyperparameters from a search space in params.yaml; each fold is a step,
+//! and a median pruner stops a trial whose running CV score falls below the
+//! median of earlier trials at that step (Optuna's `MedianPruner`: no pruning
+//! before 5 trials have finished). Trials are proposed in rounds of
+//! [`ROUND`], each from the trials of earlier rounds, and a round's trials run
+//! in parallel: the result does not depend on `-j`.
+
+mod folds;
+mod space;
+mod tpe;
+
+use std::path::PathBuf;
+use std::time::Instant;
+
+use anyhow::{Context, bail};
+use clap::{Args, ValueEnum};
+use ndarray::Array2;
+use rayon::prelude::*;
+use serde_json::{Map, Value, json};
+
+use crate::atomic::write_atomic;
+use crate::labelled::Labelled;
+use crate::metrics;
+use crate::model::params::{Hyperparameters, accepted};
+use crate::model::preprocess::Preprocessor;
+use crate::model::{Kind, Model, Task, fit};
+use crate::random::Random;
+use crate::statistics::quantile;
+use space::Dimension;
+
+/// Trials proposed together, from the trials of earlier rounds.
+pub const ROUND: usize = 4;
+
+/// Trials that finish before the pruner starts judging (Optuna's default).
+const PRUNER_STARTUP: usize = 5;
+
+/// Arguments of `pipit stage tune`
+#[derive(Debug, Args)]
+pub struct TuneArgs {
+    /// Training rows (CSV or Parquet); the folds are cut from them
+    #[arg(long)]
+    train: PathBuf,
+    /// The column to predict
+    #[arg(long)]
+    target: String,
+    /// Classification or regression
+    #[arg(long, value_enum)]
+    task: Task,
+    /// The model
+    #[arg(long, value_enum)]
+    model: Kind,
+    /// How many trials
+    #[arg(long, default_value_t = 50)]
+    trials: usize,
+    /// Cross-validation folds (stratified for classification)
+    #[arg(long, default_value_t = 5)]
+    folds: usize,
+    /// Seed (folds, sampling and models)
+    #[arg(long, default_value_t = 42)]
+    seed: u64,
+    /// The search space [default: params.yaml:tune.space.<model>]
+    #[arg(long, value_name = "FILE[:KEY]")]
+    space: Option<String>,
+    /// How to propose hyperparameters
+    #[arg(long, value_enum, default_value_t = Sampler::Tpe)]
+    sampler: Sampler,
+    /// Random trials before TPE starts (Optuna's `n_startup_trials`)
+    #[arg(long, default_value_t = 10)]
+    startup_trials: usize,
+    /// Whether hopeless trials are stopped early
+    #[arg(long, value_enum, default_value_t = Pruner::Median)]
+    pruner: Pruner,
+    /// The metric to optimise [default: f1 or r2]
+    #[arg(long)]
+    metric: Option<String>,
+    /// Trials run at once [default: the number of cores]
+    #[arg(short, long)]
+    jobs: Option<usize>,
+    /// Where to write the best hyperparameters (JSON that `train --params-file` reads)
+    #[arg(long)]
+    out: PathBuf,
+    /// Where to write every trial (JSON lines)
+    #[arg(long)]
+    trials_out: Option<PathBuf>,
+}
+
+/// How hyperparameters are proposed.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum Sampler {
+    /// Tree-structured Parzen Estimator, after random start-up trials
+    Tpe,
+    /// Uniformly at random
+    Random,
+}
+
+/// Whether trials are pruned.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum Pruner {
+    /// Stop a trial whose running score is worse than the median at that fold
+    Median,
+    /// Run every fold of every trial
+    None,
+}
+
+/// A finished trial.
+#[derive(Clone, Debug)]
+struct Trial {
+    number: usize,
+    /// Internal values, one per dimension.
+    internal: Vec<f64>,
+    params: Map<String, Value>,
+    fold_scores: Vec<f64>,
+    /// The running mean after each fold.
+    running: Vec<f64>,
+    pruned: bool,
+    seconds: f64,
+}
+
+impl Trial {
+    fn value(&self) -> f64 {
+        self.running.last().copied().unwrap_or(f64::NAN)
+    }
+}
+
+/// One fold's matrices, prepared once for every trial.
+struct Fold {
+    x_train: Array2<f64>,
+    y_train: Vec<f64>,
+    x_test: Array2<f64>,
+    y_test: Vec<f64>,
+}
+
+/// What every trial shares.
+struct Study {
+    args_model: Kind,
+    task: Task,
+    classes: Vec<String>,
+    folds: Vec<Fold>,
+    metric: &'static str,
+    lower_is_better: bool,
+    seed: u64,
+    pruner: Pruner,
+}
+
+impl Study {
+    /// Returns true when `a` is a better score than `b` (NaN is never better).
+    fn better(&self, a: f64, b: f64) -> bool {
+        if self.lower_is_better { a < b } else { a > b }
+    }
+
+    /// Scores a fitted fold: the key metric on the fold's test rows.
+    fn score(&self, fold: &Fold, params: &Hyperparameters) -> anyhow::Result<f64> {
+        let classes = (!self.classes.is_empty()).then_some(self.classes.len());
+        let estimator =
+            fit(self.args_model, params, &fold.x_train, &fold.y_train, classes, self.seed)?;
+        let predicted = estimator.predict(&fold.x_test)?;
+        let report = match self.task {
+            Task::Regression => metrics::regression_report(&fold.y_test, &predicted),
+            Task::Classification => {
+                let probabilities = estimator.predict_proba(&fold.x_test)?;
+                let truth: Vec<usize> = fold.y_test.iter().map(|&v| v as usize).collect();
+                let labels: Vec<usize> = predicted.iter().map(|&v| v as usize).collect();
+                metrics::classification_report(
+                    &self.classes,
+                    &truth,
+                    &labels,
+                    probabilities.as_deref(),
+                )
+            }
+        };
+        Ok(report[self.metric].as_f64().unwrap_or(f64::NAN))
+    }
+
+    /// Runs one trial fold by fold, pruned against the finished `history`.
+    fn run(
+        &self,
+        number: usize,
+        internal: Vec<f64>,
+        dimensions: &[Dimension],
+        history: &[Trial],
+    ) -> anyhow::Result<Trial> {
+        let started = Instant::now();
+        let params: Map<String, Value> = dimensions
+            .iter()
+            .zip(&internal)
+            .map(|(d, &v)| (d.name.clone(), d.range.value(v)))
+            .collect();
+        let hyperparameters = Hyperparameters(params.clone().into_iter().collect());
+        let completed: Vec<&Trial> = history.iter().filter(|t| !t.pruned).collect();
+        let mut trial = Trial {
+            number,
+            internal,
+            params,
+            fold_scores: vec![],
+            running: vec![],
+            pruned: false,
+            seconds: 0.0,
+        };
+        for (step, fold) in self.folds.iter().enumerate() {
+            trial.fold_scores.push(self.score(fold, &hyperparameters)?);
+            let mean = trial.fold_scores.iter().sum::<f64>() / trial.fold_scores.len() as f64;
+            trial.running.push(mean);
+            if self.pruner == Pruner::Median
+                && median_prunes(mean, step, &completed, self.lower_is_better)
+            {
+                trial.pruned = true;
+                break;
+            }
+        }
+        trial.seconds = started.elapsed().as_secs_f64();
+        Ok(trial)
+    }
+}
+
+/// Returns true when a trial whose running score after fold `step` is `value`
+/// should stop: once [`PRUNER_STARTUP`] trials have completed, when it is
+/// worse than the median of theirs at that step (Optuna's `MedianPruner`).
+fn median_prunes(value: f64, step: usize, completed: &[&Trial], lower_is_better: bool) -> bool {
+    if completed.len() < PRUNER_STARTUP {
+        return false;
+    }
+    let mut at_step: Vec<f64> = completed
+        .iter()
+        .filter_map(|t| t.running.get(step).copied())
+        .filter(|v| !v.is_nan())
+        .collect();
+    if at_step.is_empty() {
+        return false;
+    }
+    at_step.sort_by(f64::total_cmp);
+    let median = quantile(&at_step, 0.5);
+    value.is_nan() || if lower_is_better { value > median } else { value < median }
+}
+
+/// Proposes the internal values of trial `number` from the `history` of
+/// earlier rounds and the trials already proposed in this round (`pending`),
+/// which count as bad ones (Optuna's "constant liar"), so that a round's
+/// proposals spread out instead of landing on the same spot.
+fn propose(
+    sampler: Sampler,
+    startup: usize,
+    (seed, lower_is_better): (u64, bool),
+    dimensions: &[Dimension],
+    (history, pending): (&[Trial], &[Trial]),
+    number: usize,
+) -> Vec<f64> {
+    let mut random = Random::task(seed, number as u64);
+    if sampler == Sampler::Random || history.len() < startup.max(1) {
+        return dimensions.iter().map(|d| d.range.random(&mut random)).collect();
+    }
+    // Completed trials best first, then pruned ones (further folds first), then pending ones.
+    let mut ranked: Vec<&Trial> = history.iter().chain(pending).collect();
+    ranked.sort_by(|a, b| {
+        a.pruned
+            .cmp(&b.pruned)
+            .then(b.running.len().cmp(&a.running.len()))
+            .then_with(|| {
+                let (x, y) = (a.value(), b.value());
+                let order = x.is_nan().cmp(&y.is_nan());
+                let by_value = if lower_is_better { x.total_cmp(&y) } else { y.total_cmp(&x) };
+                order.then(by_value)
+            })
+            .then(a.number.cmp(&b.number))
+    });
+    let below_count = tpe::gamma(ranked.len());
+    let (mut below, mut above) = (ranked[..below_count].to_vec(), ranked[below_count..].to_vec());
+    below.sort_by_key(|t| t.number);
+    above.sort_by_key(|t| t.number);
+    dimensions
+        .iter()
+        .enumerate()
+        .map(|(i, d)| {
+            let good: Vec<f64> = below.iter().map(|t| t.internal[i]).collect();
+            let bad: Vec<f64> = above.iter().map(|t| t.internal[i]).collect();
+            tpe::suggest(&d.range, &good, &bad, &mut random)
+        })
+        .collect()
+}
+
+/// Proposes a round of trials one after the other, each seeing the ones
+/// before it as pending.
+fn propose_round(
+    sampler: Sampler,
+    startup: usize,
+    direction: (u64, bool),
+    dimensions: &[Dimension],
+    history: &[Trial],
+    numbers: std::ops::Range<usize>,
+) -> Vec<(usize, Vec<f64>)> {
+    let mut pending: Vec<Trial> = Vec::new();
+    for number in numbers {
+        let internal =
+            propose(sampler, startup, direction, dimensions, (history, &pending), number);
+        pending.push(Trial {
+            number,
+            internal,
+            params: Map::new(),
+            fold_scores: Vec::new(),
+            running: Vec::new(),
+            pruned: true,
+            seconds: 0.0,
+        });
+    }
+    pending.into_iter().map(|t| (t.number, t.internal)).collect()
+}
+
+/// Runs `pipit stage tune`.
+pub fn run(args: &TuneArgs) -> anyhow::Result<String> {
+    let started = Instant::now();
+    let (metric, lower_is_better) =
+        metrics::key_metric(args.task, args.metric.as_deref(), "--metric")?;
+    let spec = args
+        .space
+        .clone()
+        .unwrap_or_else(|| format!("params.yaml:tune.space.{}", args.model.name()));
+    let dimensions = space::read(&spec)?;
+    let valid = accepted(args.model);
+    for dimension in &dimensions {
+        if !valid.contains(&dimension.name.as_str()) {
+            let list = if valid.is_empty() { "none".to_owned() } else { valid.join(", ") };
+            bail!(
+                "the search space has `{}`, which `{}` does not take (it takes: {list})",
+                dimension.name,
+                args.model.name()
+            );
+        }
+    }
+    if args.folds < 2 {
+        bail!("--folds must be at least 2");
+    }
+    if args.trials == 0 {
+        bail!("--trials must be at least 1");
+    }
+    let data = Labelled::read(&args.train, &args.target)?;
+    let classes = data.classes(args.task, &format!("`{}`", args.train.display()))?;
+    let y = data.encoded(args.task, &classes)?;
+    if data.records.len() < args.folds {
+        bail!(
+            "`{}` has {} rows, fewer than --folds {}",
+            args.train.display(),
+            data.records.len(),
+            args.folds
+        );
+    }
+    let labels: Vec<usize> = y.iter().map(|&v| v as usize).collect();
+    let stratify = (args.task == Task::Classification).then_some(labels.as_slice());
+    let split = folds::folds(data.records.len(), args.folds, stratify, args.seed);
+    let folds: Vec<Fold> = split
+        .iter()
+        .map(|test_rows| {
+            let train_rows: Vec<usize> =
+                (0..data.records.len()).filter(|r| test_rows.binary_search(r).is_err()).collect();
+            let preprocessor =
+                Preprocessor::fit(&data.columns(&train_rows), args.model.standardises());
+            let pick = |rows: &[usize]| {
+                let records: Vec<_> = rows.iter().map(|&r| data.records[r].clone()).collect();
+                (preprocessor.matrix(&records), rows.iter().map(|&r| y[r]).collect::<Vec<f64>>())
+            };
+            let ((x_train, y_train), (x_test, y_test)) = (pick(&train_rows), pick(test_rows));
+            Fold { x_train, y_train, x_test, y_test }
+        })
+        .collect();
+    let study = Study {
+        args_model: args.model,
+        task: args.task,
+        classes,
+        folds,
+        metric,
+        lower_is_better,
+        seed: args.seed,
+        pruner: args.pruner,
+    };
+    let jobs = args
+        .jobs
+        .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, usize::from))
+        .max(1);
+    let pool = rayon::ThreadPoolBuilder::new()
+        .num_threads(jobs)
+        .build()
+        .context("cannot start the worker threads")?;
+    let mut history: Vec<Trial> = Vec::with_capacity(args.trials);
+    while history.len() < args.trials {
+        let numbers = history.len()..(history.len() + ROUND).min(args.trials);
+        let direction = (study.seed, study.lower_is_better);
+        let proposals = propose_round(
+            args.sampler,
+            args.startup_trials,
+            direction,
+            &dimensions,
+            &history,
+            numbers,
+        );
+        let finished: Vec<anyhow::Result<Trial>> = pool.install(|| {
+            proposals
+                .into_par_iter()
+                .map(|(number, internal)| study.run(number, internal, &dimensions, &history))
+                .collect()
+        });
+        for trial in finished {
+            history.push(trial?);
+        }
+    }
+    let best = history
+        .iter()
+        .filter(|t| !t.pruned && !t.value().is_nan())
+        .reduce(|best, t| if study.better(t.value(), best.value()) { t } else { best })
+        .with_context(|| format!("no trial finished with a {metric} score"))?;
+    write_atomic(&args.out, (serde_json::to_string_pretty(&best.params)? + "\n").as_bytes())?;
+    if let Some(path) = &args.trials_out {
+        let mut lines = String::new();
+        for trial in &history {
+            let line = json!({
+                "number": trial.number,
+                "params": trial.params,
+                "fold_scores": trial.fold_scores,
+                "value": trial.value(),
+                "state": if trial.pruned { "pruned" } else { "complete" },
+                "duration_seconds": (trial.seconds * 1000.0).round() / 1000.0,
+            });
+            lines.push_str(&line.to_string());
+            lines.push('\n');
+        }
+        write_atomic(path, lines.as_bytes())?;
+    }
+    let pruned = history.iter().filter(|t| t.pruned).count();
+    Ok(format!(
+        "tuned {} on {}: best {metric} {:.4} (trial {} of {}, {pruned} pruned) in {:.1} s",
+        args.model.name(),
+        args.train.display(),
+        best.value(),
+        best.number,
+        history.len(),
+        started.elapsed().as_secs_f64()
+    ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::space::Range;
+    use super::*;
+
+    /// Minimises `f` over `dimensions` with `trials` trials in rounds, as the
+    /// stage does; returns the best value.
+    fn minimise(
+        sampler: Sampler,
+        dimensions: &[Dimension],
+        f: impl Fn(&[f64]) -> f64,
+        seed: u64,
+    ) -> f64 {
+        let mut history: Vec<Trial> = Vec::new();
+        while history.len() < 40 {
+            let numbers = history.len()..history.len() + ROUND;
+            let round: Vec<Trial> =
+                propose_round(sampler, 10, (seed, true), dimensions, &history, numbers)
+                    .into_iter()
+                    .map(|(number, internal)| {
+                        let values: Vec<f64> = dimensions
+                            .iter()
+                            .zip(&internal)
+                            .map(|(d, &v)| d.range.value(v).as_f64().unwrap())
+                            .collect();
+                        let value = f(&values);
+                        Trial {
+                            number,
+                            internal,
+                            params: Map::new(),
+                            fold_scores: vec![value],
+                            running: vec![value],
+                            pruned: false,
+                            seconds: 0.0,
+                        }
+                    })
+                    .collect();
+            history.extend(round);
+        }
+        history.iter().map(Trial::value).fold(f64::INFINITY, f64::min)
+    }
+
+    fn float(name: &str, low: f64, high: f64) -> Dimension {
+        let range = Range::Number { low, high, step: None, log: false, integer: false };
+        Dimension { name: name.into(), range }
+    }
+
+    fn finished(number: usize, running: &[f64]) -> Trial {
+        Trial {
+            number,
+            internal: vec![],
+            params: Map::new(),
+            fold_scores: running.to_vec(),
+            running: running.to_vec(),
+            pruned: false,
+            seconds: 0.0,
+        }
+    }
+
+    #[test]
+    fn the_median_pruner_stops_a_clearly_worse_trial_after_its_start_up() {
+        let firsts = [0.80, 0.81, 0.82, 0.83, 0.84];
+        let done: Vec<Trial> =
+            firsts.iter().enumerate().map(|(n, &v)| finished(n, &[v, 0.82, 0.83])).collect();
+        let all: Vec<&Trial> = done.iter().collect();
+        // Maximising: the median at step 0 is 0.82.
+        assert!(median_prunes(0.5, 0, &all, false));
+        assert!(!median_prunes(0.9, 0, &all, false));
+        assert!(!median_prunes(0.82, 0, &all, false), "the median itself goes on");
+        assert!(median_prunes(f64::NAN, 1, &all, false));
+        // Minimising, the other way round.
+        assert!(median_prunes(0.9, 0, &all, true) && !median_prunes(0.5, 0, &all, true));
+        // Fewer than five finished trials: nothing is pruned.
+        assert!(!median_prunes(0.0, 0, &all[..4], false));
+    }
+
+    #[test]
+    fn tpe_finds_optima_faster_than_random_search() {
+        let one = [float("x", -10.0, 10.0)];
+        let two = [float("x", -5.0, 5.0), float("y", -5.0, 5.0)];
+        let parabola = |v: &[f64]| (v[0] - 2.0).powi(2);
+        let bowl = |v: &[f64]| (v[0] - 1.0).powi(2) + 3.0 * (v[1] + 3.0).powi(2);
+        for (dimensions, f) in [(&one[..], &parabola as &dyn Fn(&[f64]) -> f64), (&two[..], &bowl)]
+        {
+            let mean = |sampler| {
+                (0..30).map(|seed| minimise(sampler, dimensions, f, seed)).sum::<f64>() / 30.0
+            };
+            let (tpe, random) = (mean(Sampler::Tpe), mean(Sampler::Random));
+            assert!(tpe < random / 2.0, "TPE {tpe} against random {random}");
+        }
+    }
+}

@@ -4,8 +4,10 @@
 
 mod atomic;
 mod compare;
+mod drift;
 mod generate;
 mod html;
+mod keyed;
 mod labelled;
 pub mod metrics;
 pub mod model;
@@ -28,6 +30,8 @@ pub enum StageCommand {
     Prepare(prepare::PrepareArgs),
     /// Train a model on prepared data; write it and its metrics against a baseline
     Train(train::TrainArgs),
+    /// Per-column drift between reference and current data (KS, chi², PSI, Wasserstein, JS)
+    Drift(drift::DriftArgs),
     /// Search hyperparameters with k-fold CV: TPE (or random) sampling, median pruning
     Tune(tune::TuneArgs),
     /// Every model's metrics side by side, the best per data set (JSON, Markdown, HTML)
@@ -42,5 +46,6 @@ pub fn run(command: StageCommand) -> anyhow::Result<String> {
         StageCommand::Train(args) => train::run(&args),
         StageCommand::Compare(args) => compare::run(&args),
         StageCommand::Tune(args) => tune::run(&args),
+        StageCommand::Drift(args) => drift::run(&args),
     }
 }

@@ -34,7 +34,7 @@ fn stages_lists_the_expanded_demo() {
     assert_eq!(run.code, 0, "{run}");
     let stages: serde_json::Value = serde_json::from_str(&run.stdout).unwrap();
     let stages = stages.as_array().unwrap();
-    assert_eq!(stages.len(), 28);
+    assert_eq!(stages.len(), 34);
     let forest = stages.iter().find(|s| s["name"] == "train@churn-forest").unwrap();
     assert_eq!(forest["family"], "train");
     assert_eq!(forest["outs"][0]["path"], "models/churn/forest.model");

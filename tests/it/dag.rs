@@ -103,8 +103,8 @@ fn every_format_of_every_example() {
 #[test]
 fn demo_json_has_every_stage() {
     let graph: serde_json::Value = serde_json::from_str(&demo_dag(&["--json"])).unwrap();
-    assert_eq!(graph["nodes"].as_array().unwrap().len(), 28);
-    assert_eq!(graph["edges"].as_array().unwrap().len(), 57);
+    assert_eq!(graph["nodes"].as_array().unwrap().len(), 34);
+    assert_eq!(graph["edges"].as_array().unwrap().len(), 63);
 }
 
 #[test]

@@ -105,3 +105,33 @@ pub fn demo() -> (String, String) {
     let read = |name: &str| fs_err::read_to_string(root.join(name)).expect("demo file");
     (read("pipeline.yaml"), read("params.yaml"))
 }
+
+/// Generates churn data (`raw.csv`) in `repo` and prepares it into `prepared/`.
+pub fn prepare_churn(repo: &Repo, rows: &str, seed: &str) {
+    let run = repo.pipit([
+        "stage",
+        "generate",
+        "--dataset",
+        "churn",
+        "--rows",
+        rows,
+        "--seed",
+        seed,
+        "--out",
+        "raw.csv",
+    ]);
+    assert_eq!(run.code, 0, "{run}");
+    let run = repo.pipit([
+        "stage",
+        "prepare",
+        "--data",
+        "raw.csv",
+        "--target",
+        "Churn",
+        "--task",
+        "classification",
+        "--out-dir",
+        "prepared",
+    ]);
+    assert_eq!(run.code, 0, "{run}");
+}

@@ -2,37 +2,12 @@
 
 use serde_json::Value;
 
-use crate::harness::{Repo, Run};
+use crate::harness::{Repo, Run, prepare_churn};
 
 /// A repository with prepared churn data (small) and pipeline.yaml at its root.
 fn prepared() -> Repo {
     let repo = Repo::with_pipeline("stages: {}\n", "");
-    let run = repo.pipit([
-        "stage",
-        "generate",
-        "--dataset",
-        "churn",
-        "--rows",
-        "400",
-        "--seed",
-        "3",
-        "--out",
-        "raw.csv",
-    ]);
-    assert_eq!(run.code, 0, "{run}");
-    let run = repo.pipit([
-        "stage",
-        "prepare",
-        "--data",
-        "raw.csv",
-        "--target",
-        "Churn",
-        "--task",
-        "classification",
-        "--out-dir",
-        "prepared",
-    ]);
-    assert_eq!(run.code, 0, "{run}");
+    prepare_churn(&repo, "400", "3");
     repo
 }
 

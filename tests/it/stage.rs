@@ -174,8 +174,13 @@ fn the_demo_pipeline_runs_end_to_end_and_reruns_only_what_changed() {
     let repo = Repo::with_pipeline(&pipeline, &small);
     let run = repo.pipit(["repro"]);
     assert_eq!(run.code, 0, "{run}");
-    assert!(run.stdout.contains("ran 28, up to date 0"), "{run}");
+    assert!(run.stdout.contains("ran 34, up to date 0"), "{run}");
     assert!(repo.path().join("reports/compare.html").is_file());
+    let drift = fs_err::read_to_string(repo.path().join("metrics/drift/housing.json")).unwrap();
+    let drift: serde_json::Value = serde_json::from_str(&drift).unwrap();
+    assert_eq!(drift["rule"], "evidently");
+    assert!(drift["columns"]["MedInc"]["drifted"].as_bool().unwrap(), "incomes drift: {drift}");
+    assert!(drift["columns"].get("MedHouseVal").is_none(), "the target is left out");
     for dataset in ["housing", "credit", "churn"] {
         for file in ["train.csv", "test.csv", "stats.json"] {
             let path = format!("data/{dataset}/prepared/{file}");
@@ -195,7 +200,7 @@ fn the_demo_pipeline_runs_end_to_end_and_reruns_only_what_changed() {
     assert!(
         again
             .stdout
-            .contains("everything is up to date (28 stages; ran the 3 always-changed ones)"),
+            .contains("everything is up to date (34 stages; ran the 3 always-changed ones)"),
         "{again}"
     );
     let list = repo.pipit(["model", "list", "--json"]);
@@ -207,7 +212,7 @@ fn the_demo_pipeline_runs_end_to_end_and_reruns_only_what_changed() {
     repo.write("params.yaml", &small.replace("gbm: {n_trees: 20", "gbm: {n_trees: 30"));
     let changed = repo.pipit(["repro"]);
     assert_eq!(changed.code, 0, "{changed}");
-    assert!(changed.stdout.contains("ran 7, up to date 21"), "{changed}");
+    assert!(changed.stdout.contains("ran 7, up to date 27"), "{changed}");
     for dataset in ["housing", "credit", "churn"] {
         assert!(changed.stdout.contains(&format!("ran        train@{dataset}-gbm")), "{changed}");
     }

@@ -2,7 +2,7 @@
 
 use serde_json::Value;
 
-use crate::harness::{Repo, Run};
+use crate::harness::{Repo, Run, prepare_churn};
 
 fn prepared() -> Repo {
     let repo = Repo::with_pipeline(
@@ -10,32 +10,7 @@ fn prepared() -> Repo {
         "tune:\n  space:\n    gbm:\n      learning_rate: {float: [0.02, 0.3], log: true}\n      \
          n_trees: {int: [10, 40], step: 10}\n      max_depth: {int: [1, 4]}\n",
     );
-    let run = repo.pipit([
-        "stage",
-        "generate",
-        "--dataset",
-        "churn",
-        "--rows",
-        "500",
-        "--seed",
-        "4",
-        "--out",
-        "raw.csv",
-    ]);
-    assert_eq!(run.code, 0, "{run}");
-    let run = repo.pipit([
-        "stage",
-        "prepare",
-        "--data",
-        "raw.csv",
-        "--target",
-        "Churn",
-        "--task",
-        "classification",
-        "--out-dir",
-        "prepared",
-    ]);
-    assert_eq!(run.code, 0, "{run}");
+    prepare_churn(&repo, "500", "4");
     repo
 }
 

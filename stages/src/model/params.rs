@@ -3,7 +3,6 @@
 //! names each model accepts, with scikit-learn's defaults.
 
 use std::collections::BTreeMap;
-use std::path::Path;
 
 use serde_json::Value;
 
@@ -66,26 +65,9 @@ impl Hyperparameters {
 
 /// Reads `FILE[:KEY]`: a JSON or YAML mapping, or the mapping under a dotted key.
 fn read_file(spec: &str) -> anyhow::Result<BTreeMap<String, Value>> {
-    let (file, key) = match spec.rsplit_once(':') {
-        Some((file, key)) if Path::new(file).is_file() => (file, Some(key)),
-        _ => (spec, None),
-    };
-    let text = fs_err::read_to_string(file)?;
-    let document: Value = if file.ends_with(".json") {
-        serde_json::from_str(&text)
-            .map_err(|e| anyhow::anyhow!("`{file}` is not valid JSON: {e}"))?
-    } else {
-        serde_saphyr::from_str(&text)
-            .map_err(|e| anyhow::anyhow!("`{file}` is not valid YAML: {}", e.without_snippet()))?
-    };
-    let mut node = &document;
-    for part in key.into_iter().flat_map(|k| k.split('.')) {
-        node = node
-            .get(part)
-            .ok_or_else(|| anyhow::anyhow!("`{file}` has no key `{}`", key.unwrap_or_default()))?;
-    }
+    let node = crate::keyed::read(spec)?;
     match node {
-        Value::Object(map) => Ok(map.iter().map(|(k, v)| (k.clone(), v.clone())).collect()),
+        Value::Object(map) => Ok(map.into_iter().collect()),
         Value::Null => Ok(BTreeMap::new()),
         _ => anyhow::bail!("the params in `{spec}` must be a mapping"),
     }

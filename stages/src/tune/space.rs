@@ -9,9 +9,7 @@
 //! Samplers work in an internal space: numbers as floats (their logarithm
 //! when `log`), choices as their index.
 
-use std::path::Path;
-
-use anyhow::{Context, bail};
+use anyhow::bail;
 use serde_json::Value;
 
 use crate::random::Random;
@@ -101,24 +99,8 @@ impl Range {
 
 /// Reads the space from `FILE[:KEY]` (YAML or JSON, a dotted key).
 pub fn read(spec: &str) -> anyhow::Result<Vec<Dimension>> {
-    let (file, key) = match spec.rsplit_once(':') {
-        Some((file, key)) if Path::new(file).is_file() => (file, Some(key)),
-        _ => (spec, None),
-    };
-    let text = fs_err::read_to_string(file)?;
-    let document: Value = if file.ends_with(".json") {
-        serde_json::from_str(&text).with_context(|| format!("`{file}` is not valid JSON"))?
-    } else {
-        serde_saphyr::from_str(&text)
-            .map_err(|e| anyhow::anyhow!("`{file}` is not valid YAML: {}", e.without_snippet()))?
-    };
-    let mut node = &document;
-    for part in key.into_iter().flat_map(|k| k.split('.')) {
-        node = node
-            .get(part)
-            .with_context(|| format!("`{file}` has no key `{}`", key.unwrap_or_default()))?;
-    }
-    let Value::Object(map) = node else {
+    let node = crate::keyed::read(spec)?;
+    let Value::Object(map) = &node else {
         bail!("the search space in `{spec}` must be a mapping of hyperparameter to range");
     };
     if map.is_empty() {

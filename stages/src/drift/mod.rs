@@ -1,0 +1,319 @@
+//! `pipit stage drift`: per-column drift between reference data (what a model
+//! was trained on) and current data (what it sees now), with the statistics
+//! of [`measures`] and a verdict per column by a selectable rule; the data
+//! set drifts when the share of drifted columns reaches a threshold.
+//!
+//! Rules (`--rule`):
+//! - `pvalue`: KS (numeric) or chi² (categorical) p-value below 0.05;
+//! - `psi`: PSI at least 0.2;
+//! - `evidently` (default), as Evidently 0.7 chooses a test: with at most
+//!   1,000 reference rows, KS for numeric columns with more than 5 unique
+//!   values (p ≤ 0.05), a two-proportion Z-test for two-valued columns, and
+//!   chi² goodness of fit for other categorical or low-cardinality columns
+//!   (p < 0.05); with more, the Wasserstein distance normalised by the
+//!   reference's standard deviation (≥ 0.1) for numeric columns with more
+//!   than 5 unique values, Jensen–Shannon (≥ 0.1) for the others.
+
+mod kolmogorov;
+pub mod measures;
+
+use std::collections::BTreeSet;
+use std::path::PathBuf;
+
+use anyhow::bail;
+use clap::{Args, ValueEnum};
+use serde_json::{Map, Value, json};
+
+use crate::atomic::write_atomic;
+use crate::prepare::read::read;
+
+/// Arguments of `pipit stage drift`
+#[derive(Debug, Args)]
+pub struct DriftArgs {
+    /// The reference data (CSV or Parquet), e.g. the training split
+    #[arg(long)]
+    reference: PathBuf,
+    /// The current data (CSV or Parquet)
+    #[arg(long)]
+    current: PathBuf,
+    /// How a column is judged to drift
+    #[arg(long, value_enum, default_value_t = Rule::Evidently)]
+    rule: Rule,
+    /// The share of drifted columns at which the data set drifts
+    #[arg(long, default_value_t = 0.5)]
+    threshold: f64,
+    /// Columns to leave out (repeatable or comma-separated), e.g. the target and identifiers
+    #[arg(long = "ignore", value_name = "COLUMN", value_delimiter = ',')]
+    ignore: Vec<String>,
+    /// Where to write the result (JSON)
+    #[arg(long)]
+    out: PathBuf,
+}
+
+/// How a column's drift is decided.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum Rule {
+    /// KS or chi² p-value below 0.05
+    Pvalue,
+    /// PSI of 0.2 or more
+    Psi,
+    /// The test Evidently 0.7 picks by sample size and column type
+    Evidently,
+}
+
+/// One column's values in both samples, missing cells left out.
+enum Column {
+    Numeric(Vec<f64>, Vec<f64>),
+    Categorical(Vec<String>, Vec<String>),
+}
+
+/// Counts per category of the sorted union of both samples.
+fn category_counts(reference: &[String], current: &[String]) -> (Vec<String>, Vec<f64>, Vec<f64>) {
+    let categories: Vec<String> =
+        reference.iter().chain(current).cloned().collect::<BTreeSet<_>>().into_iter().collect();
+    let count = |values: &[String]| {
+        let mut counts = vec![0.0; categories.len()];
+        for v in values {
+            if let Ok(i) = categories.binary_search(v) {
+                counts[i] += 1.0;
+            }
+        }
+        counts
+    };
+    let (r, c) = (count(reference), count(current));
+    (categories, r, c)
+}
+
+fn unique_numbers(values: impl Iterator<Item = f64>) -> usize {
+    let mut all: Vec<f64> = values.collect();
+    all.sort_by(f64::total_cmp);
+    all.dedup();
+    all.len()
+}
+
+/// Returns the column's statistics and verdict under `rule`.
+fn judge(column: &Column, rule: Rule) -> Map<String, Value> {
+    let mut out = Map::new();
+    let (test, score, threshold, drifted) = match column {
+        Column::Numeric(reference, current) => {
+            let (ks_stat, ks_pvalue) = measures::ks_2samp(reference, current);
+            let (ref_bins, cur_bins) = measures::decile_counts(reference, current);
+            let psi = measures::psi_of_counts(&ref_bins, &cur_bins);
+            let wasserstein = measures::wasserstein(reference, current);
+            let jensen_shannon = measures::jensen_shannon(&ref_bins, &cur_bins);
+            out.insert("type".into(), json!("numeric"));
+            out.insert("ks_stat".into(), json!(ks_stat));
+            out.insert("ks_pvalue".into(), json!(ks_pvalue));
+            out.insert("psi".into(), json!(psi));
+            out.insert("wasserstein".into(), json!(wasserstein));
+            out.insert("jensen_shannon".into(), json!(jensen_shannon));
+            match rule {
+                Rule::Pvalue => ("ks", ks_pvalue, 0.05, ks_pvalue < 0.05),
+                Rule::Psi => ("psi", psi, 0.2, psi >= 0.2),
+                Rule::Evidently => evidently_numeric(reference, current, ks_pvalue, wasserstein),
+            }
+        }
+        Column::Categorical(reference, current) => {
+            let (_, ref_counts, cur_counts) = category_counts(reference, current);
+            let (chi2_stat, chi2_pvalue) = measures::chi2_contingency(&ref_counts, &cur_counts);
+            let psi = measures::psi_of_counts(&ref_counts, &cur_counts);
+            let jensen_shannon = measures::jensen_shannon(&ref_counts, &cur_counts);
+            out.insert("type".into(), json!("categorical"));
+            out.insert("chi2_stat".into(), json!(chi2_stat));
+            out.insert("chi2_pvalue".into(), json!(chi2_pvalue));
+            out.insert("psi".into(), json!(psi));
+            out.insert("jensen_shannon".into(), json!(jensen_shannon));
+            match rule {
+                Rule::Pvalue => ("chi2", chi2_pvalue, 0.05, chi2_pvalue < 0.05),
+                Rule::Psi => ("psi", psi, 0.2, psi >= 0.2),
+                Rule::Evidently => {
+                    evidently_categorical(reference, current, &ref_counts, &cur_counts)
+                }
+            }
+        }
+    };
+    let (n_ref, n_cur) = match column {
+        Column::Numeric(r, c) => (r.len(), c.len()),
+        Column::Categorical(r, c) => (r.len(), c.len()),
+    };
+    out.insert("test".into(), json!(test));
+    out.insert("score".into(), json!(score));
+    out.insert("threshold".into(), json!(threshold));
+    out.insert("drifted".into(), json!(drifted));
+    out.insert("reference_rows".into(), json!(n_ref));
+    out.insert("current_rows".into(), json!(n_cur));
+    out
+}
+
+/// Evidently's choice for a numeric column.
+fn evidently_numeric(
+    reference: &[f64],
+    current: &[f64],
+    ks_pvalue: f64,
+    wasserstein: f64,
+) -> (&'static str, f64, f64, bool) {
+    let unique = unique_numbers(reference.iter().chain(current).copied());
+    if unique > 5 {
+        if reference.len() <= 1000 {
+            return ("ks", ks_pvalue, 0.05, ks_pvalue <= 0.05);
+        }
+        let (_, std) = crate::statistics::mean_std(reference);
+        let normed = wasserstein / std.max(0.001);
+        return ("wasserstein_normed", normed, 0.1, normed >= 0.1);
+    }
+    // A low-cardinality number is judged as a category.
+    let as_text = |values: &[f64]| values.iter().map(|v| format!("{v:?}")).collect::<Vec<_>>();
+    let (r, c) = (as_text(reference), as_text(current));
+    let (_, ref_counts, cur_counts) = category_counts(&r, &c);
+    evidently_categorical(&r, &c, &ref_counts, &cur_counts)
+}
+
+/// Evidently's choice for a categorical (or low-cardinality) column.
+fn evidently_categorical(
+    reference: &[String],
+    current: &[String],
+    ref_counts: &[f64],
+    cur_counts: &[f64],
+) -> (&'static str, f64, f64, bool) {
+    let unique = ref_counts.len();
+    if reference.len() > 1000 {
+        let js = measures::jensen_shannon(ref_counts, cur_counts);
+        return ("jensen_shannon", js, 0.1, js >= 0.1);
+    }
+    if unique > 2 {
+        let k = current.len() as f64 / reference.len() as f64;
+        let expected: Vec<f64> = ref_counts.iter().map(|c| c * k).collect();
+        let (_, p) = measures::chisquare(cur_counts, &expected);
+        return ("chisquare", p, 0.05, p < 0.05);
+    }
+    if unique < 2 {
+        return ("z", 1.0, 0.05, false);
+    }
+    // Two values: the share of rows holding the larger one.
+    let p = measures::z_test(
+        ref_counts[1],
+        reference.len() as f64,
+        cur_counts[1],
+        current.len() as f64,
+    );
+    ("z", p, 0.05, p < 0.05)
+}
+
+/// Reads both files and pairs their columns.
+fn columns(args: &DriftArgs) -> anyhow::Result<Vec<(String, Column)>> {
+    let reference = read(&args.reference)?;
+    let current = read(&args.current)?;
+    let missing: Vec<&String> = reference
+        .names
+        .iter()
+        .filter(|n| !args.ignore.contains(n) && !current.names.contains(n))
+        .collect();
+    if !missing.is_empty() {
+        let list: Vec<&str> = missing.iter().map(|s| s.as_str()).collect();
+        bail!("`{}` has no column {}", args.current.display(), list.join(", "));
+    }
+    let mut out = Vec::new();
+    for (index, name) in reference.names.iter().enumerate() {
+        if args.ignore.contains(name) {
+            continue;
+        }
+        let other = current.names.iter().position(|n| n == name).expect("checked above");
+        let cells = |column: &[Option<String>]| -> Vec<String> {
+            column.iter().flatten().map(|s| s.trim().to_owned()).filter(|s| !s.is_empty()).collect()
+        };
+        let (r, c) = (cells(&reference.columns[index]), cells(&current.columns[other]));
+        if r.is_empty() || c.is_empty() {
+            bail!("column `{name}` has no values in one of the two files");
+        }
+        let numbers = |values: &[String]| {
+            values.iter().map(|v| v.parse::<f64>().ok()).collect::<Option<Vec<f64>>>()
+        };
+        let column = match (numbers(&r), numbers(&c)) {
+            (Some(rn), Some(cn)) => Column::Numeric(rn, cn),
+            _ => Column::Categorical(r, c),
+        };
+        out.push((name.clone(), column));
+    }
+    if out.is_empty() {
+        bail!("no columns to compare");
+    }
+    Ok(out)
+}
+
+/// Runs `pipit stage drift`.
+pub fn run(args: &DriftArgs) -> anyhow::Result<String> {
+    if !(0.0..=1.0).contains(&args.threshold) {
+        bail!("--threshold must be between 0 and 1");
+    }
+    let columns = columns(args)?;
+    let judged: Vec<(String, Map<String, Value>)> =
+        columns.iter().map(|(name, column)| (name.clone(), judge(column, args.rule))).collect();
+    let drifted: Vec<&str> =
+        judged.iter().filter(|(_, j)| j["drifted"] == true).map(|(n, _)| n.as_str()).collect();
+    let share = drifted.len() as f64 / judged.len() as f64;
+    let dataset_drift = share >= args.threshold;
+    let rule = match args.rule {
+        Rule::Pvalue => "pvalue",
+        Rule::Psi => "psi",
+        Rule::Evidently => "evidently",
+    };
+    let report = json!({
+        "rule": rule,
+        "threshold": args.threshold,
+        "drift_share": share,
+        "dataset_drift": dataset_drift,
+        "drifted_columns": drifted,
+        "columns": judged.iter().map(|(n, j)| (n.clone(), Value::Object(j.clone()))).collect::<Map<String, Value>>(),
+    });
+    write_atomic(&args.out, (serde_json::to_string_pretty(&report)? + "\n").as_bytes())?;
+    Ok(format!(
+        "drift ({rule}): {} of {} columns drifted ({:.0} %){}{}",
+        drifted.len(),
+        judged.len(),
+        share * 100.0,
+        if drifted.is_empty() { String::new() } else { format!(": {}", drifted.join(", ")) },
+        if dataset_drift { "; the data set drifted" } else { "; no data set drift" }
+    ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn numeric(shift: f64, rows: usize) -> Column {
+        let reference: Vec<f64> = (0..rows).map(|i| (i % 97) as f64).collect();
+        let current: Vec<f64> = reference.iter().map(|v| v + shift).collect();
+        Column::Numeric(reference, current)
+    }
+
+    #[test]
+    fn each_rule_picks_its_test_and_threshold() {
+        let same = judge(&numeric(0.0, 500), Rule::Evidently);
+        assert_eq!((same["test"].as_str(), same["drifted"].as_bool()), (Some("ks"), Some(false)));
+        let moved = judge(&numeric(30.0, 500), Rule::Evidently);
+        assert_eq!(moved["drifted"], true);
+        // Past 1,000 reference rows, Evidently switches to the normalised Wasserstein distance.
+        let large = judge(&numeric(30.0, 2000), Rule::Evidently);
+        assert_eq!(large["test"], "wasserstein_normed");
+        assert_eq!(large["drifted"], true);
+        let psi = judge(&numeric(30.0, 500), Rule::Psi);
+        assert_eq!((psi["test"].as_str(), psi["threshold"].as_f64()), (Some("psi"), Some(0.2)));
+        let pvalue = judge(&numeric(0.0, 500), Rule::Pvalue);
+        assert_eq!(pvalue["test"], "ks");
+        assert_eq!(pvalue["ks_pvalue"], 1.0);
+        let text = |n: usize, k: usize| (0..n).map(|i| format!("c{}", i % k)).collect::<Vec<_>>();
+        let binary = Column::Categorical(text(400, 2), text(300, 2));
+        assert_eq!(judge(&binary, Rule::Evidently)["test"], "z");
+        let several = Column::Categorical(text(400, 4), text(300, 3));
+        let judged = judge(&several, Rule::Evidently);
+        assert_eq!(judged["test"], "chisquare");
+        assert_eq!(judged["drifted"], true, "a category vanished: {judged:?}");
+        let many = Column::Categorical(text(1500, 4), text(300, 4));
+        assert_eq!(judge(&many, Rule::Evidently)["test"], "jensen_shannon");
+        let judged = judge(&binary, Rule::Pvalue);
+        for key in ["type", "chi2_stat", "chi2_pvalue", "psi", "jensen_shannon", "test", "drifted"]
+        {
+            assert!(judged.contains_key(key), "{key} missing from {judged:?}");
+        }
+    }
+}

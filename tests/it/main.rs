@@ -4,6 +4,7 @@ mod architecture;
 mod cli;
 mod compare;
 mod dag;
+mod drift;
 mod harness;
 mod parser_never_panics;
 mod registry;

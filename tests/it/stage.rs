@@ -181,6 +181,8 @@ fn the_demo_pipeline_runs_end_to_end_and_reruns_only_what_changed() {
     assert_eq!(drift["rule"], "evidently");
     assert!(drift["columns"]["MedInc"]["drifted"].as_bool().unwrap(), "incomes drift: {drift}");
     assert!(drift["columns"].get("MedHouseVal").is_none(), "the target is left out");
+    let report = fs_err::read_to_string(repo.path().join("reports/drift/churn.html")).unwrap();
+    assert!(report.contains("<h2>tenure"), "every column has a section");
     for dataset in ["housing", "credit", "churn"] {
         for file in ["train.csv", "test.csv", "stats.json"] {
             let path = format!("data/{dataset}/prepared/{file}");

@@ -16,6 +16,7 @@
 
 mod kolmogorov;
 pub mod measures;
+mod report;
 
 use std::collections::BTreeSet;
 use std::path::PathBuf;
@@ -48,6 +49,9 @@ pub struct DriftArgs {
     /// Where to write the result (JSON)
     #[arg(long)]
     out: PathBuf,
+    /// Also write a self-contained HTML report
+    #[arg(long)]
+    html: Option<PathBuf>,
 }
 
 /// How a column's drift is decided.
@@ -266,6 +270,10 @@ pub fn run(args: &DriftArgs) -> anyhow::Result<String> {
         "columns": judged.iter().map(|(n, j)| (n.clone(), Value::Object(j.clone()))).collect::<Map<String, Value>>(),
     });
     write_atomic(&args.out, (serde_json::to_string_pretty(&report)? + "\n").as_bytes())?;
+    if let Some(path) = &args.html {
+        let title = format!("{} against {}", args.current.display(), args.reference.display());
+        write_atomic(path, report::html(&title, &report, &columns, &judged).as_bytes())?;
+    }
     Ok(format!(
         "drift ({rule}): {} of {} columns drifted ({:.0} %){}{}",
         drifted.len(),

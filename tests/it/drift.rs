@@ -1,0 +1,102 @@
+//! `pipit stage drift` through the real binary.
+
+use serde_json::Value;
+
+use crate::harness::Repo;
+
+fn generate(repo: &Repo, out: &str, seed: &str, drift: bool) {
+    let mut args = vec![
+        "stage",
+        "generate",
+        "--dataset",
+        "credit",
+        "--rows",
+        "3000",
+        "--seed",
+        seed,
+        "--out",
+        out,
+    ];
+    if drift {
+        args.push("--drift");
+    }
+    let run = repo.pipit(args);
+    assert_eq!(run.code, 0, "{run}");
+}
+
+#[test]
+fn drift_finds_the_documented_shifts_and_writes_json_and_html() {
+    let repo = Repo::new();
+    generate(&repo, "reference.csv", "1", false);
+    generate(&repo, "same.csv", "2", false);
+    generate(&repo, "production.csv", "3", true);
+    let drift = |current: &str, rule: &str| {
+        let run = repo.pipit([
+            "stage",
+            "drift",
+            "--reference",
+            "reference.csv",
+            "--current",
+            current,
+            "--rule",
+            rule,
+            "--ignore",
+            "is_fraud",
+            "--out",
+            "drift.json",
+            "--html",
+            "drift.html",
+        ]);
+        assert_eq!(run.code, 0, "{run}");
+        let text = fs_err::read_to_string(repo.path().join("drift.json")).unwrap();
+        (run.stdout, serde_json::from_str::<Value>(&text).unwrap())
+    };
+    let (_, stable) = drift("same.csv", "evidently");
+    assert_eq!(stable["drifted_columns"], serde_json::json!([]), "{stable}");
+    assert_eq!(stable["dataset_drift"], false);
+    let (summary, moved) = drift("production.csv", "evidently");
+    // The credit generator documents: amounts up 50 %, more online shopping, more night use.
+    for column in ["amount", "hour", "merchant_category"] {
+        assert_eq!(moved["columns"][column]["drifted"], true, "{column}: {moved}");
+    }
+    assert_eq!(moved["columns"]["customer_age"]["drifted"], false, "{moved}");
+    assert!(summary.contains("3 of 9 columns drifted"), "{summary}");
+    let amount = &moved["columns"]["amount"];
+    for key in ["ks_stat", "ks_pvalue", "psi", "wasserstein", "jensen_shannon", "test", "drifted"] {
+        assert!(!amount[key].is_null(), "{key}: {amount}");
+    }
+    let category = &moved["columns"]["merchant_category"];
+    for key in ["chi2_stat", "chi2_pvalue", "psi", "jensen_shannon"] {
+        assert!(!category[key].is_null(), "{key}: {category}");
+    }
+    let (_, by_pvalue) = drift("production.csv", "pvalue");
+    assert_eq!(by_pvalue["columns"]["amount"]["test"], "ks");
+    let html = fs_err::read_to_string(repo.path().join("drift.html")).unwrap();
+    assert!(html.starts_with("<!DOCTYPE html>") && html.trim_end().ends_with("</html>"));
+    let external = html.replace("http://www.w3.org/2000/svg", "");
+    assert!(!external.contains("http") && !external.contains("<script"), "self-contained");
+    assert_eq!(html.matches("<svg").count(), 9, "a picture per column");
+    // Drifted columns come first.
+    let first = html.find("<h2>").unwrap();
+    assert!(html[first..].starts_with("<h2>amount") || html[first..].starts_with("<h2>hour"));
+}
+
+#[test]
+fn drift_refuses_mismatched_files() {
+    let repo = Repo::new();
+    generate(&repo, "reference.csv", "1", false);
+    repo.write("other.csv", "a,b\n1,2\n");
+    let run = repo.pipit([
+        "stage",
+        "drift",
+        "--reference",
+        "reference.csv",
+        "--current",
+        "other.csv",
+        "--out",
+        "d.json",
+    ]);
+    assert_eq!(run.code, 1, "{run}");
+    assert!(run.stderr.contains("`other.csv` has no column amount, hour"), "{run}");
+    assert!(!repo.path().join("d.json").exists());
+}

@@ -23,6 +23,7 @@ use std::path::PathBuf;
 
 use anyhow::bail;
 use clap::{Args, ValueEnum};
+use rayon::prelude::*;
 use serde_json::{Map, Value, json};
 
 use crate::atomic::write_atomic;
@@ -222,19 +223,20 @@ fn columns(args: &DriftArgs) -> anyhow::Result<Vec<(String, Column)>> {
             continue;
         }
         let other = current.names.iter().position(|n| n == name).expect("checked above");
-        let cells = |column: &[Option<String>]| -> Vec<String> {
-            column.iter().flatten().map(|s| s.trim().to_owned()).filter(|s| !s.is_empty()).collect()
-        };
-        let (r, c) = (cells(&reference.columns[index]), cells(&current.columns[other]));
+        fn present(column: &[Option<String>]) -> Vec<&str> {
+            column.iter().flatten().map(|s| s.trim()).filter(|s| !s.is_empty()).collect()
+        }
+        let (r, c) = (present(&reference.columns[index]), present(&current.columns[other]));
         if r.is_empty() || c.is_empty() {
             bail!("column `{name}` has no values in one of the two files");
         }
-        let numbers = |values: &[String]| {
+        let numbers = |values: &[&str]| {
             values.iter().map(|v| v.parse::<f64>().ok()).collect::<Option<Vec<f64>>>()
         };
+        let text = |values: &[&str]| values.iter().map(|v| (*v).to_owned()).collect();
         let column = match (numbers(&r), numbers(&c)) {
             (Some(rn), Some(cn)) => Column::Numeric(rn, cn),
-            _ => Column::Categorical(r, c),
+            _ => Column::Categorical(text(&r), text(&c)),
         };
         out.push((name.clone(), column));
     }
@@ -250,8 +252,9 @@ pub fn run(args: &DriftArgs) -> anyhow::Result<String> {
         bail!("--threshold must be between 0 and 1");
     }
     let columns = columns(args)?;
+    // Columns are independent: judge them in parallel (the order is kept).
     let judged: Vec<(String, Map<String, Value>)> =
-        columns.iter().map(|(name, column)| (name.clone(), judge(column, args.rule))).collect();
+        columns.par_iter().map(|(name, column)| (name.clone(), judge(column, args.rule))).collect();
     let drifted: Vec<&str> =
         judged.iter().filter(|(_, j)| j["drifted"] == true).map(|(n, _)| n.as_str()).collect();
     let share = drifted.len() as f64 / judged.len() as f64;

@@ -100,3 +100,59 @@ fn drift_refuses_mismatched_files() {
     assert!(run.stderr.contains("`other.csv` has no column amount, hour"), "{run}");
     assert!(!repo.path().join("d.json").exists());
 }
+
+#[test]
+fn drift_reads_the_last_records_of_a_prediction_log() {
+    let repo = Repo::new();
+    repo.write(
+        "reference.csv",
+        &format!("x,colour\n{}", (0..200).map(|i| format!("{},red\n", i % 50)).collect::<String>()),
+    );
+    // 300 logged predictions: the first 200 look like the reference, the last 100 do not.
+    let mut log = String::new();
+    for i in 0..300 {
+        let (x, colour) = if i < 200 { (i % 50, "red") } else { (500 + i, "blue") };
+        log.push_str(&format!(
+            "{{\"request_id\":\"r{i}\",\"input\":{{\"x\":{x},\"colour\":\"{colour}\"}},\"output\":1,\"model_version\":3,\"time\":\"2026-11-25T00:00:00Z\"}}\n"
+        ));
+    }
+    repo.write("logs/predictions.jsonl", &log);
+    let drift = |last: &str| {
+        let run = repo.pipit([
+            "stage",
+            "drift",
+            "--reference",
+            "reference.csv",
+            "--current",
+            "logs/predictions.jsonl",
+            "--last",
+            last,
+            "--rule",
+            "pvalue",
+            "--out",
+            "d.json",
+        ]);
+        assert_eq!(run.code, 0, "{run}");
+        let text = fs_err::read_to_string(repo.path().join("d.json")).unwrap();
+        serde_json::from_str::<Value>(&text).unwrap()
+    };
+    let recent = drift("100");
+    assert_eq!(recent["columns"]["x"]["current_rows"], 100);
+    assert_eq!(recent["dataset_drift"], true, "{recent}");
+    let older = drift("300");
+    assert_eq!(older["columns"]["x"]["current_rows"], 300);
+    let run = repo.pipit([
+        "stage",
+        "drift",
+        "--reference",
+        "reference.csv",
+        "--current",
+        "reference.csv",
+        "--last",
+        "5",
+        "--out",
+        "d.json",
+    ]);
+    assert_eq!(run.code, 1, "{run}");
+    assert!(run.stderr.contains("--last needs a prediction log"), "{run}");
+}

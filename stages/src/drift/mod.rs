@@ -15,6 +15,7 @@
 //!   than 5 unique values, Jensen–Shannon (≥ 0.1) for the others.
 
 mod kolmogorov;
+mod log;
 pub mod measures;
 mod report;
 
@@ -35,9 +36,12 @@ pub struct DriftArgs {
     /// The reference data (CSV or Parquet), e.g. the training split
     #[arg(long)]
     reference: PathBuf,
-    /// The current data (CSV or Parquet)
+    /// The current data (CSV or Parquet), or the serving log `logs/predictions.jsonl`
     #[arg(long)]
     current: PathBuf,
+    /// With a prediction log: only its last N records
+    #[arg(long, value_name = "N")]
+    last: Option<usize>,
     /// How a column is judged to drift
     #[arg(long, value_enum, default_value_t = Rule::Evidently)]
     rule: Rule,
@@ -207,7 +211,14 @@ fn evidently_categorical(
 /// Reads both files and pairs their columns.
 fn columns(args: &DriftArgs) -> anyhow::Result<Vec<(String, Column)>> {
     let reference = read(&args.reference)?;
-    let current = read(&args.current)?;
+    let current = if args.current.extension().is_some_and(|e| e == "jsonl") {
+        log::read(&args.current, args.last)?
+    } else {
+        if args.last.is_some() {
+            bail!("--last needs a prediction log (`.jsonl`) as --current");
+        }
+        read(&args.current)?
+    };
     let missing: Vec<&String> = reference
         .names
         .iter()

@@ -1,0 +1,50 @@
+//! The serving prediction log as drift's current data: `logs/predictions.jsonl`
+//! holds one JSON object per prediction, whose `input` is the raw record
+//! (DESIGN.md, "Registry, gate, serving"); the last `N` records become a table.
+
+use std::path::Path;
+
+use anyhow::{Context, bail};
+use serde_json::Value;
+
+use crate::prepare::read::Raw;
+
+/// Reads the `input` records of the last `last` lines (all when `None`).
+pub fn read(path: &Path, last: Option<usize>) -> anyhow::Result<Raw> {
+    let text = fs_err::read_to_string(path)?;
+    let lines: Vec<&str> = text.lines().filter(|l| !l.trim().is_empty()).collect();
+    let start = last.map_or(0, |n| lines.len().saturating_sub(n));
+    let mut raw = Raw { names: Vec::new(), columns: Vec::new() };
+    for (offset, line) in lines[start..].iter().enumerate() {
+        let number = start + offset + 1;
+        let entry: Value = serde_json::from_str(line)
+            .with_context(|| format!("`{}` line {number} is not JSON", path.display()))?;
+        let Some(input) = entry.get("input").and_then(Value::as_object) else {
+            bail!("`{}` line {number} has no `input` record", path.display());
+        };
+        let row = offset;
+        for (name, value) in input {
+            let column = match raw.names.iter().position(|n| n == name) {
+                Some(column) => column,
+                None => {
+                    raw.names.push(name.clone());
+                    raw.columns.push(vec![None; row]);
+                    raw.names.len() - 1
+                }
+            };
+            let cell = match value {
+                Value::Null => None,
+                Value::String(text) => Some(text.clone()),
+                other => Some(other.to_string()),
+            };
+            raw.columns[column].push(cell);
+        }
+        for column in &mut raw.columns {
+            column.resize(row + 1, None);
+        }
+    }
+    if raw.names.is_empty() {
+        bail!("`{}` has no predictions to compare", path.display());
+    }
+    Ok(raw)
+}

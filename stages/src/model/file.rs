@@ -28,7 +28,11 @@ pub fn save(model: &TrainedModel, path: &Path) -> anyhow::Result<()> {
 
 /// Reads a model written by [`save`].
 pub fn load(path: &Path) -> anyhow::Result<TrainedModel> {
-    let bytes = fs_err::read(path)?;
+    parse(&fs_err::read(path)?, path)
+}
+
+/// Parses the bytes of a model file read from `path` (named in errors).
+pub fn parse(bytes: &[u8], path: &Path) -> anyhow::Result<TrainedModel> {
     let shown = path.display();
     let foreign = || anyhow::anyhow!("`{shown}` is not a pipit model file");
     let split = bytes.iter().position(|&b| b == b'\n').ok_or_else(foreign)?;

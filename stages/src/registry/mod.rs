@@ -121,7 +121,6 @@ pub fn run(args: ModelArgs, default_registry: &Path) -> anyhow::Result<String> {
 
 fn register(dir: &Path, args: &RegisterArgs) -> anyhow::Result<String> {
     let bytes = fs_err::read(&args.model)?;
-    let trained = model::load(&args.model)?;
     let text = fs_err::read_to_string(&args.metrics)?;
     let mut metrics: serde_json::Map<String, Value> = serde_json::from_str(&text)
         .with_context(|| format!("`{}` is not a metrics JSON file", args.metrics.display()))?;
@@ -133,22 +132,24 @@ fn register(dir: &Path, args: &RegisterArgs) -> anyhow::Result<String> {
             )
         })?;
     let baseline = metrics.remove("baseline").unwrap_or(Value::Null);
-    let model_blake3 = blake3::hash(&bytes).to_hex().to_string();
-    if let Some(kind) = metrics.remove("model").and_then(|m| m["kind"].as_str().map(str::to_owned))
-        && kind != trained.kind.name()
-    {
-        bail!(
-            "`{}` holds the metrics of a {kind} model, but `{}` is a {} model",
+    let metrics_kind = metrics.remove("model").and_then(|m| m["kind"].as_str().map(str::to_owned));
+    let check_kind = |kind: &str| match &metrics_kind {
+        Some(written) if written != kind => bail!(
+            "`{}` holds the metrics of a {written} model, but `{}` is a {kind} model",
             args.metrics.display(),
             args.model.display(),
-            trained.kind.name()
-        );
-    }
+        ),
+        _ => Ok(()),
+    };
+    let model_blake3 = blake3::hash(&bytes).to_hex().to_string();
     let registry = Registry::lock(dir)?;
     let entries = registry.entries()?;
+    // A model registered before is known by its hash: no need to parse it again
+    // (the demo registers every model on every run; a forest is tens of MB).
     if let Some(known) =
         entries.iter().find(|e| e.model_blake3 == model_blake3 && e.dataset == args.dataset)
     {
+        check_kind(&known.model)?;
         return Ok(format!(
             "`{}` is already registered as v{} ({})",
             args.model.display(),
@@ -156,6 +157,8 @@ fn register(dir: &Path, args: &RegisterArgs) -> anyhow::Result<String> {
             known.status.name()
         ));
     }
+    let trained = model::parse(&bytes, &args.model)?;
+    check_kind(trained.kind.name())?;
     let status = if gate.accepted { Status::Accepted } else { Status::Rejected };
     let entry = Entry {
         version: entries.last().map_or(1, |e| e.version + 1),

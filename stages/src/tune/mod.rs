@@ -1,9 +1,9 @@
 //! `pipit stage tune`: hyperparameter search with k-fold cross-validation.
 //! A TPE sampler (Optuna's definition, see [`tpe`]) or a random one proposes
 //! hyperparameters from a search space in params.yaml; each fold is a step,
-//! and a median pruner stops a trial whose running CV score falls below the
-//! median of earlier trials at that step (Optuna's `MedianPruner`: no pruning
-//! before 5 trials have finished). Trials are proposed in rounds of
+//! and a median pruner stops a trial whose best running CV score falls below
+//! the median of earlier trials at that step (Optuna's `MedianPruner`: no
+//! pruning before 5 trials have finished). Trials are proposed in rounds of
 //! [`ROUND`], each from the trials of earlier rounds, and a round's trials run
 //! in parallel: the result does not depend on `-j`.
 
@@ -198,12 +198,12 @@ impl Study {
             pruned: false,
             seconds: 0.0,
         };
-        for (step, fold) in self.folds.iter().enumerate() {
+        for fold in &self.folds {
             trial.fold_scores.push(self.score(fold, &hyperparameters)?);
             let mean = trial.fold_scores.iter().sum::<f64>() / trial.fold_scores.len() as f64;
             trial.running.push(mean);
             if self.pruner == Pruner::Median
-                && median_prunes(mean, step, &completed, self.lower_is_better)
+                && median_prunes(&trial.running, &completed, self.lower_is_better)
             {
                 trial.pruned = true;
                 break;
@@ -214,10 +214,14 @@ impl Study {
     }
 }
 
-/// Returns true when a trial whose running score after fold `step` is `value`
-/// should stop: once [`PRUNER_STARTUP`] trials have completed, when it is
-/// worse than the median of theirs at that step (Optuna's `MedianPruner`).
-fn median_prunes(value: f64, step: usize, completed: &[&Trial], lower_is_better: bool) -> bool {
+/// Returns true when a trial with these running scores (one per fold so far)
+/// should stop (Optuna's `MedianPruner`): once [`PRUNER_STARTUP`] trials have
+/// completed, when even its best running score is worse than the median of
+/// theirs at its latest step.
+fn median_prunes(running: &[f64], completed: &[&Trial], lower_is_better: bool) -> bool {
+    let Some(step) = running.len().checked_sub(1) else {
+        return false;
+    };
     if completed.len() < PRUNER_STARTUP {
         return false;
     }
@@ -231,7 +235,13 @@ fn median_prunes(value: f64, step: usize, completed: &[&Trial], lower_is_better:
     }
     at_step.sort_by(f64::total_cmp);
     let median = quantile(&at_step, 0.5);
-    value.is_nan() || if lower_is_better { value > median } else { value < median }
+    let scores = running.iter().copied().filter(|v| !v.is_nan());
+    let best = if lower_is_better { scores.reduce(f64::min) } else { scores.reduce(f64::max) };
+    match best {
+        None => true,
+        Some(best) if lower_is_better => best > median,
+        Some(best) => best < median,
+    }
 }
 
 /// Proposes the internal values of trial `number` from the `history` of
@@ -264,7 +274,8 @@ fn propose(
             })
             .then(a.number.cmp(&b.number))
     });
-    let below_count = tpe::gamma(ranked.len());
+    // Pending trials are never good ones and do not count towards gamma.
+    let below_count = tpe::gamma(history.len());
     let (mut below, mut above) = (ranked[..below_count].to_vec(), ranked[below_count..].to_vec());
     below.sort_by_key(|t| t.number);
     above.sort_by_key(|t| t.number);
@@ -502,14 +513,17 @@ mod tests {
             firsts.iter().enumerate().map(|(n, &v)| finished(n, &[v, 0.82, 0.83])).collect();
         let all: Vec<&Trial> = done.iter().collect();
         // Maximising: the median at step 0 is 0.82.
-        assert!(median_prunes(0.5, 0, &all, false));
-        assert!(!median_prunes(0.9, 0, &all, false));
-        assert!(!median_prunes(0.82, 0, &all, false), "the median itself goes on");
-        assert!(median_prunes(f64::NAN, 1, &all, false));
+        assert!(median_prunes(&[0.5], &all, false));
+        assert!(!median_prunes(&[0.9], &all, false));
+        assert!(!median_prunes(&[0.82], &all, false), "the median itself goes on");
+        assert!(median_prunes(&[f64::NAN, f64::NAN], &all, false));
+        // The trial's best running score so far counts, not its latest one.
+        assert!(!median_prunes(&[0.84, 0.80], &all, false));
+        assert!(median_prunes(&[0.81, 0.80], &all, false));
         // Minimising, the other way round.
-        assert!(median_prunes(0.9, 0, &all, true) && !median_prunes(0.5, 0, &all, true));
+        assert!(median_prunes(&[0.9], &all, true) && !median_prunes(&[0.5], &all, true));
         // Fewer than five finished trials: nothing is pruned.
-        assert!(!median_prunes(0.0, 0, &all[..4], false));
+        assert!(!median_prunes(&[0.0], &all[..4], false));
     }
 
     #[test]

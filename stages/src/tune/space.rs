@@ -34,18 +34,29 @@ pub struct Dimension {
 }
 
 impl Range {
-    /// Returns the internal interval a density is spread over (numbers).
+    /// Returns the internal interval a density is spread over (numbers): a
+    /// range on a grid reaches half a step beyond its ends, as Optuna's does.
     pub fn bounds(&self) -> (f64, f64) {
         match self {
             Range::Number { low, high, step, log, .. } => {
                 let half = step.map_or(0.0, |s| s / 2.0);
-                if *log { (low.ln(), high.ln()) } else { (low - half, high + half) }
+                let (low, high) = (low - half, high + half);
+                if *log { (low.ln(), high.ln()) } else { (low, high) }
             }
             Range::Choice(values) => (0.0, values.len() as f64),
         }
     }
 
-    /// Returns a uniform draw in the internal space.
+    /// Returns half the grid step and whether the range is logarithmic, for a
+    /// number on a grid (integers included); `None` for a continuous one.
+    pub fn grid(&self) -> Option<(f64, bool)> {
+        match self {
+            Range::Number { step: Some(step), log, .. } => Some((step / 2.0, *log)),
+            _ => None,
+        }
+    }
+
+    /// Returns a uniform draw in the internal space, snapped to the range.
     pub fn random(&self, random: &mut Random) -> f64 {
         match self {
             Range::Choice(values) => random.int(0, values.len() as i64 - 1) as f64,
@@ -55,7 +66,7 @@ impl Range {
             }
             Range::Number { .. } => {
                 let (low, high) = self.bounds();
-                random.uniform(low, high)
+                self.snap(random.uniform(low, high))
             }
         }
     }

@@ -43,14 +43,51 @@ pub fn weights(n: usize) -> Vec<f64> {
 
 /// A mixture over one hyperparameter.
 enum Estimator {
-    /// Truncated normals on `[low, high]`.
-    Numeric { low: f64, high: f64, mus: Vec<f64>, sigmas: Vec<f64>, weights: Vec<f64> },
+    /// Truncated normals on `[low, high]`; on a grid, each value weighs the
+    /// mass of its grid cell (half a step either side), as Optuna's
+    /// `_BatchedDiscreteTruncNormDistributions` do.
+    Numeric {
+        low: f64,
+        high: f64,
+        grid: Option<(f64, bool)>,
+        mus: Vec<f64>,
+        sigmas: Vec<f64>,
+        weights: Vec<f64>,
+    },
     /// One smoothed histogram per component.
     Categorical { tables: Vec<Vec<f64>>, weights: Vec<f64> },
 }
 
 fn normal_cdf(x: f64) -> f64 {
     0.5 * libm::erfc(-x / std::f64::consts::SQRT_2)
+}
+
+/// Returns `ln Φ(x)`, with the asymptotic series far in the left tail where
+/// `Φ` underflows.
+fn log_normal_cdf(x: f64) -> f64 {
+    if x > -20.0 {
+        return normal_cdf(x).ln();
+    }
+    let z2 = x * x;
+    -0.5 * z2 - (-x).ln() - 0.5 * (2.0 * std::f64::consts::PI).ln()
+        + (1.0 - 1.0 / z2 + 3.0 / (z2 * z2)).ln()
+}
+
+/// Returns the log of the standard normal's mass on `[a, b]` (Optuna's
+/// `_log_gauss_mass`: the left tail by log-differences, the right one by
+/// symmetry, the centre by `log1p`).
+fn log_gauss_mass(a: f64, b: f64) -> f64 {
+    if b <= 0.0 {
+        let (la, lb) = (log_normal_cdf(a), log_normal_cdf(b));
+        if la == f64::NEG_INFINITY {
+            return lb;
+        }
+        lb + (-(la - lb).exp()).ln_1p()
+    } else if a > 0.0 {
+        log_gauss_mass(-b, -a)
+    } else {
+        (-normal_cdf(a) - normal_cdf(-b)).ln_1p()
+    }
 }
 
 fn log_sum_exp(values: &[f64]) -> f64 {
@@ -71,10 +108,13 @@ impl Estimator {
         match range {
             Range::Choice(values) => {
                 let choices = values.len();
+                // Every component spreads the prior's weight thinly over all
+                // choices (Optuna: `prior_weight / n_kernels` each).
+                let floor = PRIOR_WEIGHT / (observations.len() + 1) as f64;
                 let mut tables: Vec<Vec<f64>> = observations
                     .iter()
                     .map(|&o| {
-                        let mut row = vec![PRIOR_WEIGHT / choices as f64; choices];
+                        let mut row = vec![floor; choices];
                         row[o as usize] += 1.0;
                         let sum: f64 = row.iter().sum();
                         row.iter().map(|p| p / sum).collect()
@@ -86,7 +126,7 @@ impl Estimator {
             Range::Number { .. } => {
                 let (low, high) = range.bounds();
                 let (mus, sigmas) = bandwidths(observations, low, high);
-                Estimator::Numeric { low, high, mus, sigmas, weights }
+                Estimator::Numeric { low, high, grid: range.grid(), mus, sigmas, weights }
             }
         }
     }
@@ -107,7 +147,7 @@ impl Estimator {
                 let component = pick(weights, random);
                 pick(&tables[component], random) as f64
             }
-            Estimator::Numeric { low, high, mus, sigmas, weights } => {
+            Estimator::Numeric { low, high, mus, sigmas, weights, .. } => {
                 let component = pick(weights, random);
                 // Inverse-CDF sampling of the truncated normal.
                 let (mu, sigma) = (mus[component], sigmas[component]);
@@ -119,24 +159,36 @@ impl Estimator {
         }
     }
 
+    /// Returns the log density at internal value `x` (a snapped one on a grid).
     fn log_pdf(&self, x: f64) -> f64 {
         match self {
             Estimator::Categorical { tables, weights } => {
                 let k = x as usize;
                 weights.iter().zip(tables).map(|(w, t)| w * t[k]).sum::<f64>().ln()
             }
-            Estimator::Numeric { low, high, mus, sigmas, weights } => {
+            Estimator::Numeric { low, high, grid, mus, sigmas, weights } => {
+                // The cell of a grid value, in the internal space.
+                let cell = grid.map(|(half, log)| {
+                    let value = if log { x.exp() } else { x };
+                    let (left, right) = (value - half, value + half);
+                    if log { (left.ln(), right.ln()) } else { (left, right) }
+                });
                 let terms: Vec<f64> = mus
                     .iter()
                     .zip(sigmas)
                     .zip(weights)
                     .map(|((mu, sigma), w)| {
-                        let z = (x - mu) / sigma;
-                        let mass = normal_cdf((high - mu) / sigma) - normal_cdf((low - mu) / sigma);
-                        w.ln()
-                            - 0.5 * z * z
-                            - (sigma * (2.0 * std::f64::consts::PI).sqrt()).ln()
-                            - mass.max(1e-300).ln()
+                        let mass = log_gauss_mass((low - mu) / sigma, (high - mu) / sigma);
+                        let density = match cell {
+                            Some((left, right)) => {
+                                log_gauss_mass((left - mu) / sigma, (right - mu) / sigma)
+                            }
+                            None => {
+                                let z = (x - mu) / sigma;
+                                -0.5 * z * z - (sigma * (2.0 * std::f64::consts::PI).sqrt()).ln()
+                            }
+                        };
+                        w.ln() + density - mass
                     })
                     .collect();
                 log_sum_exp(&terms)
@@ -145,38 +197,34 @@ impl Estimator {
     }
 }
 
-/// Returns each component's centre and spread: observations then the prior
-/// (the middle, the whole width); a spread is the larger gap to a neighbour
-/// (endpoints not counted as neighbours), clipped to
-/// `[width / min(100, 1 + n + 1), width]` (Optuna's "magic clip").
+/// Returns each component's centre and spread, Optuna's way: one component
+/// per observation, whose spread is the larger gap to its sorted neighbours
+/// (the interval's ends count as neighbours, except that the smallest and the
+/// largest of two or more observations take their inner gap), clipped to
+/// `[width / min(100, n + 2), width]` (the "magic clip"); then the prior, in
+/// the middle, as wide as the interval.
 fn bandwidths(observations: &[f64], low: f64, high: f64) -> (Vec<f64>, Vec<f64>) {
     let width = high - low;
-    let prior = 0.5 * (low + high);
-    let mut mus = observations.to_vec();
-    mus.push(prior);
-    let mut order: Vec<usize> = (0..mus.len()).collect();
-    order.sort_by(|&a, &b| mus[a].total_cmp(&mus[b]));
+    let n = observations.len();
+    let mut order: Vec<usize> = (0..n).collect();
+    order.sort_by(|&a, &b| observations[a].total_cmp(&observations[b]));
     let mut points = vec![low];
-    points.extend(order.iter().map(|&i| mus[i]));
+    points.extend(order.iter().map(|&i| observations[i]));
     points.push(high);
-    let mut sorted_sigmas: Vec<f64> = (1..points.len() - 1)
-        .map(|i| (points[i] - points[i - 1]).max(points[i + 1] - points[i]))
-        .collect();
-    let last = sorted_sigmas.len() - 1;
-    if sorted_sigmas.len() >= 2 {
+    let mut sorted_sigmas: Vec<f64> =
+        (1..=n).map(|i| (points[i] - points[i - 1]).max(points[i + 1] - points[i])).collect();
+    if n >= 2 {
         sorted_sigmas[0] = points[2] - points[1];
-        sorted_sigmas[last] = points[last + 1] - points[last];
+        sorted_sigmas[n - 1] = points[n] - points[n - 1];
     }
-    let mut sigmas = vec![0.0; mus.len()];
+    let minimum = width / (100.0f64).min(n as f64 + 2.0);
+    let mut sigmas = vec![0.0; n + 1];
     for (rank, &index) in order.iter().enumerate() {
-        sigmas[index] = sorted_sigmas[rank];
+        sigmas[index] = sorted_sigmas[rank].clamp(minimum, width.max(f64::MIN_POSITIVE));
     }
-    let minimum = width / (100.0f64).min(1.0 + observations.len() as f64 + 1.0);
-    for sigma in &mut sigmas {
-        *sigma = sigma.clamp(minimum, width.max(f64::MIN_POSITIVE));
-    }
-    // The prior spreads over the whole range.
-    *sigmas.last_mut().expect("the prior is there") = width.max(f64::MIN_POSITIVE);
+    sigmas[n] = width.max(f64::MIN_POSITIVE);
+    let mut mus = observations.to_vec();
+    mus.push(0.5 * (low + high));
     (mus, sigmas)
 }
 
@@ -264,11 +312,92 @@ mod tests {
     fn bandwidths_use_the_wider_neighbour_gap_and_the_magic_clip() {
         let (mus, sigmas) = bandwidths(&[0.2, 0.3], 0.0, 1.0);
         assert_eq!(mus, [0.2, 0.3, 0.5]);
-        // Sorted 0.2, 0.3, 0.5 between the ends 0 and 1: the first takes its right
-        // gap (0.1), the middle the larger of 0.1 and 0.2; the prior spans everything.
+        // Sorted 0.2, 0.3 between the ends 0 and 1: the smallest takes its right
+        // gap (0.1), the largest its left one (0.1); the prior spans everything.
         assert!((sigmas[0] - 0.25).abs() < 1e-12, "clipped up to 1/4: {sigmas:?}");
         assert!((sigmas[1] - 0.25).abs() < 1e-12, "{sigmas:?}");
         assert_eq!(sigmas[2], 1.0);
+    }
+
+    #[test]
+    fn log_densities_match_optunas_parzen_estimator() {
+        // Optuna 5.0's `_ParzenEstimator(...).log_pdf` on the same observations,
+        // as (range, observations, [(point, log density)]); values as users write them.
+        type Case = (Range, &'static [f64], &'static [(f64, f64)]);
+        let number =
+            |low, high, step, log, integer| Range::Number { low, high, step, log, integer };
+        let cases: [Case; 6] = [
+            (
+                number(2.0, 6.0, Some(1.0), false, true),
+                &[3.0, 4.0, 4.0],
+                &[
+                    (2.0, -1.941600637615),
+                    (3.0, -1.28744970233),
+                    (4.0, -1.169088225318),
+                    (5.0, -1.662830907335),
+                    (6.0, -2.521977535571),
+                ],
+            ),
+            (
+                number(50.0, 300.0, Some(50.0), false, true),
+                &[100.0, 250.0],
+                &[
+                    (50.0, -1.902828921024),
+                    (100.0, -1.773646083369),
+                    (150.0, -1.708480487822),
+                    (200.0, -1.708480487822),
+                    (250.0, -1.773646083369),
+                    (300.0, -1.902828921024),
+                ],
+            ),
+            (
+                number(0.01, 0.3, None, true, false),
+                &[0.05, 0.1, 0.2],
+                &[
+                    (0.011, -2.489674509833),
+                    (0.02, -1.928529428558),
+                    (0.15, -0.851802067404),
+                    (0.299, -1.254014106279),
+                ],
+            ),
+            (
+                number(2.0, 64.0, Some(1.0), true, true),
+                &[4.0, 9.0, 30.0],
+                &[
+                    (2.0, -2.249962091134),
+                    (3.0, -2.384835849208),
+                    (17.0, -4.106002448129),
+                    (64.0, -5.876607953187),
+                ],
+            ),
+            (
+                number(-10.0, 10.0, None, false, false),
+                &[1.0, 2.5, -3.0, 7.0],
+                &[
+                    (-9.5, -4.130961264873),
+                    (0.0, -2.676210286359),
+                    (5.0, -2.76951807937),
+                    (9.9, -3.348387094321),
+                ],
+            ),
+            (
+                Range::Choice(vec!["a".into(), "b".into(), "c".into()]),
+                &[0.0, 2.0, 2.0],
+                &[(0.0, -1.098612288668), (1.0, -1.658228076604), (2.0, -0.741937344729)],
+            ),
+        ];
+        for (range, observations, expected) in cases {
+            let internal = |v: f64| match range {
+                Range::Number { log: true, .. } => v.ln(),
+                _ => v,
+            };
+            let observations: Vec<f64> = observations.iter().map(|&v| internal(v)).collect();
+            let estimator = Estimator::new(&range, &observations);
+            for &(point, want) in expected {
+                let got = estimator.log_pdf(internal(point));
+                assert!((got - want).abs() < 1e-9, "{range:?} at {point}: {got} against {want}");
+            }
+        }
     }
 
     #[test]
@@ -286,7 +415,9 @@ mod tests {
         let mut random = Random::task(5, 0);
         let picks: Vec<f64> =
             (0..50).map(|_| suggest(&range, &below, &above, &mut random)).collect();
-        let near = picks.iter().filter(|&&x| (1.0..3.5).contains(&x)).count();
-        assert!(near > 40, "{picks:?}");
+        // Near the good ones, and on the side away from the bad ones (where
+        // l(x) / g(x) is largest).
+        let near = picks.iter().filter(|&&x| (0.0..3.5).contains(&x)).count();
+        assert!(near > 45, "{picks:?}");
     }
 }

@@ -152,6 +152,7 @@ def main():
     print("| data set | metric | pipit TPE | pipit random | Optuna TPE, same model | "
           "Optuna TPE, scikit-learn | pipit s/trial | Optuna + scikit-learn s/trial |")
     print("|---|---|---:|---:|---:|---:|---:|---:|")
+    paired = []
     for title, load, task, metric in DATASETS:
         folder = os.path.join(WORK, title.replace(" ", "-"))
         os.makedirs(folder, exist_ok=True)
@@ -177,6 +178,22 @@ def main():
         print(f"| {title} | {metric} | {mean['tpe']:.4f} | {mean['random']:.4f} | "
               f"{mean['same']:.4f} | {mean['sklearn']:.4f} | {np.mean(times['tpe']):.3f} | "
               f"{np.mean(times['sklearn']):.3f} |", flush=True)
+        paired.append((title, results))
+    print()
+    print("Paired by seed (on the same model, a seed gives both samplers the same folds): pipit")
+    print("TPE minus the other, mean ± standard error, and how often pipit TPE was ahead / level /")
+    print("behind.")
+    print()
+    print("| data set | − pipit random | − Optuna TPE, same model | − Optuna TPE, scikit-learn |")
+    print("|---|---:|---:|---:|")
+    for title, results in paired:
+        cells = []
+        for other in ("random", "same", "sklearn"):
+            diff = np.array(results["tpe"]) - np.array(results[other])
+            error = diff.std(ddof=1) / np.sqrt(len(diff)) if len(diff) > 1 else float("nan")
+            ahead, level = int((diff > 0).sum()), int((diff == 0).sum())
+            cells.append(f"{diff.mean():+.4f} ± {error:.4f} ({ahead}/{level}/{len(diff) - ahead - level})")
+        print(f"| {title} | " + " | ".join(cells) + " |")
 
 
 main()

@@ -5,7 +5,8 @@
 //! Value grows with income (less than linearly), much more near the coast and
 //! in the big metros, falls with crowding; so a forest finds what a straight
 //! line misses. Drift: incomes up 20 %, houses 6 years older, more people per
-//! district; rooms, bedrooms and locations unchanged.
+//! district; rooms and bedrooms grow with income, so they move too (the demo's
+//! drift report flags them); locations and occupancy are unchanged.
 
 use crate::random::{Random, round};
 use crate::table::{Table, Values};

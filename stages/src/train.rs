@@ -13,24 +13,31 @@ use crate::model::params::Hyperparameters;
 use crate::model::preprocess::Preprocessor;
 use crate::model::{Kind, Task, TrainedModel, argmax, fit, save};
 
+/// What a model is fitted on, as `train` and `tune` both take it.
+#[derive(Debug, Args)]
+pub struct FitArgs {
+    /// Training rows (CSV or Parquet)
+    #[arg(long)]
+    pub train: PathBuf,
+    /// The column to predict
+    #[arg(long)]
+    pub target: String,
+    /// Classification or regression
+    #[arg(long, value_enum)]
+    pub task: Task,
+    /// The model
+    #[arg(long, value_enum)]
+    pub model: Kind,
+}
+
 /// Arguments of `pipit stage train`
 #[derive(Debug, Args)]
 pub struct TrainArgs {
-    /// Training rows (CSV or Parquet)
-    #[arg(long)]
-    train: PathBuf,
+    #[command(flatten)]
+    fit: FitArgs,
     /// Test rows
     #[arg(long)]
     test: PathBuf,
-    /// The column to predict
-    #[arg(long)]
-    target: String,
-    /// Classification or regression
-    #[arg(long, value_enum)]
-    task: Task,
-    /// The model
-    #[arg(long, value_enum)]
-    model: Kind,
     /// A hyperparameter, `key=value` (repeatable)
     #[arg(long = "param", value_name = "KEY=VALUE")]
     params: Vec<String>,
@@ -59,25 +66,26 @@ pub struct TrainArgs {
 /// Runs `pipit stage train`.
 pub fn run(args: &TrainArgs) -> anyhow::Result<String> {
     let gate_metric = gate_metric(args)?;
-    let params = Hyperparameters::collect(args.model, args.params_file.as_deref(), &args.params)?;
-    let train = Labelled::read(&args.train, &args.target)?;
-    let test = Labelled::read(&args.test, &args.target)?;
+    let params =
+        Hyperparameters::collect(args.fit.model, args.params_file.as_deref(), &args.params)?;
+    let train = Labelled::read(&args.fit.train, &args.fit.target)?;
+    let test = Labelled::read(&args.test, &args.fit.target)?;
     if train.features != test.features {
         anyhow::bail!(
             "`{}` and `{}` have different columns",
-            args.train.display(),
+            args.fit.train.display(),
             args.test.display()
         );
     }
     let all: Vec<usize> = (0..train.records.len()).collect();
-    let preprocessor = Preprocessor::fit(&train.columns(&all), args.model.standardises());
-    let classes = train.classes(args.task, &format!("`{}`", args.train.display()))?;
+    let preprocessor = Preprocessor::fit(&train.columns(&all), args.fit.model.standardises());
+    let classes = train.classes(args.fit.task, &format!("`{}`", args.fit.train.display()))?;
     let (y_train, y_test) =
-        (train.encoded(args.task, &classes)?, test.encoded(args.task, &classes)?);
+        (train.encoded(args.fit.task, &classes)?, test.encoded(args.fit.task, &classes)?);
     let x_train = preprocessor.matrix(&train.records);
     let started = std::time::Instant::now();
     let estimator = fit(
-        args.model,
+        args.fit.model,
         &params,
         &x_train,
         &y_train,
@@ -86,14 +94,14 @@ pub fn run(args: &TrainArgs) -> anyhow::Result<String> {
     )?;
     let fit_seconds = started.elapsed().as_secs_f64();
     let model = TrainedModel {
-        kind: args.model,
-        task: args.task,
-        target: args.target.clone(),
+        kind: args.fit.model,
+        task: args.fit.task,
+        target: args.fit.target.clone(),
         classes: classes.clone(),
         params: params.0.clone().into_iter().collect(),
         preprocessor,
         estimator,
-        data: Some(json!({"train": file_hash(&args.train)?, "test": file_hash(&args.test)?})),
+        data: Some(json!({"train": file_hash(&args.fit.train)?, "test": file_hash(&args.test)?})),
     };
     let (predicted, probabilities) = model.predict(&test.records)?;
     let report = score(
@@ -113,8 +121,8 @@ pub fn run(args: &TrainArgs) -> anyhow::Result<String> {
     let gate = &report["gate"];
     Ok(format!(
         "trained {} on {} in {}: {} = {:.4} (baseline {:.4}), gate {}",
-        args.model.name(),
-        args.train.display(),
+        args.fit.model.name(),
+        args.fit.train.display(),
         duration(fit_seconds),
         gate["metric"].as_str().unwrap_or_default(),
         gate["value"].as_f64().unwrap_or(f64::NAN),
@@ -134,7 +142,7 @@ fn duration(seconds: f64) -> String {
 
 /// Returns the gate's key metric and whether lower is better.
 fn gate_metric(args: &TrainArgs) -> anyhow::Result<(&'static str, bool)> {
-    metrics::key_metric(args.task, args.gate_metric.as_deref(), "--gate-metric")
+    metrics::key_metric(args.fit.task, args.gate_metric.as_deref(), "--gate-metric")
 }
 
 /// Returns the metrics JSON: the metrics, the baseline's and the gate's verdict.
@@ -147,7 +155,7 @@ fn score(
     predicted: &[f64],
     probabilities: Option<&[Vec<f64>]>,
 ) -> anyhow::Result<Value> {
-    let (mut report, baseline_metrics, baseline) = match args.task {
+    let (mut report, baseline_metrics, baseline) = match args.fit.task {
         Task::Regression => {
             let mean = y_train.iter().sum::<f64>() / y_train.len().max(1) as f64;
             let constant = vec![mean; y_test.len()];
@@ -209,6 +217,6 @@ fn score(
             "accepted": accepted,
         }),
     );
-    object.insert("model".into(), json!({"kind": args.model}));
+    object.insert("model".into(), json!({"kind": args.fit.model}));
     Ok(report)
 }

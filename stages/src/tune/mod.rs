@@ -28,6 +28,7 @@ use crate::model::preprocess::Preprocessor;
 use crate::model::{Kind, Model, Task, fit};
 use crate::random::Random;
 use crate::statistics::quantile;
+use crate::train::FitArgs;
 use space::Dimension;
 
 /// Trials proposed together, from the trials of earlier rounds.
@@ -39,18 +40,9 @@ const PRUNER_STARTUP: usize = 5;
 /// Arguments of `pipit stage tune`
 #[derive(Debug, Args)]
 pub struct TuneArgs {
-    /// Training rows (CSV or Parquet); the folds are cut from them
-    #[arg(long)]
-    train: PathBuf,
-    /// The column to predict
-    #[arg(long)]
-    target: String,
-    /// Classification or regression
-    #[arg(long, value_enum)]
-    task: Task,
-    /// The model
-    #[arg(long, value_enum)]
-    model: Kind,
+    // The training rows (the folds are cut from them), target, task and model.
+    #[command(flatten)]
+    fit: FitArgs,
     /// How many trials
     #[arg(long, default_value_t = 50)]
     trials: usize,
@@ -321,20 +313,20 @@ fn propose_round(
 pub fn run(args: &TuneArgs) -> anyhow::Result<String> {
     let started = Instant::now();
     let (metric, lower_is_better) =
-        metrics::key_metric(args.task, args.metric.as_deref(), "--metric")?;
+        metrics::key_metric(args.fit.task, args.metric.as_deref(), "--metric")?;
     let spec = args
         .space
         .clone()
-        .unwrap_or_else(|| format!("params.yaml:tune.space.{}", args.model.name()));
+        .unwrap_or_else(|| format!("params.yaml:tune.space.{}", args.fit.model.name()));
     let dimensions = space::read(&spec)?;
-    let valid = accepted(args.model);
+    let valid = accepted(args.fit.model);
     for dimension in &dimensions {
         if !valid.contains(&dimension.name.as_str()) {
             let list = if valid.is_empty() { "none".to_owned() } else { valid.join(", ") };
             bail!(
                 "the search space has `{}`, which `{}` does not take (it takes: {list})",
                 dimension.name,
-                args.model.name()
+                args.fit.model.name()
             );
         }
     }
@@ -344,19 +336,19 @@ pub fn run(args: &TuneArgs) -> anyhow::Result<String> {
     if args.trials == 0 {
         bail!("--trials must be at least 1");
     }
-    let data = Labelled::read(&args.train, &args.target)?;
-    let classes = data.classes(args.task, &format!("`{}`", args.train.display()))?;
-    let y = data.encoded(args.task, &classes)?;
+    let data = Labelled::read(&args.fit.train, &args.fit.target)?;
+    let classes = data.classes(args.fit.task, &format!("`{}`", args.fit.train.display()))?;
+    let y = data.encoded(args.fit.task, &classes)?;
     if data.records.len() < args.folds {
         bail!(
             "`{}` has {} rows, fewer than --folds {}",
-            args.train.display(),
+            args.fit.train.display(),
             data.records.len(),
             args.folds
         );
     }
     let labels: Vec<usize> = y.iter().map(|&v| v as usize).collect();
-    let stratify = (args.task == Task::Classification).then_some(labels.as_slice());
+    let stratify = (args.fit.task == Task::Classification).then_some(labels.as_slice());
     let split = folds::folds(data.records.len(), args.folds, stratify, args.seed);
     let folds: Vec<Fold> = split
         .iter()
@@ -364,7 +356,7 @@ pub fn run(args: &TuneArgs) -> anyhow::Result<String> {
             let train_rows: Vec<usize> =
                 (0..data.records.len()).filter(|r| test_rows.binary_search(r).is_err()).collect();
             let preprocessor =
-                Preprocessor::fit(&data.columns(&train_rows), args.model.standardises());
+                Preprocessor::fit(&data.columns(&train_rows), args.fit.model.standardises());
             let pick = |rows: &[usize]| {
                 let records: Vec<_> = rows.iter().map(|&r| data.records[r].clone()).collect();
                 (preprocessor.matrix(&records), rows.iter().map(|&r| y[r]).collect::<Vec<f64>>())
@@ -374,8 +366,8 @@ pub fn run(args: &TuneArgs) -> anyhow::Result<String> {
         })
         .collect();
     let study = Study {
-        args_model: args.model,
-        task: args.task,
+        args_model: args.fit.model,
+        task: args.fit.task,
         classes,
         folds,
         metric,
@@ -438,8 +430,8 @@ pub fn run(args: &TuneArgs) -> anyhow::Result<String> {
     let pruned = history.iter().filter(|t| t.pruned).count();
     Ok(format!(
         "tuned {} on {}: best {metric} {:.4} (trial {} of {}, {pruned} pruned) in {:.1} s",
-        args.model.name(),
-        args.train.display(),
+        args.fit.model.name(),
+        args.fit.train.display(),
         best.value(),
         best.number,
         history.len(),

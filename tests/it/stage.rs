@@ -223,3 +223,42 @@ fn the_demo_pipeline_runs_end_to_end_and_reruns_only_what_changed() {
     let entries: Vec<serde_json::Value> = serde_json::from_str(&list.stdout).unwrap();
     assert_eq!(entries.len(), 18, "three new gbm models");
 }
+
+#[test]
+fn train_refuses_a_hyperparameter_value_its_model_cannot_take() {
+    let repo = Repo::new();
+    crate::harness::prepare_churn(&repo, "200", "1");
+    for (param, message) in [
+        (
+            "learning_rate=fast",
+            "`gbm` hyperparameter `learning_rate` must be a number above 0, not `\"fast\"`",
+        ),
+        ("n_trees=2.5", "`n_trees` must be a whole number, 1 or more, not `2.5`"),
+        ("loss=huber", "`loss` must be one of squared, absolute"),
+        ("depth=3", "`gbm` has no hyperparameter `depth`"),
+    ] {
+        let run = repo.pipit([
+            "stage",
+            "train",
+            "--train",
+            "prepared/train.csv",
+            "--test",
+            "prepared/test.csv",
+            "--target",
+            "Churn",
+            "--task",
+            "classification",
+            "--model",
+            "gbm",
+            "--param",
+            param,
+            "--model-out",
+            "m.model",
+            "--metrics-out",
+            "m.json",
+        ]);
+        assert_eq!(run.code, 1, "{param}: {run}");
+        assert!(run.stderr.contains(message), "{param}: {run}");
+        assert!(!repo.path().join("m.model").exists() && !repo.path().join("m.json").exists());
+    }
+}

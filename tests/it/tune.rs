@@ -122,6 +122,16 @@ fn tuning_explains_a_bad_space_or_metric() {
     let run = tune(&repo, "1", "x.json", &["--space", "space.yaml:forest"]);
     assert_eq!(run.code, 1, "{run}");
     assert!(run.stderr.contains("has no key `forest`"), "{run}");
+    repo.write("values.yaml", "gbm:\n  subsample: {float: [0.5, 1.5]}\n");
+    let run = tune(&repo, "1", "x.json", &["--space", "values.yaml:gbm"]);
+    assert_eq!(run.code, 1, "{run}");
+    assert!(run.stderr.contains("in the search space `values.yaml:gbm`"), "{run}");
+    assert!(run.stderr.contains("`subsample` must be a share in (0, 1], not `1.5`"), "{run}");
+    // A loss is for regression; churn is a classification.
+    repo.write("loss.yaml", "gbm:\n  loss: {choice: [squared, absolute]}\n");
+    let run = tune(&repo, "1", "x.json", &["--space", "loss.yaml:gbm"]);
+    assert_eq!(run.code, 1, "{run}");
+    assert!(run.stderr.contains("`loss` is for regression"), "{run}");
     let run = tune(&repo, "1", "x.json", &["--metric", "r2"]);
     assert_eq!(run.code, 1, "{run}");
     assert!(run.stderr.contains("--metric `r2` is not a classification metric"), "{run}");

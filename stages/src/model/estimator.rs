@@ -12,7 +12,7 @@ use smartcore::linear::ridge_regression::{
 
 use super::params::Hyperparameters;
 use super::softmax::Softmax;
-use super::trees::{BoostSettings, Boosted, Forest, ForestSettings, Growth};
+use super::trees::{BoostSettings, Boosted, Forest, ForestSettings, Growth, Loss};
 
 /// What every estimator does.
 pub trait Model {
@@ -175,7 +175,15 @@ pub fn fit(
             Ok(Estimator::Forest { classification: classes.is_some(), forest })
         }
         (Kind::Gbm, _) => {
+            let loss = match params.0.get("loss").and_then(serde_json::Value::as_str) {
+                Some(_) if classes.is_some() => anyhow::bail!(
+                    "`loss` is for regression; gbm classification always boosts log loss"
+                ),
+                Some("absolute") => Loss::Absolute,
+                _ => Loss::Squared,
+            };
             let settings = BoostSettings {
+                loss,
                 rounds: params.int("n_trees", 100).max(0) as usize,
                 learning_rate: params.float("learning_rate", 0.1),
                 subsample: params.float("subsample", 1.0),

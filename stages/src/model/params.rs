@@ -1,6 +1,6 @@
 //! Model hyperparameters: `--param key=value` and `--params-file FILE[:KEY]`
 //! (JSON, or YAML such as params.yaml with a dotted key), checked against the
-//! names each model accepts, with scikit-learn's defaults.
+//! names and values each model accepts, with scikit-learn's defaults.
 
 use std::collections::BTreeMap;
 
@@ -20,8 +20,56 @@ pub fn accepted(kind: Kind) -> &'static [&'static str] {
         Kind::Ridge => &["alpha"],
         Kind::Tree => &["max_depth", "min_samples_leaf", "min_samples_split"],
         Kind::Forest => &["n_trees", "max_depth", "min_samples_leaf", "max_features", "bootstrap"],
-        Kind::Gbm => &["n_trees", "learning_rate", "max_depth", "min_samples_leaf", "subsample"],
+        Kind::Gbm => {
+            &["n_trees", "learning_rate", "max_depth", "min_samples_leaf", "subsample", "loss"]
+        }
     }
+}
+
+/// The losses gbm regression boosts (`loss`); classification boosts log loss.
+pub const LOSSES: [&str; 2] = ["squared", "absolute"];
+
+/// Checks that `kind` takes hyperparameter `key` and that `value` is one it
+/// can have; the error says what would be.
+pub fn check(kind: Kind, key: &str, value: &Value) -> anyhow::Result<()> {
+    let valid = accepted(kind);
+    if !valid.contains(&key) {
+        let list = if valid.is_empty() { "none".to_owned() } else { valid.join(", ") };
+        anyhow::bail!("`{}` has no hyperparameter `{key}` (it takes: {list})", kind.name());
+    }
+    let number = value.as_f64().filter(|v| v.is_finite());
+    let whole = number.filter(|v| v.fract() == 0.0);
+    let (fits, wanted) = match key {
+        "c" | "learning_rate" => (number.is_some_and(|v| v > 0.0), "a number above 0".to_owned()),
+        "alpha" => (number.is_some_and(|v| v >= 0.0), "a number, 0 or more".to_owned()),
+        "max_iter" | "n_trees" | "min_samples_leaf" => {
+            (whole.is_some_and(|v| v >= 1.0), "a whole number, 1 or more".to_owned())
+        }
+        "min_samples_split" => {
+            (whole.is_some_and(|v| v >= 2.0), "a whole number, 2 or more".to_owned())
+        }
+        "max_depth" => (
+            value.is_null() || whole.is_some_and(|v| v >= 1.0),
+            "a whole number, 1 or more, or null for no limit".to_owned(),
+        ),
+        "max_features" => (
+            number.is_some_and(|v| v > 0.0 && (v <= 1.0 || v.fract() == 0.0)),
+            "a share of the features in (0, 1] or a whole count".to_owned(),
+        ),
+        "subsample" => {
+            (number.is_some_and(|v| v > 0.0 && v <= 1.0), "a share in (0, 1]".to_owned())
+        }
+        "bootstrap" => (value.is_boolean(), "true or false".to_owned()),
+        "loss" => (
+            value.as_str().is_some_and(|v| LOSSES.contains(&v)),
+            format!("one of {}", LOSSES.join(", ")),
+        ),
+        _ => (true, String::new()),
+    };
+    if !fits {
+        anyhow::bail!("`{}` hyperparameter `{key}` must be {wanted}, not `{value}`", kind.name());
+    }
+    Ok(())
 }
 
 impl Hyperparameters {
@@ -39,12 +87,8 @@ impl Hyperparameters {
                 .unwrap_or_else(|_| Value::String(value.trim().to_owned()));
             params.insert(key.trim().to_owned(), value);
         }
-        let valid = accepted(kind);
-        for key in params.keys() {
-            if !valid.contains(&key.as_str()) {
-                let list = if valid.is_empty() { "none".to_owned() } else { valid.join(", ") };
-                anyhow::bail!("`{}` has no hyperparameter `{key}` (it takes: {list})", kind.name());
-            }
+        for (key, value) in &params {
+            check(kind, key, value)?;
         }
         Ok(Self(params))
     }
@@ -70,5 +114,42 @@ fn read_file(spec: &str) -> anyhow::Result<BTreeMap<String, Value>> {
         Value::Object(map) => Ok(map.into_iter().collect()),
         Value::Null => Ok(BTreeMap::new()),
         _ => anyhow::bail!("the params in `{spec}` must be a mapping"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn values_are_checked_by_what_each_hyperparameter_means() {
+        for (kind, key, value) in [
+            (Kind::Gbm, "n_trees", json!(200)),
+            (Kind::Gbm, "learning_rate", json!(0.05)),
+            (Kind::Gbm, "loss", json!("absolute")),
+            (Kind::Forest, "max_depth", Value::Null),
+            (Kind::Forest, "max_features", json!(0.3)),
+            (Kind::Forest, "max_features", json!(4)),
+            (Kind::Forest, "bootstrap", json!(false)),
+            (Kind::Ridge, "alpha", json!(0)),
+        ] {
+            check(kind, key, &value).unwrap();
+        }
+        for (kind, key, value, message) in [
+            (Kind::Gbm, "learning_rate", json!("fast"), "a number above 0, not `\"fast\"`"),
+            (Kind::Gbm, "n_trees", json!(2.5), "a whole number, 1 or more"),
+            (Kind::Gbm, "n_trees", json!(0), "a whole number, 1 or more"),
+            (Kind::Gbm, "loss", json!("huber"), "one of squared, absolute"),
+            (Kind::Gbm, "subsample", json!(1.5), "a share in (0, 1]"),
+            (Kind::Tree, "min_samples_split", json!(1), "2 or more"),
+            (Kind::Forest, "max_features", json!(2.5), "a whole count"),
+            (Kind::Forest, "bootstrap", json!("no"), "true or false"),
+            (Kind::Logistic, "c", json!(0), "a number above 0"),
+            (Kind::Tree, "loss", json!("squared"), "`tree` has no hyperparameter `loss`"),
+        ] {
+            let error = check(kind, key, &value).unwrap_err().to_string();
+            assert!(error.contains(message), "{key} = {value}: {error}");
+        }
     }
 }

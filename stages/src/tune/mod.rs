@@ -23,7 +23,7 @@ use serde_json::{Map, Value, json};
 use crate::atomic::write_atomic;
 use crate::labelled::Labelled;
 use crate::metrics;
-use crate::model::params::{Hyperparameters, accepted};
+use crate::model::params::{self, Hyperparameters, accepted};
 use crate::model::preprocess::Preprocessor;
 use crate::model::{Kind, Model, Task, fit};
 use crate::random::Random;
@@ -328,6 +328,11 @@ pub fn run(args: &TuneArgs) -> anyhow::Result<String> {
                 dimension.name,
                 args.fit.model.name()
             );
+        }
+        // Every value the range can give must be one the model takes.
+        for value in dimension.range.extremes() {
+            params::check(args.fit.model, &dimension.name, &value)
+                .with_context(|| format!("in the search space `{spec}`"))?;
         }
     }
     if args.folds < 2 {

@@ -90,6 +90,18 @@ impl Range {
         }
     }
 
+    /// Returns the values at the range's ends (numbers) or every value
+    /// (choices): if the model takes these, it takes every value between.
+    pub fn extremes(&self) -> Vec<Value> {
+        match self {
+            Range::Choice(values) => values.clone(),
+            Range::Number { low, high, log, .. } => [low, high]
+                .iter()
+                .map(|&&end| self.value(if *log { end.ln() } else { end }))
+                .collect(),
+        }
+    }
+
     /// Returns the hyperparameter's value for an internal value.
     pub fn value(&self, internal: f64) -> Value {
         match self {

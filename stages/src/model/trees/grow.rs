@@ -239,8 +239,8 @@ impl Tree {
         tree
     }
 
-    /// Returns the leaf values for one row, `width` of them.
-    pub fn leaf_values(&self, row: &[f64], width: usize) -> &[f64] {
+    /// Returns the number of the leaf one row falls in.
+    pub fn leaf(&self, row: &[f64]) -> usize {
         let mut node = 0;
         while self.feature[node] != LEAF {
             let left = self.left[node] as usize;
@@ -249,8 +249,19 @@ impl Tree {
             let goes_left = value <= self.threshold[node] || value.is_nan();
             node = if goes_left { left } else { left + 1 };
         }
-        let leaf = self.left[node] as usize;
+        self.left[node] as usize
+    }
+
+    /// Returns the leaf values for one row, `width` of them.
+    pub fn leaf_values(&self, row: &[f64], width: usize) -> &[f64] {
+        let leaf = self.leaf(row);
         &self.values[leaf * width..(leaf + 1) * width]
+    }
+
+    /// Replaces the values of a tree with one value per leaf.
+    pub fn set_leaf_values(&mut self, values: Vec<f64>) {
+        debug_assert_eq!(values.len(), self.values.len());
+        self.values = values;
     }
 
     /// Returns how many leaves the tree has.

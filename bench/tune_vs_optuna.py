@@ -6,6 +6,7 @@ import platform
 import subprocess
 import sys
 import time
+import warnings
 
 import numpy as np
 import optuna
@@ -27,6 +28,8 @@ DATASETS = [
     ("diabetes", datasets.load_diabetes, "regression", "R²"),
 ]
 optuna.logging.set_verbosity(optuna.logging.WARNING)
+# scikit-learn 1.9 warns about its own joblib use on every fit.
+warnings.filterwarnings("ignore", category=UserWarning, module="sklearn")
 
 
 def sklearn_folds(frame, task, seed):

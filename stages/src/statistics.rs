@@ -12,6 +12,12 @@ pub fn quantile(sorted: &[f64], q: f64) -> f64 {
     sorted[low] + (sorted[high] - sorted[low]) * (position - low as f64)
 }
 
+/// Sorts `values` and returns their median (numpy's); NaN for no values.
+pub fn median(values: &mut [f64]) -> f64 {
+    values.sort_by(f64::total_cmp);
+    quantile(values, 0.5)
+}
+
 /// Returns the mean and the population standard deviation (numpy's `ddof=0`);
 /// zeros for no values.
 pub fn mean_std(values: &[f64]) -> (f64, f64) {

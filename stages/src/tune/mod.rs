@@ -27,7 +27,7 @@ use crate::model::params::{self, Hyperparameters, accepted};
 use crate::model::preprocess::Preprocessor;
 use crate::model::{Kind, Model, Task, fit};
 use crate::random::Random;
-use crate::statistics::quantile;
+use crate::statistics::median;
 use crate::train::FitArgs;
 use space::Dimension;
 
@@ -225,8 +225,7 @@ fn median_prunes(running: &[f64], completed: &[&Trial], lower_is_better: bool) -
     if at_step.is_empty() {
         return false;
     }
-    at_step.sort_by(f64::total_cmp);
-    let median = quantile(&at_step, 0.5);
+    let median = median(&mut at_step);
     let scores = running.iter().copied().filter(|v| !v.is_nan());
     let best = if lower_is_better { scores.reduce(f64::min) } else { scores.reduce(f64::max) };
     match best {

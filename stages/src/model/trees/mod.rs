@@ -17,7 +17,7 @@ pub use grow::Growth;
 use grow::{Target, Tree};
 
 use crate::random::Random;
-use crate::statistics::quantile;
+use crate::statistics::median;
 
 /// Averaged trees: a decision tree is a forest of one tree on every row.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -163,10 +163,7 @@ fn leaf_medians(tree: &Tree, x: &Array2<f64>, y: &[f64], raw: &[f64], sample: &[
     }
     residuals
         .into_iter()
-        .map(|mut values| {
-            values.sort_by(f64::total_cmp);
-            if values.is_empty() { 0.0 } else { quantile(&values, 0.5) }
-        })
+        .map(|mut values| if values.is_empty() { 0.0 } else { median(&mut values) })
         .collect()
 }
 
@@ -190,11 +187,7 @@ impl Boosted {
         let classes = classes.unwrap_or(0);
         let absolute = classes == 0 && settings.loss == Loss::Absolute;
         let init = match classes {
-            0 if absolute => {
-                let mut sorted = y.to_vec();
-                sorted.sort_by(f64::total_cmp);
-                vec![quantile(&sorted, 0.5)]
-            }
+            0 if absolute => vec![median(&mut y.to_vec())],
             0 => vec![y.iter().sum::<f64>() / rows.max(1) as f64],
             _ => {
                 let mut counts = vec![0.0; classes];
@@ -417,9 +410,7 @@ mod tests {
             };
             Boosted::fit(&x, &noisy, None, settings, 1).predict(&x)
         };
-        let mut sorted = noisy.clone();
-        sorted.sort_by(f64::total_cmp);
-        assert_eq!(fit(Loss::Absolute, 0)[0][0], quantile(&sorted, 0.5));
+        assert_eq!(fit(Loss::Absolute, 0)[0][0], median(&mut noisy.clone()));
         let error = |p: Vec<Vec<f64>>| {
             p.iter().zip(&clean).map(|(p, t)| (p[0] - t).abs()).sum::<f64>() / clean.len() as f64
         };

@@ -6,7 +6,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::bins::{Binned, Edges};
+use super::bins::{Binned, Edges, MAX_BINS};
 use crate::random::Random;
 
 /// Marks a leaf in [`Tree::feature`].
@@ -145,13 +145,52 @@ struct Split {
     bin: u8,
 }
 
-/// A node waiting to be grown: its slot, its rows and its depth.
+/// A node waiting to be grown: its slot, its rows and its depth, and, when
+/// known, the histograms of its rows over every feature.
 struct Pending {
     node: usize,
     start: usize,
     end: usize,
     depth: usize,
     stats: Vec<f64>,
+    histograms: Option<Vec<f64>>,
+}
+
+/// Where each feature's histogram starts in a node's histograms, every
+/// feature's bins one after the other, `width` statistics per bin.
+struct Layout {
+    offsets: Vec<usize>,
+}
+
+impl Layout {
+    fn new(edges: &Edges, features: usize, width: usize) -> Self {
+        let mut offsets = vec![0];
+        for feature in 0..features {
+            offsets.push(offsets[feature] + edges.bins(feature) * width);
+        }
+        Self { offsets }
+    }
+
+    /// The histograms of `rows` over every feature.
+    fn histograms(&self, binned: &Binned, target: &Target, rows: &[u32]) -> Vec<f64> {
+        let mut histograms = vec![0.0; *self.offsets.last().expect("offsets start at 0")];
+        for (feature, column) in binned.columns.iter().enumerate() {
+            let slice = &mut histograms[self.offsets[feature]..self.offsets[feature + 1]];
+            target.accumulate(rows, column, slice);
+        }
+        histograms
+    }
+
+    /// One feature's histogram within a node's.
+    fn feature<'a>(&self, histograms: &'a [f64], feature: usize) -> &'a [f64] {
+        &histograms[self.offsets[feature]..self.offsets[feature + 1]]
+    }
+}
+
+/// A node's histograms pay off when it has rows enough for a histogram scan
+/// to beat sorting its rows (see `best_split`).
+fn worth_histograms(rows: usize) -> bool {
+    rows * 8 >= MAX_BINS
 }
 
 impl Tree {
@@ -173,7 +212,16 @@ impl Tree {
         }
         let mut scratch = Scratch::default();
         let mut features: Vec<usize> = (0..binned.columns.len()).collect();
-        let mut stack = vec![Pending { node: 0, start: 0, end: rows.len(), depth: 0, stats: root }];
+        // When every node tries every feature, a node's histograms are its
+        // parent's minus its sibling's: only the smaller child's are summed.
+        let layout = (growth.max_features >= features.len())
+            .then(|| Layout::new(edges, features.len(), width));
+        let histograms = layout
+            .as_ref()
+            .filter(|_| worth_histograms(rows.len()))
+            .map(|layout| layout.histograms(binned, target, &rows));
+        let mut stack =
+            vec![Pending { node: 0, start: 0, end: rows.len(), depth: 0, stats: root, histograms }];
         while let Some(pending) = stack.pop() {
             let node_rows = &mut rows[pending.start..pending.end];
             let splittable = growth.max_depth.is_none_or(|d| pending.depth < d)
@@ -184,16 +232,12 @@ impl Tree {
                 // than all are tried, and which of equally good splits wins (as
                 // scikit-learn's `random_state` decides it).
                 random.shuffle(&mut features);
-                best_split(
-                    binned,
-                    edges,
-                    target,
-                    growth,
-                    node_rows,
-                    &pending.stats,
-                    &features,
-                    &mut scratch,
-                )
+                let node = NodeView {
+                    rows: node_rows,
+                    stats: &pending.stats,
+                    histograms: layout.as_ref().zip(pending.histograms.as_deref()),
+                };
+                best_split(binned, edges, target, growth, node, &features, &mut scratch)
             } else {
                 None
             };
@@ -212,6 +256,13 @@ impl Tree {
             }
             let right_stats: Vec<f64> =
                 pending.stats.iter().zip(&left_stats).map(|(p, l)| p - l).collect();
+            let (left_histograms, right_histograms) = child_histograms(
+                (binned, target, growth),
+                layout.as_ref(),
+                pending.histograms,
+                (&node_rows[..middle], &node_rows[middle..]),
+                pending.depth + 1,
+            );
             let left = tree.feature.len();
             tree.feature[pending.node] = split.feature as u32;
             tree.threshold[pending.node] =
@@ -227,6 +278,7 @@ impl Tree {
                 end: pending.end,
                 depth,
                 stats: right_stats,
+                histograms: right_histograms,
             });
             stack.push(Pending {
                 node: left,
@@ -234,6 +286,7 @@ impl Tree {
                 end: start + middle,
                 depth,
                 stats: left_stats,
+                histograms: left_histograms,
             });
         }
         tree
@@ -284,19 +337,56 @@ struct Scratch {
     right: Vec<f64>,
 }
 
+/// What the split search sees of a node: its rows, its statistics and its
+/// histograms when known.
+struct NodeView<'a> {
+    rows: &'a [u32],
+    stats: &'a [f64],
+    histograms: Option<(&'a Layout, &'a [f64])>,
+}
+
+/// Returns the histograms of a split's two children at `depth`, for those
+/// that may be split in turn and have rows enough: the smaller child's
+/// summed from its rows, the larger's as the parent's minus the smaller's.
+fn child_histograms(
+    (binned, target, growth): (&Binned, &Target, Growth),
+    layout: Option<&Layout>,
+    parent: Option<Vec<f64>>,
+    (left, right): (&[u32], &[u32]),
+    depth: usize,
+) -> (Option<Vec<f64>>, Option<Vec<f64>>) {
+    let (Some(layout), Some(mut parent)) = (layout, parent) else {
+        return (None, None);
+    };
+    let wanted = |rows: &[u32]| {
+        growth.max_depth.is_none_or(|d| depth < d)
+            && rows.len() >= growth.min_samples_split.max(2 * growth.min_samples_leaf)
+            && worth_histograms(rows.len())
+    };
+    let (want_left, want_right) = (wanted(left), wanted(right));
+    if !want_left && !want_right {
+        return (None, None);
+    }
+    let left_is_smaller = left.len() <= right.len();
+    let smaller = layout.histograms(binned, target, if left_is_smaller { left } else { right });
+    parent.iter_mut().zip(&smaller).for_each(|(p, s)| *p -= s);
+    let (left_histograms, right_histograms) =
+        if left_is_smaller { (smaller, parent) } else { (parent, smaller) };
+    (want_left.then_some(left_histograms), want_right.then_some(right_histograms))
+}
+
 /// Finds the best split of a node over `features`, trying at least
 /// `growth.max_features` of them and more while none splits.
-#[expect(clippy::too_many_arguments)]
 fn best_split(
     binned: &Binned,
     edges: &Edges,
     target: &Target,
     growth: Growth,
-    rows: &[u32],
-    parent: &[f64],
+    node: NodeView,
     features: &[usize],
     scratch: &mut Scratch,
 ) -> Option<Split> {
+    let NodeView { rows, stats: parent, histograms: known } = node;
     let width = parent.len();
     let parent_score = target.score(parent);
     let tolerance = 1e-9 * (1.0 + parent_score.abs());
@@ -329,16 +419,22 @@ fn best_split(
             }
         };
         // Sorting costs about log2(rows) per row, a histogram one pass over its bins.
-        if rows.len() * 8 >= bins {
-            scratch.histogram.clear();
-            scratch.histogram.resize(bins * width, 0.0);
-            target.accumulate(rows, column, &mut scratch.histogram);
+        if known.is_some() || rows.len() * 8 >= bins {
+            let histogram = match known {
+                Some((layout, histograms)) => layout.feature(histograms, feature),
+                None => {
+                    scratch.histogram.clear();
+                    scratch.histogram.resize(bins * width, 0.0);
+                    target.accumulate(rows, column, &mut scratch.histogram);
+                    &scratch.histogram
+                }
+            };
             if let Target::Gradients { l2, .. } = target {
                 // The same scan as below, unrolled for (count, G, H): boosting
                 // spends most of its time here.
                 let min_rows = growth.min_samples_leaf as f64;
                 let (mut n, mut g, mut h) = (0.0, 0.0, 0.0);
-                for (bin, slot) in scratch.histogram.chunks_exact(3).take(bins - 1).enumerate() {
+                for (bin, slot) in histogram.chunks_exact(3).take(bins - 1).enumerate() {
                     if slot[0] == 0.0 {
                         continue;
                     }
@@ -358,7 +454,7 @@ fn best_split(
                 continue;
             }
             for bin in 0..bins - 1 {
-                let counts = &scratch.histogram[bin * width..(bin + 1) * width];
+                let counts = &histogram[bin * width..(bin + 1) * width];
                 if counts[0] == 0.0 {
                     continue;
                 }

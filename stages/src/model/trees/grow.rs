@@ -171,9 +171,17 @@ impl Layout {
         Self { offsets }
     }
 
-    /// The histograms of `rows` over every feature.
-    fn histograms(&self, binned: &Binned, target: &Target, rows: &[u32]) -> Vec<f64> {
-        let mut histograms = vec![0.0; *self.offsets.last().expect("offsets start at 0")];
+    /// The histograms of `rows` over every feature, in a buffer from `spare`
+    /// when there is one (a fresh allocation of this size costs page faults).
+    fn histograms(
+        &self,
+        (binned, target): (&Binned, &Target),
+        rows: &[u32],
+        spare: &mut Vec<Vec<f64>>,
+    ) -> Vec<f64> {
+        let mut histograms = spare.pop().unwrap_or_default();
+        histograms.clear();
+        histograms.resize(*self.offsets.last().expect("offsets start at 0"), 0.0);
         for (feature, column) in binned.columns.iter().enumerate() {
             let slice = &mut histograms[self.offsets[feature]..self.offsets[feature + 1]];
             target.accumulate(rows, column, slice);
@@ -185,6 +193,11 @@ impl Layout {
     fn feature<'a>(&self, histograms: &'a [f64], feature: usize) -> &'a [f64] {
         &histograms[self.offsets[feature]..self.offsets[feature + 1]]
     }
+}
+
+thread_local! {
+    /// Histogram buffers left over from the trees this thread grew.
+    static SPARE: std::cell::Cell<Vec<Vec<f64>>> = const { std::cell::Cell::new(Vec::new()) };
 }
 
 /// A node's histograms pay off when it has rows enough for a histogram scan
@@ -216,10 +229,13 @@ impl Tree {
         // parent's minus its sibling's: only the smaller child's are summed.
         let layout = (growth.max_features >= features.len())
             .then(|| Layout::new(edges, features.len(), width));
+        // Histogram buffers no node holds any more, for reuse, kept per thread
+        // from one tree to the next.
+        let mut spare: Vec<Vec<f64>> = SPARE.take();
         let histograms = layout
             .as_ref()
             .filter(|_| worth_histograms(rows.len()))
-            .map(|layout| layout.histograms(binned, target, &rows));
+            .map(|layout| layout.histograms((binned, target), &rows, &mut spare));
         let mut stack =
             vec![Pending { node: 0, start: 0, end: rows.len(), depth: 0, stats: root, histograms }];
         while let Some(pending) = stack.pop() {
@@ -242,6 +258,7 @@ impl Tree {
                 None
             };
             let Some(split) = split else {
+                spare.extend(pending.histograms);
                 tree.feature[pending.node] = LEAF;
                 tree.left[pending.node] = (tree.values.len() / target.width()) as u32;
                 target.leaf(&pending.stats, &mut tree.values);
@@ -259,7 +276,7 @@ impl Tree {
             let (left_histograms, right_histograms) = child_histograms(
                 (binned, target, growth),
                 layout.as_ref(),
-                pending.histograms,
+                (pending.histograms, &mut spare),
                 (&node_rows[..middle], &node_rows[middle..]),
                 pending.depth + 1,
             );
@@ -289,6 +306,7 @@ impl Tree {
                 histograms: left_histograms,
             });
         }
+        SPARE.set(spare);
         tree
     }
 
@@ -348,10 +366,11 @@ struct NodeView<'a> {
 /// Returns the histograms of a split's two children at `depth`, for those
 /// that may be split in turn and have rows enough: the smaller child's
 /// summed from its rows, the larger's as the parent's minus the smaller's.
+/// Buffers that are not wanted go back to `spare`.
 fn child_histograms(
     (binned, target, growth): (&Binned, &Target, Growth),
     layout: Option<&Layout>,
-    parent: Option<Vec<f64>>,
+    (parent, spare): (Option<Vec<f64>>, &mut Vec<Vec<f64>>),
     (left, right): (&[u32], &[u32]),
     depth: usize,
 ) -> (Option<Vec<f64>>, Option<Vec<f64>>) {
@@ -364,15 +383,30 @@ fn child_histograms(
             && worth_histograms(rows.len())
     };
     let (want_left, want_right) = (wanted(left), wanted(right));
-    if !want_left && !want_right {
-        return (None, None);
-    }
     let left_is_smaller = left.len() <= right.len();
-    let smaller = layout.histograms(binned, target, if left_is_smaller { left } else { right });
-    parent.iter_mut().zip(&smaller).for_each(|(p, s)| *p -= s);
-    let (left_histograms, right_histograms) =
-        if left_is_smaller { (smaller, parent) } else { (parent, smaller) };
-    (want_left.then_some(left_histograms), want_right.then_some(right_histograms))
+    let (want_smaller, want_larger) =
+        if left_is_smaller { (want_left, want_right) } else { (want_right, want_left) };
+    let (smaller, larger) = if !want_smaller && !want_larger {
+        spare.push(parent);
+        (None, None)
+    } else {
+        let rows = if left_is_smaller { left } else { right };
+        let smaller = layout.histograms((binned, target), rows, spare);
+        if want_larger {
+            parent.iter_mut().zip(&smaller).for_each(|(p, s)| *p -= s);
+        }
+        let (smaller, larger) = (Some(smaller), Some(parent));
+        let keep = |wanted: bool, buffer: Option<Vec<f64>>, spare: &mut Vec<Vec<f64>>| {
+            if wanted {
+                buffer
+            } else {
+                spare.extend(buffer);
+                None
+            }
+        };
+        (keep(want_smaller, smaller, spare), keep(want_larger, larger, spare))
+    };
+    if left_is_smaller { (smaller, larger) } else { (larger, smaller) }
 }
 
 /// Finds the best split of a node over `features`, trying at least

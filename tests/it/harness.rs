@@ -135,3 +135,24 @@ pub fn prepare_churn(repo: &Repo, rows: &str, seed: &str) {
     ]);
     assert_eq!(run.code, 0, "{run}");
 }
+
+/// Runs `pipit stage train` on the churn data [`prepare_churn`] wrote, with
+/// `extra` arguments (hyperparameters, a gate, where to write).
+pub fn train_churn(repo: &Repo, model: &str, extra: &[&str]) -> Run {
+    let mut args = vec![
+        "stage",
+        "train",
+        "--train",
+        "prepared/train.csv",
+        "--test",
+        "prepared/test.csv",
+        "--target",
+        "Churn",
+        "--task",
+        "classification",
+        "--model",
+        model,
+    ];
+    args.extend_from_slice(extra);
+    repo.pipit(args)
+}

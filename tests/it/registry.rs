@@ -2,7 +2,7 @@
 
 use serde_json::Value;
 
-use crate::harness::{Repo, Run, prepare_churn};
+use crate::harness::{Repo, Run, prepare_churn, train_churn};
 
 /// A repository with prepared churn data (small) and pipeline.yaml at its root.
 fn prepared() -> Repo {
@@ -14,26 +14,11 @@ fn prepared() -> Repo {
 /// Trains `model` with a gate `threshold` on F1; returns (model, metrics) paths.
 fn train(repo: &Repo, name: &str, model: &str, threshold: &str) -> (String, String) {
     let (model_out, metrics_out) = (format!("models/{name}.model"), format!("metrics/{name}.json"));
-    let run = repo.pipit([
-        "stage",
-        "train",
-        "--train",
-        "prepared/train.csv",
-        "--test",
-        "prepared/test.csv",
-        "--target",
-        "Churn",
-        "--task",
-        "classification",
-        "--model",
+    let run = train_churn(
+        repo,
         model,
-        "--gate-threshold",
-        threshold,
-        "--model-out",
-        &model_out,
-        "--metrics-out",
-        &metrics_out,
-    ]);
+        &["--gate-threshold", threshold, "--model-out", &model_out, "--metrics-out", &metrics_out],
+    );
     assert_eq!(run.code, 0, "{run}");
     (model_out, metrics_out)
 }

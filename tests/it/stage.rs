@@ -237,26 +237,11 @@ fn train_refuses_a_hyperparameter_value_its_model_cannot_take() {
         ("loss=huber", "`loss` must be one of squared, absolute"),
         ("depth=3", "`gbm` has no hyperparameter `depth`"),
     ] {
-        let run = repo.pipit([
-            "stage",
-            "train",
-            "--train",
-            "prepared/train.csv",
-            "--test",
-            "prepared/test.csv",
-            "--target",
-            "Churn",
-            "--task",
-            "classification",
-            "--model",
+        let run = crate::harness::train_churn(
+            &repo,
             "gbm",
-            "--param",
-            param,
-            "--model-out",
-            "m.model",
-            "--metrics-out",
-            "m.json",
-        ]);
+            &["--param", param, "--model-out", "m.model", "--metrics-out", "m.json"],
+        );
         assert_eq!(run.code, 1, "{param}: {run}");
         assert!(run.stderr.contains(message), "{param}: {run}");
         assert!(!repo.path().join("m.model").exists() && !repo.path().join("m.json").exists());

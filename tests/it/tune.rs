@@ -2,7 +2,7 @@
 
 use serde_json::Value;
 
-use crate::harness::{Repo, Run, prepare_churn};
+use crate::harness::{Repo, Run, prepare_churn, train_churn};
 
 fn prepared() -> Repo {
     let repo = Repo::with_pipeline(
@@ -85,26 +85,11 @@ fn tuning_logs_every_trial_and_does_not_depend_on_the_job_count() {
     // The best params are what `train --params-file` reads.
     let best: Value = serde_json::from_str(&read("one.json")).unwrap();
     assert_eq!(best.as_object().unwrap().len(), 3, "{best}");
-    let run = repo.pipit([
-        "stage",
-        "train",
-        "--train",
-        "prepared/train.csv",
-        "--test",
-        "prepared/test.csv",
-        "--target",
-        "Churn",
-        "--task",
-        "classification",
-        "--model",
+    let run = train_churn(
+        &repo,
         "gbm",
-        "--params-file",
-        "one.json",
-        "--model-out",
-        "tuned.model",
-        "--metrics-out",
-        "tuned.json",
-    ]);
+        &["--params-file", "one.json", "--model-out", "tuned.model", "--metrics-out", "tuned.json"],
+    );
     assert_eq!(run.code, 0, "{run}");
     // Random search is there for comparison, and gives other trials.
     let random = tune(&repo, "2", "random.json", &["--sampler", "random"]);

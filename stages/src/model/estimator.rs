@@ -187,6 +187,7 @@ pub fn fit(
                 rounds: params.int("n_trees", 100).max(0) as usize,
                 learning_rate: params.float("learning_rate", 0.1),
                 subsample: params.float("subsample", 1.0),
+                l2: params.float("l2_regularization", 0.0),
                 growth: growth(params, x.ncols(), Some(3)),
             };
             let boosted = Boosted::fit(x, y, classes, settings, seed);

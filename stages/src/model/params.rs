@@ -20,9 +20,15 @@ pub fn accepted(kind: Kind) -> &'static [&'static str] {
         Kind::Ridge => &["alpha"],
         Kind::Tree => &["max_depth", "min_samples_leaf", "min_samples_split"],
         Kind::Forest => &["n_trees", "max_depth", "min_samples_leaf", "max_features", "bootstrap"],
-        Kind::Gbm => {
-            &["n_trees", "learning_rate", "max_depth", "min_samples_leaf", "subsample", "loss"]
-        }
+        Kind::Gbm => &[
+            "n_trees",
+            "learning_rate",
+            "max_depth",
+            "min_samples_leaf",
+            "subsample",
+            "l2_regularization",
+            "loss",
+        ],
     }
 }
 
@@ -41,7 +47,9 @@ pub fn check(kind: Kind, key: &str, value: &Value) -> anyhow::Result<()> {
     let whole = number.filter(|v| v.fract() == 0.0);
     let (fits, wanted) = match key {
         "c" | "learning_rate" => (number.is_some_and(|v| v > 0.0), "a number above 0".to_owned()),
-        "alpha" => (number.is_some_and(|v| v >= 0.0), "a number, 0 or more".to_owned()),
+        "alpha" | "l2_regularization" => {
+            (number.is_some_and(|v| v >= 0.0), "a number, 0 or more".to_owned())
+        }
         "max_iter" | "n_trees" | "min_samples_leaf" => {
             (whole.is_some_and(|v| v >= 1.0), "a whole number, 1 or more".to_owned())
         }
@@ -133,6 +141,7 @@ mod tests {
             (Kind::Forest, "max_features", json!(4)),
             (Kind::Forest, "bootstrap", json!(false)),
             (Kind::Ridge, "alpha", json!(0)),
+            (Kind::Gbm, "l2_regularization", json!(1.5)),
         ] {
             check(kind, key, &value).unwrap();
         }
@@ -146,6 +155,7 @@ mod tests {
             (Kind::Forest, "max_features", json!(2.5), "a whole count"),
             (Kind::Forest, "bootstrap", json!("no"), "true or false"),
             (Kind::Logistic, "c", json!(0), "a number above 0"),
+            (Kind::Gbm, "l2_regularization", json!(-1), "a number, 0 or more"),
             (Kind::Tree, "loss", json!("squared"), "`tree` has no hyperparameter `loss`"),
         ] {
             let error = check(kind, key, &value).unwrap_err().to_string();

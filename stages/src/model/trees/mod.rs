@@ -132,6 +132,8 @@ pub struct BoostSettings {
     pub learning_rate: f64,
     /// The share of rows each round sees (drawn without replacement).
     pub subsample: f64,
+    /// The L2 penalty on leaf values (scikit-learn's `l2_regularization`).
+    pub l2: f64,
     /// How each tree grows.
     pub growth: Growth,
 }
@@ -243,8 +245,11 @@ impl Boosted {
                             }
                         })
                         .unzip();
-                    let target =
-                        Target::Gradients { gradients: &gradients, hessians: &hessians, l2: 0.0 };
+                    let target = Target::Gradients {
+                        gradients: &gradients,
+                        hessians: &hessians,
+                        l2: settings.l2,
+                    };
                     let mut random = Random::task(seed, (1 + round * outputs + k) as u64);
                     let mut tree = Tree::grow(
                         &binned,
@@ -362,6 +367,7 @@ mod tests {
                 rounds,
                 learning_rate: 0.1,
                 subsample: 1.0,
+                l2: 0.0,
                 growth: growth(Some(3)),
             };
             let model = Boosted::fit(&x, &target, None, settings, 1);
@@ -375,6 +381,7 @@ mod tests {
             rounds: 50,
             learning_rate: 0.1,
             subsample: 0.8,
+            l2: 0.0,
             growth: growth(Some(3)),
         };
         let binary = Boosted::fit(&x, &y, Some(2), settings, 1);
@@ -406,6 +413,7 @@ mod tests {
                 rounds,
                 learning_rate: 0.1,
                 subsample: 1.0,
+                l2: 0.0,
                 growth: growth(Some(3)),
             };
             Boosted::fit(&x, &noisy, None, settings, 1).predict(&x)
@@ -420,5 +428,28 @@ mod tests {
             absolute < 0.5 && squared > 10.0 * absolute,
             "absolute {absolute}, squared {squared}"
         );
+    }
+
+    #[test]
+    fn an_l2_penalty_shrinks_leaf_values() {
+        let (x, _) = data(500);
+        let y: Vec<f64> = x.rows().into_iter().map(|r| 10.0 * r[0]).collect();
+        let spread = |l2| {
+            let settings = BoostSettings {
+                loss: Loss::Squared,
+                rounds: 1,
+                learning_rate: 1.0,
+                subsample: 1.0,
+                l2,
+                growth: growth(Some(1)),
+            };
+            let p = Boosted::fit(&x, &y, None, settings, 1).predict(&x);
+            let values: Vec<f64> = p.iter().map(|v| v[0]).collect();
+            values.iter().copied().fold(f64::NEG_INFINITY, f64::max)
+                - values.iter().copied().fold(f64::INFINITY, f64::min)
+        };
+        // A stump's two leaves: G / H apart without a penalty, G / (H + λ) with one.
+        let (free, penalised) = (spread(0.0), spread(250.0));
+        assert!(free > 4.0 && penalised < 0.7 * free, "{free} {penalised}");
     }
 }

@@ -23,8 +23,11 @@ fn train(repo: &Repo, name: &str, model: &str, threshold: &str) -> (String, Stri
     (model_out, metrics_out)
 }
 
-fn register(repo: &Repo, (model, metrics): &(String, String)) -> Run {
-    repo.pipit(["model", "register", "--dataset", "churn", "--model", model, "--metrics", metrics])
+fn register(repo: &Repo, model: &str, metrics: &str, extra: &[&str]) -> Run {
+    let mut args = vec!["model", "register", "--dataset", "churn", "--model", model];
+    args.extend(["--metrics", metrics]);
+    args.extend_from_slice(extra);
+    repo.pipit(args)
 }
 
 fn current(repo: &Repo) -> Value {
@@ -39,35 +42,24 @@ fn the_gate_promotion_and_rollback_flow() {
     let rejected = train(&repo, "tree", "tree", "0.99");
     let gbm = train(&repo, "gbm", "gbm", "0.0");
 
-    let run = register(&repo, &logistic);
+    let run = register(&repo, &logistic.0, &logistic.1, &[]);
     assert_eq!(run.code, 0, "{run}");
     assert!(run.stdout.contains("registered churn logistic as v1: accepted"), "{run}");
     assert!(run.stdout.contains("now current for churn"), "{run}");
     assert_eq!(current(&repo)["churn"], 1);
 
-    let run = register(&repo, &rejected);
+    let run = register(&repo, &rejected.0, &rejected.1, &[]);
     assert_eq!(run.code, 0, "{run}");
     assert!(run.stdout.contains("as v2: rejected (f1 "), "{run}");
     assert!(run.stdout.contains("< threshold 0.9900"), "{run}");
     assert_eq!(current(&repo)["churn"], 1, "a rejected model never becomes current");
 
     // The same model registers once: no new version.
-    let again = register(&repo, &logistic);
+    let again = register(&repo, &logistic.0, &logistic.1, &[]);
     assert_eq!(again.code, 0, "{again}");
     assert!(again.stdout.contains("is already registered as v1 (accepted)"), "{again}");
 
-    let run = repo.pipit([
-        "model",
-        "register",
-        "--dataset",
-        "churn",
-        "--model",
-        &gbm.0,
-        "--metrics",
-        &gbm.1,
-        "--promote",
-        "never",
-    ]);
+    let run = register(&repo, &gbm.0, &gbm.1, &["--promote", "never"]);
     assert_eq!(run.code, 0, "{run}");
     assert!(run.stdout.contains("as v3: accepted"), "{run}");
     assert!(run.stdout.contains("pipit model promote 3"), "{run}");
@@ -157,7 +149,7 @@ fn auto_promotion_keeps_the_better_champion_and_registration_is_safe_in_parallel
     std::thread::scope(|scope| {
         for model in &models {
             scope.spawn(|| {
-                let run = register(&repo, model);
+                let run = register(&repo, &model.0, &model.1, &[]);
                 assert_eq!(run.code, 0, "{run}");
             });
         }
@@ -181,42 +173,15 @@ fn register_refuses_what_is_not_a_model_or_its_metrics() {
     let repo = prepared();
     let (model, metrics) = train(&repo, "tree", "tree", "0.0");
     repo.write("broken.model", "{\"format\":\"pipit-model\",\"version\":2,\"blake3\":\"00\"}\n{}");
-    let run = repo.pipit([
-        "model",
-        "register",
-        "--dataset",
-        "churn",
-        "--model",
-        "broken.model",
-        "--metrics",
-        &metrics,
-    ]);
+    let run = register(&repo, "broken.model", &metrics, &[]);
     assert_eq!(run.code, 1, "{run}");
     assert!(run.stderr.contains("is corrupted"), "{run}");
     repo.write("plain.json", "{\"f1\": 0.9}");
-    let run = repo.pipit([
-        "model",
-        "register",
-        "--dataset",
-        "churn",
-        "--model",
-        &model,
-        "--metrics",
-        "plain.json",
-    ]);
+    let run = register(&repo, &model, "plain.json", &[]);
     assert_eq!(run.code, 1, "{run}");
     assert!(run.stderr.contains("has no gate verdict"), "{run}");
     let (_, gbm_metrics) = train(&repo, "gbm", "gbm", "0.0");
-    let run = repo.pipit([
-        "model",
-        "register",
-        "--dataset",
-        "churn",
-        "--model",
-        &model,
-        "--metrics",
-        &gbm_metrics,
-    ]);
+    let run = register(&repo, &model, &gbm_metrics, &[]);
     assert_eq!(run.code, 1, "{run}");
     assert!(run.stderr.contains("holds the metrics of a gbm model"), "{run}");
     assert!(!repo.path().join("registry/entries").exists(), "nothing was registered");

@@ -2,7 +2,7 @@
 
 use serde_json::Value;
 
-use crate::harness::Repo;
+use crate::harness::{Repo, Run};
 
 fn generate(repo: &Repo, out: &str, seed: &str, drift: bool) {
     let mut args = vec![
@@ -24,6 +24,13 @@ fn generate(repo: &Repo, out: &str, seed: &str, drift: bool) {
     assert_eq!(run.code, 0, "{run}");
 }
 
+/// Runs `pipit stage drift` of `current` against `reference.csv`, with `extra` flags.
+fn drift_from_reference(repo: &Repo, current: &str, extra: &[&str]) -> Run {
+    let mut args = vec!["stage", "drift", "--reference", "reference.csv", "--current", current];
+    args.extend_from_slice(extra);
+    repo.pipit(args)
+}
+
 #[test]
 fn drift_finds_the_documented_shifts_and_writes_json_and_html() {
     let repo = Repo::new();
@@ -31,22 +38,20 @@ fn drift_finds_the_documented_shifts_and_writes_json_and_html() {
     generate(&repo, "same.csv", "2", false);
     generate(&repo, "production.csv", "3", true);
     let drift = |current: &str, rule: &str| {
-        let run = repo.pipit([
-            "stage",
-            "drift",
-            "--reference",
-            "reference.csv",
-            "--current",
+        let run = drift_from_reference(
+            &repo,
             current,
-            "--rule",
-            rule,
-            "--ignore",
-            "is_fraud",
-            "--out",
-            "drift.json",
-            "--html",
-            "drift.html",
-        ]);
+            &[
+                "--rule",
+                rule,
+                "--ignore",
+                "is_fraud",
+                "--out",
+                "drift.json",
+                "--html",
+                "drift.html",
+            ],
+        );
         assert_eq!(run.code, 0, "{run}");
         let text = fs_err::read_to_string(repo.path().join("drift.json")).unwrap();
         (run.stdout, serde_json::from_str::<Value>(&text).unwrap())
@@ -86,16 +91,7 @@ fn drift_refuses_mismatched_files() {
     let repo = Repo::new();
     generate(&repo, "reference.csv", "1", false);
     repo.write("other.csv", "a,b\n1,2\n");
-    let run = repo.pipit([
-        "stage",
-        "drift",
-        "--reference",
-        "reference.csv",
-        "--current",
-        "other.csv",
-        "--out",
-        "d.json",
-    ]);
+    let run = drift_from_reference(&repo, "other.csv", &["--out", "d.json"]);
     assert_eq!(run.code, 1, "{run}");
     assert!(run.stderr.contains("`other.csv` has no column amount, hour"), "{run}");
     assert!(!repo.path().join("d.json").exists());
@@ -118,20 +114,11 @@ fn drift_reads_the_last_records_of_a_prediction_log() {
     }
     repo.write("logs/predictions.jsonl", &log);
     let drift = |last: &str| {
-        let run = repo.pipit([
-            "stage",
-            "drift",
-            "--reference",
-            "reference.csv",
-            "--current",
+        let run = drift_from_reference(
+            &repo,
             "logs/predictions.jsonl",
-            "--last",
-            last,
-            "--rule",
-            "pvalue",
-            "--out",
-            "d.json",
-        ]);
+            &["--last", last, "--rule", "pvalue", "--out", "d.json"],
+        );
         assert_eq!(run.code, 0, "{run}");
         let text = fs_err::read_to_string(repo.path().join("d.json")).unwrap();
         serde_json::from_str::<Value>(&text).unwrap()
@@ -141,18 +128,7 @@ fn drift_reads_the_last_records_of_a_prediction_log() {
     assert_eq!(recent["dataset_drift"], true, "{recent}");
     let older = drift("300");
     assert_eq!(older["columns"]["x"]["current_rows"], 300);
-    let run = repo.pipit([
-        "stage",
-        "drift",
-        "--reference",
-        "reference.csv",
-        "--current",
-        "reference.csv",
-        "--last",
-        "5",
-        "--out",
-        "d.json",
-    ]);
+    let run = drift_from_reference(&repo, "reference.csv", &["--last", "5", "--out", "d.json"]);
     assert_eq!(run.code, 1, "{run}");
     assert!(run.stderr.contains("--last needs a prediction log"), "{run}");
 }

@@ -1,22 +1,25 @@
 //! The content-addressed cache: `.cache/objects/ab/cdef…`, one whole,
 //! uncompressed, read-only file per BLAKE3 hash.
 //!
-//! Objects are written to a temporary name and renamed into place, so a crash
-//! never leaves a half-written object under a real hash; they are placed in the
+//! Objects are immutable, so nothing about them is taken on trust: an object is
+//! hashed whenever it is stored over, placed or verified, never looked up in
+//! the stat cache (bit rot keeps size and mtime). Objects are written under a
+//! temporary name in `.cache/tmp/` and renamed into place, so a crash never
+//! leaves a half-written object under a real hash; they are placed in the
 //! workspace by reflink where the file system can, else by copy, so that a
 //! user's edit in the workspace never changes a cached object.
 
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 
-use crate::fsutil::temporary_sibling;
+use crate::fsutil::TempFile;
 use crate::hash::hash_file;
-use crate::state::StatCache;
 
 /// The object store of one repository.
 #[derive(Clone, Debug)]
 pub struct Cache {
     objects: PathBuf,
+    temporary: PathBuf,
 }
 
 /// How an object is placed in the workspace.
@@ -29,10 +32,38 @@ pub enum LinkMode {
     Hardlink,
 }
 
+/// Why an object cannot be used.
+#[derive(Debug, thiserror::Error)]
+pub enum ObjectError {
+    /// No object with this hash.
+    #[error("object {hash} is not in the cache")]
+    Missing { hash: String },
+    /// The object's bytes no longer hash to its name.
+    #[error("object {hash} is corrupted (its bytes hash to {actual})")]
+    Corrupted { hash: String, actual: String },
+    /// Something other than a file sits where the object should be.
+    #[error("object {hash} is not a file")]
+    NotAFile { hash: String },
+    /// Reading or writing failed.
+    #[error(transparent)]
+    Io(#[from] std::io::Error),
+}
+
+/// What storing an object did.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Stored {
+    /// The object was new.
+    New,
+    /// An intact object was already there.
+    Present,
+    /// A corrupted object (or something else) was there and was replaced.
+    Healed,
+}
+
 impl Cache {
     /// Returns the cache whose objects live under `dot_cache/objects`.
     pub fn new(dot_cache: &Path) -> Self {
-        Self { objects: dot_cache.join("objects") }
+        Self { objects: dot_cache.join("objects"), temporary: dot_cache.join("tmp") }
     }
 
     /// Returns where the object `hash` lives.
@@ -41,81 +72,145 @@ impl Cache {
         self.objects.join(prefix).join(rest)
     }
 
+    /// Returns the folder of temporary files.
+    pub fn temporary_dir(&self) -> &Path {
+        &self.temporary
+    }
+
     /// Returns true when the object is present (intact or not).
     pub fn contains(&self, hash: &str) -> bool {
         self.object_path(hash).is_file()
     }
 
-    /// Stores the file `source`, whose hash is `hash`, unless already present.
-    pub fn store_file(&self, source: &Path, hash: &str) -> std::io::Result<()> {
-        let target = self.object_path(hash);
-        if target.is_file() {
-            return Ok(());
-        }
-        let temp = self.temporary(&target)?;
-        reflink_copy::reflink_or_copy(source, &temp).map_err(|e| annotate(e, source))?;
-        finish_object(&temp, &target)
-    }
-
-    /// Stores `bytes`, whose hash is `hash`, unless already present.
-    pub fn store_bytes(&self, bytes: &[u8], hash: &str) -> std::io::Result<()> {
-        let target = self.object_path(hash);
-        if target.is_file() {
-            return Ok(());
-        }
-        let temp = self.temporary(&target)?;
-        fs_err::write(&temp, bytes)?;
-        finish_object(&temp, &target)
-    }
-
-    fn temporary(&self, target: &Path) -> std::io::Result<PathBuf> {
-        fs_err::create_dir_all(target.parent().unwrap_or(&self.objects))?;
-        Ok(temporary_sibling(target))
-    }
-
-    /// Reads a small object (a directory manifest) whole.
-    pub fn read(&self, hash: &str) -> std::io::Result<Vec<u8>> {
-        fs_err::read(self.object_path(hash))
-    }
-
-    /// Returns true when the object is present and its contents still hash to
-    /// `hash` (through the stat cache, so an untouched object is not re-read).
-    pub fn is_intact(&self, hash: &str, state: &StatCache) -> bool {
+    /// Hashes the object and returns an error unless it is present and intact.
+    pub fn check(&self, hash: &str) -> Result<(), ObjectError> {
         let path = self.object_path(hash);
-        path.is_file() && state.file(&path).is_ok_and(|info| info.hash == hash)
+        match fs_err::metadata(&path) {
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                return Err(ObjectError::Missing { hash: hash.into() });
+            }
+            Err(e) => return Err(e.into()),
+            Ok(meta) if !meta.is_file() => return Err(ObjectError::NotAFile { hash: hash.into() }),
+            Ok(_) => {}
+        }
+        let actual = hash_file(&path)?.0;
+        if actual == hash {
+            Ok(())
+        } else {
+            Err(ObjectError::Corrupted { hash: hash.into(), actual })
+        }
     }
 
-    /// Re-hashes the object from its bytes; true when it is intact.
-    pub fn verify(&self, hash: &str) -> std::io::Result<bool> {
-        Ok(hash_file(&self.object_path(hash))?.0 == hash)
+    /// Stores the file `source`, whose hash is `hash`. An intact object already
+    /// there is kept; a corrupted one is replaced. The copy is hashed before it
+    /// becomes the object, so a file that changed since it was hashed is refused.
+    pub fn store_file(&self, source: &Path, hash: &str) -> Result<Stored, ObjectError> {
+        let Some(stored) = self.existing(hash)? else {
+            return Ok(Stored::Present);
+        };
+        let temp = self.temporary(hash)?;
+        reflink_copy::reflink_or_copy(source, temp.path()).map_err(|e| annotate(e, source))?;
+        let actual = hash_file(temp.path())?.0;
+        if actual != hash {
+            let message = format!("`{}` changed while it was being cached", source.display());
+            return Err(std::io::Error::other(message).into());
+        }
+        self.finish(temp, hash)?;
+        Ok(stored)
     }
 
-    /// Places the object `hash` at `dest` (replacing what is there).
+    /// Stores `bytes`, whose hash is `hash`, as [`Cache::store_file`] does.
+    pub fn store_bytes(&self, bytes: &[u8], hash: &str) -> Result<Stored, ObjectError> {
+        let Some(stored) = self.existing(hash)? else {
+            return Ok(Stored::Present);
+        };
+        let temp = self.temporary(hash)?;
+        fs_err::write(temp.path(), bytes)?;
+        self.finish(temp, hash)?;
+        Ok(stored)
+    }
+
+    /// Returns `None` when an intact object `hash` is already stored, else what
+    /// storing it will be (clearing anything in its way).
+    fn existing(&self, hash: &str) -> Result<Option<Stored>, ObjectError> {
+        match self.check(hash) {
+            Ok(()) => Ok(None),
+            Err(ObjectError::Missing { .. }) => Ok(Some(Stored::New)),
+            Err(ObjectError::Corrupted { .. } | ObjectError::NotAFile { .. }) => {
+                remove_path(&self.object_path(hash))?;
+                Ok(Some(Stored::Healed))
+            }
+            Err(error) => Err(error),
+        }
+    }
+
+    fn temporary(&self, hash: &str) -> std::io::Result<TempFile> {
+        fs_err::create_dir_all(&self.temporary)?;
+        Ok(TempFile::in_dir(&self.temporary, hash))
+    }
+
+    fn finish(&self, temp: TempFile, hash: &str) -> std::io::Result<()> {
+        let target = self.object_path(hash);
+        fs_err::create_dir_all(target.parent().unwrap_or(&self.objects))?;
+        fs_err::set_permissions(temp.path(), std::fs::Permissions::from_mode(0o444))?;
+        temp.persist(&target)
+    }
+
+    /// Reads a small object (a directory manifest) whole and checks its hash.
+    pub fn read(&self, hash: &str) -> Result<Vec<u8>, ObjectError> {
+        let bytes = match fs_err::read(self.object_path(hash)) {
+            Ok(bytes) => bytes,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                return Err(ObjectError::Missing { hash: hash.into() });
+            }
+            Err(e) => return Err(e.into()),
+        };
+        let actual = crate::hash::hash_bytes(&bytes);
+        if actual == hash {
+            Ok(bytes)
+        } else {
+            Err(ObjectError::Corrupted { hash: hash.into(), actual })
+        }
+    }
+
+    /// Places the object `hash` at `dest` (replacing what is there), checking
+    /// the placed bytes against the hash: a corrupted object is never placed,
+    /// and `dest` is left as it was then.
     pub fn place(
         &self,
         hash: &str,
         dest: &Path,
         exec: bool,
         mode: LinkMode,
-    ) -> std::io::Result<()> {
+    ) -> Result<(), ObjectError> {
         let object = self.object_path(hash);
         if let Some(parent) = dest.parent() {
             fs_err::create_dir_all(parent)?;
         }
-        remove_path(dest)?;
-        match mode {
-            LinkMode::Hardlink => fs_err::hard_link(&object, dest),
-            LinkMode::ReflinkOrCopy => {
-                let temp = temporary_sibling(dest);
-                reflink_copy::reflink_or_copy(&object, &temp).map_err(|e| annotate(e, &object))?;
-                let mode = if exec { 0o755 } else { 0o644 };
-                fs_err::set_permissions(&temp, std::fs::Permissions::from_mode(mode))?;
-                fs_err::rename(&temp, dest)
+        let temp = TempFile::beside(dest);
+        if mode == LinkMode::Hardlink && !exec {
+            self.check(hash)?;
+            if fs_err::hard_link(&object, temp.path()).is_ok() {
+                remove_path(dest)?;
+                return Ok(temp.persist(dest)?);
             }
         }
+        if !object.is_file() {
+            return Err(ObjectError::Missing { hash: hash.into() });
+        }
+        reflink_copy::reflink_or_copy(&object, temp.path()).map_err(|e| annotate(e, &object))?;
+        let actual = hash_file(temp.path())?.0;
+        if actual != hash {
+            return Err(ObjectError::Corrupted { hash: hash.into(), actual });
+        }
+        let mode = if exec { 0o755 } else { 0o644 };
+        fs_err::set_permissions(temp.path(), std::fs::Permissions::from_mode(mode))?;
+        remove_path(dest)?;
+        Ok(temp.persist(dest)?)
     }
 
-    /// Returns the hash of every object in the cache.
+    /// Returns the hash of every object in the cache (anything in the object
+    /// folders that is not a temporary file).
     pub fn hashes(&self) -> std::io::Result<Vec<String>> {
         let mut hashes = Vec::new();
         let Ok(prefixes) = fs_err::read_dir(&self.objects) else {
@@ -137,15 +232,29 @@ impl Cache {
         Ok(hashes)
     }
 
+    /// Returns the temporary files in the object folders and in `.cache/tmp/`.
+    pub fn temporaries(&self) -> std::io::Result<Vec<PathBuf>> {
+        let mut found = Vec::new();
+        let mut folders = vec![self.temporary.clone()];
+        if let Ok(prefixes) = fs_err::read_dir(&self.objects) {
+            folders.extend(prefixes.flatten().map(|p| p.path()).filter(|p| p.is_dir()));
+        }
+        for folder in folders {
+            let Ok(entries) = fs_err::read_dir(&folder) else { continue };
+            for entry in entries.flatten() {
+                let name = entry.file_name().to_string_lossy().into_owned();
+                if crate::fsutil::temporary_owner(&name).is_some() {
+                    found.push(entry.path());
+                }
+            }
+        }
+        Ok(found)
+    }
+
     /// Deletes an object.
     pub fn remove(&self, hash: &str) -> std::io::Result<()> {
         remove_path(&self.object_path(hash))
     }
-}
-
-fn finish_object(temp: &Path, target: &Path) -> std::io::Result<()> {
-    fs_err::set_permissions(temp, std::fs::Permissions::from_mode(0o444))?;
-    fs_err::rename(temp, target)
 }
 
 fn annotate(error: std::io::Error, path: &Path) -> std::io::Error {
@@ -166,6 +275,11 @@ pub fn remove_path(path: &Path) -> std::io::Result<()> {
 mod tests {
     use super::*;
 
+    fn rot(path: &Path, bytes: &[u8]) {
+        fs_err::set_permissions(path, std::fs::Permissions::from_mode(0o644)).unwrap();
+        fs_err::write(path, bytes).unwrap();
+    }
+
     #[test]
     fn stores_places_and_detects_corruption() {
         let dir = tempfile::tempdir().unwrap();
@@ -173,15 +287,45 @@ mod tests {
         let source = dir.path().join("model.bin");
         fs_err::write(&source, b"weights").unwrap();
         let hash = crate::hash::hash_bytes(b"weights");
-        cache.store_file(&source, &hash).unwrap();
+        assert_eq!(cache.store_file(&source, &hash).unwrap(), Stored::New);
         assert_eq!(cache.hashes().unwrap(), std::slice::from_ref(&hash));
         let placed = dir.path().join("out").join("model.bin");
         cache.place(&hash, &placed, false, LinkMode::ReflinkOrCopy).unwrap();
         fs_err::write(&placed, b"edited by the user").unwrap();
-        assert!(cache.verify(&hash).unwrap(), "a workspace edit must not reach the cache");
-        let object = cache.object_path(&hash);
-        fs_err::set_permissions(&object, std::fs::Permissions::from_mode(0o644)).unwrap();
-        fs_err::write(&object, b"bit rot").unwrap();
-        assert!(!cache.verify(&hash).unwrap());
+        assert!(cache.check(&hash).is_ok(), "a workspace edit must not reach the cache");
+        rot(&cache.object_path(&hash), b"wrights");
+        assert!(matches!(cache.check(&hash), Err(ObjectError::Corrupted { .. })));
+    }
+
+    #[test]
+    fn a_corrupted_object_is_never_placed_and_is_healed_by_the_next_store() {
+        let dir = tempfile::tempdir().unwrap();
+        let cache = Cache::new(&dir.path().join(".cache"));
+        let hash = crate::hash::hash_bytes(b"good");
+        cache.store_bytes(b"good", &hash).unwrap();
+        rot(&cache.object_path(&hash), b"bad!");
+        let dest = dir.path().join("out");
+        fs_err::write(&dest, "previous").unwrap();
+        for mode in [LinkMode::ReflinkOrCopy, LinkMode::Hardlink] {
+            let error = cache.place(&hash, &dest, false, mode).unwrap_err();
+            assert!(matches!(error, ObjectError::Corrupted { .. }), "{error}");
+            assert_eq!(fs_err::read_to_string(&dest).unwrap(), "previous");
+        }
+        assert_eq!(fs_err::read_dir(dir.path()).unwrap().count(), 2, "no temporary left");
+        assert_eq!(cache.store_bytes(b"good", &hash).unwrap(), Stored::Healed);
+        assert_eq!(cache.store_bytes(b"good", &hash).unwrap(), Stored::Present);
+        cache.place(&hash, &dest, false, LinkMode::ReflinkOrCopy).unwrap();
+        assert_eq!(fs_err::read_to_string(&dest).unwrap(), "good");
+    }
+
+    #[test]
+    fn a_directory_in_place_of_an_object_is_replaced() {
+        let dir = tempfile::tempdir().unwrap();
+        let cache = Cache::new(&dir.path().join(".cache"));
+        let hash = crate::hash::hash_bytes(b"x");
+        fs_err::create_dir_all(cache.object_path(&hash)).unwrap();
+        assert!(matches!(cache.check(&hash), Err(ObjectError::NotAFile { .. })));
+        assert_eq!(cache.store_bytes(b"x", &hash).unwrap(), Stored::Healed);
+        assert!(cache.check(&hash).is_ok());
     }
 }

@@ -1,33 +1,142 @@
-//! File-system helpers shared by the engine: atomic replacement of small files.
+//! File-system helpers shared by the engine: atomic replacement of small files,
+//! temporary files that never outlive a failure, and recognising the temporary
+//! files a killed pipit left behind.
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
 
 /// Replaces `path` with `bytes` atomically: a temporary file in the same folder
 /// is written, flushed to disk and renamed over `path`, so a crash leaves either
-/// the old file or the new one, never a mix.
+/// the old file or the new one, never a mix. On failure (a full disk) the
+/// temporary file is removed.
 pub fn write_atomic(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
     let dir = path.parent().unwrap_or(Path::new("."));
     fs_err::create_dir_all(dir)?;
-    let temp = temporary_sibling(path);
+    let temp = TempFile::beside(path);
     {
-        let mut file = fs_err::File::create(&temp)?;
+        let mut file = fs_err::File::create(temp.path())?;
         file.write_all(bytes)?;
         file.sync_all()?;
     }
-    fs_err::rename(&temp, path)?;
+    temp.persist(path)?;
     if let Ok(dir) = fs_err::File::open(dir) {
         let _ = dir.sync_all();
     }
     Ok(())
 }
 
-/// Returns a hidden temporary name beside `path` (`.name.PID.tmp`), to write
+/// Returns a hidden temporary name beside `path` (`.name.PID-N.tmp`), to write
 /// to and then rename over `path`; on the same file system, so the rename is
-/// atomic.
+/// atomic. Unique within this process, so that two threads writing the same
+/// name never share a temporary file.
 pub fn temporary_sibling(path: &Path) -> PathBuf {
     let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
-    path.with_file_name(format!(".{name}.{}.tmp", std::process::id()))
+    path.with_file_name(temporary_name(&name))
+}
+
+/// Returns `.name.PID-N.tmp`.
+pub fn temporary_name(name: &str) -> String {
+    static COUNTER: AtomicU64 = AtomicU64::new(0);
+    let n = COUNTER.fetch_add(1, Ordering::Relaxed);
+    format!(".{name}.{}-{n}.tmp", std::process::id())
+}
+
+/// Returns the PID of the process that made the temporary file `name`
+/// (`.name.PID.tmp` or `.name.PID-N.tmp`), or `None` when it is not one.
+pub fn temporary_owner(name: &str) -> Option<u32> {
+    let inner = name.strip_prefix('.')?.strip_suffix(".tmp")?;
+    let (_, tag) = inner.rsplit_once('.')?;
+    let pid = tag.split_once('-').map_or(tag, |(pid, _)| pid);
+    pid.parse().ok()
+}
+
+/// Returns true when `name` is a temporary file whose process no longer runs.
+pub fn is_stale_temporary(name: &str) -> bool {
+    temporary_owner(name).is_some_and(|pid| !process_alive(pid))
+}
+
+/// Returns whether a process with this PID exists.
+#[cfg(unix)]
+pub fn process_alive(pid: u32) -> bool {
+    if pid == std::process::id() {
+        return true;
+    }
+    let Ok(pid) = libc::pid_t::try_from(pid) else {
+        return false;
+    };
+    // SAFETY: signal 0 only checks that the process exists; nothing is sent.
+    let result = unsafe { libc::kill(pid, 0) };
+    result == 0 || std::io::Error::last_os_error().raw_os_error() == Some(libc::EPERM)
+}
+
+/// Returns whether a process with this PID exists (elsewhere: assume it does,
+/// so that nothing another process is writing is ever removed).
+#[cfg(not(unix))]
+pub fn process_alive(_pid: u32) -> bool {
+    true
+}
+
+/// Removes the stale temporary files directly inside `dir` (those whose
+/// process no longer runs) and returns them; nothing when `dir` is absent.
+pub fn remove_stale_temporaries(dir: &Path) -> std::io::Result<Vec<PathBuf>> {
+    let mut removed = Vec::new();
+    let Ok(entries) = fs_err::read_dir(dir) else {
+        return Ok(removed);
+    };
+    for entry in entries.flatten() {
+        let name = entry.file_name();
+        if is_stale_temporary(&name.to_string_lossy()) {
+            let path = entry.path();
+            crate::cache::remove_path(&path)?;
+            removed.push(path);
+        }
+    }
+    Ok(removed)
+}
+
+/// A temporary file that is removed when dropped, unless it was renamed into
+/// place: a failed write (a full disk, a copy error) leaves nothing behind.
+#[derive(Debug)]
+pub struct TempFile {
+    path: Option<PathBuf>,
+}
+
+impl TempFile {
+    /// Returns a temporary path beside `target` (nothing is created yet).
+    pub fn beside(target: &Path) -> Self {
+        Self { path: Some(temporary_sibling(target)) }
+    }
+
+    /// Returns a temporary path in `dir` named after `name`.
+    pub fn in_dir(dir: &Path, name: &str) -> Self {
+        Self { path: Some(dir.join(temporary_name(name))) }
+    }
+
+    /// Returns the temporary path.
+    pub fn path(&self) -> &Path {
+        self.path.as_deref().unwrap_or(Path::new(""))
+    }
+
+    /// Renames the file over `target`.
+    pub fn persist(mut self, target: &Path) -> std::io::Result<()> {
+        let path = self.path.take().unwrap_or_default();
+        match fs_err::rename(&path, target) {
+            Ok(()) => Ok(()),
+            Err(error) => {
+                let _ = crate::cache::remove_path(&path);
+                Err(error)
+            }
+        }
+    }
+}
+
+impl Drop for TempFile {
+    fn drop(&mut self) {
+        if let Some(path) = self.path.take() {
+            let _ = crate::cache::remove_path(&path);
+        }
+    }
 }
 
 /// Returns whether `path` is executable by its owner.
@@ -38,13 +147,50 @@ pub fn is_executable(metadata: &std::fs::Metadata) -> bool {
 
 #[cfg(test)]
 mod tests {
+    use super::*;
+
     #[test]
     fn replaces_the_whole_file() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("sub").join("f.txt");
-        super::write_atomic(&path, b"first, longer").unwrap();
-        super::write_atomic(&path, b"second").unwrap();
+        write_atomic(&path, b"first, longer").unwrap();
+        write_atomic(&path, b"second").unwrap();
         assert_eq!(fs_err::read_to_string(&path).unwrap(), "second");
         assert_eq!(fs_err::read_dir(path.parent().unwrap()).unwrap().count(), 1);
+    }
+
+    #[test]
+    fn temporary_names_are_unique_and_name_their_process() {
+        let one = temporary_name("abc.def");
+        assert_ne!(one, temporary_name("abc.def"));
+        assert_eq!(temporary_owner(&one), Some(std::process::id()));
+        assert_eq!(temporary_owner(".pipeline.lock.4242.tmp"), Some(4242));
+        assert_eq!(temporary_owner("pipeline.lock"), None);
+        assert_eq!(temporary_owner(".hidden.tmp"), None);
+        assert!(!is_stale_temporary(&one), "this process is alive");
+    }
+
+    #[test]
+    fn only_the_temporaries_of_dead_processes_are_removed() {
+        let dir = tempfile::tempdir().unwrap();
+        let dead = dir.path().join(".obj.2147483646.tmp");
+        let alive = dir.path().join(temporary_name("obj"));
+        let kept = dir.path().join("obj");
+        for path in [&dead, &alive, &kept] {
+            fs_err::write(path, "x").unwrap();
+        }
+        assert_eq!(remove_stale_temporaries(dir.path()).unwrap(), std::slice::from_ref(&dead));
+        assert!(!dead.exists() && alive.exists() && kept.exists());
+    }
+
+    #[test]
+    fn a_dropped_temporary_file_is_removed() {
+        let dir = tempfile::tempdir().unwrap();
+        let target = dir.path().join("out");
+        let temp = TempFile::beside(&target);
+        fs_err::write(temp.path(), "partial").unwrap();
+        let path = temp.path().to_path_buf();
+        drop(temp);
+        assert!(!path.exists() && !target.exists());
     }
 }

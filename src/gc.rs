@@ -18,6 +18,8 @@ pub struct GcReport {
     pub bytes: u64,
     /// Run-cache entries removed.
     pub runs: usize,
+    /// Temporary files left by processes that no longer run.
+    pub leftovers: Vec<std::path::PathBuf>,
 }
 
 /// Removes what neither the lock nor a kept run needs; nothing when `dry_run`.
@@ -57,6 +59,20 @@ pub fn collect(
         if !dry_run {
             runs.remove(key)?;
         }
+    }
+    for path in workspace.cache.temporaries()? {
+        let name = path.file_name().unwrap_or_default().to_string_lossy().into_owned();
+        if crate::fsutil::is_stale_temporary(&name) {
+            if !dry_run {
+                crate::cache::remove_path(&path)?;
+            }
+            report.leftovers.push(path);
+        }
+    }
+    if !dry_run {
+        let runs_dir = workspace.dot_cache.join("runs");
+        report.leftovers.extend(crate::fsutil::remove_stale_temporaries(&runs_dir)?);
+        report.leftovers.extend(crate::integrity::remove_leftovers(workspace, &[])?);
     }
     for hash in workspace.cache.hashes()? {
         if needed.contains(&hash) {

@@ -2,11 +2,13 @@
 //! execution. Knows nothing about ML and never prints; the CLI in `src/cli/` does.
 
 pub mod cache;
+pub mod containment;
 pub mod dag;
 pub mod fsutil;
 pub mod gc;
 pub mod gitignore;
 pub mod hash;
+pub mod integrity;
 pub mod lockfile;
 pub mod pipeline;
 pub mod repolock;

@@ -162,11 +162,31 @@ pub fn journal(dot_cache: &Path, stage: &str, entry: &LockEntry) -> Result<(), L
     let record = JournalRecord { stage: stage.into(), entry: entry.clone() };
     let mut line = serde_json::to_vec(&record).unwrap_or_default();
     line.push(b'\n');
-    let mut file =
-        fs_err::File::options().create(true).append(true).open(dot_cache.join(JOURNAL))?;
+    let mut file = fs_err::File::options()
+        .create(true)
+        .read(true)
+        .append(true)
+        .open(dot_cache.join(JOURNAL))?;
+    if ends_torn(&mut file)? {
+        // A crash mid-write left half a record: end it, so that this record
+        // starts on a line of its own instead of being glued to the torn one.
+        line.insert(0, b'\n');
+    }
     file.write_all(&line)?;
     file.sync_data()?;
     Ok(())
+}
+
+/// Returns true when the journal's last byte is not a newline.
+fn ends_torn(file: &mut fs_err::File) -> std::io::Result<bool> {
+    use std::io::{Read, Seek, SeekFrom};
+    if file.metadata()?.len() == 0 {
+        return Ok(false);
+    }
+    file.seek(SeekFrom::End(-1))?;
+    let mut last = [0u8];
+    file.read_exact(&mut last)?;
+    Ok(last[0] != b'\n')
 }
 
 /// Reads the journal; a torn last line (a crash mid-write) is ignored.
@@ -223,6 +243,9 @@ mod tests {
         file.write_all(b"{\"stage\": \"b\", \"ent").unwrap();
         let lock = LockFile::read(dir.path(), &dot_cache).unwrap();
         assert_eq!(lock.stages.keys().collect::<Vec<_>>(), ["a"]);
+        journal(&dot_cache, "c", &entry("z")).unwrap();
+        let lock = LockFile::read(dir.path(), &dot_cache).unwrap();
+        assert_eq!(lock.stages.keys().collect::<Vec<_>>(), ["a", "c"], "a record after a torn one");
         lock.write(dir.path(), &dot_cache).unwrap();
         assert!(!dot_cache.join(JOURNAL).exists());
     }

@@ -17,8 +17,9 @@ pub struct RepoLock {
 /// What happened while taking the lock, for the caller to report.
 #[derive(Debug, PartialEq, Eq)]
 pub enum LockNotice {
-    /// Another pipit holds the lock; we are waiting for it.
-    Waiting { pid: u32 },
+    /// Another pipit holds the lock; we are waiting for it (its PID, when it
+    /// has written it yet).
+    Waiting { pid: Option<u32> },
     /// The previous holder died without releasing it; we took it over.
     TookOver { pid: u32 },
 }
@@ -27,8 +28,8 @@ pub enum LockNotice {
 #[derive(Debug, thiserror::Error)]
 pub enum RepoLockError {
     /// Another pipit holds it and we were told not to wait.
-    #[error("another pipit (pid {pid}) is running in this repository")]
-    Busy { pid: u32 },
+    #[error("another pipit{} is running in this repository", pid.map(|p| format!(" (pid {p})")).unwrap_or_default())]
+    Busy { pid: Option<u32> },
     /// The lock file could not be opened or locked.
     #[error(transparent)]
     Io(#[from] std::io::Error),
@@ -56,7 +57,7 @@ impl RepoLock {
             Err(TryLockError::Error(e)) => return Err(e.into()),
         };
         if !taken {
-            let pid = read_pid(&mut file).unwrap_or(0);
+            let pid = holder_pid(&mut file);
             if !wait {
                 return Err(RepoLockError::Busy { pid });
             }
@@ -82,6 +83,18 @@ impl Drop for RepoLock {
     }
 }
 
+/// Returns the PID the holder wrote, giving it a moment to write it: a holder
+/// that has just taken the lock has not written its PID yet.
+fn holder_pid(file: &mut std::fs::File) -> Option<u32> {
+    for _ in 0..20 {
+        if let Some(pid) = read_pid(file).filter(|&pid| pid != 0) {
+            return Some(pid);
+        }
+        std::thread::sleep(std::time::Duration::from_millis(5));
+    }
+    None
+}
+
 fn read_pid(file: &mut std::fs::File) -> Option<u32> {
     let mut text = String::new();
     file.rewind().ok()?;
@@ -98,7 +111,9 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let first = RepoLock::acquire(dir.path(), false, &|_| {}).unwrap();
         let busy = RepoLock::acquire(dir.path(), false, &|_| {}).unwrap_err();
-        assert!(matches!(busy, RepoLockError::Busy { pid } if pid == std::process::id()));
+        assert!(
+            matches!(busy, RepoLockError::Busy { pid: Some(pid) } if pid == std::process::id())
+        );
         drop(first);
         fs_err::write(dir.path().join("lock"), "999999999").unwrap();
         let seen = std::sync::Mutex::new(Vec::new());

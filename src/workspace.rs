@@ -6,7 +6,9 @@ use std::path::{Path, PathBuf};
 
 use rayon::prelude::*;
 
-use crate::cache::{Cache, LinkMode, remove_path};
+use crate::cache::{Cache, LinkMode, ObjectError, Stored, remove_path};
+use crate::containment::{self, PathError, check_relative};
+use crate::fsutil::TempFile;
 use crate::hash::{Manifest, ManifestEntry};
 use crate::lockfile::LockedPath;
 use crate::state::StatCache;
@@ -19,6 +21,8 @@ pub const DOT_CACHE: &str = ".cache";
 pub struct Workspace {
     /// The repository root.
     pub root: PathBuf,
+    /// The root with every symbolic link resolved.
+    pub canonical_root: PathBuf,
     /// `.cache/` under the root.
     pub dot_cache: PathBuf,
     /// The object store.
@@ -38,9 +42,33 @@ pub enum CheckoutError {
     /// An object no longer matches its hash.
     #[error("the cached object {hash} of `{path}` is corrupted")]
     Corrupted { path: String, hash: String },
+    /// The path, or a path in its manifest, would write outside the repository.
+    #[error(transparent)]
+    Unsafe(#[from] PathError),
     /// Reading or writing failed.
     #[error(transparent)]
     Io(#[from] std::io::Error),
+}
+
+impl CheckoutError {
+    fn of_object(path: &str, error: ObjectError) -> Self {
+        match error {
+            ObjectError::Missing { hash } => Self::Missing { path: path.into(), hash },
+            ObjectError::Corrupted { hash, .. } | ObjectError::NotAFile { hash } => {
+                Self::Corrupted { path: path.into(), hash }
+            }
+            ObjectError::Io(error) => Self::Io(error),
+        }
+    }
+}
+
+/// An out stored in the cache.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Committed {
+    /// Its lock entry.
+    pub locked: LockedPath,
+    /// Objects that were corrupted in the cache and were replaced by its bytes.
+    pub healed: Vec<String>,
 }
 
 impl Workspace {
@@ -49,6 +77,7 @@ impl Workspace {
         let dot_cache = root.join(DOT_CACHE);
         Self {
             root: root.to_path_buf(),
+            canonical_root: fs_err::canonicalize(root).unwrap_or_else(|_| root.to_path_buf()),
             cache: Cache::new(&dot_cache),
             state: StatCache::load(&dot_cache.join("state")),
             dot_cache,
@@ -83,11 +112,13 @@ impl Workspace {
         }
     }
 
-    /// Returns the manifest of the directory at `dir`.
+    /// Returns the manifest of the directory at `dir`. Symbolic links are
+    /// followed: a link to a file counts as that file's contents, so that a
+    /// changed target changes the directory's hash.
     pub fn manifest(&self, dir: &Path) -> std::io::Result<Manifest> {
         let mut files = Vec::new();
-        for entry in walkdir::WalkDir::new(dir).sort_by_file_name() {
-            let entry = entry.map_err(std::io::Error::other)?;
+        for entry in walkdir::WalkDir::new(dir).follow_links(true).sort_by_file_name() {
+            let entry = entry.map_err(|e| walk_error(e, dir))?;
             if entry.file_type().is_file() {
                 files.push(entry.into_path());
             }
@@ -106,78 +137,142 @@ impl Workspace {
 
     /// Hashes the out at `path` and stores it in the cache (its manifest too,
     /// for a directory); `None` when it does not exist.
-    pub fn commit(&self, path: &Path, name: &str) -> std::io::Result<Option<LockedPath>> {
+    pub fn commit(&self, path: &Path, name: &str) -> Result<Option<Committed>, CheckoutError> {
+        let store = |file: &Path, hash: &str| match self.cache.store_file(file, hash) {
+            Ok(Stored::Healed) => Ok(Some(hash.to_owned())),
+            Ok(_) => Ok(None),
+            Err(error) => Err(CheckoutError::of_object(name, error)),
+        };
         if path.is_dir() {
             let manifest = self.manifest(path)?;
-            manifest
+            let healed: Result<Vec<Option<String>>, CheckoutError> = manifest
                 .files
                 .par_iter()
-                .try_for_each(|file| self.cache.store_file(&path.join(&file.path), &file.hash))?;
+                .map(|file| store(&path.join(&file.path), &file.hash))
+                .collect();
+            let mut healed: Vec<String> = healed?.into_iter().flatten().collect();
             let hash = manifest.hash();
-            self.cache.store_bytes(&manifest.to_bytes(), &hash)?;
-            return Ok(Some(LockedPath {
+            match self.cache.store_bytes(&manifest.to_bytes(), &hash) {
+                Ok(Stored::Healed) => healed.push(hash.clone()),
+                Ok(_) => {}
+                Err(error) => return Err(CheckoutError::of_object(name, error)),
+            }
+            let locked = LockedPath {
                 path: name.into(),
                 hash,
                 size: manifest.size(),
                 nfiles: Some(manifest.files.len() as u64),
-            }));
+            };
+            return Ok(Some(Committed { locked, healed }));
         }
         let Some(locked) = self.digest(path, name)? else {
             return Ok(None);
         };
-        self.cache.store_file(path, &locked.hash)?;
-        Ok(Some(locked))
+        let healed = store(path, &locked.hash)?.into_iter().collect();
+        Ok(Some(Committed { locked, healed }))
     }
 
-    /// Returns true when every object `locked` needs is present and intact.
-    pub fn is_cached(&self, locked: &LockedPath) -> bool {
+    /// Returns true when every object `locked` needs is present and intact
+    /// (each is hashed: this reads the whole out).
+    pub fn is_intact(&self, locked: &LockedPath) -> bool {
+        self.objects_of(locked).is_ok_and(|objects| {
+            objects.par_iter().all(|(hash, _, _)| self.cache.check(hash).is_ok())
+        })
+    }
+
+    /// Returns true when every object `locked` needs is present (a directory's
+    /// manifest is read and checked; the files are checked when placed).
+    pub fn is_present(&self, locked: &LockedPath) -> bool {
         self.objects_of(locked).is_ok()
     }
 
     /// Returns the objects (hash, relative file, exec) that make up `locked`,
-    /// checking each is present and intact.
+    /// checking that each is present and that a directory's manifest is
+    /// intact and names only plain relative paths.
     fn objects_of(
         &self,
         locked: &LockedPath,
     ) -> Result<Vec<(String, String, bool)>, CheckoutError> {
-        let check = |hash: &str| {
-            if !self.cache.contains(hash) {
-                Err(CheckoutError::Missing { path: locked.path.clone(), hash: hash.into() })
-            } else if !self.cache.is_intact(hash, &self.state) {
-                Err(CheckoutError::Corrupted { path: locked.path.clone(), hash: hash.into() })
-            } else {
+        let present = |hash: &str| {
+            if self.cache.contains(hash) {
                 Ok(())
+            } else {
+                Err(CheckoutError::Missing { path: locked.path.clone(), hash: hash.into() })
             }
         };
-        check(&locked.hash)?;
+        present(&locked.hash)?;
         if locked.nfiles.is_none() {
             return Ok(vec![(locked.hash.clone(), String::new(), false)]);
         }
-        let manifest = Manifest::from_bytes(&self.cache.read(&locked.hash)?).ok_or_else(|| {
-            CheckoutError::Corrupted { path: locked.path.clone(), hash: locked.hash.clone() }
+        let bytes = self
+            .cache
+            .read(&locked.hash)
+            .map_err(|error| CheckoutError::of_object(&locked.path, error))?;
+        let manifest = Manifest::from_bytes(&bytes).ok_or_else(|| CheckoutError::Corrupted {
+            path: locked.path.clone(),
+            hash: locked.hash.clone(),
         })?;
-        manifest.files.iter().try_for_each(|f| check(&f.hash))?;
+        for file in &manifest.files {
+            check_relative(&file.path)?;
+            present(&file.hash)?;
+        }
         Ok(manifest.files.into_iter().map(|f| (f.hash, f.path, f.exec)).collect())
     }
 
-    /// Places `locked` at `path` from the cache, refusing missing or corrupted
-    /// objects (nothing is changed then).
-    pub fn checkout(&self, locked: &LockedPath, path: &Path) -> Result<(), CheckoutError> {
+    /// Checks that pipit may write or delete `relative` (a repository path):
+    /// a plain relative path whose folders do not lead outside the repository.
+    pub fn check_writable(&self, relative: &str) -> Result<(), PathError> {
+        containment::check_writable(&self.root, &self.canonical_root, relative)
+    }
+
+    /// Places `locked` at its path from the cache in the workspace's link mode.
+    /// Every placed byte is checked against its hash; on a missing or
+    /// corrupted object nothing is changed.
+    pub fn checkout(&self, locked: &LockedPath) -> Result<(), CheckoutError> {
+        self.checkout_as(locked, self.link)
+    }
+
+    /// Places `locked` as [`Workspace::checkout`] does, in `mode` (a `persist`
+    /// out, which its stage writes to, is never a hard link to the cache).
+    pub fn checkout_as(&self, locked: &LockedPath, mode: LinkMode) -> Result<(), CheckoutError> {
+        self.check_writable(&locked.path)?;
+        let path = self.root.join(&locked.path);
         let objects = self.objects_of(locked)?;
+        let failed = |error| CheckoutError::of_object(&locked.path, error);
         if locked.nfiles.is_none() {
-            self.cache.place(&locked.hash, path, false, self.link)?;
-            return Ok(());
+            return self.cache.place(&locked.hash, &path, false, mode).map_err(failed);
         }
-        remove_path(path)?;
-        fs_err::create_dir_all(path)?;
-        objects.par_iter().try_for_each(|(hash, file, exec)| {
-            self.cache.place(hash, &path.join(file), *exec, self.link)
-        })?;
-        Ok(())
+        let temp = TempFile::beside(&path);
+        fs_err::create_dir_all(temp.path())?;
+        objects
+            .par_iter()
+            .try_for_each(|(hash, file, exec)| {
+                self.cache.place(hash, &temp.path().join(file), *exec, mode)
+            })
+            .map_err(failed)?;
+        remove_path(&path)?;
+        Ok(temp.persist(&path)?)
     }
 
     /// Writes the stat cache back.
     pub fn save_state(&self) -> std::io::Result<()> {
         self.state.save()
     }
+}
+
+/// Names the path of a failed directory walk (a loop of links, a broken link).
+fn walk_error(error: walkdir::Error, dir: &Path) -> std::io::Error {
+    let path = error.path().unwrap_or(dir).display().to_string();
+    let reason = if error.loop_ancestor().is_some() {
+        "is a symbolic link that loops back to a folder above it".to_owned()
+    } else {
+        match error.io_error() {
+            Some(io) if io.kind() == std::io::ErrorKind::NotFound => {
+                "is a symbolic link to nothing".to_owned()
+            }
+            Some(io) => io.to_string(),
+            None => error.to_string(),
+        }
+    };
+    std::io::Error::other(format!("`{path}` {reason}"))
 }

@@ -3,6 +3,7 @@
 use std::collections::BTreeSet;
 
 use clap::Args;
+use pipit::cache::LinkMode;
 use pipit::dag::Selection;
 use pipit::lockfile::LockFile;
 use pipit::repolock::RepoLock;
@@ -56,7 +57,8 @@ pub fn run(args: CheckoutArgs, printer: &Printer) -> anyhow::Result<Outcome> {
                 refused += 1;
                 continue;
             }
-            match files.checkout(locked, &path) {
+            let mode = if out.persist { LinkMode::ReflinkOrCopy } else { files.link };
+            match files.checkout_as(locked, mode) {
                 Ok(()) => placed += 1,
                 Err(error) => {
                     printer.note(&format!("error: cannot check out `{name}`: {error}"));

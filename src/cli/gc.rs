@@ -28,10 +28,14 @@ pub fn run(args: GcArgs, printer: &Printer) -> anyhow::Result<Outcome> {
     let report = collect(&files, &lock, args.keep_runs, args.dry_run)?;
     let verb = if args.dry_run { "would remove" } else { "removed" };
     printer.line(&format!(
-        "{verb} {} objects ({} bytes) and {} run-cache entries",
+        "{verb} {} objects ({} bytes) and {} run-cache entries{}",
         report.objects.len(),
         report.bytes,
-        report.runs
+        report.runs,
+        match report.leftovers.len() {
+            0 => String::new(),
+            n => format!(", and {n} temporary files left by interrupted runs"),
+        }
     ));
     Ok(Outcome::Success)
 }

@@ -44,6 +44,7 @@ impl Progress {
             Event::Finished { stage, outcome, seconds } => {
                 self.finished(printer, &stage, &outcome, seconds)
             }
+            Event::Warning { stage, message } => self.warning(printer, &stage, &message),
         }
     }
 
@@ -79,6 +80,16 @@ impl Progress {
             }
             None if self.quiet && !failed => {}
             None => printer.line(&text),
+        }
+    }
+
+    fn warning(&self, printer: &Printer, stage: &str, message: &str) {
+        let text = format!("warning: {stage}: {message}");
+        match &self.bars {
+            Some((multi, _)) => {
+                let _ = multi.println(&text);
+            }
+            None => printer.note(&text),
         }
     }
 

@@ -83,8 +83,10 @@ pub fn run(args: ReproArgs, printer: &Printer) -> anyhow::Result<Outcome> {
         return Ok(Outcome::Success);
     }
     let _lock = match RepoLock::acquire(&files.dot_cache, !args.no_wait, &|notice| match notice {
-        LockNotice::Waiting { pid } => printer
-            .note(&format!("waiting for another pipit (pid {pid}) to finish in this repository…")),
+        LockNotice::Waiting { pid } => printer.note(&format!(
+            "waiting for another pipit{} to finish in this repository…",
+            pid.map(|pid| format!(" (pid {pid})")).unwrap_or_default()
+        )),
         LockNotice::TookOver { pid } => printer.note(&format!(
             "warning: took over the repository lock left by pid {pid}, which is no longer running"
         )),
@@ -95,6 +97,22 @@ pub fn run(args: ReproArgs, printer: &Printer) -> anyhow::Result<Outcome> {
             return Ok(Outcome::Failure);
         }
     };
+    let out_folders: Vec<std::path::PathBuf> = loaded
+        .pipeline
+        .stages
+        .iter()
+        .flat_map(|s| s.outs.iter())
+        .filter_map(|o| o.path.as_str().rsplit_once('/').map(|(folder, _)| folder))
+        .filter(|folder| files.check_writable(folder).is_ok())
+        .map(|folder| files.root.join(folder))
+        .collect();
+    let leftovers = pipit::integrity::remove_leftovers(&files, &out_folders)?;
+    if !leftovers.is_empty() {
+        printer.note(&format!(
+            "note: removed {} temporary files left by an interrupted pipit",
+            leftovers.len()
+        ));
+    }
     let progress = Arc::new(Progress::new(selected.len(), args.quiet));
     let (shown, copy) = (Arc::clone(&progress), *printer);
     let on_event: Arc<dyn Fn(Event) + Send + Sync> =

@@ -19,9 +19,10 @@ pub struct Workspace {
     pub cwd: PathBuf,
 }
 
-/// Returns the nearest directory at or above `start` that holds pipeline.yaml.
+/// Returns the nearest directory at or above `start` that holds pipeline.yaml
+/// (a folder of that name too, so that loading it says what is wrong).
 pub fn find_root(start: &Path) -> Option<PathBuf> {
-    start.ancestors().find(|dir| dir.join(PIPELINE_FILE).is_file()).map(Path::to_path_buf)
+    start.ancestors().find(|dir| dir.join(PIPELINE_FILE).exists()).map(Path::to_path_buf)
 }
 
 /// Returns the current directory and the repository root above it.
@@ -37,7 +38,7 @@ pub fn current_root() -> anyhow::Result<(PathBuf, PathBuf)> {
 /// (the errors are printed).
 pub fn load(printer: &Printer) -> anyhow::Result<Option<Workspace>> {
     let (cwd, root) = current_root()?;
-    let loaded = pipeline::load(&root).and_then(|pipeline| {
+    let loaded = pipeline::load_with(&root, limits()?).and_then(|pipeline| {
         let dag = Dag::build(&pipeline)?;
         Ok(Workspace { pipeline, dag, cwd })
     });
@@ -53,6 +54,18 @@ pub fn load(printer: &Printer) -> anyhow::Result<Option<Workspace>> {
             Ok(None)
         }
     }
+}
+
+/// Returns the limits on a pipeline's size, `PIPIT_MAX_STAGES` included.
+fn limits() -> anyhow::Result<pipeline::Limits> {
+    let mut limits = pipeline::Limits::default();
+    if let Some(text) = std::env::var_os("PIPIT_MAX_STAGES") {
+        let text = text.to_string_lossy();
+        limits.max_stages = text.parse().ok().filter(|&n| n > 0).with_context(|| {
+            format!("`PIPIT_MAX_STAGES` is `{text}`; use a whole number of stages above 0")
+        })?;
+    }
+    Ok(limits)
 }
 
 impl Workspace {

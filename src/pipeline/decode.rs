@@ -122,6 +122,28 @@ impl StageReader<'_, '_> {
         }
     }
 
+    /// Returns false (and reports it) when a path is longer than any file
+    /// system allows, before it is resolved: resolving and comparing absurdly
+    /// long paths would cost time for nothing.
+    fn sized(&mut self, what: &'static str, text: &str, span: Span) -> bool {
+        match crate::containment::check_size(text) {
+            Ok(()) => true,
+            Err(error) => {
+                let reason = match error {
+                    crate::containment::PathError::TooLong { bytes, components, .. } => format!(
+                        "{bytes} bytes in {components} components (at most {} and {})",
+                        crate::containment::MAX_PATH_BYTES,
+                        crate::containment::MAX_PATH_COMPONENTS
+                    ),
+                    other => other.to_string(),
+                };
+                let kind = ErrorKind::PathTooLong { what, stage: self.stage.clone(), reason };
+                self.error(kind, span);
+                false
+            }
+        }
+    }
+
     fn key_text(&mut self, key: &Key) -> Option<String> {
         self.string("key", &Node::new(Value::String(key.name.clone()), key.span), Mode::Text)
     }
@@ -204,6 +226,9 @@ impl StageReader<'_, '_> {
         let Some(text) = self.string("wdir", node, Mode::Text) else {
             return RepoPath::root();
         };
+        if !self.sized("wdir", &text, node.span) {
+            return RepoPath::root();
+        }
         match paths::resolve(self.decoder.root, &RepoPath::root(), &text) {
             Resolved::Inside(path) => path,
             Resolved::Outside(_) => {
@@ -235,6 +260,9 @@ impl StageReader<'_, '_> {
             let Some(text) = self.string("deps", item, Mode::Text) else {
                 continue;
             };
+            if !self.sized("a dependency", &text, item.span) {
+                continue;
+            }
             let path = match paths::resolve(self.decoder.root, wdir, &text) {
                 Resolved::Inside(path) => DepPath::Repo(path),
                 Resolved::Outside(path) => DepPath::External(path),
@@ -269,6 +297,9 @@ impl StageReader<'_, '_> {
                     None => continue,
                 },
             };
+            if !self.sized("an output", &text, span) {
+                continue;
+            }
             let (cache, persist) = self.out_options(options, kind);
             let path = match paths::resolve(self.decoder.root, wdir, &text) {
                 Resolved::Inside(path) if path.as_str().is_empty() => {
@@ -388,6 +419,7 @@ impl StageReader<'_, '_> {
                 key.as_ref().map(|k| k.0.as_str()),
             ) {
                 Ok(value) => value,
+                Err(super::params::ParamError::Reported) => continue,
                 Err(kind) => {
                     let kind =
                         kind.for_stage(&self.stage, &file, key.as_ref().map(|k| k.0.as_str()));

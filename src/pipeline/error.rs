@@ -14,6 +14,18 @@ use super::source::{SourceFile, Span};
 pub enum ErrorKind {
     #[error("cannot read `{path}`: {reason}")]
     Read { path: String, reason: String },
+    #[error("`{path}` is not UTF-8 (line {line}, column {column})")]
+    NotUtf8 { path: String, line: usize, column: usize },
+    #[error("`{stage}` expands to {count} stages, more than the limit of {limit}")]
+    TooManyStages { stage: String, count: String, limit: usize },
+    #[error("{what} `{path}` of stage `{stage}` is {reason}")]
+    ProtectedOutput { what: &'static str, path: String, stage: String, reason: String },
+    #[error(
+        "{what} `{path}` of stage `{stage}` leads outside the repository through the symbolic link `{link}` (to `{target}`)"
+    )]
+    ThroughSymlink { what: &'static str, path: String, stage: String, link: String, target: String },
+    #[error("{what} of stage `{stage}` is too long: {reason}")]
+    PathTooLong { what: &'static str, stage: String, reason: String },
     #[error("invalid YAML: {message}")]
     Syntax { message: String },
     #[error("unknown key `{key}` in {place}")]
@@ -129,7 +141,10 @@ impl PipelineError {
             ErrorKind::OutputConflict { .. } | ErrorKind::OutputNested { .. } => {
                 "this output".into()
             }
-            ErrorKind::OutsideRepository { .. } => "outside the repository".into(),
+            ErrorKind::OutsideRepository { .. } | ErrorKind::ThroughSymlink { .. } => {
+                "outside the repository".into()
+            }
+            ErrorKind::ProtectedOutput { .. } => "not an output".into(),
             ErrorKind::MissingVariable { .. } => "not found in params or vars".into(),
             ErrorKind::MissingParam { .. } => "no such key".into(),
             ErrorKind::Cycle { .. } => "this stage is part of the cycle".into(),
@@ -192,6 +207,20 @@ impl PipelineError {
                 "define it in `params.yaml` or in a file listed under `vars`".into()
             }
             ErrorKind::MissingParam { file, .. } => format!("add the key to `{file}`"),
+            ErrorKind::NotUtf8 { .. } => "save the file as UTF-8".into(),
+            ErrorKind::TooManyStages { .. } => {
+                "split the matrix, or raise the limit with `PIPIT_MAX_STAGES`".into()
+            }
+            ErrorKind::ProtectedOutput { .. } => {
+                "a stage may not write pipit's or git's own files; choose another path".into()
+            }
+            ErrorKind::ThroughSymlink { .. } => {
+                "pipit never writes or deletes through a link that leaves the repository; \
+                 name the path inside the repository (a dependency may name a file outside \
+                 the repository directly, by its own path)"
+                    .into()
+            }
+            ErrorKind::PathTooLong { .. } => "no file system accepts a path this long".into(),
             ErrorKind::Cycle { .. } => {
                 "a stage may not depend, even indirectly, on its own outputs".into()
             }

@@ -25,12 +25,14 @@ pub struct Instance<'a> {
     pub key: Option<Node>,
 }
 
-/// Expands one top-level stage entry into its instances.
+/// Expands one top-level stage entry into its instances; more than `budget`
+/// instances is an error (and none are made).
 pub fn expand<'a>(
     written: &'a Key,
     body: &Node,
     variables: &Variables,
     file: &SourceFile,
+    budget: usize,
     errors: &mut Vec<PipelineError>,
 ) -> Vec<Instance<'a>> {
     let single = |body: Node| Instance {
@@ -42,9 +44,13 @@ pub fn expand<'a>(
         key: None,
     };
     if body.get("foreach").is_some() || body.get("do").is_some() {
-        return expand_foreach(written, body, variables, file, errors);
+        return expand_foreach(written, body, variables, file, budget, errors);
     }
     let Some(matrix) = body.get("matrix") else {
+        if budget == 0 {
+            too_many(written, "1 more".into(), budget, file, errors);
+            return Vec::new();
+        }
         return vec![single(body.clone())];
     };
     let Some(dimensions) = iteration_value(written, "matrix", matrix, variables, file, errors)
@@ -68,6 +74,12 @@ pub fn expand<'a>(
             None => return Vec::new(),
         }
     }
+    let count = axes.iter().try_fold(1usize, |count, (_, values)| count.checked_mul(values.len()));
+    if count.is_none_or(|count| count > budget) {
+        let count = count.map_or_else(|| "more than 2^64".into(), |c| c.to_string());
+        too_many(written, count, budget, file, errors);
+        return Vec::new();
+    }
     let mut stage_body = body.clone();
     if let Value::Map(entries) = &mut stage_body.value {
         entries.retain(|(k, _)| k.name != "matrix");
@@ -85,11 +97,24 @@ pub fn expand<'a>(
         .collect()
 }
 
+/// Reports a family with more instances than the pipeline may still have.
+fn too_many(
+    written: &Key,
+    count: String,
+    budget: usize,
+    file: &SourceFile,
+    errors: &mut Vec<PipelineError>,
+) {
+    let kind = ErrorKind::TooManyStages { stage: written.name.clone(), count, limit: budget };
+    errors.push(PipelineError::new(kind, file, written.span));
+}
+
 fn expand_foreach<'a>(
     written: &'a Key,
     body: &Node,
     variables: &Variables,
     file: &SourceFile,
+    budget: usize,
     errors: &mut Vec<PipelineError>,
 ) -> Vec<Instance<'a>> {
     if let Value::Map(entries) = &body.value {
@@ -118,6 +143,15 @@ fn expand_foreach<'a>(
     let Some(items) = iteration_value(written, "foreach", foreach, variables, file, errors) else {
         return Vec::new();
     };
+    let count = match &items.value {
+        Value::List(items) => items.len(),
+        Value::Map(entries) => entries.len(),
+        _ => 0,
+    };
+    if count > budget {
+        too_many(written, count.to_string(), budget, file, errors);
+        return Vec::new();
+    }
     let pairs: Vec<(String, Option<Node>, Node)> = match items.value {
         Value::List(items) if items.iter().any(|i| !i.value.is_scalar()) => items
             .into_iter()

@@ -3,6 +3,7 @@
 //!
 //! Never prints: every problem comes back as a [`PipelineError`], all of them at once.
 
+mod confine;
 mod decode;
 pub mod error;
 mod expand;
@@ -42,21 +43,61 @@ pub struct Pipeline {
 
 const TOP_LEVEL_KEYS: &[&str] = &["stages", "vars"];
 
+/// The most stages a pipeline may expand to unless told otherwise.
+pub const DEFAULT_MAX_STAGES: usize = 100_000;
+
+/// Bounds that keep a hostile pipeline from exhausting time or memory.
+#[derive(Clone, Copy, Debug)]
+pub struct Limits {
+    /// The most stages after foreach/matrix expansion.
+    pub max_stages: usize,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Self { max_stages: DEFAULT_MAX_STAGES }
+    }
+}
+
 /// Reads `pipeline.yaml` under `root` and returns the validated pipeline, or every
 /// error found.
 pub fn load(root: &Path) -> Result<Pipeline, Vec<PipelineError>> {
+    load_with(root, Limits::default())
+}
+
+/// Reads `pipeline.yaml` under `root` within `limits`.
+pub fn load_with(root: &Path, limits: Limits) -> Result<Pipeline, Vec<PipelineError>> {
     let path = root.join(PIPELINE_FILE);
-    let text = fs_err::read_to_string(&path).map_err(|e| {
-        let kind = ErrorKind::Read { path: PIPELINE_FILE.into(), reason: e.kind().to_string() };
-        vec![PipelineError::unplaced(kind)]
-    })?;
+    let text = source::read_text(&path)
+        .map_err(|e| vec![PipelineError::unplaced(read_error(PIPELINE_FILE, e))])?;
     let file = SourceFile::new(PIPELINE_FILE, path, text);
-    let stages = parse(root, &file)?;
+    let stages = parse_with(root, &file, limits)?;
     Ok(Pipeline { root: root.to_path_buf(), file, stages })
+}
+
+/// Returns the error for a file that could not be read as text.
+pub fn read_error(name: &str, error: source::ReadError) -> ErrorKind {
+    match error {
+        source::ReadError::Io(e) => {
+            ErrorKind::Read { path: name.into(), reason: e.kind().to_string() }
+        }
+        source::ReadError::NotUtf8 { line, column } => {
+            ErrorKind::NotUtf8 { path: name.into(), line, column }
+        }
+    }
 }
 
 /// Parses, expands and validates the text of a pipeline file.
 pub fn parse(root: &Path, file: &SourceFile) -> Result<Vec<Stage>, Vec<PipelineError>> {
+    parse_with(root, file, Limits::default())
+}
+
+/// Parses, expands and validates the text of a pipeline file within `limits`.
+pub fn parse_with(
+    root: &Path,
+    file: &SourceFile,
+    limits: Limits,
+) -> Result<Vec<Stage>, Vec<PipelineError>> {
     let document = yaml::parse(file).map_err(|error| {
         let kind = ErrorKind::Syntax { message: error.message };
         vec![PipelineError::new(kind, file, error.span.unwrap_or_default())]
@@ -76,8 +117,13 @@ pub fn parse(root: &Path, file: &SourceFile) -> Result<Vec<Stage>, Vec<PipelineE
     for (key, _) in entries.iter().filter(|(k, _)| !TOP_LEVEL_KEYS.contains(&k.name.as_str())) {
         errors.push(suggest::unknown_key(key, &format!("`{}`", file.name), TOP_LEVEL_KEYS, file));
     }
-    let variables = vars::load(root, file, document.get("vars"), &mut errors);
-    let mut params = params::ParamsFiles::default();
+    let params_yaml = vars::read_yaml(root, "params.yaml");
+    let variables = vars::load(root, file, &params_yaml, document.get("vars"), &mut errors);
+    if !errors.is_empty() && errors.iter().any(|e| is_unreadable(&e.kind)) {
+        // Every `${…}` and param would fail after this one; say it once.
+        return Err(deduplicate(errors));
+    }
+    let mut params = params::ParamsFiles::with_params_yaml(params_yaml);
     let mut stages = Vec::new();
     let definitions = match document.get("stages").map(|s| &s.value) {
         Some(Value::Map(definitions)) => definitions.as_slice(),
@@ -110,7 +156,8 @@ pub fn parse(root: &Path, file: &SourceFile) -> Result<Vec<Stage>, Vec<PipelineE
             errors.push(PipelineError::new(kind, file, body.span));
             continue;
         }
-        for instance in expand::expand(name, body, &variables, file, &mut errors) {
+        let budget = limits.max_stages.saturating_sub(stages.len());
+        for instance in expand::expand(name, body, &variables, file, budget, &mut errors) {
             let mut decoder = decode::Decoder {
                 root,
                 file,
@@ -123,7 +170,14 @@ pub fn parse(root: &Path, file: &SourceFile) -> Result<Vec<Stage>, Vec<PipelineE
     }
     validate::unique_names(&stages, file, &mut errors);
     validate::outputs(&stages, file, &mut errors);
+    confine::protected_outputs(&stages, &variables, file, &mut errors);
+    confine::symlinks(root, &stages, file, &mut errors);
     if errors.is_empty() { Ok(stages) } else { Err(deduplicate(errors)) }
+}
+
+/// Returns true for errors that make a variables file unusable.
+fn is_unreadable(kind: &ErrorKind) -> bool {
+    matches!(kind, ErrorKind::Read { .. } | ErrorKind::NotUtf8 { .. } | ErrorKind::Syntax { .. })
 }
 
 /// Drops repeats: a mistake inside `do` is met once per foreach item.

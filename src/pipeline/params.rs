@@ -9,10 +9,19 @@ use super::source::SourceFile;
 use super::vars::read_yaml;
 use super::yaml::{Node, Value};
 
-/// Params files read so far, by path.
+/// What reading one params file gave.
+enum Loaded {
+    /// The file and its tree (`None`: the file does not exist).
+    File(Option<(SourceFile, Node)>),
+    /// It could not be read or parsed; the error was reported once already.
+    Failed,
+}
+
+/// Params files read so far, by path: each is read and parsed once, however
+/// many stages and keys refer to it.
 #[derive(Default)]
 pub struct ParamsFiles {
-    files: HashMap<RepoPath, Option<(SourceFile, Node)>>,
+    files: HashMap<RepoPath, Loaded>,
 }
 
 /// Why a param could not be looked up.
@@ -23,6 +32,8 @@ pub enum ParamError {
     MissingKey,
     /// The file cannot be read or parsed.
     Unreadable(ErrorKind),
+    /// The file cannot be read or parsed, and that was reported already.
+    Reported,
 }
 
 impl ParamError {
@@ -38,11 +49,23 @@ impl ParamError {
                 stage: stage.into(),
             },
             ParamError::Unreadable(kind) => kind,
+            ParamError::Reported => unreachable!("a reported error is not reported again"),
         }
     }
 }
 
 impl ParamsFiles {
+    /// Returns the cache with `params.yaml` already read (by the variables).
+    pub fn with_params_yaml(
+        params_yaml: Result<Option<(SourceFile, Node)>, Box<super::PipelineError>>,
+    ) -> Self {
+        let loaded = match params_yaml {
+            Ok(file) => Loaded::File(file),
+            Err(_) => Loaded::Failed,
+        };
+        Self { files: HashMap::from([(RepoPath::from_normalised("params.yaml"), loaded)]) }
+    }
+
     /// Returns the value of `key` (dotted) in `file`, or the whole file for `None`.
     pub fn lookup(
         &mut self,
@@ -51,12 +74,18 @@ impl ParamsFiles {
         key: Option<&str>,
     ) -> Result<serde_json::Value, ParamError> {
         if !self.files.contains_key(file) {
-            let loaded =
-                read_yaml(root, file.as_str()).map_err(|e| ParamError::Unreadable(e.kind))?;
-            self.files.insert(file.clone(), loaded);
+            match read_yaml(root, file.as_str()) {
+                Ok(loaded) => self.files.insert(file.clone(), Loaded::File(loaded)),
+                Err(error) => {
+                    self.files.insert(file.clone(), Loaded::Failed);
+                    return Err(ParamError::Unreadable(error.kind));
+                }
+            };
         }
-        let Some(Some((_, node))) = self.files.get(file) else {
-            return Err(ParamError::MissingFile);
+        let node = match self.files.get(file) {
+            Some(Loaded::File(Some((_, node)))) => node,
+            Some(Loaded::Failed) => return Err(ParamError::Reported),
+            _ => return Err(ParamError::MissingFile),
         };
         let Some(key) = key else {
             return Ok(node.to_json());

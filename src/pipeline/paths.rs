@@ -29,6 +29,12 @@ impl RepoPath {
         Self(String::new())
     }
 
+    /// Returns a path from text that is already normalised (`a/b`, no `.`
+    /// or `..`, no leading or trailing `/`).
+    pub fn from_normalised(text: &str) -> Self {
+        Self(text.to_owned())
+    }
+
     /// Returns the path as text (`""` for the root).
     pub fn as_str(&self) -> &str {
         &self.0

@@ -81,9 +81,42 @@ impl SourceFile {
     }
 }
 
+/// Why a pipeline or params file could not be read as text.
+#[derive(Debug)]
+pub enum ReadError {
+    /// Reading failed (absent, a directory, no permission).
+    Io(std::io::Error),
+    /// The bytes are not UTF-8, first at this 1-based line and column.
+    NotUtf8 { line: usize, column: usize },
+}
+
+/// Reads a whole file as UTF-8 text, saying where the first byte that is not
+/// UTF-8 sits when it is not.
+pub fn read_text(path: &std::path::Path) -> Result<String, ReadError> {
+    let bytes = fs_err::read(path).map_err(ReadError::Io)?;
+    String::from_utf8(bytes).map_err(|error| {
+        let valid = &error.as_bytes()[..error.utf8_error().valid_up_to()];
+        let line = valid.iter().filter(|&&b| b == b'\n').count() + 1;
+        let line_start = valid.iter().rposition(|&b| b == b'\n').map_or(0, |i| i + 1);
+        let column = String::from_utf8_lossy(&valid[line_start..]).chars().count() + 1;
+        ReadError::NotUtf8 { line, column }
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn text_that_is_not_utf8_is_placed() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("p.yaml");
+        fs_err::write(&path, b"a: 1\nb: caf\xe9\n").unwrap();
+        match read_text(&path) {
+            Err(ReadError::NotUtf8 { line, column }) => assert_eq!((line, column), (2, 7)),
+            other => panic!("{other:?}"),
+        }
+    }
 
     #[test]
     fn offsets_and_line_columns_round_trip() {

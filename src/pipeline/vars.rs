@@ -15,6 +15,8 @@ pub struct Variables {
     values: HashMap<String, Node>,
     /// Which file or `vars` entry defined each top-level key.
     origins: HashMap<String, String>,
+    /// The files read (params.yaml and those under `vars`), relative to the root.
+    files: Vec<String>,
 }
 
 /// The variables seen by one expanded stage: the globals plus `item` and `key`.
@@ -38,6 +40,11 @@ impl Context for Scope<'_> {
 }
 
 impl Variables {
+    /// Returns the variables files that were read.
+    pub fn files(&self) -> &[String] {
+        &self.files
+    }
+
     /// Returns the value of a top-level variable.
     pub fn get(&self, name: &str) -> Option<&Node> {
         self.values.get(name)
@@ -80,12 +87,13 @@ pub fn read_yaml(
     name: &str,
 ) -> Result<Option<(SourceFile, Node)>, Box<PipelineError>> {
     let path = root.join(name);
-    let text = match fs_err::read_to_string(&path) {
+    let text = match super::source::read_text(&path) {
         Ok(text) => text,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
-        Err(e) => {
-            let reason = e.kind().to_string();
-            let kind = ErrorKind::Read { path: name.into(), reason };
+        Err(super::source::ReadError::Io(e)) if e.kind() == std::io::ErrorKind::NotFound => {
+            return Ok(None);
+        }
+        Err(error) => {
+            let kind = super::read_error(name, error);
             return Err(Box::new(PipelineError::unplaced(kind)));
         }
     };
@@ -99,20 +107,21 @@ pub fn read_yaml(
     }
 }
 
-/// Loads params.yaml (when present) and every entry of `vars`.
+/// Loads params.yaml (`params_yaml`, already read) and every entry of `vars`.
 pub fn load(
     root: &Path,
     pipeline: &SourceFile,
+    params_yaml: &Result<Option<(SourceFile, Node)>, Box<PipelineError>>,
     vars: Option<&Node>,
     errors: &mut Vec<PipelineError>,
 ) -> Variables {
     let mut variables = Variables::default();
-    match read_yaml(root, "params.yaml") {
+    match params_yaml {
         Ok(Some((file, node))) => {
-            add_file(&mut variables, &file, node, None, pipeline, None, errors)
+            add_file(&mut variables, file, node.clone(), None, pipeline, None, errors)
         }
         Ok(None) => {}
-        Err(error) => errors.push(*error),
+        Err(error) => errors.push((**error).clone()),
     }
     let Some(vars) = vars else { return variables };
     let entries = match &vars.value {
@@ -188,6 +197,7 @@ fn add_file(
     entry_span: Option<Span>,
     errors: &mut Vec<PipelineError>,
 ) {
+    variables.files.push(file.name.clone());
     let mut entries = match node.value {
         Value::Map(entries) => entries,
         Value::Null => Vec::new(),

@@ -82,6 +82,12 @@ fn bare_message(error: &serde_saphyr::Error) -> String {
         _ => message,
     };
     let message = message.split(", set DuplicateKeyPolicy").next().unwrap_or(message);
+    if message.starts_with("budget breached") {
+        // serde-saphyr's guard against alias bombs ("billion laughs").
+        return "the document expands to too many values through anchors and aliases \
+                (an alias bomb?); write the values out, or use fewer nested aliases"
+            .to_owned();
+    }
     match message.rsplit_once(" at line ") {
         Some((text, place)) if place.contains(", column ") => text.to_owned(),
         _ => message.to_owned(),

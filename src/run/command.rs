@@ -32,8 +32,8 @@ pub fn run(
     if let Some(parent) = log.parent() {
         fs_err::create_dir_all(parent)?;
     }
-    let out_log = log.with_extension("out");
-    let err_log = log.with_extension("err");
+    let out_log = with_suffix(log, ".out");
+    let err_log = with_suffix(log, ".err");
     let stdout = fs_err::File::create(&out_log)?.into_parts().0;
     let stderr = fs_err::File::create(&err_log)?.into_parts().0;
     for command in commands {
@@ -46,15 +46,8 @@ pub fn run(
             .stdin(Stdio::null())
             .stdout(stdout.try_clone()?)
             .stderr(stderr.try_clone()?);
-        // SAFETY: prctl is async-signal-safe; it only asks the kernel to kill the
-        // child if pipit dies, so that a killed pipit leaves no stage writing.
-        unsafe {
-            child.pre_exec(|| {
-                libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL);
-                Ok(())
-            });
-        }
-        let status = child.status().map_err(|e| {
+        die_with_pipit(&mut child);
+        let status = wait_guarded(&mut child).map_err(|e| {
             std::io::Error::new(e.kind(), format!("cannot start `sh` in `{}`: {e}", dir.display()))
         })?;
         if !status.success() {
@@ -66,6 +59,64 @@ pub fn run(
         }
     }
     Ok(Ok(()))
+}
+
+/// Asks the kernel to kill the stage's shell when pipit dies (kill -9
+/// included), so that a killed pipit leaves no stage writing.
+#[cfg(target_os = "linux")]
+fn die_with_pipit(child: &mut Command) {
+    // SAFETY: prctl is async-signal-safe; it only sets a flag on the child.
+    unsafe {
+        child.pre_exec(|| {
+            libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL);
+            Ok(())
+        });
+    }
+}
+
+/// Elsewhere the stage gets a process group of its own, which a watcher
+/// kills when pipit is gone (see [`wait_guarded`]).
+#[cfg(not(target_os = "linux"))]
+fn die_with_pipit(child: &mut Command) {
+    child.process_group(0);
+}
+
+/// Runs the command to its end.
+#[cfg(target_os = "linux")]
+fn wait_guarded(child: &mut Command) -> std::io::Result<std::process::ExitStatus> {
+    child.status()
+}
+
+/// Runs the command to its end beside a watcher: a small shell loop that
+/// kills the stage's process group within a second of pipit dying (macOS and
+/// the BSDs have no parent-death signal).
+#[cfg(not(target_os = "linux"))]
+fn wait_guarded(child: &mut Command) -> std::io::Result<std::process::ExitStatus> {
+    let mut stage = child.spawn()?;
+    let watcher = Command::new("sh")
+        .arg("-c")
+        .arg(r#"while kill -0 "$1" 2>/dev/null; do sleep 1; done; kill -KILL -"$2" 2>/dev/null"#)
+        .arg("pipit-watcher")
+        .arg(std::process::id().to_string())
+        .arg(stage.id().to_string())
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn();
+    let status = stage.wait();
+    if let Ok(mut watcher) = watcher {
+        let _ = watcher.kill();
+        let _ = watcher.wait();
+    }
+    status
+}
+
+/// Returns `path` with `suffix` added to its file name (not replacing an
+/// extension: the logs of `s@v1.0` and `s@v1.1` must not collide).
+fn with_suffix(path: &Path, suffix: &str) -> std::path::PathBuf {
+    let mut name = path.file_name().unwrap_or_default().to_os_string();
+    name.push(suffix);
+    path.with_file_name(name)
 }
 
 /// Returns the last lines of a log file.

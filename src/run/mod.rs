@@ -59,6 +59,8 @@ pub enum Event {
     Started { stage: String },
     /// A stage is done.
     Finished { stage: String, outcome: Outcome, seconds: f64 },
+    /// Something the user should know about a stage (a healed cache object).
+    Warning { stage: String, message: String },
 }
 
 /// Counts of a finished run.
@@ -194,6 +196,7 @@ async fn schedule(
     let mut queue = Queue::new(dag, selected);
     let journal = Arc::new(Mutex::new(()));
     let mut running = tokio::task::JoinSet::new();
+    let mut tasks = HashMap::new();
     let mut summary = Summary::default();
     let mut stopped = false;
     loop {
@@ -213,17 +216,27 @@ async fn schedule(
                 continue;
             }
             let (context, journal) = (Arc::clone(&context), Arc::clone(&journal));
-            running.spawn_blocking(move || {
-                let start = Instant::now();
+            let start = Instant::now();
+            let task = running.spawn_blocking(move || {
                 let outcome = stage::bring_up_to_date(&context, index, &journal);
                 (index, outcome, stage::seconds(start))
             });
+            tasks.insert(task.id(), (index, start));
         }
-        let Some(done) = running.join_next().await else {
+        let Some(done) = running.join_next_with_id().await else {
             break;
         };
-        let Ok((index, outcome, seconds)) = done else {
-            continue;
+        let (index, outcome, seconds) = match done {
+            Ok((id, result)) => {
+                tasks.remove(&id);
+                result
+            }
+            Err(error) => {
+                let Some((index, start)) = tasks.remove(&error.id()) else {
+                    continue;
+                };
+                (index, panicked(error), stage::seconds(start))
+            }
         };
         let failed = matches!(outcome, Outcome::Failed { .. });
         finish(&context, &mut summary, index, outcome, seconds);
@@ -234,6 +247,22 @@ async fn schedule(
         finish(&context, &mut summary, index, Outcome::Stopped, 0.0);
     }
     summary
+}
+
+/// Turns a worker that panicked (or was cancelled) into a failed stage.
+fn panicked(error: tokio::task::JoinError) -> Outcome {
+    let reason = match error.try_into_panic() {
+        Ok(payload) => {
+            let message = payload
+                .downcast_ref::<&str>()
+                .map(|s| (*s).to_owned())
+                .or_else(|| payload.downcast_ref::<String>().cloned())
+                .unwrap_or_else(|| "no message".into());
+            format!("pipit failed internally while running the stage (a panic: {message})")
+        }
+        Err(_) => "pipit stopped the stage before it finished".into(),
+    };
+    Outcome::Failed { reason, stderr_tail: Vec::new() }
 }
 
 fn finish(context: &Context, summary: &mut Summary, index: usize, outcome: Outcome, seconds: f64) {
@@ -301,7 +330,7 @@ pub fn plan(
                 && !stage.always_changed
                 && runs
                     .get(&key)
-                    .is_some_and(|run| run.outs.iter().all(|o| workspace.is_cached(o)));
+                    .is_some_and(|run| run.outs.iter().all(|o| workspace.is_intact(o)));
             if restorable { Plan::Restore { reasons } } else { Plan::Run { reasons } }
         };
         if !matches!(plan, Plan::UpToDate | Plan::Frozen) {

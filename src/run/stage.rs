@@ -5,13 +5,16 @@
 use std::sync::Mutex;
 use std::time::Instant;
 
+use std::path::Path;
+
 use super::command::{self, CommandFailure};
 use super::{Context, Event, Outcome};
-use crate::cache::remove_path;
+use crate::cache::{LinkMode, remove_path};
 use crate::lockfile::{self, LockEntry, LockedPath};
 use crate::pipeline::Stage;
 use crate::runcache;
-use crate::status::{self, Inputs};
+use crate::status::{self, Inputs, Reason};
+use crate::workspace::{CheckoutError, Committed};
 
 /// Brings one stage up to date and returns what happened.
 pub fn bring_up_to_date(context: &Context, index: usize, journal: &Mutex<()>) -> Outcome {
@@ -47,8 +50,15 @@ fn attempt(context: &Context, stage: &Stage, journal: &Mutex<()>) -> std::io::Re
         record(context, stage, &inputs, outs, journal)?;
         return Ok(Outcome::Restored);
     }
+    if let Some(refusal) = unsafe_outs(context, stage) {
+        return Ok(refusal);
+    }
     (context.on_event)(Event::Started { stage: stage.name.clone() });
     for out in stage.outs.iter().filter(|o| !o.persist) {
+        let name = out.path.to_string();
+        if reasons.iter().any(|r| matches!(r, Reason::OutModified { path } if *path == name)) {
+            forget_written_through(context, stage, &name);
+        }
         remove_path(&out.path.to_path(&workspace.root))?;
     }
     let dir = stage.wdir.to_path(&workspace.root);
@@ -65,21 +75,80 @@ fn attempt(context: &Context, stage: &Stage, journal: &Mutex<()>) -> std::io::Re
     let mut outs = Vec::with_capacity(stage.outs.len());
     for out in &stage.outs {
         let name = out.path.to_string();
-        match workspace.commit(&out.path.to_path(&workspace.root), &name)? {
-            Some(locked) => outs.push(locked),
-            None => {
-                let reason = format!("the command did not produce output `{name}`");
-                return Ok(Outcome::Failed { reason, stderr_tail: Vec::new() });
+        let committed = match workspace.commit(&out.path.to_path(&workspace.root), &name) {
+            Ok(committed) => committed,
+            Err(CheckoutError::Io(error)) => return Err(error),
+            Err(error) => {
+                return Ok(Outcome::Failed { reason: error.to_string(), stderr_tail: Vec::new() });
             }
+        };
+        let Some(Committed { locked, healed }) = committed else {
+            let reason = format!("the command did not produce output `{name}`");
+            return Ok(Outcome::Failed { reason, stderr_tail: Vec::new() });
+        };
+        for hash in healed {
+            let message = format!(
+                "the cached object {hash} of `{name}` was corrupted; replaced it with the new output"
+            );
+            (context.on_event)(Event::Warning { stage: stage.name.clone(), message });
         }
+        outs.push(locked);
     }
     context.runs.put(&key, &stage.name, outs.clone())?;
     record(context, stage, &inputs, outs, journal)?;
     Ok(Outcome::Ran)
 }
 
+/// Refuses to run a stage whose outs lead outside the repository through a
+/// symbolic link (one created since the pipeline was loaded): nothing there is
+/// deleted or written.
+fn unsafe_outs(context: &Context, stage: &Stage) -> Option<Outcome> {
+    stage.outs.iter().find_map(|out| {
+        let error = context.workspace.check_writable(out.path.as_str()).err()?;
+        Some(Outcome::Failed {
+            reason: format!("refusing to touch {error}"),
+            stderr_tail: Vec::new(),
+        })
+    })
+}
+
+/// An out that was placed as a hard link to its object and then edited in
+/// place has changed the object too: finds that, removes the object and says so.
+fn forget_written_through(context: &Context, stage: &Stage, name: &str) {
+    let workspace = &context.workspace;
+    let Some(locked) =
+        context.lock.get(&stage.name).and_then(|e| e.outs.iter().find(|o| o.path == name))
+    else {
+        return;
+    };
+    if locked.nfiles.is_some()
+        || !same_file(&workspace.root.join(name), &workspace.cache.object_path(&locked.hash))
+    {
+        return;
+    }
+    if workspace.cache.check(&locked.hash).is_err() && workspace.cache.remove(&locked.hash).is_ok()
+    {
+        let message = format!(
+            "`{name}` was edited through its hard link to the cache, which changed the cached \
+             object {}; removed the object (it will be stored again when the stage reproduces it)",
+            locked.hash
+        );
+        (context.on_event)(Event::Warning { stage: stage.name.clone(), message });
+    }
+}
+
+/// Returns true when both paths are the same file (a hard link).
+fn same_file(a: &Path, b: &Path) -> bool {
+    use std::os::unix::fs::MetadataExt;
+    match (fs_err::metadata(a), fs_err::metadata(b)) {
+        (Ok(a), Ok(b)) => (a.dev(), a.ino()) == (b.dev(), b.ino()),
+        _ => false,
+    }
+}
+
 /// Restores the outs of an earlier run with the same inputs, if every object is
-/// still in the cache and intact.
+/// still in the cache; each placed byte is checked, so a corrupted object makes
+/// the stage run instead.
 fn restore(
     context: &Context,
     stage: &Stage,
@@ -91,7 +160,7 @@ fn restore(
     };
     let expected: Vec<String> = stage.outs.iter().map(|o| o.path.to_string()).collect();
     if run.outs.len() != expected.len()
-        || !run.outs.iter().all(|o| expected.contains(&o.path) && workspace.is_cached(o))
+        || !run.outs.iter().all(|o| expected.contains(&o.path) && workspace.is_present(o))
     {
         return Ok(None);
     }
@@ -100,7 +169,17 @@ fn restore(
         if workspace.digest(&path, &out.path)?.is_some_and(|now| now.hash == out.hash) {
             continue;
         }
-        if workspace.checkout(out, &path).is_err() {
+        let persist = stage.outs.iter().any(|o| o.persist && o.path.as_str() == out.path);
+        let placed = if persist {
+            workspace.checkout_as(out, LinkMode::ReflinkOrCopy)
+        } else {
+            workspace.checkout(out)
+        };
+        if let Err(error) = placed {
+            if !matches!(error, CheckoutError::Missing { .. }) {
+                let message = format!("not restored from the run cache: {error}; running it");
+                (context.on_event)(Event::Warning { stage: stage.name.clone(), message });
+            }
             return Ok(None);
         }
     }
@@ -129,9 +208,18 @@ fn record(
     })
 }
 
-/// Returns a file name for a stage's logs.
+/// Returns a file name for a stage's logs: the stage's name, with any
+/// character unsafe in a file name replaced and then a hash of the exact name
+/// added, so that no two stages share a log.
 fn log_name(stage: &str) -> String {
-    stage.chars().map(|c| if c.is_alphanumeric() || "-_.@".contains(c) { c } else { '_' }).collect()
+    let safe: String = stage
+        .chars()
+        .map(|c| if c.is_alphanumeric() || "-_.@".contains(c) { c } else { '_' })
+        .collect();
+    if safe == stage && !stage.starts_with('.') {
+        return safe;
+    }
+    format!("{safe}-{}", &crate::hash::hash_bytes(stage.as_bytes())[..8])
 }
 
 /// Returns seconds since `start`.

@@ -246,7 +246,7 @@ fn a_corrupted_object_is_found_refused_and_rebuilt() {
     fs_err::write(&object, "corrupted").unwrap();
     let verify = repo.pipit(["cache", "verify"]);
     assert_eq!(verify.code, 1, "{verify}");
-    assert!(verify.stdout.contains(&format!("corrupted: {hash}")), "{verify}");
+    assert!(verify.stdout.contains(&format!("corrupted: object {hash}")), "{verify}");
     fs_err::remove_file(repo.path().join("model.txt")).unwrap();
     let checkout = repo.pipit(["checkout"]);
     assert_eq!(checkout.code, 1, "{checkout}");

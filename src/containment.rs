@@ -1,0 +1,168 @@
+//! Keeping pipit's writes inside the repository. Paths that come from files
+//! pipit reads back (the lock, run-cache entries, directory manifests) must be
+//! plain relative paths; a path whose folders reach outside the repository
+//! through a symbolic link is never written to or deleted.
+
+use std::path::{Component, Path, PathBuf};
+
+/// The longest path pipit accepts, in bytes (Linux's `PATH_MAX`).
+pub const MAX_PATH_BYTES: usize = 4096;
+/// The most components a path may have.
+pub const MAX_PATH_COMPONENTS: usize = 256;
+
+/// A path pipit refuses to write through.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum PathError {
+    /// Not a plain relative path (`..`, absolute, empty component).
+    #[error("`{path}` is not a plain relative path inside the repository ({why})")]
+    NotRelative { path: String, why: &'static str },
+    /// A folder on the way is a symbolic link to a place outside the repository.
+    #[error(
+        "`{path}` leads outside the repository through the symbolic link `{link}` (to `{}`)",
+        target.display()
+    )]
+    ThroughSymlink { path: String, link: String, target: PathBuf },
+    /// Longer than any file system allows.
+    #[error("`{}…` is too long ({bytes} bytes, {components} components)", truncate(path))]
+    TooLong { path: String, bytes: usize, components: usize },
+}
+
+fn truncate(path: &str) -> &str {
+    let mut end = path.len().min(60);
+    while !path.is_char_boundary(end) {
+        end -= 1;
+    }
+    &path[..end]
+}
+
+/// Refuses a path longer than [`MAX_PATH_BYTES`] or with more than
+/// [`MAX_PATH_COMPONENTS`] components, before anything looks at its parts.
+pub fn check_size(path: &str) -> Result<(), PathError> {
+    let components = path.bytes().filter(|&b| b == b'/').count() + 1;
+    if path.len() > MAX_PATH_BYTES || components > MAX_PATH_COMPONENTS {
+        return Err(PathError::TooLong { path: path.into(), bytes: path.len(), components });
+    }
+    Ok(())
+}
+
+/// Checks that `path` (with `/` separators) is relative and made only of
+/// ordinary names: no `..`, no `.`, no empty component, no root.
+pub fn check_relative(path: &str) -> Result<(), PathError> {
+    check_size(path)?;
+    let refuse = |why| Err(PathError::NotRelative { path: path.into(), why });
+    if path.is_empty() {
+        return refuse("empty");
+    }
+    if path.contains('\0') {
+        return refuse("contains a NUL byte");
+    }
+    if path.starts_with('/') || Path::new(path).is_absolute() {
+        return refuse("absolute");
+    }
+    for part in path.split('/') {
+        match part {
+            "" => return refuse("empty component"),
+            "." | ".." => return refuse("`.` or `..` component"),
+            _ => {}
+        }
+    }
+    if Path::new(path).components().any(|c| !matches!(c, Component::Normal(_))) {
+        return refuse("not an ordinary name");
+    }
+    Ok(())
+}
+
+/// Returns the symbolic link (relative path) and where it leads when a
+/// component of `relative` under `root` is a link to a place outside
+/// `canonical_root`; `None` when every existing component stays inside.
+/// Components that do not exist yet cannot be links and end the walk.
+pub fn symlink_escape(
+    root: &Path,
+    canonical_root: &Path,
+    relative: &str,
+) -> Option<(String, PathBuf)> {
+    let mut current = root.to_path_buf();
+    let mut shown = String::new();
+    for part in relative.split('/').filter(|p| !p.is_empty() && *p != ".") {
+        if !shown.is_empty() {
+            shown.push('/');
+        }
+        shown.push_str(part);
+        current.push(part);
+        let meta = std::fs::symlink_metadata(&current).ok()?;
+        if !meta.file_type().is_symlink() {
+            continue;
+        }
+        let target = std::fs::canonicalize(&current).unwrap_or_else(|_| dangling_target(&current));
+        if !target.starts_with(canonical_root) {
+            return Some((shown, target));
+        }
+        current = target;
+    }
+    None
+}
+
+/// Where a link that points at nothing would lead, resolved by its text.
+fn dangling_target(link: &Path) -> PathBuf {
+    let written = std::fs::read_link(link).unwrap_or_default();
+    let parent = link.parent().unwrap_or(Path::new("/"));
+    let base = std::fs::canonicalize(parent).unwrap_or_else(|_| parent.to_path_buf());
+    let mut out = PathBuf::new();
+    for component in base.join(written).components() {
+        match component {
+            Component::ParentDir => {
+                out.pop();
+            }
+            Component::CurDir => {}
+            other => out.push(other.as_os_str()),
+        }
+    }
+    out
+}
+
+/// Checks `relative` before pipit writes or deletes it under `root`.
+pub fn check_writable(root: &Path, canonical_root: &Path, relative: &str) -> Result<(), PathError> {
+    check_relative(relative)?;
+    match symlink_escape(root, canonical_root, relative) {
+        None => Ok(()),
+        Some((link, target)) => {
+            Err(PathError::ThroughSymlink { path: relative.into(), link, target })
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_plain_relative_paths_pass() {
+        for good in ["a", "a/b.csv", "data/x y/z", ".hidden/f"] {
+            assert_eq!(check_relative(good), Ok(()), "{good}");
+        }
+        for bad in ["", "/etc/passwd", "../x", "a/../../x", "a//b", "./a", "a/.", "a\0b"] {
+            assert!(check_relative(bad).is_err(), "{bad:?}");
+        }
+        let deep = vec!["a"; MAX_PATH_COMPONENTS + 1].join("/");
+        assert!(matches!(check_relative(&deep), Err(PathError::TooLong { .. })));
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn a_link_to_outside_is_found_and_one_inside_is_not() {
+        let dir = tempfile::tempdir().unwrap();
+        let (repo, outside) = (dir.path().join("repo"), dir.path().join("outside"));
+        fs_err::create_dir_all(repo.join("data")).unwrap();
+        fs_err::create_dir_all(&outside).unwrap();
+        std::os::unix::fs::symlink(&outside, repo.join("out")).unwrap();
+        std::os::unix::fs::symlink("data", repo.join("inside")).unwrap();
+        std::os::unix::fs::symlink("../outside/gone", repo.join("dangling")).unwrap();
+        let canonical = fs_err::canonicalize(&repo).unwrap();
+        let escape = symlink_escape(&repo, &canonical, "out/x.txt").unwrap();
+        assert_eq!(escape.0, "out");
+        assert_eq!(escape.1, fs_err::canonicalize(&outside).unwrap());
+        assert_eq!(symlink_escape(&repo, &canonical, "inside/x.txt"), None);
+        assert_eq!(symlink_escape(&repo, &canonical, "new/dir/x.txt"), None);
+        assert_eq!(symlink_escape(&repo, &canonical, "dangling").unwrap().0, "dangling");
+    }
+}

@@ -76,6 +76,7 @@ pub fn run(args: ReproArgs, printer: &Printer) -> anyhow::Result<Outcome> {
         keep_going: args.keep_going,
         jobs: args.jobs.map_or_else(default_jobs, usize::from),
         search_path: search_path(),
+        panic_in: panic_failpoint(),
     };
     if args.dry_run {
         let plans = run::plan(&loaded.pipeline, &loaded.dag, &selected, &files, &options)?;
@@ -154,6 +155,12 @@ pub fn run(args: ReproArgs, printer: &Printer) -> anyhow::Result<Outcome> {
         ));
     }
     Ok(if summary.failed > 0 { Outcome::Failure } else { Outcome::Success })
+}
+
+/// In debug builds, `PIPIT_TEST_PANIC_IN=STAGE` makes the worker running
+/// `STAGE` panic, so that tests can check a panic fails the stage.
+fn panic_failpoint() -> Option<String> {
+    if cfg!(debug_assertions) { std::env::var("PIPIT_TEST_PANIC_IN").ok() } else { None }
 }
 
 fn default_jobs() -> usize {

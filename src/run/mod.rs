@@ -31,6 +31,9 @@ pub struct Options {
     pub jobs: usize,
     /// The PATH stage commands get.
     pub search_path: OsString,
+    /// A stage whose worker panics instead of running it: a failpoint for
+    /// pipit's own tests (the CLI sets it only in debug builds).
+    pub panic_in: Option<String>,
 }
 
 /// What happened to one stage.

@@ -54,6 +54,9 @@ fn attempt(context: &Context, stage: &Stage, journal: &Mutex<()>) -> std::io::Re
         return Ok(refusal);
     }
     (context.on_event)(Event::Started { stage: stage.name.clone() });
+    if context.options.panic_in.as_deref() == Some(stage.name.as_str()) {
+        panic!("failpoint: a worker panics while running `{}`", stage.name);
+    }
     for out in stage.outs.iter().filter(|o| !o.persist) {
         let name = out.path.to_string();
         if reasons.iter().any(|r| matches!(r, Reason::OutModified { path } if *path == name)) {

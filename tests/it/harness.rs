@@ -30,6 +30,15 @@ impl Repo {
         Self { dir }
     }
 
+    /// Returns an empty git repository in a new folder under `parent`.
+    pub fn new_in(parent: &Path) -> Self {
+        let dir =
+            tempfile::Builder::new().prefix("pipit-test").tempdir_in(parent).expect("tempdir");
+        let status = Command::new("git").args(["init", "-q"]).current_dir(dir.path()).status();
+        assert!(status.expect("git runs").success(), "git init failed");
+        Self { dir }
+    }
+
     /// Returns a repository holding `pipeline.yaml` (and `params.yaml` if not empty).
     pub fn with_pipeline(pipeline: &str, params: &str) -> Self {
         let repo = Self::new();
@@ -70,14 +79,26 @@ impl Repo {
         I: IntoIterator<Item = S>,
         S: AsRef<std::ffi::OsStr>,
     {
-        let output = Command::new(assert_cmd::cargo::cargo_bin!("pipit"))
-            .args(args)
+        let mut command = self.command(folder);
+        command.args(args);
+        self.finish(command)
+    }
+
+    /// Returns a `pipit` command in `folder` with a pinned terminal.
+    fn command(&self, folder: &str) -> Command {
+        let mut command = Command::new(assert_cmd::cargo::cargo_bin!("pipit"));
+        command
             .current_dir(self.dir.path().join(folder))
             .env("NO_COLOR", "1")
             .env("COLUMNS", "80")
-            .env_remove("CLICOLOR_FORCE")
-            .output()
-            .expect("pipit runs");
+            .env_remove("CLICOLOR_FORCE");
+        command
+    }
+
+    /// Runs `command` and returns what it did, with the repository's path
+    /// replaced by `[REPO]`.
+    fn finish(&self, mut command: Command) -> Run {
+        let output = command.output().expect("pipit runs");
         let root = self.dir.path().to_string_lossy().into_owned();
         let clean = |bytes: &[u8]| String::from_utf8_lossy(bytes).replace(&root, "[REPO]");
         Run {
@@ -155,4 +176,28 @@ pub fn train_churn(repo: &Repo, model: &str, extra: &[&str]) -> Run {
     ];
     args.extend_from_slice(extra);
     repo.pipit(args)
+}
+
+impl Repo {
+    /// Runs `pipit` with `args` at the repository root, with extra environment
+    /// variables.
+    pub fn pipit_env<I, S>(&self, env: &[(&str, &str)], args: I) -> Run
+    where
+        I: IntoIterator<Item = S>,
+        S: AsRef<std::ffi::OsStr>,
+    {
+        let mut command = self.command(".");
+        command.args(args).envs(env.iter().copied());
+        self.finish(command)
+    }
+
+    /// Returns the path of the cached object `hash`.
+    pub fn object(&self, hash: &str) -> PathBuf {
+        self.dir.path().join(".cache/objects").join(&hash[..2]).join(&hash[2..])
+    }
+
+    /// Reads a file of the repository ("" when it is absent).
+    pub fn read(&self, relative: &str) -> String {
+        fs_err::read_to_string(self.dir.path().join(relative)).unwrap_or_default()
+    }
 }

@@ -6,6 +6,7 @@ mod compare;
 mod dag;
 mod drift;
 mod harness;
+mod integrity;
 mod parser_never_panics;
 mod registry;
 mod repro;

@@ -9,7 +9,6 @@
 //! workspace by reflink where the file system can, else by copy, so that a
 //! user's edit in the workspace never changes a cached object.
 
-use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 
 use crate::fsutil::TempFile;
@@ -152,7 +151,7 @@ impl Cache {
     fn finish(&self, temp: TempFile, hash: &str) -> std::io::Result<()> {
         let target = self.object_path(hash);
         fs_err::create_dir_all(target.parent().unwrap_or(&self.objects))?;
-        fs_err::set_permissions(temp.path(), std::fs::Permissions::from_mode(0o444))?;
+        crate::platform::set_mode(temp.path(), 0o444)?;
         temp.persist(&target)
     }
 
@@ -204,7 +203,7 @@ impl Cache {
             return Err(ObjectError::Corrupted { hash: hash.into(), actual });
         }
         let mode = if exec { 0o755 } else { 0o644 };
-        fs_err::set_permissions(temp.path(), std::fs::Permissions::from_mode(mode))?;
+        crate::platform::set_mode(temp.path(), mode)?;
         remove_path(dest)?;
         Ok(temp.persist(dest)?)
     }
@@ -273,6 +272,8 @@ pub fn remove_path(path: &Path) -> std::io::Result<()> {
 
 #[cfg(test)]
 mod tests {
+    use std::os::unix::fs::PermissionsExt;
+
     use super::*;
 
     fn rot(path: &Path, bytes: &[u8]) {

@@ -139,12 +139,6 @@ impl Drop for TempFile {
     }
 }
 
-/// Returns whether `path` is executable by its owner.
-pub fn is_executable(metadata: &std::fs::Metadata) -> bool {
-    use std::os::unix::fs::PermissionsExt;
-    metadata.permissions().mode() & 0o100 != 0
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -11,6 +11,7 @@ pub mod hash;
 pub mod integrity;
 pub mod lockfile;
 pub mod pipeline;
+pub mod platform;
 pub mod repolock;
 pub mod run;
 pub mod runcache;

@@ -6,15 +6,15 @@
 //! is not remembered, and is hashed again next time.
 
 use std::collections::HashMap;
-use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use serde::{Deserialize, Serialize};
 
-use crate::fsutil::{is_executable, write_atomic};
+use crate::fsutil::write_atomic;
 use crate::hash::hash_file;
+use crate::platform::{inode, is_executable};
 
 /// How close to "now" an mtime must be for the file to count as unstable.
 const UNSTABLE_NANOS: i128 = 2_000_000_000;
@@ -66,7 +66,7 @@ impl StatCache {
     pub fn file(&self, path: &Path) -> std::io::Result<FileInfo> {
         let metadata = fs_err::metadata(path)?;
         let mtime = nanos(metadata.modified()?);
-        let (inode, size, exec) = (metadata.ino(), metadata.len(), is_executable(&metadata));
+        let (inode, size, exec) = (inode(&metadata), metadata.len(), is_executable(&metadata));
         let known = self.entries.lock().ok().and_then(|entries| entries.get(path).cloned());
         if let Some(entry) = known
             && (entry.inode, entry.size, entry.mtime) == (inode, size, mtime)

@@ -118,14 +118,25 @@ pub fn run(args: ReproArgs, printer: &Printer) -> anyhow::Result<Outcome> {
     let (shown, copy) = (Arc::clone(&progress), *printer);
     let on_event: Arc<dyn Fn(Event) + Send + Sync> =
         Arc::new(move |event| shown.event(&copy, event));
-    let summary = run::repro(
+    let summary = match run::repro(
         &loaded.pipeline,
         &loaded.dag,
         &selected,
         Arc::clone(&files),
         options,
         on_event,
-    )?;
+    ) {
+        Ok(summary) => summary,
+        Err(run::RunError::Io(error)) if error.kind() == std::io::ErrorKind::StorageFull => {
+            progress.finish();
+            printer.note(&format!(
+                "error: the disk is full: {error}\nhint: free some space and run `pipit repro` \
+                 again; what completed is kept"
+            ));
+            return Ok(Outcome::Failure);
+        }
+        Err(error) => return Err(error.into()),
+    };
     progress.finish();
     ignore_outputs(&loaded.pipeline)?;
     let seconds = start.elapsed().as_secs_f64();

@@ -1,9 +1,9 @@
 //! Running a stage's commands: `sh -c` in its working directory, with the pipit
-//! binary's folder first on PATH, output kept in `.cache/logs/`.
+//! binary's folder first on PATH, output kept in `.cache/logs/`; never
+//! outliving pipit (see [`crate::platform::run_guarded`]).
 
 use std::ffi::OsStr;
 use std::io::{Read, Seek, SeekFrom};
-use std::os::unix::process::CommandExt;
 use std::path::Path;
 use std::process::{Command, Stdio};
 
@@ -46,8 +46,7 @@ pub fn run(
             .stdin(Stdio::null())
             .stdout(stdout.try_clone()?)
             .stderr(stderr.try_clone()?);
-        die_with_pipit(&mut child);
-        let status = wait_guarded(&mut child).map_err(|e| {
+        let status = crate::platform::run_guarded(&mut child).map_err(|e| {
             std::io::Error::new(e.kind(), format!("cannot start `sh` in `{}`: {e}", dir.display()))
         })?;
         if !status.success() {
@@ -59,56 +58,6 @@ pub fn run(
         }
     }
     Ok(Ok(()))
-}
-
-/// Asks the kernel to kill the stage's shell when pipit dies (kill -9
-/// included), so that a killed pipit leaves no stage writing.
-#[cfg(target_os = "linux")]
-fn die_with_pipit(child: &mut Command) {
-    // SAFETY: prctl is async-signal-safe; it only sets a flag on the child.
-    unsafe {
-        child.pre_exec(|| {
-            libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL);
-            Ok(())
-        });
-    }
-}
-
-/// Elsewhere the stage gets a process group of its own, which a watcher
-/// kills when pipit is gone (see [`wait_guarded`]).
-#[cfg(not(target_os = "linux"))]
-fn die_with_pipit(child: &mut Command) {
-    child.process_group(0);
-}
-
-/// Runs the command to its end.
-#[cfg(target_os = "linux")]
-fn wait_guarded(child: &mut Command) -> std::io::Result<std::process::ExitStatus> {
-    child.status()
-}
-
-/// Runs the command to its end beside a watcher: a small shell loop that
-/// kills the stage's process group within a second of pipit dying (macOS and
-/// the BSDs have no parent-death signal).
-#[cfg(not(target_os = "linux"))]
-fn wait_guarded(child: &mut Command) -> std::io::Result<std::process::ExitStatus> {
-    let mut stage = child.spawn()?;
-    let watcher = Command::new("sh")
-        .arg("-c")
-        .arg(r#"while kill -0 "$1" 2>/dev/null; do sleep 1; done; kill -KILL -"$2" 2>/dev/null"#)
-        .arg("pipit-watcher")
-        .arg(std::process::id().to_string())
-        .arg(stage.id().to_string())
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn();
-    let status = stage.wait();
-    if let Ok(mut watcher) = watcher {
-        let _ = watcher.kill();
-        let _ = watcher.wait();
-    }
-    status
 }
 
 /// Returns `path` with `suffix` added to its file name (not replacing an

@@ -5,8 +5,6 @@
 use std::sync::Mutex;
 use std::time::Instant;
 
-use std::path::Path;
-
 use super::command::{self, CommandFailure};
 use super::{Context, Event, Outcome};
 use crate::cache::{LinkMode, remove_path};
@@ -125,7 +123,10 @@ fn forget_written_through(context: &Context, stage: &Stage, name: &str) {
         return;
     };
     if locked.nfiles.is_some()
-        || !same_file(&workspace.root.join(name), &workspace.cache.object_path(&locked.hash))
+        || !crate::platform::same_file(
+            &workspace.root.join(name),
+            &workspace.cache.object_path(&locked.hash),
+        )
     {
         return;
     }
@@ -137,15 +138,6 @@ fn forget_written_through(context: &Context, stage: &Stage, name: &str) {
             locked.hash
         );
         (context.on_event)(Event::Warning { stage: stage.name.clone(), message });
-    }
-}
-
-/// Returns true when both paths are the same file (a hard link).
-fn same_file(a: &Path, b: &Path) -> bool {
-    use std::os::unix::fs::MetadataExt;
-    match (fs_err::metadata(a), fs_err::metadata(b)) {
-        (Ok(a), Ok(b)) => (a.dev(), a.ino()) == (b.dev(), b.ino()),
-        _ => false,
     }
 }
 

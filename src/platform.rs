@@ -1,0 +1,157 @@
+//! What differs between operating systems, in one place: file modes, file
+//! identity, and keeping a stage's processes from outliving pipit.
+//!
+//! Linux asks the kernel for a parent-death signal; macOS and the BSDs run a
+//! watcher beside the stage that kills its process group when pipit is gone;
+//! Windows puts the stage in a job object that closes with pipit.
+
+use std::path::Path;
+use std::process::{Command, ExitStatus};
+
+/// Sets a file's permissions to `mode` (on Windows: read-only unless the
+/// owner may write).
+pub fn set_mode(path: &Path, mode: u32) -> std::io::Result<()> {
+    #[cfg(unix)]
+    let permissions = {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::Permissions::from_mode(mode)
+    };
+    #[cfg(not(unix))]
+    let permissions = {
+        let mut permissions = fs_err::metadata(path)?.permissions();
+        permissions.set_readonly(mode & 0o200 == 0);
+        permissions
+    };
+    fs_err::set_permissions(path, permissions)
+}
+
+/// Returns whether the file's owner may execute it (never on Windows).
+pub fn is_executable(metadata: &std::fs::Metadata) -> bool {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        metadata.permissions().mode() & 0o100 != 0
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = metadata;
+        false
+    }
+}
+
+/// Returns the inode number (0 where there is none to read): with size and
+/// mtime, what tells the stat cache that a file was replaced.
+pub fn inode(metadata: &std::fs::Metadata) -> u64 {
+    #[cfg(unix)]
+    {
+        std::os::unix::fs::MetadataExt::ino(metadata)
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = metadata;
+        0
+    }
+}
+
+/// Returns true when both paths are the same file (hard links of each other).
+pub fn same_file(a: &Path, b: &Path) -> bool {
+    same_file::is_same_file(a, b).unwrap_or(false)
+}
+
+/// Runs a stage's command to its end, making sure that it does not outlive
+/// pipit (kill -9 included).
+pub fn run_guarded(command: &mut Command) -> std::io::Result<ExitStatus> {
+    guard::run(command)
+}
+
+#[cfg(target_os = "linux")]
+mod guard {
+    use std::os::unix::process::CommandExt;
+    use std::process::{Command, ExitStatus};
+
+    pub fn run(command: &mut Command) -> std::io::Result<ExitStatus> {
+        // SAFETY: prctl is async-signal-safe; it only asks the kernel to kill
+        // the child when its parent (pipit) dies.
+        unsafe {
+            command.pre_exec(|| {
+                libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL);
+                Ok(())
+            });
+        }
+        command.status()
+    }
+}
+
+#[cfg(all(unix, not(target_os = "linux")))]
+mod guard {
+    use std::os::unix::process::CommandExt;
+    use std::process::{Command, ExitStatus, Stdio};
+
+    /// The stage gets a process group of its own; a small shell loop kills
+    /// that group within a second of pipit dying (there is no parent-death
+    /// signal here).
+    pub fn run(command: &mut Command) -> std::io::Result<ExitStatus> {
+        command.process_group(0);
+        let mut stage = command.spawn()?;
+        let watcher = Command::new("sh")
+            .arg("-c")
+            .arg(
+                r#"while kill -0 "$1" 2>/dev/null; do sleep 1; done; kill -KILL -"$2" 2>/dev/null"#,
+            )
+            .arg("pipit-watcher")
+            .arg(std::process::id().to_string())
+            .arg(stage.id().to_string())
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn();
+        let status = stage.wait();
+        if let Ok(mut watcher) = watcher {
+            let _ = watcher.kill();
+            let _ = watcher.wait();
+        }
+        status
+    }
+}
+
+#[cfg(windows)]
+mod guard {
+    use std::os::windows::io::AsRawHandle;
+    use std::process::{Command, ExitStatus};
+
+    use windows_sys::Win32::Foundation::CloseHandle;
+    use windows_sys::Win32::System::JobObjects::{
+        AssignProcessToJobObject, CreateJobObjectW, JOB_OBJECT_LIMIT_KILL_ON_JOB_CLOSE,
+        JOBOBJECT_EXTENDED_LIMIT_INFORMATION, JobObjectExtendedLimitInformation,
+        SetInformationJobObject,
+    };
+
+    /// The stage runs in a job object that kills its processes when its last
+    /// handle closes: pipit holds the only one, so pipit's end is theirs.
+    pub fn run(command: &mut Command) -> std::io::Result<ExitStatus> {
+        let mut stage = command.spawn()?;
+        // SAFETY: plain Win32 calls on handles this function owns; the job's
+        // handle is closed once the stage is done, or by Windows with pipit.
+        let job = unsafe {
+            let job = CreateJobObjectW(std::ptr::null(), std::ptr::null());
+            if !job.is_null() {
+                let mut limits: JOBOBJECT_EXTENDED_LIMIT_INFORMATION = std::mem::zeroed();
+                limits.BasicLimitInformation.LimitFlags = JOB_OBJECT_LIMIT_KILL_ON_JOB_CLOSE;
+                SetInformationJobObject(
+                    job,
+                    JobObjectExtendedLimitInformation,
+                    (&raw const limits).cast(),
+                    std::mem::size_of::<JOBOBJECT_EXTENDED_LIMIT_INFORMATION>() as u32,
+                );
+                AssignProcessToJobObject(job, stage.as_raw_handle());
+            }
+            job
+        };
+        let status = stage.wait();
+        if !job.is_null() {
+            // SAFETY: `job` is a handle this function opened and closes once.
+            unsafe { CloseHandle(job) };
+        }
+        status
+    }
+}

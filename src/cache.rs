@@ -78,21 +78,27 @@ impl Cache {
 
     /// Returns true when the object is present (intact or not).
     pub fn contains(&self, hash: &str) -> bool {
-        self.object_path(hash).is_file()
+        self.regular(hash).is_ok()
+    }
+
+    /// Returns the object's path when a regular file is there. An object is a
+    /// regular file: a symbolic link, a folder or a FIFO in its place is not
+    /// one (and is never followed or read).
+    fn regular(&self, hash: &str) -> Result<PathBuf, ObjectError> {
+        let path = self.object_path(hash);
+        match fs_err::symlink_metadata(&path) {
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                Err(ObjectError::Missing { hash: hash.into() })
+            }
+            Err(e) => Err(e.into()),
+            Ok(meta) if !meta.is_file() => Err(ObjectError::NotAFile { hash: hash.into() }),
+            Ok(_) => Ok(path),
+        }
     }
 
     /// Hashes the object and returns an error unless it is present and intact.
     pub fn check(&self, hash: &str) -> Result<(), ObjectError> {
-        let path = self.object_path(hash);
-        match fs_err::metadata(&path) {
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-                return Err(ObjectError::Missing { hash: hash.into() });
-            }
-            Err(e) => return Err(e.into()),
-            Ok(meta) if !meta.is_file() => return Err(ObjectError::NotAFile { hash: hash.into() }),
-            Ok(_) => {}
-        }
-        let actual = hash_file(&path)?.0;
+        let actual = hash_file(&self.regular(hash)?)?.0;
         if actual == hash {
             Ok(())
         } else {
@@ -157,13 +163,7 @@ impl Cache {
 
     /// Reads a small object (a directory manifest) whole and checks its hash.
     pub fn read(&self, hash: &str) -> Result<Vec<u8>, ObjectError> {
-        let bytes = match fs_err::read(self.object_path(hash)) {
-            Ok(bytes) => bytes,
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-                return Err(ObjectError::Missing { hash: hash.into() });
-            }
-            Err(e) => return Err(e.into()),
-        };
+        let bytes = fs_err::read(self.regular(hash)?)?;
         let actual = crate::hash::hash_bytes(&bytes);
         if actual == hash {
             Ok(bytes)
@@ -182,7 +182,7 @@ impl Cache {
         exec: bool,
         mode: LinkMode,
     ) -> Result<(), ObjectError> {
-        let object = self.object_path(hash);
+        let object = self.regular(hash)?;
         if let Some(parent) = dest.parent() {
             fs_err::create_dir_all(parent)?;
         }
@@ -193,9 +193,6 @@ impl Cache {
                 remove_path(dest)?;
                 return Ok(temp.persist(dest)?);
             }
-        }
-        if !object.is_file() {
-            return Err(ObjectError::Missing { hash: hash.into() });
         }
         reflink_copy::reflink_or_copy(&object, temp.path()).map_err(|e| annotate(e, &object))?;
         let actual = hash_file(temp.path())?.0;
@@ -320,7 +317,7 @@ mod tests {
     }
 
     #[test]
-    fn a_directory_in_place_of_an_object_is_replaced() {
+    fn a_directory_or_a_link_in_place_of_an_object_is_replaced() {
         let dir = tempfile::tempdir().unwrap();
         let cache = Cache::new(&dir.path().join(".cache"));
         let hash = crate::hash::hash_bytes(b"x");
@@ -328,5 +325,12 @@ mod tests {
         assert!(matches!(cache.check(&hash), Err(ObjectError::NotAFile { .. })));
         assert_eq!(cache.store_bytes(b"x", &hash).unwrap(), Stored::Healed);
         assert!(cache.check(&hash).is_ok());
+        let target = dir.path().join("x");
+        fs_err::write(&target, "x").unwrap();
+        remove_path(&cache.object_path(&hash)).unwrap();
+        std::os::unix::fs::symlink(&target, cache.object_path(&hash)).unwrap();
+        assert!(matches!(cache.check(&hash), Err(ObjectError::NotAFile { .. })));
+        assert_eq!(cache.store_bytes(b"x", &hash).unwrap(), Stored::Healed);
+        assert_eq!(fs_err::read_to_string(&target).unwrap(), "x", "the link's target is untouched");
     }
 }

@@ -85,6 +85,9 @@ impl Cache {
     /// regular file: a symbolic link, a folder or a FIFO in its place is not
     /// one (and is never followed or read).
     fn regular(&self, hash: &str) -> Result<PathBuf, ObjectError> {
+        if !crate::hash::is_hash(hash) {
+            return Err(ObjectError::Missing { hash: hash.into() });
+        }
         let path = self.object_path(hash);
         match fs_err::symlink_metadata(&path) {
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
@@ -247,8 +250,11 @@ impl Cache {
         Ok(found)
     }
 
-    /// Deletes an object.
+    /// Deletes an object (nothing for a name that is not a hash).
     pub fn remove(&self, hash: &str) -> std::io::Result<()> {
+        if !crate::hash::is_hash(hash) {
+            return Ok(());
+        }
         remove_path(&self.object_path(hash))
     }
 }

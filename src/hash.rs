@@ -34,12 +34,33 @@ pub fn hash_bytes(bytes: &[u8]) -> String {
     blake3::hash(bytes).to_hex().to_string()
 }
 
+/// Returns true when `text` is a BLAKE3 hex digest (64 lowercase hex digits),
+/// the only names objects have.
+pub fn is_hash(text: &str) -> bool {
+    text.len() == 64 && text.bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
+}
+
+/// Reads a hash from a file pipit wrote (the lock, a run-cache entry, a
+/// manifest), refusing anything else: a hash names a file in the cache, so a
+/// crafted `../../x` must never reach a path.
+pub fn deserialize_hash<'de, D: serde::Deserializer<'de>>(
+    deserializer: D,
+) -> Result<String, D::Error> {
+    let text = String::deserialize(deserializer)?;
+    if is_hash(&text) {
+        Ok(text)
+    } else {
+        Err(serde::de::Error::custom(format!("`{text}` is not a BLAKE3 hash")))
+    }
+}
+
 /// One file of a directory.
 #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
 pub struct ManifestEntry {
     /// The path relative to the directory, with `/` separators.
     pub path: String,
     /// The file's BLAKE3 hex.
+    #[serde(deserialize_with = "deserialize_hash")]
     pub hash: String,
     /// The file's size in bytes.
     pub size: u64,
@@ -102,7 +123,7 @@ mod tests {
     fn a_manifest_hash_ignores_listing_order() {
         let entry = |path: &str| ManifestEntry {
             path: path.into(),
-            hash: "h".into(),
+            hash: "a".repeat(64),
             size: 1,
             exec: false,
         };

@@ -53,6 +53,7 @@ pub struct LockedPath {
     /// The path relative to the repository root (absolute for external deps).
     pub path: String,
     /// BLAKE3 hex of the file, or of the directory's manifest.
+    #[serde(deserialize_with = "crate::hash::deserialize_hash")]
     pub hash: String,
     /// Size in bytes (all files, for a directory).
     pub size: u64,
@@ -206,14 +207,19 @@ mod tests {
     fn entry(out: &str) -> LockEntry {
         LockEntry {
             cmd: vec!["run".into()],
-            deps: vec![LockedPath { path: "in".into(), hash: "aa".into(), size: 1, nfiles: None }],
+            deps: vec![LockedPath {
+                path: "in".into(),
+                hash: "a".repeat(64),
+                size: 1,
+                nfiles: None,
+            }],
             params: BTreeMap::from([(
                 "params.yaml".into(),
                 BTreeMap::from([("lr".into(), serde_json::json!(0.1))]),
             )]),
             outs: vec![LockedPath {
                 path: out.into(),
-                hash: "bb".into(),
+                hash: "b".repeat(64),
                 size: 2,
                 nfiles: Some(3),
             }],

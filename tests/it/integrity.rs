@@ -474,3 +474,16 @@ fn a_full_disk_fails_the_stage_with_exit_1_and_the_next_repro_succeeds() {
     assert_eq!(repo.pipit(["status"]).code, 0);
     ok(repo.pipit(["cache", "verify"]));
 }
+
+#[test]
+fn a_lock_hash_that_is_not_a_hash_never_names_a_file() {
+    let repo = repo();
+    ok(repo.pipit(["repro"]));
+    let lock = repo.read("pipeline.lock");
+    repo.write("pipeline.lock", &lock.replace(&model_hash(), "../../../../../etc/hostname"));
+    for command in [vec!["checkout", "--force"], vec!["repro"], vec!["cache", "verify"]] {
+        let run = repo.pipit(&command);
+        assert_eq!(run.code, 2, "{command:?}: {run}");
+        assert!(run.stderr.contains("is not a BLAKE3 hash"), "{run}");
+    }
+}

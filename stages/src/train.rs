@@ -12,6 +12,7 @@ use crate::metrics;
 use crate::model::params::Hyperparameters;
 use crate::model::preprocess::Preprocessor;
 use crate::model::{Kind, Task, TrainedModel, argmax, fit, save};
+use crate::registry::Gate;
 
 /// What a model is fitted on, as `train` and `tune` both take it.
 #[derive(Debug, Args)]
@@ -198,25 +199,10 @@ fn score(
         (None, "f1") => 0.5,
         (None, _) => anyhow::bail!("--gate-metric {key} needs a --gate-threshold"),
     };
-    // A NaN baseline (a metric the constant predictor has none of) is beaten by any value.
-    let accepted = if lower_is_better {
-        value <= threshold && (value < baseline_value || baseline_value.is_nan())
-    } else {
-        value >= threshold && (value > baseline_value || baseline_value.is_nan())
-    };
+    let gate = Gate::decide(key, value, threshold, baseline_value, lower_is_better);
     let object = report.as_object_mut().expect("metrics are an object");
     object.insert("baseline".into(), baseline);
-    object.insert(
-        "gate".into(),
-        json!({
-            "metric": key,
-            "value": value,
-            "threshold": threshold,
-            "baseline": baseline_value,
-            "lower_is_better": lower_is_better,
-            "accepted": accepted,
-        }),
-    );
+    object.insert("gate".into(), serde_json::to_value(gate)?);
     object.insert("model".into(), json!({"kind": args.fit.model}));
     Ok(report)
 }

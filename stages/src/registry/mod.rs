@@ -4,6 +4,7 @@
 //! good as the current one; `promote` and `rollback` move `current` by hand,
 //! only ever to an accepted model.
 
+mod gate;
 mod store;
 
 use std::fmt::Write as _;
@@ -14,7 +15,8 @@ use clap::{Args, Subcommand, ValueEnum};
 use serde_json::Value;
 
 use crate::model;
-pub use store::{Entry, Gate, Registry, Status};
+pub use gate::Gate;
+pub use store::{Entry, Registry, Status};
 
 /// Arguments of `pipit model`
 #[derive(Debug, Args)]
@@ -211,25 +213,7 @@ fn register(dir: &Path, args: &RegisterArgs) -> anyhow::Result<String> {
 
 /// Returns "accepted (r2 0.8068 ≥ 0.6000, baseline -0.0001)" or why it was rejected.
 fn verdict(entry: &Entry) -> String {
-    format!("{} ({})", entry.status.name(), reason(&entry.gate))
-}
-
-/// Returns why the gate decided as it did.
-fn reason(gate: &Gate) -> String {
-    let (worse, better) = if gate.lower_is_better { (">", "≤") } else { ("<", "≥") };
-    if !gate.accepted && !gate.reaches_threshold() {
-        format!("{} {:.4} {worse} threshold {:.4}", gate.metric, gate.value, gate.threshold)
-    } else if !gate.accepted {
-        format!(
-            "{} {:.4} does not beat the baseline's {:.4}",
-            gate.metric, gate.value, gate.baseline
-        )
-    } else {
-        format!(
-            "{} {:.4} {better} {:.4}, baseline {:.4}",
-            gate.metric, gate.value, gate.threshold, gate.baseline
-        )
-    }
+    format!("{} ({})", entry.status.name(), entry.gate.reason())
 }
 
 /// Parses `3` or `v3`.
@@ -262,7 +246,7 @@ fn make_current(registry: &Registry, entry: &Entry, action: &str) -> anyhow::Res
             entry.version,
             entry.dataset,
             entry.model,
-            reason(&entry.gate)
+            entry.gate.reason()
         );
     }
     let current = registry.current()?.get(&entry.dataset).copied();

@@ -20,37 +20,9 @@ use anyhow::Context;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
+use super::Gate;
 use crate::atomic::write_atomic;
 use crate::model::Task;
-
-/// The gate's verdict on a model.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-pub struct Gate {
-    /// The key metric (`f1`, `r2`, …).
-    pub metric: String,
-    /// Its value on the test split.
-    pub value: f64,
-    /// The value it had to reach.
-    pub threshold: f64,
-    /// The baseline's value, which it had to beat.
-    pub baseline: f64,
-    /// True for error metrics (rmse, mae): the threshold is a ceiling.
-    #[serde(default)]
-    pub lower_is_better: bool,
-    /// Whether the model passed.
-    pub accepted: bool,
-}
-
-impl Gate {
-    /// Returns true when the value reaches the threshold.
-    pub fn reaches_threshold(&self) -> bool {
-        if self.lower_is_better {
-            self.value <= self.threshold
-        } else {
-            self.value >= self.threshold
-        }
-    }
-}
 
 /// A registered model.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]

@@ -105,7 +105,7 @@ pub fn run(args: &TrainArgs) -> anyhow::Result<String> {
         data: Some(json!({"train": file_hash(&args.fit.train)?, "test": file_hash(&args.test)?})),
     };
     let (predicted, probabilities) = model.predict(&test.records)?;
-    let report = score(
+    let mut report = score(
         args,
         gate_metric,
         &classes,
@@ -114,7 +114,9 @@ pub fn run(args: &TrainArgs) -> anyhow::Result<String> {
         &predicted,
         probabilities.as_deref(),
     )?;
-    save(&model, &args.model_out)?;
+    // The metrics name the model they measured, so that `pipit model register`
+    // can refuse metrics that belong to another model.
+    report["model"]["blake3"] = save(&model, &args.model_out)?.into();
     if let Some(parent) = args.metrics_out.parent().filter(|p| !p.as_os_str().is_empty()) {
         fs_err::create_dir_all(parent)?;
     }

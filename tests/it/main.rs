@@ -8,6 +8,7 @@ mod drift;
 mod harness;
 mod parser_never_panics;
 mod registry;
+mod registry_integrity;
 mod repro;
 mod stage;
 mod tune;

@@ -5,17 +5,19 @@
 //! only ever to an accepted model.
 
 mod gate;
+mod metrics_file;
 mod store;
 
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 
-use anyhow::{Context, bail};
+use anyhow::bail;
 use clap::{Args, Subcommand, ValueEnum};
 use serde_json::Value;
 
 use crate::model;
 pub use gate::Gate;
+use metrics_file::MetricsFile;
 pub use store::{Entry, Registry, Status};
 
 /// Arguments of `pipit model`
@@ -123,27 +125,8 @@ pub fn run(args: ModelArgs, default_registry: &Path) -> anyhow::Result<String> {
 
 fn register(dir: &Path, args: &RegisterArgs) -> anyhow::Result<String> {
     let bytes = fs_err::read(&args.model)?;
-    let text = fs_err::read_to_string(&args.metrics)?;
-    let mut metrics: serde_json::Map<String, Value> = serde_json::from_str(&text)
-        .with_context(|| format!("`{}` is not a metrics JSON file", args.metrics.display()))?;
-    let gate: Gate =
-        metrics.remove("gate").and_then(|g| serde_json::from_value(g).ok()).with_context(|| {
-            format!(
-                "`{}` has no gate verdict; write it with `pipit stage train`",
-                args.metrics.display()
-            )
-        })?;
-    let baseline = metrics.remove("baseline").unwrap_or(Value::Null);
-    let metrics_kind = metrics.remove("model").and_then(|m| m["kind"].as_str().map(str::to_owned));
-    let check_kind = |kind: &str| match &metrics_kind {
-        Some(written) if written != kind => bail!(
-            "`{}` holds the metrics of a {written} model, but `{}` is a {kind} model",
-            args.metrics.display(),
-            args.model.display(),
-        ),
-        _ => Ok(()),
-    };
-    let model_blake3 = blake3::hash(&bytes).to_hex().to_string();
+    let measured = MetricsFile::read(&args.metrics)?;
+    let model_blake3 = model::digest(&bytes);
     let registry = Registry::lock(dir)?;
     let entries = registry.entries()?;
     // A model registered before is known by its hash: no need to parse it again
@@ -151,7 +134,9 @@ fn register(dir: &Path, args: &RegisterArgs) -> anyhow::Result<String> {
     if let Some(known) =
         entries.iter().find(|e| e.model_blake3 == model_blake3 && e.dataset == args.dataset)
     {
-        check_kind(&known.model)?;
+        measured.check_kind(&known.model, &args.model)?;
+        measured.check_model(&model_blake3, &args.model)?;
+        measured.check_verdict(known.task)?;
         return Ok(format!(
             "`{}` is already registered as v{} ({})",
             args.model.display(),
@@ -160,7 +145,10 @@ fn register(dir: &Path, args: &RegisterArgs) -> anyhow::Result<String> {
         ));
     }
     let trained = model::parse(&bytes, &args.model)?;
-    check_kind(trained.kind.name())?;
+    measured.check_kind(trained.kind.name(), &args.model)?;
+    measured.check_model(&model_blake3, &args.model)?;
+    measured.check_verdict(trained.task)?;
+    let MetricsFile { metrics, baseline, gate, .. } = measured;
     let status = if gate.accepted { Status::Accepted } else { Status::Rejected };
     let entry = Entry {
         version: entries.last().map_or(1, |e| e.version + 1),

@@ -18,7 +18,7 @@ use serde_json::Value;
 use crate::model;
 pub use gate::Gate;
 use metrics_file::MetricsFile;
-pub use store::{Entry, Registry, Status};
+pub use store::{Entry, Place, Registry, Status};
 
 /// Arguments of `pipit model`
 #[derive(Debug, Args)]
@@ -109,7 +109,13 @@ struct RollbackArgs {
 
 /// Runs `pipit model …`; `default_registry` is used without `--registry`.
 pub fn run(args: ModelArgs, default_registry: &Path) -> anyhow::Result<String> {
-    let dir = args.registry.unwrap_or_else(|| default_registry.to_path_buf());
+    let dir = match args.registry {
+        Some(dir) => Place { shown: dir.clone(), dir },
+        None => Place {
+            dir: default_registry.to_path_buf(),
+            shown: default_registry.file_name().map_or_else(PathBuf::new, PathBuf::from),
+        },
+    };
     match args.command {
         ModelCommand::Register(args) => register(&dir, &args),
         ModelCommand::List(args) => list(&dir, &args),
@@ -123,7 +129,7 @@ pub fn run(args: ModelArgs, default_registry: &Path) -> anyhow::Result<String> {
     }
 }
 
-fn register(dir: &Path, args: &RegisterArgs) -> anyhow::Result<String> {
+fn register(dir: &Place, args: &RegisterArgs) -> anyhow::Result<String> {
     let bytes = fs_err::read(&args.model)?;
     let measured = MetricsFile::read(&args.metrics)?;
     let model_blake3 = model::digest(&bytes);
@@ -222,7 +228,7 @@ fn find(registry: &Registry, text: &str) -> anyhow::Result<Entry> {
         };
         anyhow::anyhow!(
             "the registry `{}` has no model v{version}: {known}",
-            registry.dir().display()
+            registry.shown().display()
         )
     })
 }
@@ -246,7 +252,7 @@ fn make_current(registry: &Registry, entry: &Entry, action: &str) -> anyhow::Res
     Ok(format!("v{} ({}) is now current for {}{was}", entry.version, entry.model, entry.dataset))
 }
 
-fn rollback(dir: &Path, args: &RollbackArgs) -> anyhow::Result<String> {
+fn rollback(dir: &Place, args: &RollbackArgs) -> anyhow::Result<String> {
     let registry = Registry::lock(dir)?;
     if let Some(to) = &args.to {
         let entry = find(&registry, to)?;
@@ -279,7 +285,7 @@ fn rollback(dir: &Path, args: &RollbackArgs) -> anyhow::Result<String> {
     make_current(&registry, previous, "rollback")
 }
 
-fn list(dir: &Path, args: &ListArgs) -> anyhow::Result<String> {
+fn list(dir: &Place, args: &ListArgs) -> anyhow::Result<String> {
     let registry = Registry::open(dir);
     let current = registry.current()?;
     let entries: Vec<Entry> = registry
@@ -301,8 +307,8 @@ fn list(dir: &Path, args: &ListArgs) -> anyhow::Result<String> {
     }
     if entries.is_empty() {
         return Ok(match &args.dataset {
-            Some(d) => format!("no {d} models in `{}`", dir.display()),
-            None => format!("no models in `{}`", dir.display()),
+            Some(d) => format!("no {d} models in `{}`", dir.shown.display()),
+            None => format!("no models in `{}`", dir.shown.display()),
         });
     }
     let rows: Vec<[String; 8]> = entries
@@ -349,7 +355,7 @@ fn table<const N: usize>(header: &[&str; N], rows: &[[String; N]]) -> String {
     lines.join("\n")
 }
 
-fn show(dir: &Path, args: &ShowArgs) -> anyhow::Result<String> {
+fn show(dir: &Place, args: &ShowArgs) -> anyhow::Result<String> {
     let registry = Registry::open(dir);
     let entry = find(&registry, &args.number)?;
     let current = registry.current()?.get(&entry.dataset) == Some(&entry.version);
@@ -383,7 +389,7 @@ fn show(dir: &Path, args: &ShowArgs) -> anyhow::Result<String> {
     let _ = writeln!(
         out,
         "model       {} (blake3 {})",
-        registry.model_path(entry.version).display(),
+        registry.shown_model_path(entry.version).display(),
         &entry.model_blake3[..16]
     );
     let _ = write!(out, "from        {}", entry.source);

@@ -105,3 +105,79 @@ fn register_refuses_metrics_that_belong_to_another_model() {
     assert_eq!(run.code, 1, "{run}");
     assert!(run.stderr.contains("holds the metrics of another model"), "{run}");
 }
+
+fn current(repo: &Repo) -> String {
+    fs_err::read_to_string(repo.path().join("registry/current")).unwrap()
+}
+
+#[test]
+fn promote_and_rollback_refuse_a_missing_or_damaged_model_file() {
+    let repo = prepared();
+    let (first, first_metrics) = train_tree(&repo, "first", &["--gate-threshold", "0.0"]);
+    let (second, second_metrics) =
+        train_tree(&repo, "second", &["--gate-threshold", "0.0", "--param", "max_depth=2"]);
+    assert_eq!(register(&repo, &first, &first_metrics).code, 0);
+    let run = repo.pipit([
+        "model",
+        "register",
+        "--dataset",
+        "churn",
+        "--model",
+        &second,
+        "--metrics",
+        &second_metrics,
+        "--promote",
+        "never",
+    ]);
+    assert_eq!(run.code, 0, "{run}");
+    let before = current(&repo);
+    let stored = repo.path().join("registry/models/2.model");
+    let bytes = fs_err::read(&stored).unwrap();
+
+    // Truncated: promote refuses it, naming the version and the file.
+    fs_err::write(&stored, &bytes[..bytes.len() / 2]).unwrap();
+    let run = repo.pipit(["model", "promote", "2"]);
+    assert_eq!(run.code, 1, "{run}");
+    assert!(
+        run.stderr.contains(
+            "v2 cannot become current: its model file `registry/models/2.model` does not match \
+             the BLAKE3 recorded when it was registered (it is truncated or was changed)"
+        ),
+        "{run}"
+    );
+    assert!(run.stderr.contains("register the model it came from (`models/second.model`)"));
+    // Same length, one byte changed: the checksum still tells.
+    let mut changed = bytes.clone();
+    *changed.last_mut().unwrap() ^= 1;
+    fs_err::write(&stored, &changed).unwrap();
+    let run = repo.pipit(["model", "rollback", "--to", "2"]);
+    assert_eq!(run.code, 1, "{run}");
+    assert!(run.stderr.contains("v2 cannot become current"), "{run}");
+    // Missing.
+    fs_err::remove_file(&stored).unwrap();
+    let run = repo.pipit(["model", "promote", "v2"]);
+    assert_eq!(run.code, 1, "{run}");
+    assert!(run.stderr.contains("`registry/models/2.model` is missing"), "{run}");
+    assert_eq!(current(&repo), before, "current is unchanged");
+
+    // Registering the same model again restores the file; then it may become current.
+    let run = register(&repo, &second, &second_metrics);
+    assert_eq!(run.code, 0, "{run}");
+    assert!(
+        run.stdout.contains("restored its model file `registry/models/2.model`, which was missing"),
+        "{run}"
+    );
+    assert_eq!(fs_err::read(&stored).unwrap(), bytes);
+    let run = repo.pipit(["model", "promote", "2"]);
+    assert_eq!(run.code, 0, "{run}");
+
+    // A plain rollback that picks a damaged version refuses it too.
+    repo.write("registry/models/1.model", "");
+    let before = current(&repo);
+    let run = repo.pipit(["model", "rollback"]);
+    assert_eq!(run.code, 1, "{run}");
+    assert!(run.stderr.contains("v1 cannot become current: its model file"), "{run}");
+    assert_eq!(current(&repo), before, "current is unchanged");
+    let history = fs_err::read_to_string(repo.path().join("registry/history.jsonl")).unwrap();
+    assert_eq!(history.lines().count(), 2, "only the two real moves: {history}");
+}

@@ -18,6 +18,7 @@ use serde_json::Value;
 use crate::model;
 pub use gate::Gate;
 use metrics_file::MetricsFile;
+use store::Stored;
 pub use store::{Entry, Place, Registry, Status};
 
 /// Arguments of `pipit model`
@@ -143,12 +144,24 @@ fn register(dir: &Place, args: &RegisterArgs) -> anyhow::Result<String> {
         measured.check_kind(&known.model, &args.model)?;
         measured.check_model(&model_blake3, &args.model)?;
         measured.check_verdict(known.task)?;
-        return Ok(format!(
+        let mut message = format!(
             "`{}` is already registered as v{} ({})",
             args.model.display(),
             known.version,
             known.status.name()
-        ));
+        );
+        // The given file is the registered one byte for byte: it repairs a lost copy.
+        let stored = registry.stored_model(known)?;
+        if stored != Stored::Intact {
+            registry.restore_model(known, &bytes)?;
+            let _ = write!(
+                message,
+                "; restored its model file `{}`, which was {}",
+                registry.shown_model_path(known.version).display(),
+                if stored == Stored::Missing { "missing" } else { "damaged" }
+            );
+        }
+        return Ok(message);
     }
     let trained = model::parse(&bytes, &args.model)?;
     measured.check_kind(trained.kind.name(), &args.model)?;
@@ -243,6 +256,7 @@ fn make_current(registry: &Registry, entry: &Entry, action: &str) -> anyhow::Res
             entry.gate.reason()
         );
     }
+    check_stored(registry, entry)?;
     let current = registry.current()?.get(&entry.dataset).copied();
     if current == Some(entry.version) {
         return Ok(format!("v{} is already current for {}", entry.version, entry.dataset));
@@ -250,6 +264,26 @@ fn make_current(registry: &Registry, entry: &Entry, action: &str) -> anyhow::Res
     registry.set_current(entry, action)?;
     let was = current.map(|v| format!(" (was v{v})")).unwrap_or_default();
     Ok(format!("v{} ({}) is now current for {}{was}", entry.version, entry.model, entry.dataset))
+}
+
+/// Fails unless `entry`'s stored model file is the one registered, so that a
+/// model that cannot be served never becomes current.
+fn check_stored(registry: &Registry, entry: &Entry) -> anyhow::Result<()> {
+    let state = match registry.stored_model(entry)? {
+        Stored::Intact => return Ok(()),
+        Stored::Missing => "is missing",
+        Stored::Damaged => {
+            "does not match the BLAKE3 recorded when it was registered (it is truncated or \
+             was changed)"
+        }
+    };
+    bail!(
+        "v{} cannot become current: its model file `{}` {state}; register the model it \
+         came from (`{}`) again to restore it, or choose another version",
+        entry.version,
+        registry.shown_model_path(entry.version).display(),
+        entry.source
+    )
 }
 
 fn rollback(dir: &Place, args: &RollbackArgs) -> anyhow::Result<String> {

@@ -22,7 +22,7 @@ use serde_json::Value;
 
 use super::Gate;
 use crate::atomic::write_atomic;
-use crate::model::Task;
+use crate::model::{Task, digest};
 
 /// A registered model.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -98,6 +98,17 @@ pub struct Place {
     pub shown: PathBuf,
 }
 
+/// The state of a registered model's stored file.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Stored {
+    /// It is there, with the BLAKE3 the entry records.
+    Intact,
+    /// It is not there.
+    Missing,
+    /// Its bytes are not the ones registered: truncated or changed.
+    Damaged,
+}
+
 /// A registry folder, locked while this value lives.
 pub struct Registry {
     place: Place,
@@ -160,6 +171,22 @@ impl Registry {
     /// Returns the path of a version's model file.
     pub fn model_path(&self, version: u64) -> PathBuf {
         self.place.dir.join(model_file(version))
+    }
+
+    /// Returns whether `entry`'s stored model file is the one registered.
+    pub fn stored_model(&self, entry: &Entry) -> anyhow::Result<Stored> {
+        let path = self.model_path(entry.version);
+        if !path.is_file() {
+            return Ok(Stored::Missing);
+        }
+        let bytes = fs_err::read(&path)?;
+        Ok(if digest(&bytes) == entry.model_blake3 { Stored::Intact } else { Stored::Damaged })
+    }
+
+    /// Writes `entry`'s model file again from `model`, whose BLAKE3 is the entry's.
+    pub fn restore_model(&self, entry: &Entry, model: &[u8]) -> anyhow::Result<()> {
+        write_atomic(&self.model_path(entry.version), model)?;
+        Ok(())
     }
 
     /// Stores a new entry and its model file (model first).

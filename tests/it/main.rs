@@ -7,6 +7,7 @@ mod dag;
 mod drift;
 mod harness;
 mod parser_never_panics;
+mod prepare_integrity;
 mod registry;
 mod registry_integrity;
 mod repro;

@@ -8,6 +8,7 @@
 
 mod check;
 mod clean;
+mod layout;
 pub mod read;
 mod rules;
 mod split;

@@ -1,5 +1,6 @@
 //! Reading a raw CSV or Parquet file as text cells, so that type problems in
 //! the data are found by `prepare`'s checks rather than hidden by inference.
+//! A CSV file's layout is checked first ([`super::layout`]).
 
 use std::path::Path;
 
@@ -22,11 +23,12 @@ pub fn read(path: &Path) -> anyhow::Result<Raw> {
     let frame = if path.extension().is_some_and(|e| e.eq_ignore_ascii_case("parquet")) {
         ParquetReader::new(fs_err::File::open(path)?.into_parts().0).finish().map_err(failed)?
     } else {
+        let bytes = fs_err::read(path)?;
+        super::layout::check(path, &bytes)?;
         CsvReadOptions::default()
             .with_has_header(true)
             .with_infer_schema_length(Some(0))
-            .try_into_reader_with_file_path(Some(path.to_path_buf()))
-            .map_err(failed)?
+            .into_reader_with_file_handle(std::io::Cursor::new(bytes))
             .finish()
             .map_err(failed)?
     };

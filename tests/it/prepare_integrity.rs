@@ -1,0 +1,98 @@
+//! `pipit stage prepare` on bad inputs: a clear error naming the file, the
+//! column or the line and what to do, never a silently wrong result.
+
+use crate::harness::{Repo, Run};
+
+/// Runs `pipit stage prepare` on `data.csv` into `prepared/`, with `extra` flags.
+fn prepare(repo: &Repo, target: &str, task: &str, extra: &[&str]) -> Run {
+    let mut args = vec!["stage", "prepare", "--data", "data.csv", "--target", target];
+    args.extend(["--task", task, "--out-dir", "prepared"]);
+    args.extend_from_slice(extra);
+    repo.pipit(args)
+}
+
+/// Returns CSV text: the header, then `rows` rows made by `row`.
+fn csv(header: &str, rows: usize, row: impl Fn(usize) -> String) -> String {
+    let mut text = format!("{header}\n");
+    for i in 0..rows {
+        text.push_str(&row(i));
+        text.push('\n');
+    }
+    text
+}
+
+/// A clean row of `x,y,label`: two numbers and a class.
+fn clean_row(i: usize) -> String {
+    format!("{}.5,{},{}", i % 17, (i * 7) % 23, if i.is_multiple_of(3) { "yes" } else { "no" })
+}
+
+#[track_caller]
+fn assert_fails_with(run: &Run, texts: &[&str]) {
+    assert_eq!(run.code, 1, "{run}");
+    for text in texts {
+        assert!(run.stderr.contains(text), "`{text}` not in:\n{}", run.stderr);
+    }
+    assert!(!run.stderr.contains("panicked"), "{run}");
+}
+
+#[test]
+fn a_ragged_csv_row_is_named_by_its_line_not_by_a_polars_option() {
+    let repo = Repo::new();
+    let mut text = csv("x,y,label", 30, clean_row);
+    text.insert_str(text.find("\n3.5").unwrap() + 1, "1,\"2,5\",yes\n1,2,no,oops\n");
+    repo.write("data.csv", &text);
+    let run = prepare(&repo, "label", "classification", &[]);
+    assert_fails_with(
+        &run,
+        &["`data.csv` line 6 has 4 fields, but its header has 3: a value holding a `,` needs \
+           double quotes around it"],
+    );
+    assert!(!run.stderr.contains("truncate_ragged_lines"), "{run}");
+    assert!(!repo.path().join("prepared").exists());
+
+    // A short row is no better: polars would fill it with missing values without a word.
+    repo.write(
+        "data.csv",
+        &csv("x,y,label", 30, clean_row).replacen("\n5.5,12,no\n", "\n5.5,no\n", 1),
+    );
+    let run = prepare(&repo, "label", "classification", &[]);
+    assert_fails_with(&run, &["`data.csv` line 7 has 2 fields, but its header has 3"]);
+
+    // Every stage reads CSV the same way: train names the line too.
+    repo.write("test.csv", "x,y,label\n1,2,yes,\n");
+    let run = repo.pipit([
+        "stage",
+        "train",
+        "--train",
+        "test.csv",
+        "--test",
+        "test.csv",
+        "--target",
+        "label",
+        "--task",
+        "classification",
+        "--model",
+        "tree",
+        "--model-out",
+        "m",
+        "--metrics-out",
+        "j",
+    ]);
+    assert_fails_with(
+        &run,
+        &["`test.csv` line 2 has 4 fields", "remove the `,` after its last field"],
+    );
+}
+
+#[test]
+fn duplicate_column_names_are_an_error_naming_them() {
+    let repo = Repo::new();
+    repo.write("data.csv", &csv("x,y,x,label", 30, |i| format!("{i},{i},{i},a{}", i % 2)));
+    let run = prepare(&repo, "label", "classification", &[]);
+    assert_fails_with(
+        &run,
+        &["`data.csv` has more than one column named `x` (columns 1, 3): rename them so that \
+           every column has its own name"],
+    );
+    assert!(!repo.path().join("prepared").exists());
+}

@@ -96,3 +96,40 @@ fn duplicate_column_names_are_an_error_naming_them() {
     );
     assert!(!repo.path().join("prepared").exists());
 }
+
+#[test]
+fn nan_na_and_empty_cells_count_as_missing() {
+    let repo = Repo::new();
+    let markers = ["NaN", "nan", "NA", ""];
+    let text = csv("x,y,label", 40, |i| {
+        let x = if i < 4 { markers[i].to_owned() } else { format!("{i}.5") };
+        format!("{x},{i},{}", if i.is_multiple_of(2) { "yes" } else { "no" })
+    });
+    repo.write("data.csv", &text);
+    let run = prepare(&repo, "label", "classification", &[]);
+    assert_eq!(run.code, 0, "{run}");
+    let stats: serde_json::Value = serde_json::from_str(
+        &fs_err::read_to_string(repo.path().join("prepared/stats.json")).unwrap(),
+    )
+    .unwrap();
+    let x = &stats["columns"]["x"];
+    assert_eq!(x["type"], "numeric", "{x}");
+    let train = fs_err::read_to_string(repo.path().join("prepared/train.csv")).unwrap();
+    let test = fs_err::read_to_string(repo.path().join("prepared/test.csv")).unwrap();
+    assert!(!train.contains("NaN") && !test.contains("NaN") && !train.contains("nan"));
+    let missing = |text: &str| text.lines().filter(|l| l.starts_with(',')).count();
+    assert_eq!(missing(&train) + missing(&test), 4, "{train}\n{test}");
+
+    // Counted as missing, they meet the missing-value limit, not the wrong-type one.
+    repo.write("rules.yaml", "missing: {x: 0.05}\n");
+    let run = prepare(&repo, "label", "classification", &["--rules", "rules.yaml"]);
+    assert_fails_with(&run, &["column `x`: missing values 10.0% > limit 5.0% (4 rows)"]);
+    assert!(!run.stderr.contains("not numbers"), "{run}");
+
+    // A missing target is one too: `NA` is no class.
+    repo.write("data.csv", &text.replacen(",yes\n", ",NA\n", 1));
+    let run = prepare(&repo, "label", "classification", &[]);
+    assert_eq!(run.code, 0, "{run}");
+    let stats = fs_err::read_to_string(repo.path().join("prepared/stats.json")).unwrap();
+    assert!(stats.contains("\"missing_target\": 1"), "{stats}");
+}

@@ -133,3 +133,60 @@ fn nan_na_and_empty_cells_count_as_missing() {
     let stats = fs_err::read_to_string(repo.path().join("prepared/stats.json")).unwrap();
     assert!(stats.contains("\"missing_target\": 1"), "{stats}");
 }
+
+#[test]
+fn a_numeric_column_with_inf_1e400_or_stray_text_is_reported_not_made_categorical() {
+    let repo = Repo::new();
+    for (bad, rule) in [
+        ("inf", "values that are not finite numbers (`inf`, or beyond ±1.8e308) (1 rows)"),
+        ("1e400", "values that are not finite numbers (`inf`, or beyond ±1.8e308) (1 rows)"),
+        ("-Infinity", "values that are not finite numbers"),
+    ] {
+        let text = csv("x,y,label", 200, clean_row).replacen(
+            "\n5.5,12,no\n",
+            &format!("\n{bad},12,no\n"),
+            1,
+        );
+        repo.write("data.csv", &text);
+        let run = prepare(&repo, "label", "classification", &[]);
+        assert_fails_with(
+            &run,
+            &[&format!("column `x`: {rule}"), &format!("e.g. \"{bad}\" (row 6)"), "help: "],
+        );
+        assert!(!repo.path().join("prepared").exists());
+    }
+
+    // In a small file one stray word is a large share: the column was silently made a
+    // category of 10 values before. It stays numeric, and the word is reported.
+    let text = csv("x,y,label", 10, clean_row).replacen("\n2.5,", "\nabc,", 1);
+    repo.write("data.csv", &text);
+    let run = prepare(&repo, "label", "classification", &[]);
+    assert_fails_with(
+        &run,
+        &[
+            "column `x`: values that are not numbers > limit 1.0% (1 rows), e.g. \"abc\" (row 3)",
+            "(`types: {column: categorical}`)",
+        ],
+    );
+    // A column that is a category says so in the rules.
+    repo.write("rules.yaml", "types: {x: categorical}\n");
+    let run = prepare(&repo, "label", "classification", &["--rules", "rules.yaml"]);
+    assert_eq!(run.code, 0, "{run}");
+    let stats = fs_err::read_to_string(repo.path().join("prepared/stats.json")).unwrap();
+    let stats: serde_json::Value = serde_json::from_str(&stats).unwrap();
+    assert_eq!(stats["columns"]["x"]["type"], "categorical");
+
+    // Within the wrong-type limit a stray word becomes a missing value, and says so.
+    let text = csv("x,y,label", 200, clean_row).replacen("\n2.5,", "\nabc,", 1);
+    repo.write("data.csv", &text);
+    let run = prepare(&repo, "label", "classification", &[]);
+    assert_eq!(run.code, 0, "{run}");
+    assert!(
+        run.stdout.contains("; made cells that were not numbers missing: 1 in `x` (e.g. `abc`)"),
+        "{run}"
+    );
+    let stats = fs_err::read_to_string(repo.path().join("prepared/stats.json")).unwrap();
+    let stats: serde_json::Value = serde_json::from_str(&stats).unwrap();
+    assert_eq!(stats["columns"]["x"]["type"], "numeric");
+    assert_eq!(stats["not_numbers"]["x"], 1);
+}

@@ -190,3 +190,28 @@ fn a_numeric_column_with_inf_1e400_or_stray_text_is_reported_not_made_categorica
     assert_eq!(stats["columns"]["x"]["type"], "numeric");
     assert_eq!(stats["not_numbers"]["x"], 1);
 }
+
+#[test]
+fn a_split_that_leaves_a_side_empty_or_a_class_out_is_an_error_with_a_hint() {
+    let repo = Repo::new();
+    // One `maybe`: it can be in the train set or the test set, not both.
+    let text = csv("x,y,label", 30, clean_row).replacen(",no\n", ",maybe\n", 1);
+    repo.write("data.csv", &text);
+    let run = prepare(&repo, "label", "classification", &[]);
+    assert_fails_with(
+        &run,
+        &["the split cannot put every class of `label` in both the train and the test set: \
+           `maybe` (1 row) has too few rows; give each class at least 2 rows"],
+    );
+    assert!(!repo.path().join("prepared").exists());
+
+    repo.write("data.csv", "x,y\n1,2\n");
+    let run = prepare(&repo, "y", "regression", &[]);
+    assert_fails_with(
+        &run,
+        &["the split leaves the test set empty: 1 row with a target, --test-size 0.2; give it \
+           more rows, or a larger --test-size"],
+    );
+    let run = prepare(&repo, "y", "regression", &["--test-size", "0.9"]);
+    assert_fails_with(&run, &["the split leaves the train set empty", "a smaller --test-size"]);
+}

@@ -99,6 +99,7 @@ pub fn run(args: &PrepareArgs) -> anyhow::Result<String> {
         .then(|| rows.iter().map(|&r| target.labels[r].clone().unwrap_or_default()).collect());
     let mut random = Random::new(args.seed, Stream::Data);
     let (train, test) = split::split(classes.as_deref(), rows.len(), args.test_size, &mut random);
+    split::check(classes.as_deref(), (&train, &test), args.test_size, &args.target)?;
     let (train, test): (Vec<usize>, Vec<usize>) =
         (train.into_iter().map(|i| rows[i]).collect(), test.into_iter().map(|i| rows[i]).collect());
     let mut columns = columns;

@@ -215,3 +215,16 @@ fn a_split_that_leaves_a_side_empty_or_a_class_out_is_an_error_with_a_hint() {
     let run = prepare(&repo, "y", "regression", &["--test-size", "0.9"]);
     assert_fails_with(&run, &["the split leaves the train set empty", "a smaller --test-size"]);
 }
+
+#[test]
+fn rules_that_drop_the_target_are_an_error_not_a_panic() {
+    let repo = Repo::new();
+    repo.write("data.csv", &csv("x,y,label", 30, clean_row));
+    repo.write("rules.yaml", "drop: [y, label]\n");
+    let run = prepare(&repo, "label", "classification", &["--rules", "rules.yaml"]);
+    assert_fails_with(
+        &run,
+        &["the rules in `rules.yaml` drop the target `label` (in `drop`): nothing would be left \
+           to predict; remove it from `drop`, or choose another --target"],
+    );
+}

@@ -1,6 +1,7 @@
 //! The checks of `prepare` and the report that a failed one produces.
 
 use std::fmt::Write;
+use std::path::Path;
 
 use super::clean::{Cleaned, Kind, Stray};
 use super::rules::Rules;
@@ -26,8 +27,21 @@ impl Problem {
     }
 }
 
-/// Fails when a required column or the target is missing.
-pub fn schema(names: &[String], target: &str, rules: &Rules) -> anyhow::Result<()> {
+/// Fails when a required column or the target is missing, or when the rules
+/// (read from `rules_file`) drop the target.
+pub fn schema(
+    names: &[String],
+    target: &str,
+    rules: &Rules,
+    rules_file: Option<&Path>,
+) -> anyhow::Result<()> {
+    if rules.drop.iter().any(|column| column == target) {
+        let file = rules_file.map_or_else(String::new, |f| format!(" in `{}`", f.display()));
+        anyhow::bail!(
+            "the rules{file} drop the target `{target}` (in `drop`): nothing would be left to \
+             predict; remove it from `drop`, or choose another --target"
+        );
+    }
     let missing: Vec<&str> = std::iter::once(target)
         .chain(rules.required.iter().map(String::as_str))
         .filter(|column| !names.iter().any(|n| n == column))

@@ -71,7 +71,7 @@ pub fn run(args: &PrepareArgs) -> anyhow::Result<String> {
         None => Rules::default(),
     };
     let raw = read::read(&args.data)?;
-    check::schema(&raw.names, &args.target, &rules)?;
+    check::schema(&raw.names, &args.target, &rules, args.rules.as_deref())?;
     let target_kind =
         if args.task == Task::Classification { Kind::Categorical } else { Kind::Numeric };
     let mut dropped = Vec::new();

@@ -5,6 +5,7 @@ mod cli;
 mod compare;
 mod dag;
 mod drift;
+mod drift_integrity;
 mod harness;
 mod parser_never_panics;
 mod prepare_integrity;

@@ -80,7 +80,7 @@ pub fn run(args: &TrainArgs) -> anyhow::Result<String> {
     }
     let all: Vec<usize> = (0..train.records.len()).collect();
     let preprocessor = Preprocessor::fit(&train.columns(&all), args.fit.model.standardises());
-    let classes = train.classes(args.fit.task, &format!("`{}`", args.fit.train.display()))?;
+    let classes = train.classes(args.fit.task)?;
     let (y_train, y_test) =
         (train.encoded(args.fit.task, &classes)?, test.encoded(args.fit.task, &classes)?);
     let x_train = preprocessor.matrix(&train.records);
@@ -148,6 +148,28 @@ fn gate_metric(args: &TrainArgs) -> anyhow::Result<(&'static str, bool)> {
     metrics::key_metric(args.fit.task, args.gate_metric.as_deref(), "--gate-metric")
 }
 
+/// Returns why the gate's metric `key` has no value on the test rows.
+fn undefined(args: &TrainArgs, key: &str, classes: &[String]) -> String {
+    let (test, target) = (args.test.display(), &args.fit.target);
+    match args.fit.task {
+        // Targets are finite (`Labelled::encoded`), so only the predictions can be at fault.
+        Task::Regression => format!(
+            "the gate's metric `{key}` is not a finite number on `{test}`: the model's \
+             predictions are not finite; check the training data's features for huge values"
+        ),
+        Task::Classification if key == "pr_auc" && classes.len() > 2 => format!(
+            "the gate's metric `pr_auc` is defined for two classes, but the target `{target}` \
+             has {}: gate on `f1`, `accuracy` or `roc_auc`",
+            classes.len()
+        ),
+        Task::Classification => format!(
+            "the gate's metric `{key}` is not defined on `{test}`: it needs test rows of every \
+             class of the target `{target}`, and they lack some; split the data with `pipit \
+             stage prepare`, which puts every class in both sets, or gate on another metric"
+        ),
+    }
+}
+
 /// Returns the metrics JSON: the metrics, the baseline's and the gate's verdict.
 fn score(
     args: &TrainArgs,
@@ -192,7 +214,7 @@ fn score(
         }
     };
     let Some(value) = report[key].as_f64() else {
-        anyhow::bail!("the gate's metric `{key}` is not defined here (it needs two classes)");
+        anyhow::bail!(undefined(args, key, classes));
     };
     let baseline_value = baseline_metrics[key].as_f64().unwrap_or(f64::NAN);
     let threshold = match (args.gate_threshold, key) {

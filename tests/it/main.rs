@@ -13,5 +13,6 @@ mod registry;
 mod registry_integrity;
 mod repro;
 mod stage;
+mod train_integrity;
 mod tune;
 mod validation;

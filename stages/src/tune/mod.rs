@@ -341,7 +341,7 @@ pub fn run(args: &TuneArgs) -> anyhow::Result<String> {
         bail!("--trials must be at least 1");
     }
     let data = Labelled::read(&args.fit.train, &args.fit.target)?;
-    let classes = data.classes(args.fit.task, &format!("`{}`", args.fit.train.display()))?;
+    let classes = data.classes(args.fit.task)?;
     let y = data.encoded(args.fit.task, &classes)?;
     if data.records.len() < args.folds {
         bail!(

@@ -80,6 +80,7 @@ pub fn run(args: &TrainArgs) -> anyhow::Result<String> {
     }
     let all: Vec<usize> = (0..train.records.len()).collect();
     let preprocessor = Preprocessor::fit(&train.columns(&all), args.fit.model.standardises());
+    refuse_constant(args.fit.model, &preprocessor, &args.fit.train)?;
     let classes = train.classes(args.fit.task)?;
     let (y_train, y_test) =
         (train.encoded(args.fit.task, &classes)?, test.encoded(args.fit.task, &classes)?);
@@ -132,6 +133,37 @@ pub fn run(args: &TrainArgs) -> anyhow::Result<String> {
         gate["baseline"].as_f64().unwrap_or(f64::NAN),
         if gate["accepted"] == true { "accepted" } else { "rejected" }
     ))
+}
+
+/// Fails, naming them, when `data` has columns that are constant and `kind`
+/// is a least-squares model: it standardises its inputs and cannot scale one
+/// that never varies (smartcore: "Cannot rescale constant column 0"; linfa:
+/// "Matrix is non-invertible").
+pub fn refuse_constant(kind: Kind, preprocessor: &Preprocessor, data: &Path) -> anyhow::Result<()> {
+    if !matches!(kind, Kind::Linear | Kind::Ridge) {
+        return Ok(());
+    }
+    let constant: Vec<String> = preprocessor
+        .constant()
+        .iter()
+        .map(|(name, value)| format!("`{name}` (always `{value}`)"))
+        .collect();
+    if constant.is_empty() {
+        return Ok(());
+    }
+    let (s, is) = if constant.len() == 1 { ("", "is") } else { ("s", "are") };
+    anyhow::bail!(
+        "column{s} {} of `{}` {is} constant: `{}` standardises its inputs and cannot scale a \
+         column that never varies; drop {}, or use `tree`, `forest` or `gbm`",
+        constant.join(", "),
+        data.display(),
+        kind.name(),
+        if constant.len() == 1 {
+            "it (it tells the model nothing)"
+        } else {
+            "them (they tell the model nothing)"
+        }
+    )
 }
 
 fn file_hash(path: &Path) -> anyhow::Result<String> {

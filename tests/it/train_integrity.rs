@@ -34,6 +34,53 @@ fn assert_fails_with(run: &Run, texts: &[&str]) {
 }
 
 #[test]
+fn a_constant_column_is_named_instead_of_cannot_rescale_constant_column_0() {
+    let repo = Repo::new();
+    repo.write("train.csv", &data(80, 0, true));
+    repo.write("test.csv", &data(20, 80, true));
+    for model in ["ridge", "linear"] {
+        let run = train(&repo, "y", "regression", model, &[]);
+        assert_fails_with(
+            &run,
+            &[&format!(
+                "columns `c` (always `1`), `colour` (always `red`) of `train.csv` are constant: \
+                 `{model}` standardises its inputs and cannot scale a column that never varies; \
+                 drop them (they tell the model nothing), or use `tree`, `forest` or `gbm`"
+            )],
+        );
+        assert!(!run.stderr.contains("rescale") && !run.stderr.contains("non-invertible"));
+    }
+    // Trees do not mind.
+    assert_eq!(train(&repo, "y", "regression", "tree", &[]).code, 0);
+
+    repo.write("space.yaml", "ridge:\n  alpha: {float: [0.1, 10.0]}\n");
+    let run = repo.pipit([
+        "stage",
+        "tune",
+        "--train",
+        "train.csv",
+        "--target",
+        "y",
+        "--task",
+        "regression",
+        "--model",
+        "ridge",
+        "--trials",
+        "2",
+        "--folds",
+        "2",
+        "--out",
+        "best.json",
+        "--space",
+        "space.yaml:ridge",
+    ]);
+    assert_fails_with(
+        &run,
+        &["columns `c` (always `1`), `colour` (always `red`) of `train.csv` are constant"],
+    );
+}
+
+#[test]
 fn a_regression_target_that_does_not_fit_the_task_is_named_not_needs_two_classes() {
     let repo = Repo::new();
     repo.write("train.csv", &data(80, 0, false));

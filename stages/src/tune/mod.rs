@@ -351,6 +351,11 @@ pub fn run(args: &TuneArgs) -> anyhow::Result<String> {
             args.folds
         );
     }
+    if matches!(args.fit.model, Kind::Linear | Kind::Ridge) {
+        let all: Vec<usize> = (0..data.records.len()).collect();
+        let preprocessor = Preprocessor::fit(&data.columns(&all), true);
+        crate::train::refuse_constant(args.fit.model, &preprocessor, &args.fit.train)?;
+    }
     let labels: Vec<usize> = y.iter().map(|&v| v as usize).collect();
     let stratify = (args.fit.task == Task::Classification).then_some(labels.as_slice());
     let split = folds::folds(data.records.len(), args.folds, stratify, args.seed);

@@ -61,9 +61,17 @@ impl MetricsFile {
         })
     }
 
+    /// Fails unless the file belongs to `model`, a `kind` model for `task`
+    /// whose BLAKE3 is `digest`, and holds a verdict that follows from its numbers.
+    pub fn check(&self, kind: &str, task: Task, digest: &str, model: &Path) -> anyhow::Result<()> {
+        self.check_kind(kind, model)?;
+        self.check_model(digest, model)?;
+        self.check_verdict(task)
+    }
+
     /// Fails when the file was written for another kind of model than `kind`,
     /// the kind of `model` (named in the error).
-    pub fn check_kind(&self, kind: &str, model: &Path) -> anyhow::Result<()> {
+    fn check_kind(&self, kind: &str, model: &Path) -> anyhow::Result<()> {
         match &self.kind {
             Some(written) if written != kind => bail!(
                 "`{}` holds the metrics of a {written} model, but `{}` is a {kind} model",
@@ -75,7 +83,7 @@ impl MetricsFile {
     }
 
     /// Fails unless the file names `model`, whose BLAKE3 is `digest`.
-    pub fn check_model(&self, digest: &str, model: &Path) -> anyhow::Result<()> {
+    fn check_model(&self, digest: &str, model: &Path) -> anyhow::Result<()> {
         let (shown, model) = (self.path.display(), model.display());
         match &self.model_blake3 {
             None => bail!(
@@ -97,7 +105,7 @@ impl MetricsFile {
     /// Fails unless the gate's verdict follows from the numbers written
     /// beside it, for a model of `task`: the key metric's value and the
     /// baseline's against the threshold, decided as `train` decides.
-    pub fn check_verdict(&self, task: Task) -> anyhow::Result<()> {
+    fn check_verdict(&self, task: Task) -> anyhow::Result<()> {
         let (shown, gate) = (self.path.display(), &self.gate);
         let Ok((metric, lower_is_better)) = key_metric(task, Some(&gate.metric), "") else {
             bail!(

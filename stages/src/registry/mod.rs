@@ -141,32 +141,11 @@ fn register(dir: &Place, args: &RegisterArgs) -> anyhow::Result<String> {
     if let Some(known) =
         entries.iter().find(|e| e.model_blake3 == model_blake3 && e.dataset == args.dataset)
     {
-        measured.check_kind(&known.model, &args.model)?;
-        measured.check_model(&model_blake3, &args.model)?;
-        measured.check_verdict(known.task)?;
-        let mut message = format!(
-            "`{}` is already registered as v{} ({})",
-            args.model.display(),
-            known.version,
-            known.status.name()
-        );
-        // The given file is the registered one byte for byte: it repairs a lost copy.
-        let stored = registry.stored_model(known)?;
-        if stored != Stored::Intact {
-            registry.restore_model(known, &bytes)?;
-            let _ = write!(
-                message,
-                "; restored its model file `{}`, which was {}",
-                registry.shown_model_path(known.version).display(),
-                if stored == Stored::Missing { "missing" } else { "damaged" }
-            );
-        }
-        return Ok(message);
+        measured.check(&known.model, known.task, &model_blake3, &args.model)?;
+        return registered_again(&registry, known, &bytes, &args.model);
     }
     let trained = model::parse(&bytes, &args.model)?;
-    measured.check_kind(trained.kind.name(), &args.model)?;
-    measured.check_model(&model_blake3, &args.model)?;
-    measured.check_verdict(trained.task)?;
+    measured.check(trained.kind.name(), trained.task, &model_blake3, &args.model)?;
     let MetricsFile { metrics, baseline, gate, .. } = measured;
     let status = if gate.accepted { Status::Accepted } else { Status::Rejected };
     let entry = Entry {
@@ -214,6 +193,34 @@ fn register(dir: &Place, args: &RegisterArgs) -> anyhow::Result<String> {
         (Status::Accepted, _, _) => {
             let _ = write!(message, "; promote it with `pipit model promote {}`", entry.version);
         }
+    }
+    Ok(message)
+}
+
+/// Returns what registering `model` (the file at `path`) again did: nothing,
+/// unless the registry's copy was lost, which the file, byte for byte the
+/// registered one, restores.
+fn registered_again(
+    registry: &Registry,
+    known: &Entry,
+    model: &[u8],
+    path: &Path,
+) -> anyhow::Result<String> {
+    let mut message = format!(
+        "`{}` is already registered as v{} ({})",
+        path.display(),
+        known.version,
+        known.status.name()
+    );
+    let stored = registry.stored_model(known)?;
+    if stored != Stored::Intact {
+        registry.restore_model(known, model)?;
+        let _ = write!(
+            message,
+            "; restored its model file `{}`, which was {}",
+            registry.shown_model_path(known.version).display(),
+            if stored == Stored::Missing { "missing" } else { "damaged" }
+        );
     }
     Ok(message)
 }

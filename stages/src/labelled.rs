@@ -1,8 +1,11 @@
 //! Labelled data as the model stages read it: each row's feature cells and
 //! its target, the classes of a classification target, and targets encoded
-//! as numbers (class indices or values).
+//! as numbers (class indices or values). A target that does not fit the task
+//! (text for regression, a missing or infinite value) is an error naming the
+//! file, the row and what to do, as is an infinite feature value: either would
+//! otherwise turn every metric into NaN.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use crate::model::Task;
 use crate::model::preprocess::Cell;
@@ -10,6 +13,10 @@ use crate::prepare::read::read;
 
 /// Rows read for training: feature cells per row and the target cells.
 pub struct Labelled {
+    /// The file they were read from.
+    pub path: PathBuf,
+    /// The target column's name.
+    pub target_name: String,
     /// The feature columns, in file order.
     pub features: Vec<String>,
     /// Each row's feature cells.
@@ -27,21 +34,37 @@ impl Labelled {
         };
         let count = raw.columns.first().map_or(0, Vec::len);
         let features: Vec<String> = raw.names.iter().filter(|n| *n != target).cloned().collect();
-        let cell = |text: &Option<String>| match text.as_deref().map(str::trim) {
-            None | Some("") => Cell::Missing,
-            Some(t) => t.parse::<f64>().map_or_else(|_| Cell::Text(t.to_owned()), Cell::Number),
+        let cell = |text: &Option<String>, row: usize, column: &str| match text.as_deref() {
+            None => Ok(Cell::Missing),
+            Some(t) => match t.trim().parse::<f64>() {
+                Ok(x) if !x.is_finite() => anyhow::bail!(
+                    "`{}` row {}: `{column}` holds `{t}`, which is not a finite number; replace \
+                     it or empty the cell (`pipit stage prepare` reports such values)",
+                    path.display(),
+                    row + 1
+                ),
+                Ok(x) => Ok(Cell::Number(x)),
+                Err(_) => Ok(Cell::Text(t.trim().to_owned())),
+            },
         };
         let records = (0..count)
             .map(|row| {
                 raw.columns
                     .iter()
+                    .zip(&raw.names)
                     .enumerate()
                     .filter(|(i, _)| *i != index)
-                    .map(|(_, c)| cell(&c[row]))
+                    .map(|(_, (c, name))| cell(&c[row], row, name))
                     .collect()
             })
-            .collect();
-        Ok(Self { features, records, target: raw.columns[index].clone() })
+            .collect::<anyhow::Result<_>>()?;
+        Ok(Self {
+            path: path.to_path_buf(),
+            target_name: target.to_owned(),
+            features,
+            records,
+            target: raw.columns[index].clone(),
+        })
     }
 
     /// Returns the feature columns of `rows` (indices into the records), as
@@ -58,7 +81,7 @@ impl Labelled {
 
     /// Returns the sorted classes of a classification target (none for
     /// regression); fewer than two is an error.
-    pub fn classes(&self, task: Task, describe: &str) -> anyhow::Result<Vec<String>> {
+    pub fn classes(&self, task: Task) -> anyhow::Result<Vec<String>> {
         if task == Task::Regression {
             return Ok(Vec::new());
         }
@@ -67,28 +90,75 @@ impl Labelled {
         classes.sort();
         classes.dedup();
         if classes.len() < 2 {
-            anyhow::bail!("the target has fewer than two classes in {describe}");
+            let found: Vec<String> = classes.iter().map(|c| format!("`{c}`")).collect();
+            anyhow::bail!(
+                "the target `{}` has {} in `{}`: a classifier needs at least two classes; is \
+                 --target the column to predict?",
+                self.target_name,
+                if found.is_empty() {
+                    "no value".to_owned()
+                } else {
+                    format!("one class ({})", found[0])
+                },
+                self.path.display()
+            );
         }
         Ok(classes)
     }
 
-    /// Returns the targets as numbers: values, or indices into `classes`.
+    /// Returns the targets as numbers: values, or indices into `classes`
+    /// (learnt from the training data).
     pub fn encoded(&self, task: Task, classes: &[String]) -> anyhow::Result<Vec<f64>> {
+        let (shown, name) = (self.path.display(), &self.target_name);
         self.target
             .iter()
-            .map(|v| {
-                let text = v.as_deref().map(str::trim).unwrap_or_default();
+            .enumerate()
+            .map(|(row, value)| {
+                let row = row + 1;
+                let Some(text) = value.as_deref().map(str::trim) else {
+                    anyhow::bail!(
+                        "`{shown}` row {row} has no value of the target `{name}`: train and test \
+                         on rows that have one (`pipit stage prepare` keeps only those)"
+                    );
+                };
                 match task {
-                    Task::Regression => text
-                        .parse::<f64>()
-                        .map_err(|_| anyhow::anyhow!("target value `{text}` is not a number")),
+                    Task::Regression => match text.parse::<f64>() {
+                        Ok(x) if x.is_finite() => Ok(x),
+                        Ok(_) => anyhow::bail!(
+                            "`{shown}` row {row}: the target `{name}` holds `{text}`, which is not \
+                             a finite number; replace it or drop the row"
+                        ),
+                        Err(_) => anyhow::bail!(
+                            "`{shown}` row {row}: the target `{name}` holds `{text}`, which is not \
+                             a number, but --task is regression; if `{name}` holds classes, use \
+                             --task classification"
+                        ),
+                    },
                     Task::Classification => {
                         classes.iter().position(|c| c == text).map(|i| i as f64).ok_or_else(|| {
-                            anyhow::anyhow!("target class `{text}` is not in the training data")
+                            anyhow::anyhow!(
+                                "`{shown}` row {row}: class `{text}` of the target `{name}` is not \
+                                 in the training data{}",
+                                regression_hint(name, classes)
+                            )
                         })
                     }
                 }
             })
             .collect()
+    }
+}
+
+/// Returns a hint when a classification target looks like a quantity: every
+/// class a number, and many of them.
+fn regression_hint(name: &str, classes: &[String]) -> String {
+    let numbers = classes.iter().filter(|c| c.parse::<f64>().is_ok()).count();
+    if numbers == classes.len() && numbers > 20 {
+        format!(
+            "; `{name}` holds {numbers} different numbers there: if it is a quantity, use --task \
+             regression"
+        )
+    } else {
+        String::new()
     }
 }

@@ -12,6 +12,7 @@ use crate::metrics;
 use crate::model::params::Hyperparameters;
 use crate::model::preprocess::Preprocessor;
 use crate::model::{Kind, Task, TrainedModel, argmax, fit, save};
+use crate::registry::Gate;
 
 /// What a model is fitted on, as `train` and `tune` both take it.
 #[derive(Debug, Args)]
@@ -79,7 +80,8 @@ pub fn run(args: &TrainArgs) -> anyhow::Result<String> {
     }
     let all: Vec<usize> = (0..train.records.len()).collect();
     let preprocessor = Preprocessor::fit(&train.columns(&all), args.fit.model.standardises());
-    let classes = train.classes(args.fit.task, &format!("`{}`", args.fit.train.display()))?;
+    refuse_constant(args.fit.model, &preprocessor, &args.fit.train)?;
+    let classes = train.classes(args.fit.task)?;
     let (y_train, y_test) =
         (train.encoded(args.fit.task, &classes)?, test.encoded(args.fit.task, &classes)?);
     let x_train = preprocessor.matrix(&train.records);
@@ -104,7 +106,7 @@ pub fn run(args: &TrainArgs) -> anyhow::Result<String> {
         data: Some(json!({"train": file_hash(&args.fit.train)?, "test": file_hash(&args.test)?})),
     };
     let (predicted, probabilities) = model.predict(&test.records)?;
-    let report = score(
+    let mut report = score(
         args,
         gate_metric,
         &classes,
@@ -113,7 +115,9 @@ pub fn run(args: &TrainArgs) -> anyhow::Result<String> {
         &predicted,
         probabilities.as_deref(),
     )?;
-    save(&model, &args.model_out)?;
+    // The metrics name the model they measured, so that `pipit model register`
+    // can refuse metrics that belong to another model.
+    report["model"]["blake3"] = save(&model, &args.model_out)?.into();
     if let Some(parent) = args.metrics_out.parent().filter(|p| !p.as_os_str().is_empty()) {
         fs_err::create_dir_all(parent)?;
     }
@@ -131,6 +135,37 @@ pub fn run(args: &TrainArgs) -> anyhow::Result<String> {
     ))
 }
 
+/// Fails, naming them, when `data` has columns that are constant and `kind`
+/// is a least-squares model: it standardises its inputs and cannot scale one
+/// that never varies (smartcore: "Cannot rescale constant column 0"; linfa:
+/// "Matrix is non-invertible").
+pub fn refuse_constant(kind: Kind, preprocessor: &Preprocessor, data: &Path) -> anyhow::Result<()> {
+    if !matches!(kind, Kind::Linear | Kind::Ridge) {
+        return Ok(());
+    }
+    let constant: Vec<String> = preprocessor
+        .constant()
+        .iter()
+        .map(|(name, value)| format!("`{name}` (always `{value}`)"))
+        .collect();
+    if constant.is_empty() {
+        return Ok(());
+    }
+    let (s, is) = if constant.len() == 1 { ("", "is") } else { ("s", "are") };
+    anyhow::bail!(
+        "column{s} {} of `{}` {is} constant: `{}` standardises its inputs and cannot scale a \
+         column that never varies; drop {}, or use `tree`, `forest` or `gbm`",
+        constant.join(", "),
+        data.display(),
+        kind.name(),
+        if constant.len() == 1 {
+            "it (it tells the model nothing)"
+        } else {
+            "them (they tell the model nothing)"
+        }
+    )
+}
+
 fn file_hash(path: &Path) -> anyhow::Result<String> {
     Ok(blake3::hash(&fs_err::read(path)?).to_hex().to_string())
 }
@@ -143,6 +178,28 @@ fn duration(seconds: f64) -> String {
 /// Returns the gate's key metric and whether lower is better.
 fn gate_metric(args: &TrainArgs) -> anyhow::Result<(&'static str, bool)> {
     metrics::key_metric(args.fit.task, args.gate_metric.as_deref(), "--gate-metric")
+}
+
+/// Returns why the gate's metric `key` has no value on the test rows.
+fn undefined(args: &TrainArgs, key: &str, classes: &[String]) -> String {
+    let (test, target) = (args.test.display(), &args.fit.target);
+    match args.fit.task {
+        // Targets are finite (`Labelled::encoded`), so only the predictions can be at fault.
+        Task::Regression => format!(
+            "the gate's metric `{key}` is not a finite number on `{test}`: the model's \
+             predictions are not finite; check the training data's features for huge values"
+        ),
+        Task::Classification if key == "pr_auc" && classes.len() > 2 => format!(
+            "the gate's metric `pr_auc` is defined for two classes, but the target `{target}` \
+             has {}: gate on `f1`, `accuracy` or `roc_auc`",
+            classes.len()
+        ),
+        Task::Classification => format!(
+            "the gate's metric `{key}` is not defined on `{test}`: it needs test rows of every \
+             class of the target `{target}`, and they lack some; split the data with `pipit \
+             stage prepare`, which puts every class in both sets, or gate on another metric"
+        ),
+    }
 }
 
 /// Returns the metrics JSON: the metrics, the baseline's and the gate's verdict.
@@ -189,7 +246,7 @@ fn score(
         }
     };
     let Some(value) = report[key].as_f64() else {
-        anyhow::bail!("the gate's metric `{key}` is not defined here (it needs two classes)");
+        anyhow::bail!(undefined(args, key, classes));
     };
     let baseline_value = baseline_metrics[key].as_f64().unwrap_or(f64::NAN);
     let threshold = match (args.gate_threshold, key) {
@@ -198,25 +255,10 @@ fn score(
         (None, "f1") => 0.5,
         (None, _) => anyhow::bail!("--gate-metric {key} needs a --gate-threshold"),
     };
-    // A NaN baseline (a metric the constant predictor has none of) is beaten by any value.
-    let accepted = if lower_is_better {
-        value <= threshold && (value < baseline_value || baseline_value.is_nan())
-    } else {
-        value >= threshold && (value > baseline_value || baseline_value.is_nan())
-    };
+    let gate = Gate::decide(key, value, threshold, baseline_value, lower_is_better);
     let object = report.as_object_mut().expect("metrics are an object");
     object.insert("baseline".into(), baseline);
-    object.insert(
-        "gate".into(),
-        json!({
-            "metric": key,
-            "value": value,
-            "threshold": threshold,
-            "baseline": baseline_value,
-            "lower_is_better": lower_is_better,
-            "accepted": accepted,
-        }),
-    );
+    object.insert("gate".into(), serde_json::to_value(gate)?);
     object.insert("model".into(), json!({"kind": args.fit.model}));
     Ok(report)
 }

@@ -7,7 +7,7 @@ use std::path::Path;
 use anyhow::{Context, bail};
 use serde_json::Value;
 
-use crate::prepare::read::Raw;
+use crate::prepare::read::{Raw, present};
 
 /// Reads the `input` records of the last `last` lines (all when `None`).
 pub fn read(path: &Path, last: Option<usize>) -> anyhow::Result<Raw> {
@@ -34,7 +34,7 @@ pub fn read(path: &Path, last: Option<usize>) -> anyhow::Result<Raw> {
             };
             let cell = match value {
                 Value::Null => None,
-                Value::String(text) => Some(text.clone()),
+                Value::String(text) => present(Some(text)),
                 other => Some(other.to_string()),
             };
             raw.columns[column].push(cell);

@@ -3,6 +3,12 @@
 //! of [`measures`] and a verdict per column by a selectable rule; the data
 //! set drifts when the share of drifted columns reaches a threshold.
 //!
+//! A column the current data lacks (or has no value in) counts as drifted: the
+//! model would see none of it. A column only the current data has is named in
+//! the summary and in drift.json's `missing_columns`, but not compared. Both
+//! are findings of the report rather than errors, so that the columns both
+//! sides share are still judged (see [`columns`]).
+//!
 //! Rules (`--rule`):
 //! - `pvalue`: KS (numeric) or chi² (categorical) p-value below 0.05;
 //! - `psi`: PSI at least 0.2;
@@ -14,6 +20,7 @@
 //!   reference's standard deviation (≥ 0.1) for numeric columns with more
 //!   than 5 unique values, Jensen–Shannon (≥ 0.1) for the others.
 
+mod columns;
 mod kolmogorov;
 mod log;
 pub mod measures;
@@ -28,7 +35,7 @@ use rayon::prelude::*;
 use serde_json::{Map, Value, json};
 
 use crate::atomic::write_atomic;
-use crate::prepare::read::read;
+use columns::{Missing, Side};
 
 /// Arguments of `pipit stage drift`
 #[derive(Debug, Args)]
@@ -208,64 +215,24 @@ fn evidently_categorical(
     ("z", p, 0.05, p < 0.05)
 }
 
-/// Reads both files and pairs their columns.
-fn columns(args: &DriftArgs) -> anyhow::Result<Vec<(String, Column)>> {
-    let reference = read(&args.reference)?;
-    let current = if args.current.extension().is_some_and(|e| e == "jsonl") {
-        log::read(&args.current, args.last)?
-    } else {
-        if args.last.is_some() {
-            bail!("--last needs a prediction log (`.jsonl`) as --current");
-        }
-        read(&args.current)?
-    };
-    let missing: Vec<&String> = reference
-        .names
-        .iter()
-        .filter(|n| !args.ignore.contains(n) && !current.names.contains(n))
-        .collect();
-    if !missing.is_empty() {
-        let list: Vec<&str> = missing.iter().map(|s| s.as_str()).collect();
-        bail!("`{}` has no column {}", args.current.display(), list.join(", "));
-    }
-    let mut out = Vec::new();
-    for (index, name) in reference.names.iter().enumerate() {
-        if args.ignore.contains(name) {
-            continue;
-        }
-        let other = current.names.iter().position(|n| n == name).expect("checked above");
-        fn present(column: &[Option<String>]) -> Vec<&str> {
-            column.iter().flatten().map(|s| s.trim()).filter(|s| !s.is_empty()).collect()
-        }
-        let (r, c) = (present(&reference.columns[index]), present(&current.columns[other]));
-        if r.is_empty() || c.is_empty() {
-            bail!("column `{name}` has no values in one of the two files");
-        }
-        let numbers = |values: &[&str]| {
-            values.iter().map(|v| v.parse::<f64>().ok()).collect::<Option<Vec<f64>>>()
-        };
-        let text = |values: &[&str]| values.iter().map(|v| (*v).to_owned()).collect();
-        let column = match (numbers(&r), numbers(&c)) {
-            (Some(rn), Some(cn)) => Column::Numeric(rn, cn),
-            _ => Column::Categorical(text(&r), text(&c)),
-        };
-        out.push((name.clone(), column));
-    }
-    if out.is_empty() {
-        bail!("no columns to compare");
-    }
-    Ok(out)
-}
-
 /// Runs `pipit stage drift`.
 pub fn run(args: &DriftArgs) -> anyhow::Result<String> {
     if !(0.0..=1.0).contains(&args.threshold) {
         bail!("--threshold must be between 0 and 1");
     }
-    let columns = columns(args)?;
+    let paired = columns::pair(args)?;
     // Columns are independent: judge them in parallel (the order is kept).
-    let judged: Vec<(String, Map<String, Value>)> =
-        columns.par_iter().map(|(name, column)| (name.clone(), judge(column, args.rule))).collect();
+    let mut judged: Vec<(String, Map<String, Value>)> = paired
+        .both
+        .par_iter()
+        .map(|(name, column)| (name.clone(), judge(column, args.rule)))
+        .collect();
+    let compared = judged.len();
+    // A column the current data lacks has changed beyond any test: it counts as
+    // drifted. One the reference lacks has nothing to be compared with.
+    for missing in paired.missing.iter().filter(|m| m.side == Side::Current) {
+        judged.push((missing.name.clone(), vanished(missing)));
+    }
     let drifted: Vec<&str> =
         judged.iter().filter(|(_, j)| j["drifted"] == true).map(|(n, _)| n.as_str()).collect();
     let share = drifted.len() as f64 / judged.len() as f64;
@@ -275,27 +242,63 @@ pub fn run(args: &DriftArgs) -> anyhow::Result<String> {
         Rule::Psi => "psi",
         Rule::Evidently => "evidently",
     };
+    let missing_from = |side: Side| {
+        paired.missing.iter().filter(|m| m.side == side).map(|m| m.name.clone()).collect::<Vec<_>>()
+    };
     let report = json!({
         "rule": rule,
         "threshold": args.threshold,
         "drift_share": share,
         "dataset_drift": dataset_drift,
         "drifted_columns": drifted,
+        "missing_columns": {
+            "reference": missing_from(Side::Reference),
+            "current": missing_from(Side::Current),
+        },
         "columns": judged.iter().map(|(n, j)| (n.clone(), Value::Object(j.clone()))).collect::<Map<String, Value>>(),
     });
     write_atomic(&args.out, (serde_json::to_string_pretty(&report)? + "\n").as_bytes())?;
     if let Some(path) = &args.html {
         let title = format!("{} against {}", args.current.display(), args.reference.display());
-        write_atomic(path, report::html(&title, &report, &columns, &judged).as_bytes())?;
+        let html = report::html(&title, &report, &paired, &judged[..compared]);
+        write_atomic(path, html.as_bytes())?;
     }
     Ok(format!(
-        "drift ({rule}): {} of {} columns drifted ({:.0} %){}{}",
+        "drift ({rule}): {} of {} columns drifted ({:.0} %){}{}{}",
         drifted.len(),
         judged.len(),
         share * 100.0,
         if drifted.is_empty() { String::new() } else { format!(": {}", drifted.join(", ")) },
-        if dataset_drift { "; the data set drifted" } else { "; no data set drift" }
+        if dataset_drift { "; the data set drifted" } else { "; no data set drift" },
+        warning(&paired.missing)
     ))
+}
+
+/// Returns drift.json's entry for a column the current data lacks.
+fn vanished(missing: &Missing) -> Map<String, Value> {
+    let entry = json!({
+        "test": "missing",
+        "missing_from": "current",
+        "drifted": true,
+        "reference_rows": missing.rows,
+        "current_rows": 0,
+    });
+    entry.as_object().cloned().unwrap_or_default()
+}
+
+/// Returns the summary's warning about columns one side lacks, if any.
+fn warning(missing: &[Missing]) -> String {
+    if missing.is_empty() {
+        return String::new();
+    }
+    let findings: Vec<String> = missing
+        .iter()
+        .map(|m| match m.side {
+            Side::Current => format!("{} (counted as drifted)", m.describe()),
+            Side::Reference => format!("{} (not compared)", m.describe()),
+        })
+        .collect();
+    format!("; warning: {}", findings.join("; "))
 }
 
 #[cfg(test)]

@@ -2,6 +2,7 @@
 //! scripts, nothing fetched). A summary, then every column, drifted ones
 //! first: its test, score and statistics, and the two distributions overlaid
 //! (a histogram on shared bins for numbers, paired bars for categories).
+//! Columns one side lacks are listed after the summary.
 
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
@@ -9,6 +10,7 @@ use std::fmt::Write as _;
 use serde_json::{Map, Value};
 
 use super::Column;
+use super::columns::{Paired, Side};
 use crate::html::{escape, page};
 
 const REFERENCE: &str = "#4a78b5";
@@ -16,13 +18,14 @@ const CURRENT: &str = "#e07b39";
 const WIDTH: f64 = 640.0;
 const HEIGHT: f64 = 170.0;
 
-/// Returns the report page.
+/// Returns the report page; `judged` holds the verdicts on `paired.both`, in order.
 pub fn html(
     title: &str,
     summary: &Value,
-    columns: &[(String, Column)],
+    paired: &Paired,
     judged: &[(String, Map<String, Value>)],
 ) -> String {
+    let columns = &paired.both;
     let mut body = String::new();
     let drifted = summary["drifted_columns"].as_array().map_or(0, Vec::len);
     let verdict = if summary["dataset_drift"] == true { "yes" } else { "no" };
@@ -34,7 +37,7 @@ pub fn html(
         escape(title),
         summary["rule"].as_str().unwrap_or_default(),
         summary["threshold"].as_f64().unwrap_or(0.5) * 100.0,
-        judged.len(),
+        summary["columns"].as_object().map_or(0, Map::len),
         summary["drift_share"].as_f64().unwrap_or(0.0) * 100.0,
     );
     if drifted > 0 {
@@ -46,6 +49,18 @@ pub fn html(
             .map(|n| format!("<code>{}</code>", escape(n)))
             .collect();
         let _ = writeln!(body, "<p>Drifted: {}</p>", names.join(", "));
+    }
+    if !paired.missing.is_empty() {
+        let items: Vec<String> = paired
+            .missing
+            .iter()
+            .map(|m| {
+                let counted =
+                    if m.side == Side::Current { "counted as drifted" } else { "not compared" };
+                format!("<li><code>{}</code> {} ({counted})</li>", escape(&m.name), m.what())
+            })
+            .collect();
+        let _ = writeln!(body, "<p>Missing columns:</p><ul>{}</ul>", items.join(""));
     }
     let _ = writeln!(
         body,

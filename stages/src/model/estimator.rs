@@ -127,7 +127,13 @@ pub fn fit(
     match (kind, classes) {
         (Kind::Linear, None) => {
             let data = Dataset::new(x.clone(), Array1::from_vec(y.to_vec()));
-            Ok(Estimator::Linear(linfa_linear::LinearRegression::new().fit(&data).map_err(failed)?))
+            let fitted = linfa_linear::LinearRegression::new().fit(&data).map_err(|e| {
+                anyhow::anyhow!(
+                    "training failed: least squares has no single solution here ({e}): some \
+                     columns are copies or combinations of others; use `ridge`, which has one"
+                )
+            })?;
+            Ok(Estimator::Linear(fitted))
         }
         (Kind::Ridge, None) => {
             let matrix = dense(x)?;

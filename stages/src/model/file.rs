@@ -1,7 +1,8 @@
 //! The model file: a header line `{"format": "pipit-model", "version": 1,
 //! "blake3": …}` and, after it, the model as JSON. The checksum covers the
 //! model's bytes exactly as written, so a truncated or edited file is refused
-//! with a message that says so.
+//! with a message that says so. [`digest`] names a whole model file: the
+//! metrics `train` writes beside it and the registry's entries record it.
 
 use std::path::Path;
 
@@ -12,18 +13,23 @@ use super::TrainedModel;
 const FORMAT: &str = "pipit-model";
 const VERSION: u64 = 2;
 
-/// Writes `model` to `path`.
-pub fn save(model: &TrainedModel, path: &Path) -> anyhow::Result<()> {
+/// Returns the BLAKE3 of a whole model file's bytes, in hex.
+pub fn digest(bytes: &[u8]) -> String {
+    blake3::hash(bytes).to_hex().to_string()
+}
+
+/// Writes `model` to `path`; returns the file's [`digest`].
+pub fn save(model: &TrainedModel, path: &Path) -> anyhow::Result<String> {
     let body = serde_json::to_vec(model)?;
-    let header = json!({"format": FORMAT, "version": VERSION, "blake3": blake3::hash(&body).to_hex().to_string()});
+    let header = json!({"format": FORMAT, "version": VERSION, "blake3": digest(&body)});
     let mut bytes = serde_json::to_vec(&header)?;
     bytes.push(b'\n');
     bytes.extend_from_slice(&body);
     if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
         fs_err::create_dir_all(parent)?;
     }
-    fs_err::write(path, bytes)?;
-    Ok(())
+    fs_err::write(path, &bytes)?;
+    Ok(digest(&bytes))
 }
 
 /// Reads a model written by [`save`].
@@ -47,7 +53,7 @@ pub fn parse(bytes: &[u8], path: &Path) -> anyhow::Result<TrainedModel> {
             "`{shown}` is a pipit model of format {version}; this pipit reads format {VERSION}"
         );
     }
-    if header.get("blake3").and_then(Value::as_str) != Some(blake3::hash(body).to_hex().as_str()) {
+    if header.get("blake3").and_then(Value::as_str) != Some(digest(body).as_str()) {
         anyhow::bail!("`{shown}` is corrupted: its checksum does not match its contents");
     }
     serde_json::from_slice(body).map_err(|e| anyhow::anyhow!("`{shown}` is corrupted: {e}"))

@@ -12,7 +12,7 @@ mod trees;
 use serde::{Deserialize, Serialize};
 
 pub use estimator::{Estimator, Kind, Model, argmax, fit};
-pub use file::{load, parse, save};
+pub use file::{digest, load, parse, save};
 use preprocess::{Cell, Preprocessor};
 
 /// What a model predicts.

@@ -67,6 +67,23 @@ impl Preprocessor {
         Self { features, standardise }
     }
 
+    /// Returns the columns that hold one value in every training row (after
+    /// imputation), with that value: they tell a model nothing.
+    pub fn constant(&self) -> Vec<(&str, String)> {
+        self.features
+            .iter()
+            .filter_map(|feature| match feature {
+                Feature::Numeric { name, min, max, .. } if min == max => {
+                    Some((name.as_str(), min.to_string()))
+                }
+                Feature::Categorical { name, categories, mode } if categories.len() <= 1 => {
+                    Some((name.as_str(), mode.clone()))
+                }
+                _ => None,
+            })
+            .collect()
+    }
+
     /// Returns the number of model inputs after encoding.
     pub fn width(&self) -> usize {
         self.features
@@ -176,5 +193,17 @@ mod tests {
         pre.encode(&[Cell::Number(5.0), Cell::Missing], &mut out);
         let scale = (8.0f64 / 3.0).sqrt();
         assert_eq!(out, [2.0 / scale, 0.0, 1.0], "missing colour → mode `red`");
+        assert!(pre.constant().is_empty());
+    }
+
+    #[test]
+    fn constant_columns_are_found_with_their_value() {
+        let columns = vec![
+            ("one".to_owned(), vec![Cell::Number(1.0), Cell::Missing, Cell::Number(1.0)]),
+            ("x".to_owned(), vec![Cell::Number(1.0), Cell::Number(2.0), Cell::Number(3.0)]),
+            ("kind".to_owned(), vec![Cell::Text("a".into()), Cell::Missing, Cell::Missing]),
+        ];
+        let pre = Preprocessor::fit(&columns, true);
+        assert_eq!(pre.constant(), [("one", "1".to_owned()), ("kind", "a".to_owned())]);
     }
 }

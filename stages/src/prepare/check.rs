@@ -1,8 +1,9 @@
 //! The checks of `prepare` and the report that a failed one produces.
 
 use std::fmt::Write;
+use std::path::Path;
 
-use super::clean::{Cleaned, Kind};
+use super::clean::{Cleaned, Kind, Stray};
 use super::rules::Rules;
 
 /// A failed check.
@@ -10,11 +11,37 @@ struct Problem {
     column: String,
     rule: String,
     count: usize,
-    samples: Vec<String>,
+    /// Offending values, with the row holding each when it is known.
+    samples: Vec<(String, Option<usize>)>,
 }
 
-/// Fails when a required column or the target is missing.
-pub fn schema(names: &[String], target: &str, rules: &Rules) -> anyhow::Result<()> {
+impl Problem {
+    /// Returns a problem with the cells of `stray` as samples.
+    fn stray(column: &Cleaned, rule: String, stray: &Stray) -> Self {
+        Self {
+            column: column.name.clone(),
+            rule,
+            count: stray.count,
+            samples: stray.samples.iter().map(|(text, row)| (text.clone(), Some(*row))).collect(),
+        }
+    }
+}
+
+/// Fails when a required column or the target is missing, or when the rules
+/// (read from `rules_file`) drop the target.
+pub fn schema(
+    names: &[String],
+    target: &str,
+    rules: &Rules,
+    rules_file: Option<&Path>,
+) -> anyhow::Result<()> {
+    if rules.drop.iter().any(|column| column == target) {
+        let file = rules_file.map_or_else(String::new, |f| format!(" in `{}`", f.display()));
+        anyhow::bail!(
+            "the rules{file} drop the target `{target}` (in `drop`): nothing would be left to \
+             predict; remove it from `drop`, or choose another --target"
+        );
+    }
     let missing: Vec<&str> = std::iter::once(target)
         .chain(rules.required.iter().map(String::as_str))
         .filter(|column| !names.iter().any(|n| n == column))
@@ -41,7 +68,7 @@ pub fn quality(
     for column in columns {
         let rows = column.numbers.len().max(column.labels.len()).max(1);
         let limit = rules.missing_limit(&column.name);
-        let missing = column.missing + column.wrong.0;
+        let missing = column.missing + column.wrong.count;
         if missing as f64 / rows as f64 > limit {
             problems.push(Problem {
                 column: column.name.clone(),
@@ -54,16 +81,15 @@ pub fn quality(
                 samples: Vec::new(),
             });
         }
-        if column.kind == Kind::Numeric && column.wrong.0 as f64 / rows as f64 > rules.wrong_type {
-            problems.push(Problem {
-                column: column.name.clone(),
-                rule: format!(
-                    "values that are not numbers > limit {:.1}%",
-                    100.0 * rules.wrong_type
-                ),
-                count: column.wrong.0,
-                samples: column.wrong.1.clone(),
-            });
+        let wrong = column.wrong.count as f64 / rows as f64;
+        if column.kind == Kind::Numeric && wrong > rules.wrong_type {
+            let rule =
+                format!("values that are not numbers > limit {:.1}%", 100.0 * rules.wrong_type);
+            problems.push(Problem::stray(column, rule, &column.wrong));
+        }
+        if column.infinite.count > 0 {
+            let rule = "values that are not finite numbers (`inf`, or beyond ±1.8e308)".to_owned();
+            problems.push(Problem::stray(column, rule, &column.infinite));
         }
         if let Some(&(low, high)) = rules.bounds.get(&column.name) {
             let outside: Vec<f64> = column
@@ -78,7 +104,7 @@ pub fn quality(
                     column: column.name.clone(),
                     rule: format!("values outside [{low}, {high}]"),
                     count: outside.len(),
-                    samples: outside.iter().take(5).map(ToString::to_string).collect(),
+                    samples: outside.iter().take(5).map(|v| (v.to_string(), None)).collect(),
                 });
             }
         }
@@ -92,7 +118,7 @@ pub fn quality(
                     column: column.name.clone(),
                     rule: "a classification target needs at least two classes".into(),
                     count: classes.len(),
-                    samples: classes.iter().map(|c| (*c).to_owned()).collect(),
+                    samples: classes.iter().map(|c| ((*c).to_owned(), None)).collect(),
                 });
             }
         }
@@ -112,9 +138,37 @@ pub fn quality(
             problem.column, problem.rule, problem.count
         );
         if !problem.samples.is_empty() {
-            let samples: Vec<String> = problem.samples.iter().map(|s| format!("{s:?}")).collect();
+            let samples: Vec<String> = problem
+                .samples
+                .iter()
+                .map(|(text, row)| match row {
+                    Some(row) => format!("\"{text}\" (row {})", row + 1),
+                    None => format!("\"{text}\""),
+                })
+                .collect();
             let _ = write!(report, ", e.g. {}", samples.join(", "));
+        }
+    }
+    for (rule, help) in HELP {
+        if problems.iter().any(|p| p.rule.starts_with(rule)) {
+            let _ = write!(report, "\n{help}");
         }
     }
     anyhow::bail!(report)
 }
+
+/// What to do about a failed rule, printed once under the report when a
+/// problem's rule starts with the first text. Rows count from 1, the first
+/// after the header.
+const HELP: [(&str, &str); 2] = [
+    (
+        "values that are not numbers",
+        "help: fix or empty those cells; if such a column is a category, say so in the rules \
+         (`types: {column: categorical}`), or allow more with `wrong_type`",
+    ),
+    (
+        "values that are not finite numbers",
+        "help: an infinite value is usually a division by zero upstream; replace those cells \
+         with numbers, or empty them to make them missing values",
+    ),
+];

@@ -1,13 +1,21 @@
 //! Cleaning one column: deciding whether it is numeric or categorical, turning
 //! wrong-typed cells into missing values (and remembering them for the
 //! report), and folding the many spellings of a category into one.
+//!
+//! A column is numeric when the rules say so (`types`, or `bounds` for it) or
+//! when at least `numeric_share` of its values are numbers (the majority, by
+//! default). So a numeric column with stray text stays numeric and its stray
+//! cells are counted for the checks, instead of the whole column quietly
+//! becoming a category. `inf` and numbers beyond ±1.8e308 (`1e400`) parse,
+//! but as no finite number: they are counted apart, never kept.
 
 use std::collections::BTreeMap;
 
 use super::rules::Rules;
 
 /// Whether a column holds numbers or categories.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
 pub enum Kind {
     /// Numbers.
     Numeric,
@@ -28,10 +36,32 @@ pub struct Cleaned {
     pub labels: Vec<Option<String>>,
     /// How many cells were missing in the file.
     pub missing: usize,
-    /// Cells of a numeric column that were not numbers: how many, and examples.
-    pub wrong: (usize, Vec<String>),
+    /// Cells of a numeric column that were not numbers.
+    pub wrong: Stray,
+    /// Cells of a numeric column that were numbers, but not finite ones.
+    pub infinite: Stray,
     /// How many category cells were respelled to their canonical form.
     pub respelled: usize,
+}
+
+/// Cells of a column that break its type: how many, and the first few
+/// distinct values with the row (0-based, among the data rows) of each.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Stray {
+    /// How many cells.
+    pub count: usize,
+    /// Up to five distinct values and the first row holding each.
+    pub samples: Vec<(String, usize)>,
+}
+
+impl Stray {
+    /// Counts the cell `text` at `row`.
+    fn add(&mut self, text: &str, row: usize) {
+        self.count += 1;
+        if self.samples.len() < 5 && !self.samples.iter().any(|(seen, _)| seen == text) {
+            self.samples.push((text.to_owned(), row));
+        }
+    }
 }
 
 /// Returns the key under which spellings of one category meet: lower case,
@@ -61,38 +91,38 @@ pub fn clean(name: &str, cells: &[Option<String>], rules: &Rules, kind: Option<K
         cells.iter().map(|c| c.as_deref().map(str::trim).filter(|t| !t.is_empty())).collect();
     let present = trimmed.iter().flatten().count();
     let missing = trimmed.len() - present;
-    let parsed: Vec<Option<f64>> = trimmed
-        .iter()
-        .map(|c| c.and_then(|t| t.parse::<f64>().ok().filter(|x| x.is_finite())))
-        .collect();
-    let numeric_count = parsed.iter().flatten().count();
-    let kind = kind.unwrap_or(
-        if present > 0 && numeric_count as f64 >= rules.numeric_share * present as f64 {
-            Kind::Numeric
-        } else {
-            Kind::Categorical
-        },
-    );
+    let parsed: Vec<Option<f64>> =
+        trimmed.iter().map(|c| c.and_then(|t| t.parse::<f64>().ok())).collect();
+    let kind = kind.unwrap_or_else(|| {
+        let numeric = parsed.iter().flatten().count();
+        rules.kind(name).unwrap_or(
+            if present > 0 && numeric as f64 >= rules.numeric_share * present as f64 {
+                Kind::Numeric
+            } else {
+                Kind::Categorical
+            },
+        )
+    });
     let mut cleaned = Cleaned {
         name: name.to_owned(),
         kind,
         numbers: Vec::new(),
         labels: Vec::new(),
         missing,
-        wrong: (0, Vec::new()),
+        wrong: Stray::default(),
+        infinite: Stray::default(),
         respelled: 0,
     };
     match kind {
         Kind::Numeric => {
-            for (cell, number) in trimmed.iter().zip(&parsed) {
-                if let (Some(text), None) = (cell, number) {
-                    cleaned.wrong.0 += 1;
-                    if cleaned.wrong.1.len() < 5 && !cleaned.wrong.1.iter().any(|w| w == text) {
-                        cleaned.wrong.1.push((*text).to_owned());
-                    }
+            for (row, (cell, number)) in trimmed.iter().zip(&parsed).enumerate() {
+                match (cell, number) {
+                    (Some(text), None) => cleaned.wrong.add(text, row),
+                    (Some(text), Some(x)) if !x.is_finite() => cleaned.infinite.add(text, row),
+                    _ => {}
                 }
             }
-            cleaned.numbers = parsed;
+            cleaned.numbers = parsed.into_iter().map(|x| x.filter(|x| x.is_finite())).collect();
         }
         Kind::Categorical => {
             let synonyms: BTreeMap<String, String> = rules
@@ -153,8 +183,40 @@ mod tests {
         let values: Vec<&str> = std::iter::repeat_n("1.5", 99).chain(["unknown"]).collect();
         let column = clean("x", &cells(&values), &Rules::default(), None);
         assert_eq!(column.kind, Kind::Numeric);
-        assert_eq!(column.wrong, (1, vec!["unknown".to_owned()]));
+        assert_eq!(column.wrong, Stray { count: 1, samples: vec![("unknown".to_owned(), 99)] });
         assert_eq!(column.numbers[99], None);
+    }
+
+    #[test]
+    fn numbers_with_more_stray_words_stay_numeric_so_that_the_checks_see_them() {
+        let values = ["1", "2", "abc", "3", "abc", "4", "x"];
+        let column = clean("x", &cells(&values), &Rules::default(), None);
+        assert_eq!(column.kind, Kind::Numeric);
+        let samples = vec![("abc".to_owned(), 2), ("x".to_owned(), 6)];
+        assert_eq!(column.wrong, Stray { count: 3, samples });
+        let column = clean("x", &cells(&["a", "b", "1"]), &Rules::default(), None);
+        assert_eq!(column.kind, Kind::Categorical, "a minority of numbers is a category");
+    }
+
+    #[test]
+    fn infinite_numbers_are_counted_apart_and_never_kept() {
+        let column =
+            clean("x", &cells(&["1.5", "inf", "-inf", "1e400", "2"]), &Rules::default(), None);
+        assert_eq!(column.kind, Kind::Numeric);
+        assert_eq!(column.infinite.count, 3);
+        assert_eq!(column.infinite.samples[2], ("1e400".to_owned(), 3));
+        assert_eq!(column.numbers, [Some(1.5), None, None, None, Some(2.0)]);
+        assert_eq!(column.wrong.count, 0);
+    }
+
+    #[test]
+    fn the_rules_decide_a_type_before_the_values_do() {
+        let mut rules = Rules::default();
+        rules.types.insert("code".into(), Kind::Categorical);
+        rules.bounds.insert("age".into(), (0.0, 120.0));
+        assert_eq!(clean("code", &cells(&["1", "2", "3"]), &rules, None).kind, Kind::Categorical);
+        let age = clean("age", &cells(&["young", "old", "30"]), &rules, None);
+        assert_eq!((age.kind, age.wrong.count), (Kind::Numeric, 2));
     }
 
     #[test]

@@ -8,6 +8,7 @@
 
 mod check;
 mod clean;
+mod layout;
 pub mod read;
 mod rules;
 mod split;
@@ -70,7 +71,7 @@ pub fn run(args: &PrepareArgs) -> anyhow::Result<String> {
         None => Rules::default(),
     };
     let raw = read::read(&args.data)?;
-    check::schema(&raw.names, &args.target, &rules)?;
+    check::schema(&raw.names, &args.target, &rules, args.rules.as_deref())?;
     let target_kind =
         if args.task == Task::Classification { Kind::Categorical } else { Kind::Numeric };
     let mut dropped = Vec::new();
@@ -98,6 +99,7 @@ pub fn run(args: &PrepareArgs) -> anyhow::Result<String> {
         .then(|| rows.iter().map(|&r| target.labels[r].clone().unwrap_or_default()).collect());
     let mut random = Random::new(args.seed, Stream::Data);
     let (train, test) = split::split(classes.as_deref(), rows.len(), args.test_size, &mut random);
+    split::check(classes.as_deref(), (&train, &test), args.test_size, &args.target)?;
     let (train, test): (Vec<usize>, Vec<usize>) =
         (train.into_iter().map(|i| rows[i]).collect(), test.into_iter().map(|i| rows[i]).collect());
     let mut columns = columns;
@@ -114,16 +116,37 @@ pub fn run(args: &PrepareArgs) -> anyhow::Result<String> {
         },
         "dropped_identifiers": dropped,
         "respelled": columns.iter().filter(|c| c.respelled > 0).map(|c| (c.name.clone(), json!(c.respelled))).collect::<Map<_, _>>(),
+        "not_numbers": columns.iter().filter(|c| c.wrong.count > 0).map(|c| (c.name.clone(), json!(c.wrong.count))).collect::<Map<_, _>>(),
         "columns": columns.iter().zip(&caps).map(|(c, cap)| (c.name.clone(), stats::column(c, &train, *cap))).collect::<Map<_, _>>(),
     });
     write_outputs(&args.out_dir, &columns, &train, &test, &summary)?;
     Ok(format!(
-        "prepared {}: {} train and {} test rows in {}",
+        "prepared {}: {} train and {} test rows in {}{}",
         args.data.display(),
         train.len(),
         test.len(),
-        args.out_dir.display()
+        args.out_dir.display(),
+        made_missing(&columns)
     ))
+}
+
+/// Returns, for the summary line, the cells of numeric columns that were not
+/// numbers and became missing values within the `wrong_type` limit, so that
+/// even a tolerated stray cell is seen.
+fn made_missing(columns: &[Cleaned]) -> String {
+    let stray: Vec<String> = columns
+        .iter()
+        .filter(|c| c.wrong.count > 0)
+        .map(|c| {
+            let samples: Vec<String> =
+                c.wrong.samples.iter().map(|(text, _)| format!("`{text}`")).collect();
+            format!("{} in `{}` (e.g. {})", c.wrong.count, c.name, samples.join(", "))
+        })
+        .collect();
+    if stray.is_empty() {
+        return String::new();
+    }
+    format!("; made cells that were not numbers missing: {}", stray.join(", "))
 }
 
 /// Returns true for a text column whose values are (almost) all different, an ID: it

@@ -6,6 +6,8 @@ use std::path::Path;
 
 use serde::Deserialize;
 
+use super::clean::Kind;
+
 /// Every rule `prepare` applies.
 #[derive(Debug, Deserialize)]
 #[serde(default, deny_unknown_fields)]
@@ -20,8 +22,12 @@ pub struct Rules {
     pub bounds: BTreeMap<String, (f64, f64)>,
     /// Outliers are capped at quartile ∓ `iqr_factor` × IQR, learnt on train.
     pub iqr_factor: f64,
-    /// A column is numeric when at least this share of its values are numbers.
+    /// A column not typed by `types` or `bounds` is numeric when at least
+    /// this share of its values are numbers; its other cells then meet
+    /// `wrong_type`.
     pub numeric_share: f64,
+    /// A column's type (`numeric` or `categorical`), when its values should not decide it.
+    pub types: BTreeMap<String, Kind>,
     /// Spellings to map to a canonical category, per column.
     pub synonyms: BTreeMap<String, BTreeMap<String, String>>,
     /// Columns to leave out (identifiers).
@@ -36,7 +42,8 @@ impl Default for Rules {
             wrong_type: 0.01,
             bounds: BTreeMap::new(),
             iqr_factor: 3.0,
-            numeric_share: 0.95,
+            numeric_share: 0.5,
+            types: BTreeMap::new(),
             synonyms: BTreeMap::new(),
             drop: Vec::new(),
         }
@@ -50,6 +57,13 @@ impl Rules {
         serde_saphyr::from_str(&text).map_err(|e| {
             anyhow::anyhow!("invalid rules file `{}`: {}", path.display(), e.without_snippet())
         })
+    }
+
+    /// Returns the type the rules give `column`: its `types` entry, or numeric
+    /// when it has `bounds`.
+    pub fn kind(&self, column: &str) -> Option<Kind> {
+        let bounded = self.bounds.contains_key(column).then_some(Kind::Numeric);
+        self.types.get(column).copied().or(bounded)
     }
 
     /// Returns the largest missing share allowed in `column`.

@@ -4,17 +4,24 @@
 //! good as the current one; `promote` and `rollback` move `current` by hand,
 //! only ever to an accepted model.
 
+mod gate;
+mod listing;
+mod metrics_file;
 mod store;
 
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 
-use anyhow::{Context, bail};
+use anyhow::bail;
 use clap::{Args, Subcommand, ValueEnum};
 use serde_json::Value;
 
 use crate::model;
-pub use store::{Entry, Gate, Registry, Status};
+pub use gate::Gate;
+use listing::{ListArgs, ShowArgs};
+use metrics_file::MetricsFile;
+use store::Stored;
+pub use store::{Entry, Place, Registry, Status};
 
 /// Arguments of `pipit model`
 #[derive(Debug, Args)]
@@ -67,26 +74,6 @@ struct RegisterArgs {
 }
 
 #[derive(Debug, Args)]
-struct ListArgs {
-    /// Only this data set's models
-    #[arg(long)]
-    dataset: Option<String>,
-    /// Print JSON
-    #[arg(long)]
-    json: bool,
-}
-
-#[derive(Debug, Args)]
-struct ShowArgs {
-    /// The version (`3` or `v3`)
-    #[arg(value_name = "VERSION")]
-    number: String,
-    /// Print JSON
-    #[arg(long)]
-    json: bool,
-}
-
-#[derive(Debug, Args)]
 struct PromoteArgs {
     /// The version (`3` or `v3`)
     #[arg(value_name = "VERSION")]
@@ -105,11 +92,17 @@ struct RollbackArgs {
 
 /// Runs `pipit model …`; `default_registry` is used without `--registry`.
 pub fn run(args: ModelArgs, default_registry: &Path) -> anyhow::Result<String> {
-    let dir = args.registry.unwrap_or_else(|| default_registry.to_path_buf());
+    let dir = match args.registry {
+        Some(dir) => Place { shown: dir.clone(), dir },
+        None => Place {
+            dir: default_registry.to_path_buf(),
+            shown: default_registry.file_name().map_or_else(PathBuf::new, PathBuf::from),
+        },
+    };
     match args.command {
         ModelCommand::Register(args) => register(&dir, &args),
-        ModelCommand::List(args) => list(&dir, &args),
-        ModelCommand::Show(args) => show(&dir, &args),
+        ModelCommand::List(args) => listing::list(&dir, &args),
+        ModelCommand::Show(args) => listing::show(&dir, &args),
         ModelCommand::Promote(args) => {
             let registry = Registry::lock(&dir)?;
             let entry = find(&registry, &args.number)?;
@@ -119,29 +112,10 @@ pub fn run(args: ModelArgs, default_registry: &Path) -> anyhow::Result<String> {
     }
 }
 
-fn register(dir: &Path, args: &RegisterArgs) -> anyhow::Result<String> {
+fn register(dir: &Place, args: &RegisterArgs) -> anyhow::Result<String> {
     let bytes = fs_err::read(&args.model)?;
-    let text = fs_err::read_to_string(&args.metrics)?;
-    let mut metrics: serde_json::Map<String, Value> = serde_json::from_str(&text)
-        .with_context(|| format!("`{}` is not a metrics JSON file", args.metrics.display()))?;
-    let gate: Gate =
-        metrics.remove("gate").and_then(|g| serde_json::from_value(g).ok()).with_context(|| {
-            format!(
-                "`{}` has no gate verdict; write it with `pipit stage train`",
-                args.metrics.display()
-            )
-        })?;
-    let baseline = metrics.remove("baseline").unwrap_or(Value::Null);
-    let metrics_kind = metrics.remove("model").and_then(|m| m["kind"].as_str().map(str::to_owned));
-    let check_kind = |kind: &str| match &metrics_kind {
-        Some(written) if written != kind => bail!(
-            "`{}` holds the metrics of a {written} model, but `{}` is a {kind} model",
-            args.metrics.display(),
-            args.model.display(),
-        ),
-        _ => Ok(()),
-    };
-    let model_blake3 = blake3::hash(&bytes).to_hex().to_string();
+    let measured = MetricsFile::read(&args.metrics)?;
+    let model_blake3 = model::digest(&bytes);
     let registry = Registry::lock(dir)?;
     let entries = registry.entries()?;
     // A model registered before is known by its hash: no need to parse it again
@@ -149,16 +123,12 @@ fn register(dir: &Path, args: &RegisterArgs) -> anyhow::Result<String> {
     if let Some(known) =
         entries.iter().find(|e| e.model_blake3 == model_blake3 && e.dataset == args.dataset)
     {
-        check_kind(&known.model)?;
-        return Ok(format!(
-            "`{}` is already registered as v{} ({})",
-            args.model.display(),
-            known.version,
-            known.status.name()
-        ));
+        measured.check(&known.model, known.task, &model_blake3, &args.model)?;
+        return registered_again(&registry, known, &bytes, &args.model);
     }
     let trained = model::parse(&bytes, &args.model)?;
-    check_kind(trained.kind.name())?;
+    measured.check(trained.kind.name(), trained.task, &model_blake3, &args.model)?;
+    let MetricsFile { metrics, baseline, gate, .. } = measured;
     let status = if gate.accepted { Status::Accepted } else { Status::Rejected };
     let entry = Entry {
         version: entries.last().map_or(1, |e| e.version + 1),
@@ -209,27 +179,37 @@ fn register(dir: &Path, args: &RegisterArgs) -> anyhow::Result<String> {
     Ok(message)
 }
 
-/// Returns "accepted (r2 0.8068 ≥ 0.6000, baseline -0.0001)" or why it was rejected.
-fn verdict(entry: &Entry) -> String {
-    format!("{} ({})", entry.status.name(), reason(&entry.gate))
+/// Returns what registering `model` (the file at `path`) again did: nothing,
+/// unless the registry's copy was lost, which the file, byte for byte the
+/// registered one, restores.
+fn registered_again(
+    registry: &Registry,
+    known: &Entry,
+    model: &[u8],
+    path: &Path,
+) -> anyhow::Result<String> {
+    let mut message = format!(
+        "`{}` is already registered as v{} ({})",
+        path.display(),
+        known.version,
+        known.status.name()
+    );
+    let stored = registry.stored_model(known)?;
+    if stored != Stored::Intact {
+        registry.restore_model(known, model)?;
+        let _ = write!(
+            message,
+            "; restored its model file `{}`, which was {}",
+            registry.shown_model_path(known.version).display(),
+            if stored == Stored::Missing { "missing" } else { "damaged" }
+        );
+    }
+    Ok(message)
 }
 
-/// Returns why the gate decided as it did.
-fn reason(gate: &Gate) -> String {
-    let (worse, better) = if gate.lower_is_better { (">", "≤") } else { ("<", "≥") };
-    if !gate.accepted && !gate.reaches_threshold() {
-        format!("{} {:.4} {worse} threshold {:.4}", gate.metric, gate.value, gate.threshold)
-    } else if !gate.accepted {
-        format!(
-            "{} {:.4} does not beat the baseline's {:.4}",
-            gate.metric, gate.value, gate.baseline
-        )
-    } else {
-        format!(
-            "{} {:.4} {better} {:.4}, baseline {:.4}",
-            gate.metric, gate.value, gate.threshold, gate.baseline
-        )
-    }
+/// Returns "accepted (r2 0.8068 ≥ 0.6000, baseline -0.0001)" or why it was rejected.
+fn verdict(entry: &Entry) -> String {
+    format!("{} ({})", entry.status.name(), entry.gate.reason())
 }
 
 /// Parses `3` or `v3`.
@@ -250,7 +230,7 @@ fn find(registry: &Registry, text: &str) -> anyhow::Result<Entry> {
         };
         anyhow::anyhow!(
             "the registry `{}` has no model v{version}: {known}",
-            registry.dir().display()
+            registry.shown().display()
         )
     })
 }
@@ -262,9 +242,10 @@ fn make_current(registry: &Registry, entry: &Entry, action: &str) -> anyhow::Res
             entry.version,
             entry.dataset,
             entry.model,
-            reason(&entry.gate)
+            entry.gate.reason()
         );
     }
+    check_stored(registry, entry)?;
     let current = registry.current()?.get(&entry.dataset).copied();
     if current == Some(entry.version) {
         return Ok(format!("v{} is already current for {}", entry.version, entry.dataset));
@@ -274,7 +255,27 @@ fn make_current(registry: &Registry, entry: &Entry, action: &str) -> anyhow::Res
     Ok(format!("v{} ({}) is now current for {}{was}", entry.version, entry.model, entry.dataset))
 }
 
-fn rollback(dir: &Path, args: &RollbackArgs) -> anyhow::Result<String> {
+/// Fails unless `entry`'s stored model file is the one registered, so that a
+/// model that cannot be served never becomes current.
+fn check_stored(registry: &Registry, entry: &Entry) -> anyhow::Result<()> {
+    let state = match registry.stored_model(entry)? {
+        Stored::Intact => return Ok(()),
+        Stored::Missing => "is missing",
+        Stored::Damaged => {
+            "does not match the BLAKE3 recorded when it was registered (it is truncated or \
+             was changed)"
+        }
+    };
+    bail!(
+        "v{} cannot become current: its model file `{}` {state}; register the model it \
+         came from (`{}`) again to restore it, or choose another version",
+        entry.version,
+        registry.shown_model_path(entry.version).display(),
+        entry.source
+    )
+}
+
+fn rollback(dir: &Place, args: &RollbackArgs) -> anyhow::Result<String> {
     let registry = Registry::lock(dir)?;
     if let Some(to) = &args.to {
         let entry = find(&registry, to)?;
@@ -305,115 +306,4 @@ fn rollback(dir: &Path, args: &RollbackArgs) -> anyhow::Result<String> {
         bail!("{dataset} has no accepted model older than v{now} to roll back to");
     };
     make_current(&registry, previous, "rollback")
-}
-
-fn list(dir: &Path, args: &ListArgs) -> anyhow::Result<String> {
-    let registry = Registry::open(dir);
-    let current = registry.current()?;
-    let entries: Vec<Entry> = registry
-        .entries()?
-        .into_iter()
-        .filter(|e| args.dataset.as_ref().is_none_or(|d| *d == e.dataset))
-        .collect();
-    let is_current = |e: &Entry| current.get(&e.dataset) == Some(&e.version);
-    if args.json {
-        let items: Vec<Value> = entries
-            .iter()
-            .map(|e| {
-                let mut value = serde_json::to_value(e).unwrap_or(Value::Null);
-                value["current"] = Value::Bool(is_current(e));
-                value
-            })
-            .collect();
-        return Ok(serde_json::to_string_pretty(&items)?);
-    }
-    if entries.is_empty() {
-        return Ok(match &args.dataset {
-            Some(d) => format!("no {d} models in `{}`", dir.display()),
-            None => format!("no models in `{}`", dir.display()),
-        });
-    }
-    let rows: Vec<[String; 8]> = entries
-        .iter()
-        .map(|e| {
-            [
-                format!("v{}", e.version),
-                e.dataset.clone(),
-                e.model.clone(),
-                format!("{} {:.4}", e.gate.metric, e.gate.value),
-                format!("{:.4}", e.gate.baseline),
-                e.status.name().to_owned(),
-                if is_current(e) { "current".to_owned() } else { String::new() },
-                e.time.clone(),
-            ]
-        })
-        .collect();
-    let header =
-        ["VERSION", "DATASET", "MODEL", "METRIC", "BASELINE", "STATUS", "CURRENT", "REGISTERED"];
-    Ok(table(&header, &rows))
-}
-
-/// Lays out rows in left-aligned columns two spaces apart.
-fn table<const N: usize>(header: &[&str; N], rows: &[[String; N]]) -> String {
-    let mut widths = header.map(str::len);
-    for row in rows {
-        for (width, cell) in widths.iter_mut().zip(row) {
-            *width = (*width).max(cell.chars().count());
-        }
-    }
-    let line = |cells: Vec<&str>| {
-        let mut out = String::new();
-        for (i, (cell, width)) in cells.iter().zip(widths).enumerate() {
-            if i + 1 == N {
-                out.push_str(cell);
-            } else {
-                let _ = write!(out, "{cell:<width$}  ");
-            }
-        }
-        out.trim_end().to_owned()
-    };
-    let mut lines = vec![line(header.to_vec())];
-    lines.extend(rows.iter().map(|row| line(row.iter().map(String::as_str).collect())));
-    lines.join("\n")
-}
-
-fn show(dir: &Path, args: &ShowArgs) -> anyhow::Result<String> {
-    let registry = Registry::open(dir);
-    let entry = find(&registry, &args.number)?;
-    let current = registry.current()?.get(&entry.dataset) == Some(&entry.version);
-    if args.json {
-        let mut value = serde_json::to_value(&entry)?;
-        value["current"] = Value::Bool(current);
-        return Ok(serde_json::to_string_pretty(&value)?);
-    }
-    let mut out = String::new();
-    let task = match entry.task {
-        model::Task::Classification => "classification",
-        model::Task::Regression => "regression",
-    };
-    let _ = writeln!(out, "v{} · {} · {} ({task})", entry.version, entry.dataset, entry.model);
-    let _ = writeln!(out, "registered  {}", entry.time);
-    let _ =
-        writeln!(out, "status      {}{}", verdict(&entry), if current { ", current" } else { "" });
-    let _ = writeln!(out, "target      {}", entry.target);
-    let params = if entry.params.is_empty() {
-        "defaults".to_owned()
-    } else {
-        entry.params.iter().map(|(k, v)| format!("{k}={v}")).collect::<Vec<_>>().join(", ")
-    };
-    let _ = writeln!(out, "params      {params}");
-    let _ = writeln!(out, "metrics");
-    for (name, value) in &entry.metrics {
-        if let Some(number) = value.as_f64() {
-            let _ = writeln!(out, "  {name:<10}{number:.4}");
-        }
-    }
-    let _ = writeln!(
-        out,
-        "model       {} (blake3 {})",
-        registry.model_path(entry.version).display(),
-        &entry.model_blake3[..16]
-    );
-    let _ = write!(out, "from        {}", entry.source);
-    Ok(out)
 }

@@ -20,37 +20,9 @@ use anyhow::Context;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
+use super::Gate;
 use crate::atomic::write_atomic;
-use crate::model::Task;
-
-/// The gate's verdict on a model.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-pub struct Gate {
-    /// The key metric (`f1`, `r2`, …).
-    pub metric: String,
-    /// Its value on the test split.
-    pub value: f64,
-    /// The value it had to reach.
-    pub threshold: f64,
-    /// The baseline's value, which it had to beat.
-    pub baseline: f64,
-    /// True for error metrics (rmse, mae): the threshold is a ceiling.
-    #[serde(default)]
-    pub lower_is_better: bool,
-    /// Whether the model passed.
-    pub accepted: bool,
-}
-
-impl Gate {
-    /// Returns true when the value reaches the threshold.
-    pub fn reaches_threshold(&self) -> bool {
-        if self.lower_is_better {
-            self.value <= self.threshold
-        } else {
-            self.value >= self.threshold
-        }
-    }
-}
+use crate::model::{Task, digest};
 
 /// A registered model.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -116,21 +88,43 @@ impl Status {
     }
 }
 
+/// Where a registry is, and how messages name it.
+#[derive(Clone, Debug)]
+pub struct Place {
+    /// The folder.
+    pub dir: PathBuf,
+    /// The folder as users read it: relative to the repository root for the
+    /// default registry, as given for `--registry`.
+    pub shown: PathBuf,
+}
+
+/// The state of a registered model's stored file.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Stored {
+    /// It is there, with the BLAKE3 the entry records.
+    Intact,
+    /// It is not there.
+    Missing,
+    /// Its bytes are not the ones registered: truncated or changed.
+    Damaged,
+}
+
 /// A registry folder, locked while this value lives.
 pub struct Registry {
-    dir: PathBuf,
+    place: Place,
     _lock: Option<std::fs::File>,
 }
 
 impl Registry {
-    /// Opens the registry at `dir` for reading (it may not exist yet).
-    pub fn open(dir: &Path) -> Self {
-        Self { dir: dir.to_path_buf(), _lock: None }
+    /// Opens the registry at `place` for reading (it may not exist yet).
+    pub fn open(place: &Place) -> Self {
+        Self { place: place.clone(), _lock: None }
     }
 
-    /// Opens the registry at `dir` for changing it, waiting for any other
+    /// Opens the registry at `place` for changing it, waiting for any other
     /// process changing it (the demo registers three data sets at once).
-    pub fn lock(dir: &Path) -> anyhow::Result<Self> {
+    pub fn lock(place: &Place) -> anyhow::Result<Self> {
+        let dir = &place.dir;
         fs_err::create_dir_all(dir)?;
         let file = fs_err::OpenOptions::new()
             .create(true)
@@ -138,18 +132,24 @@ impl Registry {
             .write(true)
             .open(dir.join("lock"))?
             .into_file();
-        file.lock().with_context(|| format!("cannot lock the registry `{}`", dir.display()))?;
-        Ok(Self { dir: dir.to_path_buf(), _lock: Some(file) })
+        file.lock()
+            .with_context(|| format!("cannot lock the registry `{}`", place.shown.display()))?;
+        Ok(Self { place: place.clone(), _lock: Some(file) })
     }
 
-    /// Returns the folder.
-    pub fn dir(&self) -> &Path {
-        &self.dir
+    /// Returns the folder as users read it.
+    pub fn shown(&self) -> &Path {
+        &self.place.shown
+    }
+
+    /// Returns a version's model file as users read it.
+    pub fn shown_model_path(&self, version: u64) -> PathBuf {
+        self.place.shown.join(model_file(version))
     }
 
     /// Returns every entry, by version.
     pub fn entries(&self) -> anyhow::Result<Vec<Entry>> {
-        let folder = self.dir.join("entries");
+        let folder = self.place.dir.join("entries");
         if !folder.is_dir() {
             return Ok(Vec::new());
         }
@@ -170,20 +170,36 @@ impl Registry {
 
     /// Returns the path of a version's model file.
     pub fn model_path(&self, version: u64) -> PathBuf {
-        self.dir.join("models").join(format!("{version}.model"))
+        self.place.dir.join(model_file(version))
+    }
+
+    /// Returns whether `entry`'s stored model file is the one registered.
+    pub fn stored_model(&self, entry: &Entry) -> anyhow::Result<Stored> {
+        let path = self.model_path(entry.version);
+        if !path.is_file() {
+            return Ok(Stored::Missing);
+        }
+        let bytes = fs_err::read(&path)?;
+        Ok(if digest(&bytes) == entry.model_blake3 { Stored::Intact } else { Stored::Damaged })
+    }
+
+    /// Writes `entry`'s model file again from `model`, whose BLAKE3 is the entry's.
+    pub fn restore_model(&self, entry: &Entry, model: &[u8]) -> anyhow::Result<()> {
+        write_atomic(&self.model_path(entry.version), model)?;
+        Ok(())
     }
 
     /// Stores a new entry and its model file (model first).
     pub fn add(&self, entry: &Entry, model: &[u8]) -> anyhow::Result<()> {
         write_atomic(&self.model_path(entry.version), model)?;
-        let path = self.dir.join("entries").join(format!("{}.json", entry.version));
+        let path = self.place.dir.join("entries").join(format!("{}.json", entry.version));
         write_atomic(&path, (serde_json::to_string_pretty(entry)? + "\n").as_bytes())?;
         Ok(())
     }
 
     /// Returns the current version per data set.
     pub fn current(&self) -> anyhow::Result<BTreeMap<String, u64>> {
-        let path = self.dir.join("current");
+        let path = self.place.dir.join("current");
         if !path.is_file() {
             return Ok(BTreeMap::new());
         }
@@ -197,7 +213,7 @@ impl Registry {
         let mut current = self.current()?;
         let previous = current.insert(entry.dataset.clone(), entry.version);
         let text = serde_json::to_string_pretty(&current)? + "\n";
-        write_atomic(&self.dir.join("current"), text.as_bytes())?;
+        write_atomic(&self.place.dir.join("current"), text.as_bytes())?;
         let line = serde_json::json!({
             "time": now(),
             "action": action,
@@ -208,10 +224,15 @@ impl Registry {
         let mut history = fs_err::OpenOptions::new()
             .create(true)
             .append(true)
-            .open(self.dir.join("history.jsonl"))?;
+            .open(self.place.dir.join("history.jsonl"))?;
         std::io::Write::write_all(&mut history, format!("{line}\n").as_bytes())?;
         Ok(previous)
     }
+}
+
+/// Returns a version's model file, relative to the registry folder.
+fn model_file(version: u64) -> PathBuf {
+    Path::new("models").join(format!("{version}.model"))
 }
 
 /// Returns the time now, UTC, RFC 3339 to the second.

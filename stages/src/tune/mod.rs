@@ -341,7 +341,7 @@ pub fn run(args: &TuneArgs) -> anyhow::Result<String> {
         bail!("--trials must be at least 1");
     }
     let data = Labelled::read(&args.fit.train, &args.fit.target)?;
-    let classes = data.classes(args.fit.task, &format!("`{}`", args.fit.train.display()))?;
+    let classes = data.classes(args.fit.task)?;
     let y = data.encoded(args.fit.task, &classes)?;
     if data.records.len() < args.folds {
         bail!(
@@ -350,6 +350,11 @@ pub fn run(args: &TuneArgs) -> anyhow::Result<String> {
             data.records.len(),
             args.folds
         );
+    }
+    if matches!(args.fit.model, Kind::Linear | Kind::Ridge) {
+        let all: Vec<usize> = (0..data.records.len()).collect();
+        let preprocessor = Preprocessor::fit(&data.columns(&all), true);
+        crate::train::refuse_constant(args.fit.model, &preprocessor, &args.fit.train)?;
     }
     let labels: Vec<usize> = y.iter().map(|&v| v as usize).collect();
     let stratify = (args.fit.task == Task::Classification).then_some(labels.as_slice());

@@ -24,31 +24,7 @@ DVC="$BENCH_DIR/venv/bin/dvc"
 (cd "$ROOT" && cargo build --release -q)
 PIPIT="${CARGO_TARGET_DIR:-$ROOT/target}/release/pipit"
 
-make_project() { # $1 = folder, $2 = pipeline file name
-    rm -rf "$1" && mkdir -p "$1/data" && cd "$1"
-    git init -q
-    for i in $(seq 1 "$STAGES"); do
-        seq 1 2000 | sed "s/\$/,$i/" > "data/in$i.csv"
-    done
-    {
-        echo "stages:"
-        echo "  copy:"
-        echo "    foreach:"
-        for i in $(seq 1 "$STAGES"); do echo "      - $i"; done
-        echo "    do:"
-        echo "      cmd: mkdir -p out && cp data/in\${item}.csv out/\${item}.csv"
-        echo "      deps:"
-        echo "        - data/in\${item}.csv"
-        echo "      outs:"
-        echo "        - out/\${item}.csv"
-        echo "  join:"
-        echo "    cmd: cat out/*.csv > all.csv"
-        echo "    deps:"
-        echo "      - out"
-        echo "    outs:"
-        echo "      - all.csv"
-    } > "$2"
-}
+. "$(dirname "$0")/many-stages.sh"
 
 make_project "$BENCH_DIR/dvc" dvc.yaml
 "$DVC" init -q && "$DVC" config core.analytics false && "$DVC" repro -q >/dev/null

@@ -27,27 +27,9 @@ else
 fi
 mkdir -p "$BENCH_DIR"
 
+. "$ROOT/bench/many-stages.sh"
 many_stages() {
-    rm -rf "$1" && mkdir -p "$1/data" && cd "$1" && git init -q
-    for i in $(seq 1 200); do seq 1 2000 | sed "s/\$/,$i/" > "data/in$i.csv"; done
-    {
-        echo "stages:"
-        echo "  copy:"
-        echo "    foreach:"
-        for i in $(seq 1 200); do echo "      - $i"; done
-        echo "    do:"
-        echo "      cmd: mkdir -p out && cp data/in\${item}.csv out/\${item}.csv"
-        echo "      deps:"
-        echo "        - data/in\${item}.csv"
-        echo "      outs:"
-        echo "        - out/\${item}.csv"
-        echo "  join:"
-        echo "    cmd: cat out/*.csv > all.csv"
-        echo "    deps:"
-        echo "      - out"
-        echo "    outs:"
-        echo "      - all.csv"
-    } > pipeline.yaml
+    STAGES=200 make_project "$1" pipeline.yaml
     "$PIPIT" repro -q >/dev/null
 }
 

@@ -107,17 +107,7 @@ fn dangling_target(link: &Path) -> PathBuf {
     let written = std::fs::read_link(link).unwrap_or_default();
     let parent = link.parent().unwrap_or(Path::new("/"));
     let base = std::fs::canonicalize(parent).unwrap_or_else(|_| parent.to_path_buf());
-    let mut out = PathBuf::new();
-    for component in base.join(written).components() {
-        match component {
-            Component::ParentDir => {
-                out.pop();
-            }
-            Component::CurDir => {}
-            other => out.push(other.as_os_str()),
-        }
-    }
-    out
+    crate::pipeline::paths::normalise_absolute(&base.join(written))
 }
 
 /// Checks `relative` before pipit writes or deletes it under `root`.

@@ -107,7 +107,8 @@ fn push_components(parts: &mut Vec<String>, path: &Path, escaped: &mut bool) {
     }
 }
 
-fn normalise_absolute(path: &Path) -> PathBuf {
+/// Returns `path` with `.` and `..` removed by their text (no link is followed).
+pub fn normalise_absolute(path: &Path) -> PathBuf {
     let mut out = PathBuf::new();
     for component in path.components() {
         match component {

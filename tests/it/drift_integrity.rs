@@ -23,25 +23,21 @@ fn value(column: &str, row: usize) -> String {
     }
 }
 
+/// Runs `pipit stage drift` of `current.csv` against `reference.csv`, leaving
+/// out `label`, with `extra` arguments.
+fn run_drift(repo: &Repo, extra: &[&str]) -> crate::harness::Run {
+    let mut args = vec!["stage", "drift", "--reference", "reference.csv", "--current"];
+    args.extend(["current.csv", "--ignore", "label", "--out", "drift.json"]);
+    args.extend_from_slice(extra);
+    repo.pipit(args)
+}
+
 #[test]
 fn a_column_missing_from_one_side_is_reported_with_its_side() {
     let repo = Repo::new();
     repo.write("reference.csv", &table(&["x", "colour", "size", "label"], 300, value));
     repo.write("current.csv", &table(&["x", "colour", "new", "label"], 200, value));
-    let run = repo.pipit([
-        "stage",
-        "drift",
-        "--reference",
-        "reference.csv",
-        "--current",
-        "current.csv",
-        "--ignore",
-        "label",
-        "--out",
-        "drift.json",
-        "--html",
-        "drift.html",
-    ]);
+    let run = run_drift(&repo, &["--html", "drift.html"]);
     assert_eq!(run.code, 0, "{run}");
     assert!(
         run.stdout.contains(
@@ -69,18 +65,7 @@ fn a_column_missing_from_one_side_is_reported_with_its_side() {
             if c == "size" { value("blank", r) } else { value(c, r) }
         }),
     );
-    let run = repo.pipit([
-        "stage",
-        "drift",
-        "--reference",
-        "reference.csv",
-        "--current",
-        "current.csv",
-        "--ignore",
-        "label",
-        "--out",
-        "drift.json",
-    ]);
+    let run = run_drift(&repo, &[]);
     assert_eq!(run.code, 0, "{run}");
     assert!(
         run.stdout

@@ -68,9 +68,10 @@ run() { # name, prepare, command, runs
 }
 run noop true "bash -c 'cd $BENCH_DIR/stages && $PIPIT repro -q'" 10
 run status true "bash -c 'cd $BENCH_DIR/stages && $PIPIT status'" 10
-run checkout-1g "rm -f $B/big.bin" "bash -c 'cd $B && $PIPIT checkout big'" 5
-run checkout-10k "rm -rf $B/many" "bash -c 'cd $B && $PIPIT checkout many'" 5
+# Each prepare step syncs, so that one run's writeback does not slow the next.
+run checkout-1g "bash -c 'rm -f $B/big.bin && sync'" "bash -c 'cd $B && $PIPIT checkout big'" 10
+run checkout-10k "bash -c 'rm -rf $B/many && sync'" "bash -c 'cd $B && $PIPIT checkout many'" 10
 # A run-cache restore: the lock forgets the stage, the out is gone.
-run repro-1g "bash -c 'cd $B && rm -f big.bin pipeline.lock'" \
-    "bash -c 'cd $B && $PIPIT repro -q big'" 5
+run repro-1g "bash -c 'cd $B && rm -f big.bin pipeline.lock && sync'" \
+    "bash -c 'cd $B && $PIPIT repro -q big'" 10
 echo "results: $RESULTS"

@@ -121,4 +121,14 @@ mod tests {
             RepoLock::acquire(dir.path(), false, &|n| seen.lock().unwrap().push(n)).unwrap();
         assert_eq!(*seen.lock().unwrap(), [LockNotice::TookOver { pid: 999_999_999 }]);
     }
+
+    #[test]
+    fn a_holder_that_has_not_written_its_pid_yet_is_never_called_pid_0() {
+        let dir = tempfile::tempdir().unwrap();
+        let _first = RepoLock::acquire(dir.path(), false, &|_| {}).unwrap();
+        fs_err::write(dir.path().join("lock"), "").unwrap();
+        let busy = RepoLock::acquire(dir.path(), false, &|_| {}).unwrap_err();
+        assert!(matches!(busy, RepoLockError::Busy { pid: None }), "{busy:?}");
+        assert_eq!(busy.to_string(), "another pipit is running in this repository");
+    }
 }

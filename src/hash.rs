@@ -34,6 +34,12 @@ pub fn hash_bytes(bytes: &[u8]) -> String {
     blake3::hash(bytes).to_hex().to_string()
 }
 
+/// Returns the first 12 hex digits of a hash, as messages show it (as git
+/// shortens commits): enough to tell objects apart, short enough for a line.
+pub fn short(hash: &str) -> &str {
+    hash.get(..12).unwrap_or(hash)
+}
+
 /// Returns true when `text` is a BLAKE3 hex digest (64 lowercase hex digits),
 /// the only names objects have.
 pub fn is_hash(text: &str) -> bool {

@@ -9,7 +9,7 @@ use rayon::prelude::*;
 use crate::cache::{Cache, LinkMode, ObjectError, Stored, remove_path};
 use crate::containment::{self, PathError, check_relative};
 use crate::fsutil::TempFile;
-use crate::hash::{Manifest, ManifestEntry};
+use crate::hash::{Manifest, ManifestEntry, short};
 use crate::lockfile::LockedPath;
 use crate::state::StatCache;
 
@@ -37,10 +37,10 @@ pub struct Workspace {
 #[derive(Debug, thiserror::Error)]
 pub enum CheckoutError {
     /// An object is missing from the cache.
-    #[error("`{path}` is not in the cache (object {hash})")]
+    #[error("`{path}` is not in the cache (object {})", short(hash))]
     Missing { path: String, hash: String },
     /// An object no longer matches its hash.
-    #[error("the cached object {hash} of `{path}` is corrupted")]
+    #[error("the cached object {} of `{path}` is corrupted", short(hash))]
     Corrupted { path: String, hash: String },
     /// The path, or a path in its manifest, would write outside the repository.
     #[error(transparent)]

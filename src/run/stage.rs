@@ -89,7 +89,8 @@ fn attempt(context: &Context, stage: &Stage, journal: &Mutex<()>) -> std::io::Re
         };
         for hash in healed {
             let message = format!(
-                "the cached object {hash} of `{name}` was corrupted; replaced it with the new output"
+                "the cached object {} of `{name}` was corrupted; replaced it with the new output",
+                crate::hash::short(&hash)
             );
             (context.on_event)(Event::Warning { stage: stage.name.clone(), message });
         }
@@ -135,7 +136,7 @@ fn forget_written_through(context: &Context, stage: &Stage, name: &str) {
         let message = format!(
             "`{name}` was edited through its hard link to the cache, which changed the cached \
              object {}; removed the object (it will be stored again when the stage reproduces it)",
-            locked.hash
+            crate::hash::short(&locked.hash)
         );
         (context.on_event)(Event::Warning { stage: stage.name.clone(), message });
     }

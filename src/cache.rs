@@ -4,7 +4,7 @@
 //! Objects are immutable, so nothing about them is taken on trust: an object is
 //! hashed whenever it is stored over, placed or verified, never looked up in
 //! the stat cache (bit rot keeps size and mtime). Objects are written under a
-//! temporary name in `.cache/tmp/` and renamed into place, so a crash never
+//! temporary name in `.cache/objects/.tmp/` and renamed into place, so a crash never
 //! leaves a half-written object under a real hash; they are placed in the
 //! workspace by reflink where the file system can, else by copy, so that a
 //! user's edit in the workspace never changes a cached object.
@@ -13,6 +13,9 @@ use std::path::{Path, PathBuf};
 
 use crate::fsutil::TempFile;
 use crate::hash::hash_file;
+
+/// The largest manifest pipit reads (a million files take about 150 MB).
+const MAX_MANIFEST_BYTES: u64 = 512 << 20;
 
 /// The object store of one repository.
 #[derive(Clone, Debug)]
@@ -43,6 +46,9 @@ pub enum ObjectError {
     /// Something other than a file sits where the object should be.
     #[error("object {hash} is not a file")]
     NotAFile { hash: String },
+    /// The file being stored changed between hashing and copying.
+    #[error("the file changed while it was being cached")]
+    Changed,
     /// Reading or writing failed.
     #[error(transparent)]
     Io(#[from] std::io::Error),
@@ -62,7 +68,10 @@ pub enum Stored {
 impl Cache {
     /// Returns the cache whose objects live under `dot_cache/objects`.
     pub fn new(dot_cache: &Path) -> Self {
-        Self { objects: dot_cache.join("objects"), temporary: dot_cache.join("tmp") }
+        let objects = dot_cache.join("objects");
+        // Inside `objects/`, so that a rename into place never crosses file
+        // systems, even when `objects/` is a link to another disk.
+        Self { temporary: objects.join(".tmp"), objects }
     }
 
     /// Returns where the object `hash` lives.
@@ -118,10 +127,8 @@ impl Cache {
         };
         let temp = self.temporary(hash)?;
         reflink_copy::reflink_or_copy(source, temp.path()).map_err(|e| annotate(e, source))?;
-        let actual = hash_file(temp.path())?.0;
-        if actual != hash {
-            let message = format!("`{}` changed while it was being cached", source.display());
-            return Err(std::io::Error::other(message).into());
+        if hash_file(temp.path())?.0 != hash {
+            return Err(ObjectError::Changed);
         }
         self.finish(temp, hash)?;
         Ok(stored)
@@ -136,6 +143,24 @@ impl Cache {
         fs_err::write(temp.path(), bytes)?;
         self.finish(temp, hash)?;
         Ok(stored)
+    }
+
+    /// Returns a writer that stores the object `hash` from bytes arriving in
+    /// pieces (a download): they go to a temporary file and become the object
+    /// only if they hash to `hash`.
+    pub fn writer(&self, hash: &str) -> Result<ObjectWriter, ObjectError> {
+        if !crate::hash::is_hash(hash) {
+            return Err(ObjectError::Missing { hash: hash.into() });
+        }
+        let temp = self.temporary(hash)?;
+        let file = fs_err::File::create(temp.path())?;
+        Ok(ObjectWriter {
+            cache: self.clone(),
+            hash: hash.into(),
+            temp,
+            file,
+            hasher: blake3::Hasher::new(),
+        })
     }
 
     /// Returns `None` when an intact object `hash` is already stored, else what
@@ -164,15 +189,27 @@ impl Cache {
         temp.persist(&target)
     }
 
-    /// Reads a small object (a directory manifest) whole and checks its hash.
+    /// Reads a small object (a directory manifest) whole and checks its hash;
+    /// an object larger than any manifest is refused unread.
     pub fn read(&self, hash: &str) -> Result<Vec<u8>, ObjectError> {
-        let bytes = fs_err::read(self.regular(hash)?)?;
+        let bytes = self.read_unchecked(hash)?;
         let actual = crate::hash::hash_bytes(&bytes);
         if actual == hash {
             Ok(bytes)
         } else {
             Err(ObjectError::Corrupted { hash: hash.into(), actual })
         }
+    }
+
+    /// Reads a small object whole without checking its hash (to salvage what
+    /// a damaged manifest still says); refuses one larger than any manifest.
+    pub fn read_unchecked(&self, hash: &str) -> Result<Vec<u8>, ObjectError> {
+        let path = self.regular(hash)?;
+        let size = fs_err::metadata(&path)?.len();
+        if size > MAX_MANIFEST_BYTES {
+            return Err(ObjectError::Corrupted { hash: hash.into(), actual: "too large".into() });
+        }
+        Ok(fs_err::read(path)?)
     }
 
     /// Places the object `hash` at `dest` (replacing what is there), checking
@@ -231,12 +268,18 @@ impl Cache {
         Ok(hashes)
     }
 
-    /// Returns the temporary files in the object folders and in `.cache/tmp/`.
+    /// Returns the temporary files in the object folders (and their `.tmp/`).
     pub fn temporaries(&self) -> std::io::Result<Vec<PathBuf>> {
         let mut found = Vec::new();
         let mut folders = vec![self.temporary.clone()];
         if let Ok(prefixes) = fs_err::read_dir(&self.objects) {
-            folders.extend(prefixes.flatten().map(|p| p.path()).filter(|p| p.is_dir()));
+            folders.extend(
+                prefixes
+                    .flatten()
+                    .filter(|p| p.file_type().is_ok_and(|t| t.is_dir()))
+                    .map(|p| p.path())
+                    .filter(|p| *p != self.temporary),
+            );
         }
         for folder in folders {
             let Ok(entries) = fs_err::read_dir(&folder) else { continue };
@@ -256,6 +299,39 @@ impl Cache {
             return Ok(());
         }
         remove_path(&self.object_path(hash))
+    }
+}
+
+/// An object being written piece by piece; see [`Cache::writer`]. Dropped
+/// unfinished, it leaves nothing behind.
+#[derive(Debug)]
+pub struct ObjectWriter {
+    cache: Cache,
+    hash: String,
+    temp: TempFile,
+    file: fs_err::File,
+    hasher: blake3::Hasher,
+}
+
+impl ObjectWriter {
+    /// Appends bytes.
+    pub fn write(&mut self, bytes: &[u8]) -> std::io::Result<()> {
+        use std::io::Write;
+        self.hasher.update(bytes);
+        self.file.write_all(bytes)
+    }
+
+    /// Checks the bytes against the hash and makes them the object; a
+    /// mismatch is refused and nothing is stored.
+    pub fn finish(self) -> Result<(), ObjectError> {
+        let actual = self.hasher.finalize().to_hex().to_string();
+        if actual != self.hash {
+            return Err(ObjectError::Corrupted { hash: self.hash, actual });
+        }
+        self.file.sync_all()?;
+        drop(self.file);
+        self.cache.existing(&self.hash)?;
+        Ok(self.cache.finish(self.temp, &self.hash)?)
     }
 }
 

@@ -5,6 +5,9 @@
 
 use std::path::{Component, Path, PathBuf};
 
+/// Folders under the root that pipit never writes through a link into.
+pub const PROTECTED_FOLDERS: &[&str] = &[".git", ".cache"];
+
 /// The longest path pipit accepts, in bytes (Linux's `PATH_MAX`).
 pub const MAX_PATH_BYTES: usize = 4096;
 /// The most components a path may have.
@@ -18,7 +21,7 @@ pub enum PathError {
     NotRelative { path: String, why: &'static str },
     /// A folder on the way is a symbolic link to a place outside the repository.
     #[error(
-        "`{path}` leads outside the repository through the symbolic link `{link}` (to `{}`)",
+        "`{path}` leads through the symbolic link `{link}` to `{}`, outside the repository or into pipit's or git's own files",
         target.display()
     )]
     ThroughSymlink { path: String, link: String, target: PathBuf },
@@ -74,12 +77,14 @@ pub fn check_relative(path: &str) -> Result<(), PathError> {
 
 /// Returns the symbolic link (relative path) and where it leads when a
 /// component of `relative` under `root` is a link to a place outside
-/// `canonical_root`; `None` when every existing component stays inside.
+/// `canonical_root` or inside one of `forbidden` (folders under the root,
+/// such as `.git`); `None` when every existing component stays allowed.
 /// Components that do not exist yet cannot be links and end the walk.
 pub fn symlink_escape(
     root: &Path,
     canonical_root: &Path,
     relative: &str,
+    forbidden: &[&str],
 ) -> Option<(String, PathBuf)> {
     let mut current = root.to_path_buf();
     let mut shown = String::new();
@@ -94,7 +99,8 @@ pub fn symlink_escape(
             continue;
         }
         let target = std::fs::canonicalize(&current).unwrap_or_else(|_| dangling_target(&current));
-        if !target.starts_with(canonical_root) {
+        let into_forbidden = forbidden.iter().any(|f| target.starts_with(canonical_root.join(f)));
+        if !target.starts_with(canonical_root) || into_forbidden {
             return Some((shown, target));
         }
         current = target;
@@ -113,7 +119,7 @@ fn dangling_target(link: &Path) -> PathBuf {
 /// Checks `relative` before pipit writes or deletes it under `root`.
 pub fn check_writable(root: &Path, canonical_root: &Path, relative: &str) -> Result<(), PathError> {
     check_relative(relative)?;
-    match symlink_escape(root, canonical_root, relative) {
+    match symlink_escape(root, canonical_root, relative, PROTECTED_FOLDERS) {
         None => Ok(()),
         Some((link, target)) => {
             Err(PathError::ThroughSymlink { path: relative.into(), link, target })
@@ -148,11 +154,15 @@ mod tests {
         std::os::unix::fs::symlink("data", repo.join("inside")).unwrap();
         std::os::unix::fs::symlink("../outside/gone", repo.join("dangling")).unwrap();
         let canonical = fs_err::canonicalize(&repo).unwrap();
-        let escape = symlink_escape(&repo, &canonical, "out/x.txt").unwrap();
+        let escape = symlink_escape(&repo, &canonical, "out/x.txt", &[]).unwrap();
         assert_eq!(escape.0, "out");
         assert_eq!(escape.1, fs_err::canonicalize(&outside).unwrap());
-        assert_eq!(symlink_escape(&repo, &canonical, "inside/x.txt"), None);
-        assert_eq!(symlink_escape(&repo, &canonical, "new/dir/x.txt"), None);
-        assert_eq!(symlink_escape(&repo, &canonical, "dangling").unwrap().0, "dangling");
+        assert_eq!(symlink_escape(&repo, &canonical, "inside/x.txt", &[]), None);
+        assert_eq!(symlink_escape(&repo, &canonical, "new/dir/x.txt", &[]), None);
+        assert_eq!(symlink_escape(&repo, &canonical, "dangling", &[]).unwrap().0, "dangling");
+        assert_eq!(
+            symlink_escape(&repo, &canonical, "inside/x.txt", &["data"]).unwrap().0,
+            "inside"
+        );
     }
 }

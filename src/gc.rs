@@ -46,12 +46,14 @@ pub fn collect(
     let mut needed = BTreeSet::new();
     for entry in lock.stages.values() {
         for out in &entry.outs {
-            add_objects(workspace, out, &mut needed);
+            add_objects(workspace, out, &mut needed)?;
         }
     }
     for (key, run) in &all_runs {
         if !dropped.contains(key) {
-            run.outs.iter().for_each(|out| add_objects(workspace, out, &mut needed));
+            for out in &run.outs {
+                add_objects(workspace, out, &mut needed)?;
+            }
         }
     }
     for key in &dropped {
@@ -63,16 +65,15 @@ pub fn collect(
     for path in workspace.cache.temporaries()? {
         let name = path.file_name().unwrap_or_default().to_string_lossy().into_owned();
         if crate::fsutil::is_stale_temporary(&name) {
-            if !dry_run {
-                crate::cache::remove_path(&path)?;
-            }
             report.leftovers.push(path);
         }
     }
+    let folders = crate::integrity::lock_holder_folders(workspace);
+    report.leftovers.extend(crate::integrity::leftovers(workspace, &folders));
+    report.leftovers.sort();
+    report.leftovers.dedup();
     if !dry_run {
-        let runs_dir = workspace.dot_cache.join("runs");
-        report.leftovers.extend(crate::fsutil::remove_stale_temporaries(&runs_dir)?);
-        report.leftovers.extend(crate::integrity::remove_leftovers(workspace, &[])?);
+        crate::integrity::remove_all(&report.leftovers)?;
     }
     for hash in workspace.cache.hashes()? {
         if needed.contains(&hash) {
@@ -88,12 +89,31 @@ pub fn collect(
 }
 
 /// Adds the objects an out needs: its file, or its manifest and every file in it.
-fn add_objects(workspace: &Workspace, out: &LockedPath, needed: &mut BTreeSet<String>) {
+/// A damaged manifest does not say which file objects it needs: it is parsed
+/// as it is when it still parses, and otherwise nothing is collected.
+fn add_objects(
+    workspace: &Workspace,
+    out: &LockedPath,
+    needed: &mut BTreeSet<String>,
+) -> std::io::Result<()> {
     needed.insert(out.hash.clone());
-    if out.nfiles.is_some()
-        && let Some(manifest) =
-            workspace.cache.read(&out.hash).ok().and_then(|b| Manifest::from_bytes(&b))
-    {
-        needed.extend(manifest.files.into_iter().map(|f| f.hash));
+    if out.nfiles.is_none() {
+        return Ok(());
+    }
+    let bytes = match workspace.cache.read(&out.hash) {
+        Ok(bytes) => bytes,
+        Err(crate::cache::ObjectError::Missing { .. }) => return Ok(()),
+        Err(_) => workspace.cache.read_unchecked(&out.hash).unwrap_or_default(),
+    };
+    match Manifest::from_bytes(&bytes) {
+        Some(manifest) => {
+            needed.extend(manifest.files.into_iter().map(|f| f.hash));
+            Ok(())
+        }
+        None => Err(std::io::Error::other(format!(
+            "the manifest of `{}` is corrupted, so it is not known which objects it needs: \
+             nothing was removed; run `pipit cache verify --repair` or `pipit repro` first",
+            out.path
+        ))),
     }
 }

@@ -56,7 +56,9 @@ pub fn deserialize_hash<'de, D: serde::Deserializer<'de>>(
     if is_hash(&text) {
         Ok(text)
     } else {
-        Err(serde::de::Error::custom(format!("`{text}` is not a BLAKE3 hash")))
+        let shown: String = text.chars().take(70).collect();
+        let more = if shown.len() < text.len() { "…" } else { "" };
+        Err(serde::de::Error::custom(format!("`{shown}{more}` is not a BLAKE3 hash")))
     }
 }
 

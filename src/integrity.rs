@@ -158,15 +158,20 @@ pub fn verify(workspace: &Workspace, lock: &LockFile, repair: bool) -> std::io::
             report.problems.push(Problem::Missing { hash: hash.clone(), needed_by: who.clone() });
         }
     }
+    let mut paths = leftovers(workspace, &lock_holder_folders(workspace));
+    paths.extend(cache.temporaries()?);
+    paths.sort();
+    paths.dedup();
     let mut leftovers = Vec::new();
-    for path in cache.temporaries()? {
+    for path in paths {
         let name = path.file_name().unwrap_or_default().to_string_lossy().into_owned();
         if let (true, Some(pid)) = (is_stale_temporary(&name), temporary_owner(&name)) {
             leftovers.push(Problem::Leftover { path, pid });
         }
     }
     if repair {
-        for problem in bad.iter().chain(&leftovers) {
+        let removable = bad.iter().filter(|p| !matches!(p, Problem::Unreadable { .. }));
+        for problem in removable.chain(&leftovers) {
             report.repairs.push(remove_bad(workspace, problem)?);
             if let Some(hash) = problem_hash(problem)
                 && needs.by_hash.contains_key(hash)
@@ -228,9 +233,11 @@ fn restore_missing(
         };
         let path = workspace.root.join(relative);
         let restored = if path.is_dir() {
-            let manifest = workspace.manifest(&path)?;
-            manifest.hash() == hash
-                && workspace.cache.store_bytes(&manifest.to_bytes(), &hash).is_ok()
+            // A folder that cannot be read whole (a broken link) restores nothing.
+            workspace.manifest(&path).is_ok_and(|manifest| {
+                manifest.hash() == hash
+                    && workspace.cache.store_bytes(&manifest.to_bytes(), &hash).is_ok()
+            })
         } else {
             path.is_file()
                 && hash_file(&path).is_ok_and(|(actual, _)| actual == hash)
@@ -261,22 +268,25 @@ fn forget_broken_runs(
     Ok(())
 }
 
-/// Deletes the temporary files left in pipit's folders by processes that no
-/// longer run (a kill -9, a full disk): `.cache/tmp/`, `.cache/`, the
-/// repository root, and `extra` folders (those of the outs, where placing
-/// writes its temporary files). Returns what was deleted.
-pub fn remove_leftovers(workspace: &Workspace, extra: &[PathBuf]) -> std::io::Result<Vec<PathBuf>> {
-    let mut folders = vec![
-        workspace.cache.temporary_dir().to_path_buf(),
-        workspace.dot_cache.clone(),
-        workspace.root.clone(),
-    ];
-    folders.extend(extra.iter().cloned());
-    folders.sort();
-    folders.dedup();
-    let mut removed = Vec::new();
-    for folder in folders {
-        removed.extend(crate::fsutil::remove_stale_temporaries(&folder)?);
-    }
-    Ok(removed)
+/// Returns the temporary files left by processes that no longer run (a kill
+/// -9, a full disk) in the object store's temporary folder, in `.cache/`, and
+/// in `folders` (the repository root and the outs' folders, where the lock,
+/// `.gitignore` and placed outs are written, and `.cache/runs`).
+pub fn leftovers(workspace: &Workspace, folders: &[PathBuf]) -> Vec<PathBuf> {
+    let mut all = vec![workspace.cache.temporary_dir().to_path_buf(), workspace.dot_cache.clone()];
+    all.extend(folders.iter().cloned());
+    all.sort();
+    all.dedup();
+    all.iter().flat_map(|folder| crate::fsutil::stale_temporaries(folder)).collect()
+}
+
+/// Returns the folders where only a process that held the repository lock
+/// writes temporary files: worth sweeping when one died holding it.
+pub fn lock_holder_folders(workspace: &Workspace) -> Vec<PathBuf> {
+    vec![workspace.root.clone(), workspace.dot_cache.join("runs")]
+}
+
+/// Deletes `paths` (leftover temporary files).
+pub fn remove_all(paths: &[PathBuf]) -> std::io::Result<()> {
+    paths.iter().try_for_each(|path| crate::cache::remove_path(path))
 }

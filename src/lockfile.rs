@@ -192,12 +192,14 @@ fn ends_torn(file: &mut fs_err::File) -> std::io::Result<bool> {
 
 /// Reads the journal; a torn last line (a crash mid-write) is ignored.
 fn read_journal(path: &PathBuf) -> Result<Vec<JournalRecord>, LockError> {
-    let text = match fs_err::read_to_string(path) {
-        Ok(text) => text,
+    let bytes = match fs_err::read(path) {
+        Ok(bytes) => bytes,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
         Err(e) => return Err(e.into()),
     };
-    Ok(text.lines().filter_map(|line| serde_json::from_str(line).ok()).collect())
+    // Line by line as bytes: a record torn inside a multi-byte character is
+    // not UTF-8, and must not make the records around it unreadable.
+    Ok(bytes.split(|&b| b == b'\n').filter_map(|line| serde_json::from_slice(line).ok()).collect())
 }
 
 #[cfg(test)]
@@ -246,7 +248,8 @@ mod tests {
         let dot_cache = dir.path().join(".cache");
         journal(&dot_cache, "a", &entry("x")).unwrap();
         let mut file = fs_err::File::options().append(true).open(dot_cache.join(JOURNAL)).unwrap();
-        file.write_all(b"{\"stage\": \"b\", \"ent").unwrap();
+        file.write_all("{\"stage\": \"b\", \"entry\": {\"cmd\": \"caf".as_bytes()).unwrap();
+        file.write_all(&"é".as_bytes()[..1]).unwrap();
         let lock = LockFile::read(dir.path(), &dot_cache).unwrap();
         assert_eq!(lock.stages.keys().collect::<Vec<_>>(), ["a"]);
         journal(&dot_cache, "c", &entry("z")).unwrap();

@@ -56,6 +56,26 @@ impl RunCache {
         self.dir.join(format!("{key}.json"))
     }
 
+    /// Returns where the entry `key` is stored.
+    pub fn path_of(&self, key: &str) -> PathBuf {
+        self.path(key)
+    }
+
+    /// Keeps an entry that arrived from elsewhere (a remote), if it is a run
+    /// record whose hashes are hashes and whose paths are plain relative
+    /// paths; returns whether it was kept.
+    pub fn adopt(&self, key: &str, bytes: &[u8]) -> std::io::Result<bool> {
+        let Ok(record) = serde_json::from_slice::<RunRecord>(bytes) else {
+            return Ok(false);
+        };
+        let safe = crate::hash::is_hash(key)
+            && record.outs.iter().all(|o| crate::containment::check_relative(&o.path).is_ok());
+        if safe {
+            write_atomic(&self.path(key), bytes)?;
+        }
+        Ok(safe)
+    }
+
     /// Returns the run remembered for `key`.
     pub fn get(&self, key: &str) -> Option<RunRecord> {
         serde_json::from_slice(&fs_err::read(self.path(key)).ok()?).ok()

@@ -57,6 +57,9 @@ impl CheckoutError {
             ObjectError::Corrupted { hash, .. } | ObjectError::NotAFile { hash } => {
                 Self::Corrupted { path: path.into(), hash }
             }
+            ObjectError::Changed => Self::Io(std::io::Error::other(format!(
+                "`{path}` changed while it was being cached; run the stage again"
+            ))),
             ObjectError::Io(error) => Self::Io(error),
         }
     }
@@ -118,7 +121,7 @@ impl Workspace {
     pub fn manifest(&self, dir: &Path) -> std::io::Result<Manifest> {
         let mut files = Vec::new();
         for entry in walkdir::WalkDir::new(dir).follow_links(true).sort_by_file_name() {
-            let entry = entry.map_err(|e| walk_error(e, dir))?;
+            let entry = entry.map_err(|e| walk_error(e, dir, &self.root))?;
             if entry.file_type().is_file() {
                 files.push(entry.into_path());
             }
@@ -145,11 +148,13 @@ impl Workspace {
         };
         if path.is_dir() {
             let manifest = self.manifest(path)?;
-            let healed: Result<Vec<Option<String>>, CheckoutError> = manifest
-                .files
-                .par_iter()
-                .map(|file| store(&path.join(&file.path), &file.hash))
-                .collect();
+            // One store per distinct object: identical files (empty
+            // `__init__.py`s) must not race to create the same object.
+            let mut distinct: Vec<&ManifestEntry> = manifest.files.iter().collect();
+            distinct.sort_by(|a, b| a.hash.cmp(&b.hash));
+            distinct.dedup_by(|a, b| a.hash == b.hash);
+            let healed: Result<Vec<Option<String>>, CheckoutError> =
+                distinct.par_iter().map(|file| store(&path.join(&file.path), &file.hash)).collect();
             let mut healed: Vec<String> = healed?.into_iter().flatten().collect();
             let hash = manifest.hash();
             match self.cache.store_bytes(&manifest.to_bytes(), &hash) {
@@ -261,8 +266,9 @@ impl Workspace {
 }
 
 /// Names the path of a failed directory walk (a loop of links, a broken link).
-fn walk_error(error: walkdir::Error, dir: &Path) -> std::io::Error {
-    let path = error.path().unwrap_or(dir).display().to_string();
+fn walk_error(error: walkdir::Error, dir: &Path, root: &Path) -> std::io::Error {
+    let path = error.path().unwrap_or(dir);
+    let path = path.strip_prefix(root).unwrap_or(path).display().to_string();
     let reason = if error.loop_ancestor().is_some() {
         "is a symbolic link that loops back to a folder above it".to_owned()
     } else {

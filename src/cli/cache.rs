@@ -43,36 +43,10 @@ pub fn run(args: CacheArgs, printer: &Printer) -> anyhow::Result<Outcome> {
         path.strip_prefix(&files.root).unwrap_or(path).display().to_string()
     };
     for problem in &report.problems {
-        printer.line(&match problem {
-            Problem::Corrupted { hash, actual } => {
-                format!("corrupted: object {hash} (its bytes hash to {actual})")
-            }
-            Problem::NotAFile { hash } => format!("not a file: object {hash}"),
-            Problem::Unreadable { hash, error } => format!("unreadable: object {hash}: {error}"),
-            Problem::Missing { hash, needed_by } => {
-                format!("missing: object {hash}, needed by {}", needed_by.join(", "))
-            }
-            Problem::Leftover { path, pid } => format!(
-                "leftover: temporary file `{}` of pid {pid}, which no longer runs",
-                shown(path)
-            ),
-        });
+        printer.line(&problem_line(problem, &shown));
     }
     for repair in &report.repairs {
-        printer.line(&match repair {
-            Repair::Removed { hash } => format!("repaired: removed bad object {hash}"),
-            Repair::Restored { hash, from } => {
-                format!("repaired: stored object {hash} again from `{from}`")
-            }
-            Repair::ForgotRun { stage } => {
-                format!(
-                    "repaired: forgot a run-cache entry of stage `{stage}` whose objects are gone"
-                )
-            }
-            Repair::DeletedTemporary { path } => {
-                format!("repaired: deleted `{}`", shown(path))
-            }
-        });
+        printer.line(&repair_line(repair, &shown));
     }
     let count = |f: fn(&Problem) -> bool| report.problems.iter().filter(|p| f(p)).count();
     let bad = count(|p| {
@@ -101,4 +75,35 @@ pub fn run(args: CacheArgs, printer: &Printer) -> anyhow::Result<Outcome> {
         return Ok(Outcome::Failure);
     }
     Ok(Outcome::Success)
+}
+
+/// Returns the line that names one problem.
+fn problem_line(problem: &Problem, shown: &dyn Fn(&std::path::Path) -> String) -> String {
+    match problem {
+        Problem::Corrupted { hash, actual } => {
+            format!("corrupted: object {hash} (its bytes hash to {actual})")
+        }
+        Problem::NotAFile { hash } => format!("not a file: object {hash}"),
+        Problem::Unreadable { hash, error } => format!("unreadable: object {hash}: {error}"),
+        Problem::Missing { hash, needed_by } => {
+            format!("missing: object {hash}, needed by {}", needed_by.join(", "))
+        }
+        Problem::Leftover { path, pid } => {
+            format!("leftover: temporary file `{}` of pid {pid}, which no longer runs", shown(path))
+        }
+    }
+}
+
+/// Returns the line that says what one repair did.
+fn repair_line(repair: &Repair, shown: &dyn Fn(&std::path::Path) -> String) -> String {
+    match repair {
+        Repair::Removed { hash } => format!("repaired: removed bad object {hash}"),
+        Repair::Restored { hash, from } => {
+            format!("repaired: stored object {hash} again from `{from}`")
+        }
+        Repair::ForgotRun { stage } => {
+            format!("repaired: forgot a run-cache entry of stage `{stage}` whose objects are gone")
+        }
+        Repair::DeletedTemporary { path } => format!("repaired: deleted `{}`", shown(path)),
+    }
 }

@@ -62,9 +62,23 @@ pub enum Outcome {
     Invalid,
 }
 
+/// A stage's worker that panics is reported as that stage's failure, with
+/// the panic's message; the default hook would also print it over the
+/// progress display. Other threads keep the default hook.
+fn quiet_worker_panics() {
+    let default = std::panic::take_hook();
+    std::panic::set_hook(Box::new(move |info| {
+        let worker = std::thread::current().name() == Some(pipit::run::STAGE_THREAD);
+        if !worker {
+            default(info);
+        }
+    }));
+}
+
 /// Runs the command line and returns the process's exit code.
 pub fn main() -> ExitCode {
     printer::install_error_hook();
+    quiet_worker_panics();
     let cli = match Cli::try_parse() {
         Ok(cli) => cli,
         Err(error) => {

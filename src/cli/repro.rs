@@ -83,14 +83,18 @@ pub fn run(args: ReproArgs, printer: &Printer) -> anyhow::Result<Outcome> {
         print_plan(printer, &plans);
         return Ok(Outcome::Success);
     }
+    let took_over = std::cell::Cell::new(false);
     let _lock = match RepoLock::acquire(&files.dot_cache, !args.no_wait, &|notice| match notice {
         LockNotice::Waiting { pid } => printer.note(&format!(
             "waiting for another pipit{} to finish in this repository…",
             pid.map(|pid| format!(" (pid {pid})")).unwrap_or_default()
         )),
-        LockNotice::TookOver { pid } => printer.note(&format!(
-            "warning: took over the repository lock left by pid {pid}, which is no longer running"
-        )),
+        LockNotice::TookOver { pid } => {
+            took_over.set(true);
+            printer.note(&format!(
+                "warning: took over the repository lock left by pid {pid}, which is no longer running"
+            ));
+        }
     }) {
         Ok(lock) => lock,
         Err(error) => {
@@ -98,22 +102,7 @@ pub fn run(args: ReproArgs, printer: &Printer) -> anyhow::Result<Outcome> {
             return Ok(Outcome::Failure);
         }
     };
-    let out_folders: Vec<std::path::PathBuf> = loaded
-        .pipeline
-        .stages
-        .iter()
-        .flat_map(|s| s.outs.iter())
-        .filter_map(|o| o.path.as_str().rsplit_once('/').map(|(folder, _)| folder))
-        .filter(|folder| files.check_writable(folder).is_ok())
-        .map(|folder| files.root.join(folder))
-        .collect();
-    let leftovers = pipit::integrity::remove_leftovers(&files, &out_folders)?;
-    if !leftovers.is_empty() {
-        printer.note(&format!(
-            "note: removed {} temporary files left by an interrupted pipit",
-            leftovers.len()
-        ));
-    }
+    remove_leftovers(&loaded.pipeline, &files, took_over.get(), printer)?;
     let progress = Arc::new(Progress::new(selected.len(), args.quiet));
     let (shown, copy) = (Arc::clone(&progress), *printer);
     let on_event: Arc<dyn Fn(Event) + Send + Sync> =
@@ -127,7 +116,9 @@ pub fn run(args: ReproArgs, printer: &Printer) -> anyhow::Result<Outcome> {
         on_event,
     ) {
         Ok(summary) => summary,
-        Err(run::RunError::Io(error)) if error.kind() == std::io::ErrorKind::StorageFull => {
+        Err(
+            run::RunError::Io(error) | run::RunError::Lock(pipit::lockfile::LockError::Io(error)),
+        ) if is_disk_full(&error) => {
             progress.finish();
             printer.note(&format!(
                 "error: the disk is full: {error}\nhint: free some space and run `pipit repro` \
@@ -172,6 +163,45 @@ pub fn run(args: ReproArgs, printer: &Printer) -> anyhow::Result<Outcome> {
 /// `STAGE` panic, so that tests can check a panic fails the stage.
 fn panic_failpoint() -> Option<String> {
     if cfg!(debug_assertions) { std::env::var("PIPIT_TEST_PANIC_IN").ok() } else { None }
+}
+
+/// Deletes the temporary files a dead pipit left: always in `.cache/`, and in
+/// the folders only a lock holder writes to (the root, the outs' folders,
+/// the run cache) when the previous holder died, so that a no-op `repro`
+/// never lists large folders.
+fn remove_leftovers(
+    pipeline: &pipit::pipeline::Pipeline,
+    files: &pipit::workspace::Workspace,
+    took_over: bool,
+    printer: &Printer,
+) -> anyhow::Result<()> {
+    let mut folders = Vec::new();
+    if took_over {
+        folders = pipit::integrity::lock_holder_folders(files);
+        folders.extend(
+            pipeline
+                .stages
+                .iter()
+                .flat_map(|s| s.outs.iter())
+                .filter_map(|o| o.path.as_str().rsplit_once('/').map(|(folder, _)| folder))
+                .filter(|folder| files.check_writable(folder).is_ok())
+                .map(|folder| files.root.join(folder)),
+        );
+    }
+    let leftovers = pipit::integrity::leftovers(files, &folders);
+    pipit::integrity::remove_all(&leftovers)?;
+    if !leftovers.is_empty() {
+        printer.note(&format!(
+            "note: removed {} temporary files left by an interrupted pipit",
+            leftovers.len()
+        ));
+    }
+    Ok(())
+}
+
+/// Returns true for the errors of a full disk or an exhausted quota.
+fn is_disk_full(error: &std::io::Error) -> bool {
+    matches!(error.kind(), std::io::ErrorKind::StorageFull | std::io::ErrorKind::QuotaExceeded)
 }
 
 fn default_jobs() -> usize {

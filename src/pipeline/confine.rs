@@ -13,7 +13,7 @@ use super::paths::{RepoPath, Resolved, resolve};
 use super::source::{SourceFile, Span};
 use super::stage::{DepPath, Stage};
 use super::vars::Variables;
-use crate::containment::symlink_escape;
+use crate::containment::{PROTECTED_FOLDERS, symlink_escape};
 
 /// Files pipit and git own at the repository root, and what they are.
 const OWN_FILES: &[(&str, &str)] = &[
@@ -57,16 +57,20 @@ pub fn protected_outputs(
     }
 }
 
-/// Returns why `out` may not be an output, if it may not.
+/// Returns why `out` may not be an output, if it may not. Names are
+/// compared without case: on macOS and Windows `.GIT` is `.git`.
 fn protected(out: &RepoPath, params: &[RepoPath]) -> Option<String> {
+    let fold = |path: &RepoPath| RepoPath::from_normalised(&path.as_str().to_ascii_lowercase());
+    let out_folded = fold(out);
     for (name, what) in OWN_FILES {
         let own = RepoPath::from_normalised(name);
-        if out.is_within(&own) {
-            return Some(if out == &own { (*what).to_owned() } else { format!("inside {what}") });
+        if out_folded.is_within(&own) {
+            let inside = out_folded != own;
+            return Some(if inside { format!("inside {what}") } else { (*what).to_owned() });
         }
     }
-    let file = params.iter().find(|p| p.is_within(out))?;
-    Some(if file == out {
+    let file = params.iter().find(|p| fold(p).is_within(&out_folded))?;
+    Some(if fold(file) == out_folded {
         "a params file".to_owned()
     } else {
         format!("a folder that holds the params file `{file}`")
@@ -77,15 +81,18 @@ fn protected(out: &RepoPath, params: &[RepoPath]) -> Option<String> {
 /// repository through a symbolic link.
 pub fn symlinks(root: &Path, stages: &[Stage], file: &SourceFile, errors: &mut Vec<PipelineError>) {
     let canonical = fs_err::canonicalize(root).unwrap_or_else(|_| root.to_path_buf());
-    let mut seen: HashMap<String, Option<(String, String)>> = HashMap::new();
+    let mut seen: HashMap<(String, bool), Option<(String, String)>> = HashMap::new();
     let mut check = |what: &'static str, path: &RepoPath, stage: &Stage, span: Span| {
         if path.as_str().is_empty() {
             return;
         }
+        // Only what pipit writes must stay out of `.git` and `.cache`.
+        let writes = what != "dependency";
+        let forbidden = if writes { PROTECTED_FOLDERS } else { &[] };
         let escape = seen
-            .entry(path.as_str().to_owned())
+            .entry((path.as_str().to_owned(), writes))
             .or_insert_with(|| {
-                symlink_escape(root, &canonical, path.as_str())
+                symlink_escape(root, &canonical, path.as_str(), forbidden)
                     .map(|(link, target)| (link, target.display().to_string()))
             })
             .clone();

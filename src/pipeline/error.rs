@@ -21,7 +21,7 @@ pub enum ErrorKind {
     #[error("{what} `{path}` of stage `{stage}` is {reason}")]
     ProtectedOutput { what: &'static str, path: String, stage: String, reason: String },
     #[error(
-        "{what} `{path}` of stage `{stage}` leads outside the repository through the symbolic link `{link}` (to `{target}`)"
+        "{what} `{path}` of stage `{stage}` leads through the symbolic link `{link}` to `{target}`, outside the repository or into pipit's or git's own files"
     )]
     ThroughSymlink { what: &'static str, path: String, stage: String, link: String, target: String },
     #[error("{what} of stage `{stage}` is too long: {reason}")]

@@ -18,6 +18,10 @@ use crate::runcache::RunCache;
 use crate::status::{self, Inputs, Reason};
 use crate::workspace::Workspace;
 
+/// The name of the threads that run stages (the CLI keeps their panics,
+/// which become failed stages, off the terminal).
+pub const STAGE_THREAD: &str = "pipit-stage";
+
 /// How `repro` runs.
 #[derive(Clone, Debug)]
 pub struct Options {
@@ -126,6 +130,7 @@ pub fn repro(
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(1)
         .max_blocking_threads(jobs + 1)
+        .thread_name(STAGE_THREAD)
         .enable_all()
         .build()?;
     let summary = runtime.block_on(schedule(Arc::clone(&context), dag, selected, jobs));
@@ -333,7 +338,7 @@ pub fn plan(
                 && !stage.always_changed
                 && runs
                     .get(&key)
-                    .is_some_and(|run| run.outs.iter().all(|o| workspace.is_intact(o)));
+                    .is_some_and(|run| run.outs.iter().all(|o| workspace.is_present(o)));
             if restorable { Plan::Restore { reasons } } else { Plan::Run { reasons } }
         };
         if !matches!(plan, Plan::UpToDate | Plan::Frozen) {

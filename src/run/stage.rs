@@ -55,6 +55,26 @@ fn attempt(context: &Context, stage: &Stage, journal: &Mutex<()>) -> std::io::Re
     if context.options.panic_in.as_deref() == Some(stage.name.as_str()) {
         panic!("failpoint: a worker panics while running `{}`", stage.name);
     }
+    if let Some(failure) = run_command(context, stage, &reasons)? {
+        return Ok(failure);
+    }
+    let outs = match commit_outs(context, stage)? {
+        Ok(outs) => outs,
+        Err(failure) => return Ok(failure),
+    };
+    context.runs.put(&key, &stage.name, outs.clone())?;
+    record(context, stage, &inputs, outs, journal)?;
+    Ok(Outcome::Ran)
+}
+
+/// Removes the outs (not `persist` ones) and runs the stage's commands;
+/// returns the failure, if it failed.
+fn run_command(
+    context: &Context,
+    stage: &Stage,
+    reasons: &[Reason],
+) -> std::io::Result<Option<Outcome>> {
+    let workspace = &context.workspace;
     for out in stage.outs.iter().filter(|o| !o.persist) {
         let name = out.path.to_string();
         if reasons.iter().any(|r| matches!(r, Reason::OutModified { path } if *path == name)) {
@@ -64,28 +84,36 @@ fn attempt(context: &Context, stage: &Stage, journal: &Mutex<()>) -> std::io::Re
     }
     let dir = stage.wdir.to_path(&workspace.root);
     let log = workspace.dot_cache.join("logs").join(log_name(&stage.name));
-    if let Err(CommandFailure { command, code, stderr_tail }) =
+    let Err(CommandFailure { command, code, stderr_tail }) =
         command::run(&stage.cmd, &dir, &context.options.search_path, &log)?
-    {
-        let reason = match code {
-            Some(code) => format!("`{command}` exited with code {code}"),
-            None => format!("`{command}` was killed by a signal"),
-        };
-        return Ok(Outcome::Failed { reason, stderr_tail });
-    }
+    else {
+        return Ok(None);
+    };
+    let reason = match code {
+        Some(code) => format!("`{command}` exited with code {code}"),
+        None => format!("`{command}` was killed by a signal"),
+    };
+    Ok(Some(Outcome::Failed { reason, stderr_tail }))
+}
+
+/// Stores every out in the cache; the failure when one is missing or cannot
+/// be stored. Says when a stored out replaced a corrupted object.
+fn commit_outs(
+    context: &Context,
+    stage: &Stage,
+) -> std::io::Result<Result<Vec<LockedPath>, Outcome>> {
+    let workspace = &context.workspace;
+    let failed = |reason: String| Ok(Err(Outcome::Failed { reason, stderr_tail: Vec::new() }));
     let mut outs = Vec::with_capacity(stage.outs.len());
     for out in &stage.outs {
         let name = out.path.to_string();
         let committed = match workspace.commit(&out.path.to_path(&workspace.root), &name) {
             Ok(committed) => committed,
             Err(CheckoutError::Io(error)) => return Err(error),
-            Err(error) => {
-                return Ok(Outcome::Failed { reason: error.to_string(), stderr_tail: Vec::new() });
-            }
+            Err(error) => return failed(error.to_string()),
         };
         let Some(Committed { locked, healed }) = committed else {
-            let reason = format!("the command did not produce output `{name}`");
-            return Ok(Outcome::Failed { reason, stderr_tail: Vec::new() });
+            return failed(format!("the command did not produce output `{name}`"));
         };
         for hash in healed {
             let message = format!(
@@ -96,9 +124,7 @@ fn attempt(context: &Context, stage: &Stage, journal: &Mutex<()>) -> std::io::Re
         }
         outs.push(locked);
     }
-    context.runs.put(&key, &stage.name, outs.clone())?;
-    record(context, stage, &inputs, outs, journal)?;
-    Ok(Outcome::Ran)
+    Ok(Ok(outs))
 }
 
 /// Refuses to run a stage whose outs lead outside the repository through a
@@ -154,10 +180,11 @@ fn restore(
     let Some(run) = context.runs.get(key) else {
         return Ok(None);
     };
-    let expected: Vec<String> = stage.outs.iter().map(|o| o.path.to_string()).collect();
-    if run.outs.len() != expected.len()
-        || !run.outs.iter().all(|o| expected.contains(&o.path) && workspace.is_present(o))
-    {
+    let mut expected: Vec<String> = stage.outs.iter().map(|o| o.path.to_string()).collect();
+    let mut recorded: Vec<String> = run.outs.iter().map(|o| o.path.clone()).collect();
+    expected.sort();
+    recorded.sort();
+    if recorded != expected || !run.outs.iter().all(|o| workspace.is_present(o)) {
         return Ok(None);
     }
     for out in &run.outs {

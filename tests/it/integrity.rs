@@ -41,6 +41,11 @@ fn skipped(why: &str) {
     eprintln!("skipped: {why}");
 }
 
+/// Joins the lines that miette wrapped, so that a message can be searched whole.
+fn unwrapped(text: &str) -> String {
+    text.replace("\n  │ ", " ")
+}
+
 fn ok(run: Run) -> Run {
     assert_eq!(run.code, 0, "{run}");
     run
@@ -193,19 +198,48 @@ fn temporary_files_of_dead_processes_are_cleaned_by_repro_and_gc() {
     let dead = 2_147_483_646u32;
     let alive = std::process::id();
     let object = repo.write(&format!(".cache/objects/ab/.abcdef.{dead}.tmp"), "partial");
-    let temp = repo.write(&format!(".cache/tmp/.abcdef.{dead}-0.tmp"), "partial");
+    let temp = repo.write(&format!(".cache/objects/.tmp/.abcdef.{dead}-0.tmp"), "partial");
+    let state = repo.write(&format!(".cache/.state.{dead}-1.tmp"), "partial");
     let lock = repo.write(&format!(".pipeline.lock.{dead}.tmp"), "partial");
-    let beside = repo.write(&format!(".model.txt.{dead}-3.tmp"), "partial");
-    let kept = repo.write(&format!(".cache/tmp/.abcdef.{alive}-0.tmp"), "being written");
-    let run = ok(repo.pipit(["repro"]));
-    assert!(run.stderr.contains("removed 3 temporary files"), "{run}");
-    assert!(!temp.exists() && !lock.exists() && !beside.exists());
-    assert!(kept.exists(), "a live process's temporary file is kept");
+    let beside = repo.write(&format!(".report.{dead}-3.tmp/a.txt"), "partial");
+    let beside = beside.parent().unwrap().to_path_buf();
+    let kept = repo.write(&format!(".cache/objects/.tmp/.abcdef.{alive}-0.tmp"), "being written");
     let verify = repo.pipit(["cache", "verify"]);
     assert!(verify.stdout.contains(&format!("of pid {dead}, which no longer runs")), "{verify}");
+    assert!(verify.stdout.contains("5 leftover temporary files"), "{verify}");
+    // Any repro sweeps `.cache`; the root and the outs' folders are swept
+    // when the repository lock was left by a process that died (kill -9).
+    let run = ok(repo.pipit(["repro"]));
+    assert!(run.stderr.contains("removed 2 temporary files"), "{run}");
+    assert!(!temp.exists() && !state.exists() && lock.exists());
+    repo.write(".cache/lock", &dead.to_string());
+    let run = ok(repo.pipit(["repro"]));
+    assert!(run.stderr.contains("took over the repository lock left by pid"), "{run}");
+    assert!(run.stderr.contains("removed 2 temporary files"), "{run}");
+    assert!(!lock.exists() && !beside.exists());
+    assert!(kept.exists(), "a live process's temporary file is kept");
+    let dry = ok(repo.pipit(["gc", "--dry-run"]));
+    assert!(dry.stdout.contains("1 temporary files left by interrupted runs"), "{dry}");
     let gc = ok(repo.pipit(["gc"]));
     assert!(gc.stdout.contains("1 temporary files left by interrupted runs"), "{gc}");
     assert!(!object.exists() && kept.exists());
+}
+
+#[test]
+fn gc_never_guesses_what_a_damaged_manifest_needs() {
+    let repo = repo();
+    ok(repo.pipit(["repro"]));
+    let lock = repo.read("pipeline.lock");
+    let after = lock.split("path: report").nth(1).unwrap();
+    let manifest = after.split("hash: ").nth(1).unwrap().split_whitespace().next().unwrap();
+    let path = repo.object(manifest);
+    fs_err::set_permissions(&path, std::fs::Permissions::from_mode(0o644)).unwrap();
+    fs_err::write(&path, "{\"files\": [tor").unwrap();
+    let gc = repo.pipit(["gc"]);
+    assert_eq!(gc.code, 2, "{gc}");
+    assert!(gc.stderr.contains("the manifest of `report` is corrupted"), "{gc}");
+    ok(repo.pipit(["cache", "verify", "--repair"]));
+    ok(repo.pipit(["cache", "verify"]));
 }
 
 #[test]
@@ -242,7 +276,8 @@ fn outs_wdirs_and_deps_through_a_symlink_to_outside_are_refused_before_anything_
         let (repo, outside) = repo_beside_outside(&pipeline);
         let run = repo.pipit(["repro"]);
         assert_eq!(run.code, 2, "{run}");
-        assert!(run.stderr.contains(&format!("{what} of stage `s` leads outside")), "{run}");
+        let message = format!("{what} of stage `s` leads through the symbolic link `link`");
+        assert!(unwrapped(&run.stderr).contains(&message), "{run}");
         assert!(run.stderr.contains("pipeline.yaml:"), "file:line:col: {run}");
         assert!(!repo.path().join("ran").exists(), "nothing may run");
         assert_eq!(fs_err::read_to_string(outside.path().join("x.txt")).unwrap(), "precious\n");
@@ -321,6 +356,8 @@ fn outs_may_not_name_pipits_or_gits_own_files() {
         ("params.yaml", "a params file"),
         ("conf", "a folder that holds the params file"),
         ("vars.yaml", "a params file"),
+        (".GIT/hooks", "inside git's repository data"),
+        ("Params.yaml", "a params file"),
     ];
     for (out, reason) in cases {
         let pipeline = format!(
@@ -335,6 +372,17 @@ fn outs_may_not_name_pipits_or_gits_own_files() {
         assert!(!repo.path().join("ran").exists());
         assert!(repo.path().join(".git/HEAD").exists(), "git's history is intact");
     }
+}
+
+#[test]
+fn an_out_through_a_link_into_git_is_refused() {
+    let pipeline = "stages:\n  s:\n    cmd: touch ran\n    outs:\n      - gitdir/hooks\n";
+    let repo = Repo::with_pipeline(pipeline, "");
+    symlink(".git", repo.path().join("gitdir")).unwrap();
+    let run = repo.pipit(["repro"]);
+    assert_eq!(run.code, 2, "{run}");
+    assert!(unwrapped(&run.stderr).contains("leads through the symbolic link `gitdir`"), "{run}");
+    assert!(repo.path().join(".git/hooks").exists() && !repo.path().join("ran").exists());
 }
 
 #[test]

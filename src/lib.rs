@@ -12,6 +12,7 @@ pub mod integrity;
 pub mod lockfile;
 pub mod pipeline;
 pub mod platform;
+pub mod remote;
 pub mod repolock;
 pub mod run;
 pub mod runcache;

@@ -8,6 +8,7 @@ use pipit::dag::Selection;
 use pipit::lockfile::LockFile;
 use pipit::repolock::RepoLock;
 use pipit::runcache::RunCache;
+use pipit::workspace::Workspace as Files;
 
 use super::{Outcome, Printer, workspace};
 
@@ -31,10 +32,22 @@ pub fn run(args: CheckoutArgs, printer: &Printer) -> anyhow::Result<Outcome> {
     };
     let files = workspace::open_files(&loaded.pipeline.root)?;
     let _lock = RepoLock::acquire(&files.dot_cache, true, &|_| {})?;
+    place(&loaded, &selected, &files, args.force, printer)
+}
+
+/// Places the cached outs of the `selected` stages that the workspace lacks,
+/// never over a file the user changed unless `force`; prints what it did.
+pub fn place(
+    loaded: &workspace::Workspace,
+    selected: &BTreeSet<usize>,
+    files: &Files,
+    force: bool,
+    printer: &Printer,
+) -> anyhow::Result<Outcome> {
     let lock = LockFile::read(&files.root, &files.dot_cache)?;
     let known = known_hashes(&lock, &RunCache::new(&files.dot_cache));
     let (mut placed, mut refused) = (0, 0);
-    for &index in &selected {
+    for &index in selected {
         let stage = &loaded.pipeline.stages[index];
         let Some(entry) = lock.stages.get(&stage.name) else {
             continue;
@@ -49,10 +62,11 @@ pub fn run(args: CheckoutArgs, printer: &Printer) -> anyhow::Result<Outcome> {
             if current.as_ref().is_some_and(|c| c.hash == locked.hash) {
                 continue;
             }
-            if let Some(current) = current.filter(|c| !args.force && !known.contains(&c.hash)) {
+            if let Some(current) = current.filter(|c| !force && !known.contains(&c.hash)) {
                 printer.note(&format!(
                     "error: not overwriting `{}`: it was changed in the workspace (hash {}); use --force",
-                    current.path, current.hash
+                    current.path,
+                    pipit::hash::short(&current.hash)
                 ));
                 refused += 1;
                 continue;

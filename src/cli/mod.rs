@@ -8,10 +8,12 @@ mod dag;
 mod gc;
 mod printer;
 mod progress;
+mod remote;
 mod repro;
 mod stage;
 mod stages;
 mod status;
+mod transfer;
 mod workspace;
 
 use std::process::ExitCode;
@@ -40,6 +42,14 @@ enum Command {
     Gc(gc::GcArgs),
     /// Inspect the cache
     Cache(cache::CacheArgs),
+    /// Configure the remotes the cache is shared through
+    Remote(remote::RemoteArgs),
+    /// Upload the outs and run-cache entries the remote lacks
+    Push(transfer::TransferArgs),
+    /// Download the outs and run-cache entries the local cache lacks, and place the outs
+    Pull(transfer::TransferArgs),
+    /// Download the outs and run-cache entries the local cache lacks, without placing them
+    Fetch(transfer::TransferArgs),
     /// Draw the pipeline's DAG
     Dag(dag::DagArgs),
     /// Run one of pipit's built-in ML stages
@@ -94,6 +104,10 @@ pub fn main() -> ExitCode {
         Command::Checkout(args) => checkout::run(args, &printer),
         Command::Gc(args) => gc::run(args, &printer),
         Command::Cache(args) => cache::run(args, &printer),
+        Command::Remote(args) => remote::run(args, &printer),
+        Command::Push(args) => transfer::run(args, transfer::Direction::Push, &printer),
+        Command::Pull(args) => transfer::run(args, transfer::Direction::Pull, &printer),
+        Command::Fetch(args) => transfer::run(args, transfer::Direction::Fetch, &printer),
         Command::Dag(args) => dag::run(args, &printer),
         Command::Stage(args) => stage::run(args, &printer),
         Command::Model(args) => stage::model(args, &printer),

@@ -12,6 +12,7 @@ mod parser_never_panics;
 mod prepare_integrity;
 mod registry;
 mod registry_integrity;
+mod remote;
 mod repro;
 mod stage;
 mod train_integrity;

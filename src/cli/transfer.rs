@@ -1,0 +1,150 @@
+//! `pipit push`, `pipit pull` and `pipit fetch`: moving a project's objects
+//! and run-cache entries to and from a remote, with a progress bar (files,
+//! bytes, rate) on a terminal and a summary line.
+
+use std::io::IsTerminal;
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+use clap::Args;
+use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+use pipit::dag::Selection;
+use pipit::lockfile::LockFile;
+use pipit::remote::transfer::{self, Progress, Summary};
+use pipit::remote::wanted::wanted;
+use pipit::remote::{Config, Remote};
+use pipit::repolock::RepoLock;
+
+use super::{Outcome, Printer, workspace};
+
+/// Arguments of `pipit push`, `pull` and `fetch`
+#[derive(Debug, Args)]
+pub struct TransferArgs {
+    /// Stages, families, globs or output paths (all stages when none is given)
+    targets: Vec<String>,
+    /// The remote to use [default: the default remote]
+    #[arg(short, long)]
+    remote: Option<String>,
+    /// How many transfers run at once
+    #[arg(short, long, default_value_t = 8, value_parser = clap::value_parser!(u16).range(1..))]
+    jobs: u16,
+    /// (pull) Overwrite workspace files that the user changed
+    #[arg(short, long)]
+    force: bool,
+}
+
+/// Which way a transfer goes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Direction {
+    /// Upload what the remote lacks.
+    Push,
+    /// Download what the local cache lacks, then place the outs.
+    Pull,
+    /// Download what the local cache lacks.
+    Fetch,
+}
+
+/// Runs `pipit push`, `pull` or `fetch`.
+pub fn run(args: TransferArgs, direction: Direction, printer: &Printer) -> anyhow::Result<Outcome> {
+    let Some(loaded) = workspace::load(printer)? else {
+        return Ok(Outcome::Invalid);
+    };
+    let Some(selected) = loaded.select(&args.targets, Selection::Single, printer) else {
+        return Ok(Outcome::Invalid);
+    };
+    let files = workspace::open_files(&loaded.pipeline.root)?;
+    let config = Config::load(&files.root)?.chosen(args.remote.as_deref())?;
+    let env: Vec<(String, String)> = std::env::vars().collect();
+    let remote = Remote::open(&config, &files.root, &env)?;
+    let _lock = RepoLock::acquire(&files.dot_cache, true, &|_| {})?;
+    let lock = LockFile::read(&files.root, &files.dot_cache)?;
+    let wanted = wanted(&loaded.pipeline, &selected, &lock, &files);
+    let bar = Bar::new();
+    let on_progress = |progress| bar.show(progress);
+    let jobs = usize::from(args.jobs);
+    let summary = match direction {
+        Direction::Push => {
+            let objects = transfer::with_manifest_files(&files, &wanted.objects);
+            transfer::push(&files, &remote, &objects, &wanted.runs, jobs, &on_progress)
+        }
+        Direction::Pull | Direction::Fetch => {
+            transfer::pull(&files, &remote, &wanted.objects, true, jobs, &on_progress)
+        }
+    };
+    bar.finish();
+    let summary = summary?;
+    printer.line(&summary_line(direction, &remote, &summary));
+    for hash in &summary.missing {
+        let name = wanted.names.get(hash).map(|n| format!(" (`{n}`)")).unwrap_or_default();
+        let place = if direction == Direction::Push { "the local cache" } else { "the remote" };
+        printer
+            .note(&format!("warning: object {}{name} is not in {place}", pipit::hash::short(hash)));
+    }
+    if direction == Direction::Pull {
+        return super::checkout::place(&loaded, &selected, &files, args.force, printer);
+    }
+    Ok(if summary.missing.is_empty() { Outcome::Success } else { Outcome::Failure })
+}
+
+/// Returns `pushed 12 objects, 3.1 MiB; 840 already there; 2 run-cache entries`.
+fn summary_line(direction: Direction, remote: &Remote, summary: &Summary) -> String {
+    let verb = match direction {
+        Direction::Push => "pushed",
+        Direction::Pull | Direction::Fetch => "fetched",
+    };
+    let place = if direction == Direction::Push { "on" } else { "from" };
+    format!(
+        "{verb} {} objects, {} {place} `{}`; {} already there; {} run-cache entries",
+        summary.objects,
+        indicatif::HumanBytes(summary.bytes),
+        remote.name,
+        summary.present,
+        summary.runs
+    )
+}
+
+/// A progress bar of files and bytes on a terminal; nothing otherwise.
+struct Bar {
+    bar: Option<ProgressBar>,
+    files: AtomicUsize,
+    done: AtomicUsize,
+}
+
+impl Bar {
+    fn new() -> Self {
+        let shown = std::io::stderr().is_terminal()
+            && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty());
+        let bar = shown.then(|| {
+            let bar = ProgressBar::with_draw_target(Some(0), ProgressDrawTarget::stderr());
+            bar.set_style(
+                ProgressStyle::with_template(
+                    "{bar:30.cyan/blue} {msg} {bytes}/{total_bytes} {bytes_per_sec} {eta}",
+                )
+                .unwrap_or_else(|_| ProgressStyle::default_bar()),
+            );
+            bar
+        });
+        Self { bar, files: AtomicUsize::new(0), done: AtomicUsize::new(0) }
+    }
+
+    fn show(&self, progress: Progress) {
+        let Some(bar) = &self.bar else { return };
+        match progress {
+            Progress::Planned { files, bytes } => {
+                self.files.fetch_add(files, Ordering::Relaxed);
+                bar.inc_length(bytes);
+            }
+            Progress::Moved { bytes } => {
+                self.done.fetch_add(1, Ordering::Relaxed);
+                bar.inc(bytes);
+            }
+        }
+        let (done, files) = (self.done.load(Ordering::Relaxed), self.files.load(Ordering::Relaxed));
+        bar.set_message(format!("{done}/{files} files"));
+    }
+
+    fn finish(&self) {
+        if let Some(bar) = &self.bar {
+            bar.finish_and_clear();
+        }
+    }
+}

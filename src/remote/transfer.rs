@@ -1,0 +1,407 @@
+//! Moving objects and run-cache entries between the local cache and a remote:
+//! only what is missing crosses the wire, several at a time; a download
+//! becomes an object only once its bytes hash to its name, an upload is one
+//! atomic PUT (a multipart upload for large files, aborted on failure), so
+//! that neither side ever holds half an object under its final name.
+//! Transient errors are retried with exponential backoff by the object
+//! store's client.
+
+use std::collections::BTreeSet;
+
+use futures::{StreamExt, TryStreamExt};
+use object_store::{ObjectStoreExt, PutPayload, WriteMultipart};
+
+use super::{Remote, RemoteError};
+use crate::cache::ObjectError;
+use crate::hash::{Manifest, is_hash};
+use crate::runcache::RunCache;
+use crate::workspace::Workspace;
+
+/// Files at least this large are uploaded in parts.
+const MULTIPART_THRESHOLD: u64 = 64 << 20;
+/// The size of one part, and of one read from disk.
+const PART_SIZE: usize = 16 << 20;
+/// Below this many objects, each is asked for (HEAD); above, the remote's
+/// folder of objects is listed once.
+const LIST_THRESHOLD: usize = 64;
+
+/// What a transfer is doing, for the CLI to show.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Progress {
+    /// This many files and bytes will move.
+    Planned { files: usize, bytes: u64 },
+    /// One more file moved, with its size.
+    Moved { bytes: u64 },
+}
+
+/// What a transfer did.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Summary {
+    /// Objects moved.
+    pub objects: usize,
+    /// Their bytes.
+    pub bytes: u64,
+    /// Objects the other side had already.
+    pub present: usize,
+    /// Run-cache entries moved.
+    pub runs: usize,
+    /// Objects wanted but in neither place.
+    pub missing: Vec<String>,
+}
+
+/// Runs `future` on a runtime of its own (the engine is synchronous).
+fn block_on<F: std::future::Future>(future: F) -> std::io::Result<F::Output> {
+    let runtime =
+        tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build()?;
+    Ok(runtime.block_on(future))
+}
+
+fn request(remote: &Remote, action: &'static str, key: &str, error: impl ToString) -> RemoteError {
+    RemoteError::Request {
+        remote: remote.name.clone(),
+        action,
+        key: key.into(),
+        reason: error.to_string(),
+    }
+}
+
+/// Returns which of `hashes` the remote holds.
+async fn remote_has(
+    remote: &Remote,
+    hashes: &BTreeSet<String>,
+    jobs: usize,
+) -> Result<BTreeSet<String>, RemoteError> {
+    if hashes.len() >= LIST_THRESHOLD {
+        let folder = remote.folder("objects");
+        let listed: Vec<object_store::ObjectMeta> = remote
+            .store
+            .list(Some(&folder))
+            .try_collect()
+            .await
+            .map_err(|e| request(remote, "listing", folder.as_ref(), e))?;
+        return Ok(listed
+            .iter()
+            .filter_map(|meta| {
+                let parts = remote.relative(&meta.location)?;
+                match parts.as_slice() {
+                    ["objects", head, rest] => Some(format!("{head}{rest}")),
+                    _ => None,
+                }
+            })
+            .filter(|hash| hashes.contains(hash))
+            .collect());
+    }
+    let found: Vec<Option<String>> = futures::stream::iter(hashes.iter().cloned())
+        .map(|hash| async move {
+            let key = remote.object_key(&hash);
+            match remote.store.head(&key).await {
+                Ok(_) => Ok(Some(hash)),
+                Err(object_store::Error::NotFound { .. }) => Ok(None),
+                Err(e) => Err(request(remote, "asking for", key.as_ref(), e)),
+            }
+        })
+        .buffer_unordered(jobs)
+        .try_collect()
+        .await?;
+    Ok(found.into_iter().flatten().collect())
+}
+
+/// Returns every object `hashes` need, a directory's manifest adding its
+/// files (manifests read from the local cache).
+pub fn with_manifest_files(workspace: &Workspace, hashes: &BTreeSet<String>) -> BTreeSet<String> {
+    let mut all = hashes.clone();
+    for hash in hashes {
+        if let Some(manifest) =
+            workspace.cache.read(hash).ok().and_then(|bytes| Manifest::from_bytes(&bytes))
+        {
+            all.extend(manifest.files.into_iter().map(|f| f.hash));
+        }
+    }
+    all
+}
+
+/// Uploads the objects in `hashes` that the remote lacks (and the local cache
+/// holds), then the run-cache entries `runs`.
+pub fn push(
+    workspace: &Workspace,
+    remote: &Remote,
+    hashes: &BTreeSet<String>,
+    runs: &[String],
+    jobs: usize,
+    on_progress: &(dyn Fn(Progress) + Sync),
+) -> Result<Summary, RemoteError> {
+    if remote.read_only {
+        return Err(RemoteError::ReadOnly { remote: remote.name.clone() });
+    }
+    block_on(async {
+        let mut summary = Summary::default();
+        let there = remote_has(remote, hashes, jobs).await?;
+        summary.present = there.len();
+        let mut todo = Vec::new();
+        for hash in hashes.iter().filter(|h| !there.contains(*h)) {
+            match fs_err::metadata(workspace.cache.object_path(hash)) {
+                Ok(meta) if meta.is_file() => todo.push((hash.clone(), meta.len())),
+                _ => summary.missing.push(hash.clone()),
+            }
+        }
+        let bytes = todo.iter().map(|(_, size)| size).sum();
+        on_progress(Progress::Planned { files: todo.len(), bytes });
+        futures::stream::iter(todo)
+            .map(|(hash, size)| async move {
+                upload(workspace, remote, &hash).await?;
+                on_progress(Progress::Moved { bytes: size });
+                Ok::<u64, RemoteError>(size)
+            })
+            .buffer_unordered(jobs)
+            .try_for_each(|size| {
+                summary.objects += 1;
+                summary.bytes += size;
+                futures::future::ready(Ok(()))
+            })
+            .await?;
+        summary.runs = push_runs(workspace, remote, runs, jobs).await?;
+        Ok(summary)
+    })?
+}
+
+/// Uploads one object, checking it first: a corrupted local object is never
+/// pushed.
+async fn upload(workspace: &Workspace, remote: &Remote, hash: &str) -> Result<(), RemoteError> {
+    let path = workspace.cache.object_path(hash);
+    let key = remote.object_key(hash);
+    let size = fs_err::metadata(&path)?.len();
+    if size < MULTIPART_THRESHOLD {
+        let bytes = fs_err::read(&path)?;
+        if crate::hash::hash_bytes(&bytes) != hash {
+            return Err(corrupted_locally(hash));
+        }
+        remote
+            .store
+            .put(&key, PutPayload::from(bytes))
+            .await
+            .map_err(|e| request(remote, "uploading", key.as_ref(), e))?;
+        return Ok(());
+    }
+    workspace.cache.check(hash).map_err(|_| corrupted_locally(hash))?;
+    let upload = remote
+        .store
+        .put_multipart(&key)
+        .await
+        .map_err(|e| request(remote, "starting the upload of", key.as_ref(), e))?;
+    let mut writer = WriteMultipart::new_with_chunk_size(upload, PART_SIZE);
+    let mut file = fs_err::File::open(&path)?;
+    let mut buffer = vec![0u8; PART_SIZE];
+    loop {
+        let read = std::io::Read::read(&mut file, &mut buffer)?;
+        if read == 0 {
+            break;
+        }
+        if let Err(e) = writer.wait_for_capacity(4).await {
+            return Err(request(remote, "uploading", key.as_ref(), e));
+        }
+        writer.write(&buffer[..read]);
+    }
+    writer.finish().await.map_err(|e| request(remote, "uploading", key.as_ref(), e))?;
+    Ok(())
+}
+
+fn corrupted_locally(hash: &str) -> RemoteError {
+    RemoteError::Io(std::io::Error::other(format!(
+        "the local object {} is corrupted: not pushed (run `pipit cache verify --repair`)",
+        crate::hash::short(hash)
+    )))
+}
+
+/// Uploads the run-cache entries `runs` the remote lacks; returns how many.
+async fn push_runs(
+    workspace: &Workspace,
+    remote: &Remote,
+    runs: &[String],
+    jobs: usize,
+) -> Result<usize, RemoteError> {
+    let folder = remote.folder("runs");
+    let listed: Vec<object_store::ObjectMeta> = remote
+        .store
+        .list(Some(&folder))
+        .try_collect()
+        .await
+        .map_err(|e| request(remote, "listing", folder.as_ref(), e))?;
+    let there: BTreeSet<String> =
+        listed.iter().filter_map(|meta| run_name(remote, &meta.location)).collect();
+    let local = RunCache::new(&workspace.dot_cache);
+    let todo: Vec<&String> = runs.iter().filter(|key| !there.contains(*key)).collect();
+    let count = todo.len();
+    futures::stream::iter(todo)
+        .map(|key| {
+            let local = &local;
+            async move {
+                let bytes = fs_err::read(local.path_of(key))?;
+                let target = remote.run_key(key);
+                remote
+                    .store
+                    .put(&target, PutPayload::from(bytes))
+                    .await
+                    .map_err(|e| request(remote, "uploading", target.as_ref(), e))?;
+                Ok::<(), RemoteError>(())
+            }
+        })
+        .buffer_unordered(jobs)
+        .try_collect::<Vec<()>>()
+        .await?;
+    Ok(count)
+}
+
+fn run_name(remote: &Remote, key: &object_store::path::Path) -> Option<String> {
+    match remote.relative(key)?.as_slice() {
+        ["runs", name] => name.strip_suffix(".json").filter(|k| is_hash(k)).map(str::to_owned),
+        _ => None,
+    }
+}
+
+/// Downloads the objects in `hashes` that the local cache lacks (a
+/// directory's manifest first, then its files), and every run-cache entry
+/// the remote has and the local cache lacks when `runs` is set.
+pub fn pull(
+    workspace: &Workspace,
+    remote: &Remote,
+    hashes: &BTreeSet<String>,
+    runs: bool,
+    jobs: usize,
+    on_progress: &(dyn Fn(Progress) + Sync),
+) -> Result<Summary, RemoteError> {
+    block_on(async {
+        let mut summary = Summary::default();
+        if runs {
+            summary.runs = pull_runs(workspace, remote, jobs).await?;
+        }
+        let first: BTreeSet<String> =
+            hashes.iter().filter(|h| !workspace.cache.contains(h)).cloned().collect();
+        summary.present += hashes.len() - first.len();
+        download_all(workspace, remote, &first, jobs, on_progress, &mut summary).await?;
+        let all = with_manifest_files(workspace, hashes);
+        let second: BTreeSet<String> =
+            all.difference(hashes).filter(|h| !workspace.cache.contains(h)).cloned().collect();
+        summary.present += all.len() - hashes.len() - second.len();
+        download_all(workspace, remote, &second, jobs, on_progress, &mut summary).await?;
+        Ok(summary)
+    })?
+}
+
+async fn download_all(
+    workspace: &Workspace,
+    remote: &Remote,
+    hashes: &BTreeSet<String>,
+    jobs: usize,
+    on_progress: &(dyn Fn(Progress) + Sync),
+    summary: &mut Summary,
+) -> Result<(), RemoteError> {
+    if hashes.is_empty() {
+        return Ok(());
+    }
+    let listed: Vec<Option<(String, u64)>> = futures::stream::iter(hashes.iter().cloned())
+        .map(|hash| async move {
+            let key = remote.object_key(&hash);
+            match remote.store.head(&key).await {
+                Ok(meta) => Ok(Some((hash, meta.size))),
+                Err(object_store::Error::NotFound { .. }) => Ok(None),
+                Err(e) => Err(request(remote, "asking for", key.as_ref(), e)),
+            }
+        })
+        .buffer_unordered(jobs)
+        .try_collect()
+        .await?;
+    let found: Vec<(String, u64)> = listed.into_iter().flatten().collect();
+    let have: BTreeSet<&String> = found.iter().map(|(h, _)| h).collect();
+    summary.missing.extend(hashes.iter().filter(|h| !have.contains(h)).cloned());
+    on_progress(Progress::Planned {
+        files: found.len(),
+        bytes: found.iter().map(|(_, size)| size).sum(),
+    });
+    let moved: Vec<u64> = futures::stream::iter(found)
+        .map(|(hash, _)| async move {
+            let bytes = download(workspace, remote, &hash).await?;
+            on_progress(Progress::Moved { bytes });
+            Ok::<u64, RemoteError>(bytes)
+        })
+        .buffer_unordered(jobs)
+        .try_collect()
+        .await?;
+    summary.objects += moved.len();
+    summary.bytes += moved.iter().sum::<u64>();
+    Ok(())
+}
+
+/// Downloads one object to a temporary file, checks its hash and only then
+/// makes it an object; returns its size.
+async fn download(workspace: &Workspace, remote: &Remote, hash: &str) -> Result<u64, RemoteError> {
+    let key = remote.object_key(hash);
+    let result = remote
+        .store
+        .get(&key)
+        .await
+        .map_err(|e| request(remote, "downloading", key.as_ref(), e))?;
+    let mut stream = result.into_stream();
+    let mut writer = workspace.cache.writer(hash).map_err(object_error)?;
+    let mut size = 0u64;
+    while let Some(chunk) = stream.next().await {
+        let chunk = chunk.map_err(|e| request(remote, "downloading", key.as_ref(), e))?;
+        size += chunk.len() as u64;
+        writer.write(&chunk)?;
+    }
+    match writer.finish() {
+        Ok(()) => Ok(size),
+        Err(ObjectError::Corrupted { hash, actual }) => {
+            Err(RemoteError::Corrupted { remote: remote.name.clone(), hash, actual })
+        }
+        Err(error) => Err(object_error(error)),
+    }
+}
+
+fn object_error(error: ObjectError) -> RemoteError {
+    match error {
+        ObjectError::Io(io) => RemoteError::Io(io),
+        other => RemoteError::Io(std::io::Error::other(other.to_string())),
+    }
+}
+
+/// Downloads the run-cache entries the local cache lacks; each is checked
+/// as a run record before it is kept. Returns how many.
+async fn pull_runs(
+    workspace: &Workspace,
+    remote: &Remote,
+    jobs: usize,
+) -> Result<usize, RemoteError> {
+    let folder = remote.folder("runs");
+    let listed: Vec<object_store::ObjectMeta> = remote
+        .store
+        .list(Some(&folder))
+        .try_collect()
+        .await
+        .map_err(|e| request(remote, "listing", folder.as_ref(), e))?;
+    let local = RunCache::new(&workspace.dot_cache);
+    let todo: Vec<String> = listed
+        .iter()
+        .filter_map(|meta| run_name(remote, &meta.location))
+        .filter(|key| local.get(key).is_none())
+        .collect();
+    let kept: Vec<bool> = futures::stream::iter(todo)
+        .map(|key| {
+            let local = &local;
+            async move {
+                let source = remote.run_key(&key);
+                let bytes = remote
+                    .store
+                    .get(&source)
+                    .await
+                    .map_err(|e| request(remote, "downloading", source.as_ref(), e))?
+                    .bytes()
+                    .await
+                    .map_err(|e| request(remote, "downloading", source.as_ref(), e))?;
+                Ok::<bool, RemoteError>(local.adopt(&key, &bytes)?)
+            }
+        })
+        .buffer_unordered(jobs)
+        .try_collect()
+        .await?;
+    Ok(kept.into_iter().filter(|k| *k).count())
+}

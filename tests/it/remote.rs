@@ -1,0 +1,241 @@
+//! Remotes: `pipit remote`, `push`, `pull` and `fetch` against a folder and
+//! against a real S3 API (moto's server, which `.ci/test` starts and names in
+//! `PIPIT_TEST_S3_ENDPOINT`).
+
+use std::path::Path;
+
+use crate::harness::{Repo, Run};
+
+const PIPELINE: &str = "stages:
+  prepare:
+    cmd: echo run >> .counts/prepare && mkdir -p data && cp input.txt data/a.txt && echo b > data/b.txt
+    deps:
+      - input.txt
+    outs:
+      - data
+  train:
+    cmd: echo run >> .counts/train && (cat data/a.txt; echo depth=${depth}) > model.txt && echo score=1 > score.json
+    deps:
+      - data
+    params:
+      - depth
+    outs:
+      - model.txt
+    metrics:
+      - score.json:
+          cache: false
+";
+
+const S3_ENV: &[(&str, &str)] = &[
+    ("AWS_ACCESS_KEY_ID", "test"),
+    ("AWS_SECRET_ACCESS_KEY", "test"),
+    ("AWS_REGION", "us-east-1"),
+];
+
+fn ok(run: Run) -> Run {
+    assert_eq!(run.code, 0, "{run}");
+    run
+}
+
+fn runs(repo: &Repo, stage: &str) -> usize {
+    repo.read(&format!(".counts/{stage}")).lines().count()
+}
+
+/// A project as a teammate's fresh clone would have it: the committed files
+/// of `from` and nothing else.
+fn clone_of(from: &Repo) -> Repo {
+    let clone = Repo::new();
+    let committed = [
+        "pipeline.yaml",
+        "params.yaml",
+        "pipeline.lock",
+        "input.txt",
+        "score.json",
+        ".pipit/config.toml",
+    ];
+    for file in committed {
+        clone.write(file, &from.read(file));
+    }
+    clone.write(".counts/.keep", "");
+    clone
+}
+
+fn project() -> Repo {
+    let repo = Repo::with_pipeline(PIPELINE, "depth: 3\n");
+    repo.write("input.txt", "rows\n");
+    repo.write(".counts/.keep", "");
+    repo
+}
+
+/// Configures the remote `shared` (the default) as a folder.
+fn folder_remote(repo: &Repo, folder: &Path) {
+    ok(repo.pipit(["remote", "add", "shared", &folder.to_string_lossy(), "--default"]));
+}
+
+/// Configures the remote `shared` on the test S3 server under a prefix of
+/// its own; `None` (the test is skipped) without a server, unless
+/// `PIPIT_TEST_S3_REQUIRED` says there must be one.
+fn s3_remote(repo: &Repo, prefix: &str) -> Option<()> {
+    let Ok(endpoint) = std::env::var("PIPIT_TEST_S3_ENDPOINT") else {
+        assert!(
+            std::env::var_os("PIPIT_TEST_S3_REQUIRED").is_none(),
+            "PIPIT_TEST_S3_ENDPOINT is not set: run the tests with `.ci/test`"
+        );
+        skipped("no S3 server: run the tests with `.ci/test` to start one");
+        return None;
+    };
+    let url = format!("s3://pipit-tests/{prefix}");
+    ok(repo.pipit(["remote", "add", "shared", &url, "--default"]));
+    for (key, value) in
+        [("endpoint", endpoint.as_str()), ("allow_http", "true"), ("path_style", "true")]
+    {
+        ok(repo.pipit(["remote", "modify", "shared", key, value]));
+    }
+    Some(())
+}
+
+#[expect(clippy::print_stderr, reason = "a skipped test must say so in the test output")]
+fn skipped(why: &str) {
+    eprintln!("skipped: {why}");
+}
+
+fn unique(name: &str) -> String {
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_nanos());
+    format!("{name}-{}-{nanos}", std::process::id())
+}
+
+/// Clone A runs and pushes; a fresh clone B pulls, runs nothing and is up to
+/// date; B changes a param and runs only what depends on it, and pushes; A
+/// takes B's committed files, pulls, and is up to date.
+fn two_clones_share_the_remote(a: &Repo, env: &[(&str, &str)]) {
+    ok(a.pipit_env(env, ["repro"]));
+    let push = ok(a.pipit_env(env, ["push"]));
+    assert!(push.stdout.contains("pushed 5 objects"), "{push}");
+    assert!(push.stdout.contains("2 run-cache entries"), "{push}");
+    let again = ok(a.pipit_env(env, ["push"]));
+    assert!(again.stdout.contains("pushed 0 objects, 0 B"), "{again}");
+    assert!(again.stdout.contains("5 already there"), "{again}");
+
+    let b = clone_of(a);
+    let pull = ok(b.pipit_env(env, ["pull"]));
+    assert!(pull.stdout.contains("fetched 5 objects"), "{pull}");
+    assert!(pull.stdout.contains("checked out 2 outputs"), "{pull}");
+    assert_eq!(b.read("model.txt"), "rows\ndepth=3\n");
+    assert_eq!(b.pipit(["status"]).code, 0, "B is up to date after a pull");
+    b.write("params.yaml", "depth: 4\n");
+    ok(b.pipit_env(env, ["repro"]));
+    assert_eq!((runs(&b, "prepare"), runs(&b, "train")), (0, 1), "only train runs in B");
+    ok(b.pipit_env(env, ["push"]));
+
+    a.write("params.yaml", &b.read("params.yaml"));
+    a.write("pipeline.lock", &b.read("pipeline.lock"));
+    a.write("score.json", &b.read("score.json"));
+    ok(a.pipit_env(env, ["pull"]));
+    assert_eq!(a.read("model.txt"), "rows\ndepth=4\n");
+    let status = a.pipit(["status"]);
+    assert_eq!(status.code, 0, "A is up to date: {status}");
+}
+
+#[test]
+fn two_clones_share_a_folder_remote() {
+    let shared = tempfile::tempdir().unwrap();
+    let a = project();
+    folder_remote(&a, shared.path());
+    two_clones_share_the_remote(&a, &[]);
+}
+
+#[test]
+fn two_clones_share_an_s3_remote() {
+    let a = project();
+    if s3_remote(&a, &unique("share")).is_none() {
+        return;
+    }
+    two_clones_share_the_remote(&a, S3_ENV);
+}
+
+#[test]
+fn remotes_are_configured_in_a_committed_file_without_credentials() {
+    let repo = project();
+    ok(repo.pipit(["remote", "add", "store", "s3://bucket/cache", "--default"]));
+    ok(repo.pipit(["remote", "modify", "store", "region", "eu-west-1"]));
+    ok(repo.pipit(["remote", "modify", "store", "endpoint", "http://127.0.0.1:9000", "--local"]));
+    ok(repo.pipit(["remote", "add", "backup", "../backup"]));
+    let list = ok(repo.pipit(["remote", "list"]));
+    assert!(list.stdout.contains("backup\t../backup"), "{list}");
+    assert!(
+        list.stdout.contains(
+            "store (default)\ts3://bucket/cache\tendpoint=http://127.0.0.1:9000\tregion=eu-west-1"
+        ),
+        "{list}"
+    );
+    let committed = repo.read(".pipit/config.toml");
+    assert!(committed.contains("region = \"eu-west-1\"") && !committed.contains("9000"));
+    assert!(repo.read(".gitignore").contains("/.pipit/config.local.toml"));
+    let secret = repo.pipit(["remote", "modify", "store", "secret_access_key", "hunter2"]);
+    assert_eq!(secret.code, 2, "{secret}");
+    assert!(secret.stderr.contains("would put a credential in a configuration file"), "{secret}");
+    assert!(!repo.read(".pipit/config.toml").contains("hunter2"));
+    let unknown = repo.pipit(["remote", "modify", "store", "regoin", "x"]);
+    assert!(unknown.stderr.contains("unknown remote key `regoin`"), "{unknown}");
+    ok(repo.pipit(["remote", "remove", "store"]));
+    let push = repo.pipit(["push"]);
+    assert_eq!(push.code, 2, "{push}");
+    assert!(push.stderr.contains("no remote given and no default remote"), "{push}");
+}
+
+#[test]
+fn a_corrupted_object_on_the_remote_is_refused_and_named() {
+    let shared = tempfile::tempdir().unwrap();
+    let a = project();
+    folder_remote(&a, shared.path());
+    ok(a.pipit(["repro"]));
+    ok(a.pipit(["push"]));
+    let hash = blake3::hash(b"rows\ndepth=3\n").to_hex().to_string();
+    let object = shared.path().join("objects").join(&hash[..2]).join(&hash[2..]);
+    fs_err::write(&object, "rows\ndepth=9\n").unwrap();
+    let b = clone_of(&a);
+    let pull = b.pipit(["pull"]);
+    assert_ne!(pull.code, 0, "{pull}");
+    let short = &hash[..12];
+    assert!(
+        pull.stderr.contains(&format!("remote `shared` holds a corrupted object {short}")),
+        "{pull}"
+    );
+    assert!(!b.object(&hash).exists(), "a corrupted download is never stored");
+    assert!(!b.path().join("model.txt").exists());
+    // The run-cache entry points at an object B cannot have: the stage runs.
+    ok(b.pipit(["repro"]));
+    assert_eq!(b.read("model.txt"), "rows\ndepth=3\n");
+}
+
+#[test]
+fn a_read_only_remote_is_never_written() {
+    let shared = tempfile::tempdir().unwrap();
+    let repo = project();
+    folder_remote(&repo, shared.path());
+    ok(repo.pipit(["remote", "modify", "shared", "read_only", "true"]));
+    ok(repo.pipit(["repro"]));
+    let push = repo.pipit(["push"]);
+    assert_eq!(push.code, 2, "{push}");
+    assert!(push.stderr.contains("remote `shared` is read-only"), "{push}");
+    assert_eq!(fs_err::read_dir(shared.path()).unwrap().count(), 0, "nothing was written");
+}
+
+#[test]
+fn a_run_cache_entry_from_the_remote_that_names_a_path_outside_is_not_kept() {
+    let shared = tempfile::tempdir().unwrap();
+    let a = project();
+    folder_remote(&a, shared.path());
+    ok(a.pipit(["repro"]));
+    ok(a.pipit(["push"]));
+    let runs = shared.path().join("runs");
+    let entry = fs_err::read_dir(&runs).unwrap().next().unwrap().unwrap().path();
+    let text = fs_err::read_to_string(&entry).unwrap();
+    let crafted = text.replacen("\"path\": \"", "\"path\": \"../../", 1);
+    fs_err::write(&entry, crafted).unwrap();
+    let b = clone_of(&a);
+    let pull = ok(b.pipit(["fetch"]));
+    assert!(pull.stdout.contains("1 run-cache entries"), "only the honest entry: {pull}");
+}

@@ -50,6 +50,17 @@ pub struct Inputs {
 impl Inputs {
     /// Hashes the deps and collects the params of `stage`.
     pub fn of(stage: &Stage, workspace: &Workspace) -> std::io::Result<(Self, Vec<String>)> {
+        Self::of_with(stage, workspace, &|_| None)
+    }
+
+    /// Hashes the deps as [`Inputs::of`] does; a dep the workspace lacks is
+    /// taken from `elsewhere` when it knows it (an out that `repro --pull`
+    /// left on the remote, as the lock records it).
+    pub fn of_with(
+        stage: &Stage,
+        workspace: &Workspace,
+        elsewhere: &dyn Fn(&str) -> Option<LockedPath>,
+    ) -> std::io::Result<(Self, Vec<String>)> {
         let mut deps = Vec::with_capacity(stage.deps.len());
         let mut missing = Vec::new();
         for dep in &stage.deps {
@@ -57,7 +68,7 @@ impl Inputs {
                 DepPath::Repo(path) => (path.to_path(&workspace.root), path.to_string()),
                 DepPath::External(path) => (path.clone(), path.display().to_string()),
             };
-            match workspace.digest(&path, &name)? {
+            match workspace.digest(&path, &name)?.or_else(|| elsewhere(&name)) {
                 Some(locked) => deps.push(locked),
                 None => missing.push(name),
             }

@@ -108,6 +108,7 @@ fn describe(stage: &str, outcome: &Outcome, seconds: f64) -> String {
         Outcome::Frozen => format!("frozen     {stage}"),
         Outcome::Ran => format!("ran        {stage} ({seconds:.2}s)"),
         Outcome::Restored => format!("restored   {stage} (restored from run cache)"),
+        Outcome::OnRemote => format!("on remote  {stage} (up to date; outs left on the remote)"),
         Outcome::Failed { reason, stderr_tail } => {
             let mut text = format!("failed     {stage}: {reason}");
             for line in stderr_tail {

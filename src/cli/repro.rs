@@ -46,6 +46,16 @@ pub struct ReproArgs {
     /// Fail at once if another pipit is running in this repository
     #[arg(long)]
     no_wait: bool,
+    /// Use the remote's run cache and objects: restore what it has, and
+    /// download outs only when a stage that runs needs them
+    #[arg(long)]
+    pull: bool,
+    /// After a successful run, upload the new objects and run-cache entries
+    #[arg(long)]
+    push: bool,
+    /// The remote for --pull and --push [default: the default remote]
+    #[arg(short, long, value_name = "NAME")]
+    remote: Option<String>,
 }
 
 /// Runs `pipit repro`.
@@ -107,6 +117,17 @@ pub fn run(args: ReproArgs, printer: &Printer) -> anyhow::Result<Outcome> {
     let (shown, copy) = (Arc::clone(&progress), *printer);
     let on_event: Arc<dyn Fn(Event) + Send + Sync> =
         Arc::new(move |event| shown.event(&copy, event));
+    let remote = if args.pull || args.push {
+        let config = pipit::remote::Config::load(&files.root)?.chosen(args.remote.as_deref())?;
+        let env: Vec<(String, String)> = std::env::vars().collect();
+        Some(pipit::remote::Remote::open(&config, &files.root, &env)?)
+    } else {
+        None
+    };
+    let on_remote = match (&remote, args.pull) {
+        (Some(remote), true) => Some(pull_runs(remote, &files, printer)?),
+        _ => None,
+    };
     let summary = match run::repro(
         &loaded.pipeline,
         &loaded.dag,
@@ -114,6 +135,7 @@ pub fn run(args: ReproArgs, printer: &Printer) -> anyhow::Result<Outcome> {
         Arc::clone(&files),
         options,
         on_event,
+        on_remote,
     ) {
         Ok(summary) => summary,
         Err(
@@ -130,25 +152,37 @@ pub fn run(args: ReproArgs, printer: &Printer) -> anyhow::Result<Outcome> {
     };
     progress.finish();
     ignore_outputs(&loaded.pipeline)?;
+    if let (Some(remote), true) = (&remote, args.push && summary.failed == 0) {
+        push(&loaded, &selected, &files, remote, printer)?;
+    }
     let seconds = start.elapsed().as_secs_f64();
     let only_always_changed =
         summary.ran == summary.always_changed && summary.restored + summary.failed == 0;
     if only_always_changed && summary.skipped == 0 {
-        let total = summary.up_to_date + summary.ran;
+        let total = summary.up_to_date + summary.ran + summary.on_remote;
         let stages = if total == 1 { "1 stage".to_owned() } else { format!("{total} stages") };
         let ran = match summary.ran {
             0 => String::new(),
             1 => "; ran the always-changed one".to_owned(),
             n => format!("; ran the {n} always-changed ones"),
         };
-        printer.line(&format!("everything is up to date ({stages}{ran}) in {seconds:.2}s"));
+        let left = match summary.on_remote {
+            0 => String::new(),
+            n => format!("; the outs of {n} left on the remote (`pipit pull` fetches them)"),
+        };
+        printer.line(&format!("everything is up to date ({stages}{ran}{left}) in {seconds:.2}s"));
     } else {
         printer.line(&format!(
-            "ran {}, up to date {}, restored from run cache {}, failed {}{} in {seconds:.2}s",
+            "ran {}, up to date {}, restored from run cache {}, failed {}{}{} in {seconds:.2}s",
             summary.ran,
             summary.up_to_date,
             summary.restored,
             summary.failed,
+            if summary.on_remote > 0 {
+                format!(", outs left on the remote {}", summary.on_remote)
+            } else {
+                String::new()
+            },
             if summary.skipped > 0 {
                 format!(", not run {}", summary.skipped)
             } else {
@@ -196,6 +230,42 @@ fn remove_leftovers(
             leftovers.len()
         ));
     }
+    Ok(())
+}
+
+/// Fetches the remote's run-cache entries the local cache lacks, and returns
+/// the view `repro --pull` runs with.
+fn pull_runs(
+    remote: &pipit::remote::Remote,
+    files: &pipit::workspace::Workspace,
+    printer: &Printer,
+) -> anyhow::Result<pipit::run::on_remote::OnRemote> {
+    let none = std::collections::BTreeSet::new();
+    let jobs = 8;
+    let summary = pipit::remote::transfer::pull(files, remote, &none, true, jobs, &|_| {})?;
+    printer.note(&format!("fetched {} run-cache entries from `{}`", summary.runs, remote.name));
+    Ok(pipit::run::on_remote::OnRemote::new(remote.clone(), jobs))
+}
+
+/// Uploads the objects and current run-cache entries of the `selected`
+/// stages that the remote lacks.
+fn push(
+    loaded: &workspace::Workspace,
+    selected: &std::collections::BTreeSet<usize>,
+    files: &pipit::workspace::Workspace,
+    remote: &pipit::remote::Remote,
+    printer: &Printer,
+) -> anyhow::Result<()> {
+    use pipit::remote::transfer;
+    let lock = pipit::lockfile::LockFile::read(&files.root, &files.dot_cache)?;
+    let wanted = pipit::remote::wanted::wanted(&loaded.pipeline, selected, &lock, files);
+    let objects = transfer::with_manifest_files(files, &wanted.objects);
+    let summary = transfer::push(files, remote, &objects, &wanted.runs, 8, &|_| {})?;
+    printer.note(&super::transfer::summary_line(
+        super::transfer::Direction::Push,
+        remote,
+        &summary,
+    ));
     Ok(())
 }
 

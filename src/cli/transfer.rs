@@ -86,7 +86,7 @@ pub fn run(args: TransferArgs, direction: Direction, printer: &Printer) -> anyho
 }
 
 /// Returns `pushed 12 objects, 3.1 MiB; 840 already there; 2 run-cache entries`.
-fn summary_line(direction: Direction, remote: &Remote, summary: &Summary) -> String {
+pub fn summary_line(direction: Direction, remote: &Remote, summary: &Summary) -> String {
     let verb = match direction {
         Direction::Push => "pushed",
         Direction::Pull | Direction::Fetch => "fetched",

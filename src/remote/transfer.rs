@@ -49,8 +49,12 @@ pub struct Summary {
     pub missing: Vec<String>,
 }
 
-/// Runs `future` on a runtime of its own (the engine is synchronous).
+/// Runs `future` to its end: on the runtime this thread belongs to (a stage's
+/// worker during `repro --pull`), else on a runtime of its own.
 fn block_on<F: std::future::Future>(future: F) -> std::io::Result<F::Output> {
+    if let Ok(handle) = tokio::runtime::Handle::try_current() {
+        return Ok(handle.block_on(future));
+    }
     let runtime =
         tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build()?;
     Ok(runtime.block_on(future))
@@ -283,6 +287,33 @@ pub fn pull(
             all.difference(hashes).filter(|h| !workspace.cache.contains(h)).cloned().collect();
         summary.present += all.len() - hashes.len() - second.len();
         download_all(workspace, remote, &second, jobs, on_progress, &mut summary).await?;
+        Ok(summary)
+    })?
+}
+
+/// Returns which of `hashes` the remote holds.
+pub fn present(
+    remote: &Remote,
+    hashes: &BTreeSet<String>,
+    jobs: usize,
+) -> Result<BTreeSet<String>, RemoteError> {
+    block_on(remote_has(remote, hashes, jobs))?
+}
+
+/// Downloads exactly the objects in `hashes` that the local cache lacks (a
+/// directory's manifest without its files).
+pub fn fetch_exact(
+    workspace: &Workspace,
+    remote: &Remote,
+    hashes: &BTreeSet<String>,
+    jobs: usize,
+) -> Result<Summary, RemoteError> {
+    block_on(async {
+        let mut summary = Summary::default();
+        let todo: BTreeSet<String> =
+            hashes.iter().filter(|h| !workspace.cache.contains(h)).cloned().collect();
+        summary.present = hashes.len() - todo.len();
+        download_all(workspace, remote, &todo, jobs, &|_| {}, &mut summary).await?;
         Ok(summary)
     })?
 }

@@ -4,6 +4,7 @@
 //! Never prints: progress goes to the caller as [`Event`]s.
 
 mod command;
+pub mod on_remote;
 mod stage;
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
@@ -51,6 +52,8 @@ pub enum Outcome {
     Ran,
     /// The outs of an earlier identical run were restored.
     Restored,
+    /// Up to date, its outs left on the remote (`repro --pull`).
+    OnRemote,
     /// The stage failed; its previous lock entry is kept.
     Failed { reason: String, stderr_tail: Vec<String> },
     /// Not attempted: a stage it depends on failed.
@@ -81,6 +84,8 @@ pub struct Summary {
     pub up_to_date: usize,
     /// Stages restored from the run cache.
     pub restored: usize,
+    /// Stages up to date whose outs were left on the remote.
+    pub on_remote: usize,
     /// Stages that failed.
     pub failed: usize,
     /// Stages not attempted because of a failure.
@@ -106,9 +111,12 @@ pub struct Context {
     runs: RunCache,
     options: Options,
     on_event: Arc<dyn Fn(Event) + Send + Sync>,
+    on_remote: Option<on_remote::OnRemote>,
 }
 
-/// Brings the `selected` stages up to date; the caller holds the repository lock.
+/// Brings the `selected` stages up to date; the caller holds the repository
+/// lock. With `on_remote` (`repro --pull`), outs are fetched from the remote
+/// only when a stage needs them.
 pub fn repro(
     pipeline: &Pipeline,
     dag: &Dag,
@@ -116,6 +124,7 @@ pub fn repro(
     workspace: Arc<Workspace>,
     options: Options,
     on_event: Arc<dyn Fn(Event) + Send + Sync>,
+    on_remote: Option<on_remote::OnRemote>,
 ) -> Result<Summary, RunError> {
     let lock = LockFile::read(&workspace.root, &workspace.dot_cache)?;
     let jobs = options.jobs.max(1);
@@ -126,6 +135,7 @@ pub fn repro(
         workspace: Arc::clone(&workspace),
         options,
         on_event,
+        on_remote,
     });
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(1)
@@ -281,6 +291,7 @@ fn finish(context: &Context, summary: &mut Summary, index: usize, outcome: Outco
             summary.always_changed += usize::from(context.stages[index].always_changed);
         }
         Outcome::Restored => summary.restored += 1,
+        Outcome::OnRemote => summary.on_remote += 1,
         Outcome::Failed { .. } => summary.failed += 1,
         Outcome::Skipped { .. } | Outcome::Stopped => summary.skipped += 1,
     }

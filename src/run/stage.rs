@@ -28,7 +28,8 @@ fn attempt(context: &Context, stage: &Stage, journal: &Mutex<()>) -> std::io::Re
         return Ok(Outcome::Frozen);
     }
     let workspace = &context.workspace;
-    let (inputs, missing) = Inputs::of(stage, workspace)?;
+    let elsewhere = |path: &str| context.on_remote.as_ref().and_then(|r| r.lookup(path));
+    let (inputs, missing) = Inputs::of_with(stage, workspace, &elsewhere)?;
     if let Some(path) = missing.first() {
         let reason = format!("dependency `{path}` does not exist");
         return Ok(Outcome::Failed { reason, stderr_tail: Vec::new() });
@@ -38,6 +39,13 @@ fn attempt(context: &Context, stage: &Stage, journal: &Mutex<()>) -> std::io::Re
     let reasons = status::reasons(stage, locked, &inputs, &missing, workspace)?;
     if reasons.is_empty() && !forced {
         return Ok(Outcome::UpToDate);
+    }
+    if let (Some(remote), Some(locked)) = (&context.on_remote, locked)
+        && !forced
+        && reasons.iter().all(|r| matches!(r, Reason::OutMissing { .. }))
+        && remote.leave(workspace, &locked.outs)
+    {
+        return Ok(Outcome::OnRemote);
     }
     let key = runcache::key(stage, &inputs);
     if !forced
@@ -54,6 +62,11 @@ fn attempt(context: &Context, stage: &Stage, journal: &Mutex<()>) -> std::io::Re
     (context.on_event)(Event::Started { stage: stage.name.clone() });
     if context.options.panic_in.as_deref() == Some(stage.name.as_str()) {
         panic!("failpoint: a worker panics while running `{}`", stage.name);
+    }
+    if let Some(remote) = &context.on_remote
+        && let Err(reason) = remote.materialize_deps(workspace, stage)
+    {
+        return Ok(Outcome::Failed { reason, stderr_tail: Vec::new() });
     }
     if let Some(failure) = run_command(context, stage, &reasons)? {
         return Ok(failure);
@@ -184,7 +197,16 @@ fn restore(
     let mut recorded: Vec<String> = run.outs.iter().map(|o| o.path.clone()).collect();
     expected.sort();
     recorded.sort();
-    if recorded != expected || !run.outs.iter().all(|o| workspace.is_present(o)) {
+    if recorded != expected {
+        return Ok(None);
+    }
+    if let Some(remote) = &context.on_remote
+        && !run.outs.iter().all(|o| workspace.is_present(o))
+        && remote.fetch_outs(workspace, &run.outs).is_err()
+    {
+        return Ok(None);
+    }
+    if !run.outs.iter().all(|o| workspace.is_present(o)) {
         return Ok(None);
     }
     for out in &run.outs {

@@ -239,3 +239,62 @@ fn a_run_cache_entry_from_the_remote_that_names_a_path_outside_is_not_kept() {
     let pull = ok(b.pipit(["fetch"]));
     assert!(pull.stdout.contains("1 run-cache entries"), "only the honest entry: {pull}");
 }
+
+/// Returns how many objects the repository's cache holds.
+fn objects(repo: &Repo) -> usize {
+    walk_files(&repo.path().join(".cache/objects"))
+}
+
+fn walk_files(dir: &Path) -> usize {
+    let Ok(entries) = fs_err::read_dir(dir) else { return 0 };
+    entries
+        .flatten()
+        .filter(|e| !e.file_name().to_string_lossy().starts_with('.'))
+        .map(|e| if e.path().is_dir() { walk_files(&e.path()) } else { 1 })
+        .sum()
+}
+
+/// A fresh clone runs `repro --pull`: no stage runs and no out is downloaded
+/// (only the manifest of the directory out, to know what it holds). After a
+/// param change only the stage below it runs, with the outs it reads
+/// fetched; `--push` shares the result.
+fn repro_pull_fetches_only_what_runs_need(a: &Repo, env: &[(&str, &str)]) {
+    ok(a.pipit_env(env, ["repro", "--push"]));
+    let b = clone_of(a);
+    let run = ok(b.pipit_env(env, ["repro", "--pull"]));
+    assert!(run.stdout.contains("everything is up to date (2 stages"), "{run}");
+    assert!(run.stdout.contains("the outs of 2 left on the remote"), "{run}");
+    assert_eq!((runs(&b, "prepare"), runs(&b, "train")), (0, 0), "{run}");
+    assert_eq!(objects(&b), 1, "only the directory's manifest was downloaded");
+    assert!(!b.path().join("data").exists() && !b.path().join("model.txt").exists());
+    b.write("params.yaml", "depth: 4\n");
+    let run = ok(b.pipit_env(env, ["repro", "--pull", "--push"]));
+    assert_eq!((runs(&b, "prepare"), runs(&b, "train")), (0, 1), "{run}");
+    assert_eq!(b.read("model.txt"), "rows\ndepth=4\n");
+    assert!(run.stdout.contains("on remote  prepare"), "{run}");
+    assert!(run.stderr.contains("pushed 1 objects"), "the new model: {run}");
+    a.write("params.yaml", &b.read("params.yaml"));
+    a.write("pipeline.lock", &b.read("pipeline.lock"));
+    a.write("score.json", &b.read("score.json"));
+    let run = ok(a.pipit_env(env, ["repro", "--pull"]));
+    assert_eq!(runs(a, "train"), 1, "A restores B's run instead of running: {run}");
+    assert_eq!(a.read("model.txt"), "rows\ndepth=4\n");
+    assert_eq!(a.pipit(["status"]).code, 0);
+}
+
+#[test]
+fn repro_pull_fetches_only_what_runs_need_from_a_folder() {
+    let shared = tempfile::tempdir().unwrap();
+    let a = project();
+    folder_remote(&a, shared.path());
+    repro_pull_fetches_only_what_runs_need(&a, &[]);
+}
+
+#[test]
+fn repro_pull_fetches_only_what_runs_need_from_s3() {
+    let a = project();
+    if s3_remote(&a, &unique("repro-pull")).is_none() {
+        return;
+    }
+    repro_pull_fetches_only_what_runs_need(&a, S3_ENV);
+}

@@ -118,9 +118,7 @@ pub fn run(args: ReproArgs, printer: &Printer) -> anyhow::Result<Outcome> {
     let on_event: Arc<dyn Fn(Event) + Send + Sync> =
         Arc::new(move |event| shown.event(&copy, event));
     let remote = if args.pull || args.push {
-        let config = pipit::remote::Config::load(&files.root)?.chosen(args.remote.as_deref())?;
-        let env: Vec<(String, String)> = std::env::vars().collect();
-        Some(pipit::remote::Remote::open(&config, &files.root, &env)?)
+        Some(super::transfer::open_remote(&files.root, args.remote.as_deref())?)
     } else {
         None
     };
@@ -244,6 +242,7 @@ fn pull_runs(
     let jobs = 8;
     let summary = pipit::remote::transfer::pull(files, remote, &none, true, jobs, &|_| {})?;
     printer.note(&format!("fetched {} run-cache entries from `{}`", summary.runs, remote.name));
+    super::transfer::warn_unsigned(remote, &summary, printer);
     Ok(pipit::run::on_remote::OnRemote::new(remote.clone(), jobs))
 }
 

@@ -52,9 +52,7 @@ pub fn run(args: TransferArgs, direction: Direction, printer: &Printer) -> anyho
         return Ok(Outcome::Invalid);
     };
     let files = workspace::open_files(&loaded.pipeline.root)?;
-    let config = Config::load(&files.root)?.chosen(args.remote.as_deref())?;
-    let env: Vec<(String, String)> = std::env::vars().collect();
-    let remote = Remote::open(&config, &files.root, &env)?;
+    let remote = open_remote(&files.root, args.remote.as_deref())?;
     let _lock = RepoLock::acquire(&files.dot_cache, true, &|_| {})?;
     let lock = LockFile::read(&files.root, &files.dot_cache)?;
     let wanted = wanted(&loaded.pipeline, &selected, &lock, &files);
@@ -73,6 +71,7 @@ pub fn run(args: TransferArgs, direction: Direction, printer: &Printer) -> anyho
     bar.finish();
     let summary = summary?;
     printer.line(&summary_line(direction, &remote, &summary));
+    warn_unsigned(&remote, &summary, printer);
     for hash in &summary.missing {
         let name = wanted.names.get(hash).map(|n| format!(" (`{n}`)")).unwrap_or_default();
         let place = if direction == Direction::Push { "the local cache" } else { "the remote" };
@@ -83,6 +82,34 @@ pub fn run(args: TransferArgs, direction: Direction, printer: &Printer) -> anyho
         return super::checkout::place(&loaded, &selected, &files, args.force, printer);
     }
     Ok(if summary.missing.is_empty() { Outcome::Success } else { Outcome::Failure })
+}
+
+/// The environment variable that holds the secret run-cache entries are
+/// signed with.
+const SIGNING_SECRET: &str = "PIPIT_RUN_CACHE_KEY";
+
+/// Opens the remote `name` (or the default one) of the project at `root`,
+/// with the environment's credentials and signing secret.
+pub fn open_remote(root: &std::path::Path, name: Option<&str>) -> anyhow::Result<Remote> {
+    let config = Config::load(root)?.chosen(name)?;
+    let env: Vec<(String, String)> = std::env::vars().collect();
+    let remote = Remote::open(&config, root, &env)?;
+    Ok(match std::env::var_os(SIGNING_SECRET).filter(|s| !s.is_empty()) {
+        Some(secret) => remote.with_signing_secret(secret.as_encoded_bytes()),
+        None => remote,
+    })
+}
+
+/// Says which run-cache entries of the remote were ignored, unsigned.
+pub fn warn_unsigned(remote: &Remote, summary: &Summary, printer: &Printer) {
+    if !summary.unsigned.is_empty() {
+        printer.note(&format!(
+            "warning: ignored {} run-cache entries of remote `{}` that are not signed with \
+             `{SIGNING_SECRET}`",
+            summary.unsigned.len(),
+            remote.name
+        ));
+    }
 }
 
 /// Returns `pushed 12 objects, 3.1 MiB; 840 already there; 2 run-cache entries`.

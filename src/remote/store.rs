@@ -21,6 +21,10 @@ pub struct Remote {
     /// The object store.
     pub store: Arc<dyn ObjectStore>,
     prefix: Key,
+    /// The key that signs run-cache entries, when one is set: entries
+    /// pushed carry a signature, and entries pulled without a valid one
+    /// are ignored.
+    signing_key: Option<[u8; 32]>,
 }
 
 impl Remote {
@@ -68,7 +72,37 @@ impl Remote {
             read_only: config.read_only,
             store: Arc::from(store),
             prefix,
+            signing_key: None,
         })
+    }
+
+    /// Signs and checks run-cache entries with a key derived from `secret`.
+    pub fn with_signing_secret(mut self, secret: &[u8]) -> Self {
+        let mut hasher = blake3::Hasher::new_derive_key("pipit 2026 run-cache entry signature");
+        hasher.update(secret);
+        self.signing_key = Some(*hasher.finalize().as_bytes());
+        self
+    }
+
+    /// Returns whether run-cache entries are signed and checked.
+    pub fn signs(&self) -> bool {
+        self.signing_key.is_some()
+    }
+
+    /// Returns the signature of the run-cache entry `run` holding `bytes`
+    /// (a keyed BLAKE3 of its name and bytes), when a key is set.
+    pub fn signature(&self, run: &str, bytes: &[u8]) -> Option<String> {
+        let key = self.signing_key.as_ref()?;
+        let mut hasher = blake3::Hasher::new_keyed(key);
+        hasher.update(run.as_bytes());
+        hasher.update(b"\n");
+        hasher.update(bytes);
+        Some(hasher.finalize().to_hex().to_string())
+    }
+
+    /// Returns the key of the signature of the run-cache entry `run`.
+    pub fn signature_key(&self, run: &str) -> Key {
+        self.key(&format!("runs/{run}.sig"))
     }
 
     /// Returns the key of the object `hash`.

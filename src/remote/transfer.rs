@@ -47,6 +47,8 @@ pub struct Summary {
     pub runs: usize,
     /// Objects wanted but in neither place.
     pub missing: Vec<String>,
+    /// Run-cache entries on the remote ignored for want of a valid signature.
+    pub unsigned: Vec<String>,
 }
 
 /// Runs `future` to its end: on the runtime this thread belongs to (a stage's
@@ -193,20 +195,32 @@ async fn upload(workspace: &Workspace, remote: &Remote, hash: &str) -> Result<()
         .await
         .map_err(|e| request(remote, "starting the upload of", key.as_ref(), e))?;
     let mut writer = WriteMultipart::new_with_chunk_size(upload, PART_SIZE);
-    let mut file = fs_err::File::open(&path)?;
+    match write_parts(&mut writer, &path).await {
+        Ok(()) => {
+            writer.finish().await.map_err(|e| request(remote, "uploading", key.as_ref(), e))?;
+            Ok(())
+        }
+        Err(error) => {
+            // The parts uploaded so far are invisible, but they cost storage
+            // until the upload is aborted.
+            let _ = writer.abort().await;
+            Err(request(remote, "uploading", key.as_ref(), error))
+        }
+    }
+}
+
+/// Feeds the file at `path` to a multipart upload, a part at a time.
+async fn write_parts(writer: &mut WriteMultipart, path: &std::path::Path) -> Result<(), String> {
+    let mut file = fs_err::File::open(path).map_err(|e| e.to_string())?;
     let mut buffer = vec![0u8; PART_SIZE];
     loop {
-        let read = std::io::Read::read(&mut file, &mut buffer)?;
+        let read = std::io::Read::read(&mut file, &mut buffer).map_err(|e| e.to_string())?;
         if read == 0 {
-            break;
+            return Ok(());
         }
-        if let Err(e) = writer.wait_for_capacity(4).await {
-            return Err(request(remote, "uploading", key.as_ref(), e));
-        }
+        writer.wait_for_capacity(4).await.map_err(|e| e.to_string())?;
         writer.write(&buffer[..read]);
     }
-    writer.finish().await.map_err(|e| request(remote, "uploading", key.as_ref(), e))?;
-    Ok(())
 }
 
 fn corrupted_locally(hash: &str) -> RemoteError {
@@ -240,6 +254,15 @@ async fn push_runs(
             let local = &local;
             async move {
                 let bytes = fs_err::read(local.path_of(key))?;
+                // The signature first: an entry is never visible unsigned.
+                if let Some(signature) = remote.signature(key, &bytes) {
+                    let target = remote.signature_key(key);
+                    remote
+                        .store
+                        .put(&target, PutPayload::from(signature.into_bytes()))
+                        .await
+                        .map_err(|e| request(remote, "uploading", target.as_ref(), e))?;
+                }
                 let target = remote.run_key(key);
                 remote
                     .store
@@ -276,7 +299,7 @@ pub fn pull(
     block_on(async {
         let mut summary = Summary::default();
         if runs {
-            summary.runs = pull_runs(workspace, remote, jobs).await?;
+            summary.runs = pull_runs(workspace, remote, jobs, &mut summary).await?;
         }
         let first: BTreeSet<String> =
             hashes.iter().filter(|h| !workspace.cache.contains(h)).cloned().collect();
@@ -401,6 +424,7 @@ async fn pull_runs(
     workspace: &Workspace,
     remote: &Remote,
     jobs: usize,
+    summary: &mut Summary,
 ) -> Result<usize, RemoteError> {
     let folder = remote.folder("runs");
     let listed: Vec<object_store::ObjectMeta> = remote
@@ -415,7 +439,7 @@ async fn pull_runs(
         .filter_map(|meta| run_name(remote, &meta.location))
         .filter(|key| local.get(key).is_none())
         .collect();
-    let kept: Vec<bool> = futures::stream::iter(todo)
+    let kept: Vec<Kept> = futures::stream::iter(todo)
         .map(|key| {
             let local = &local;
             async move {
@@ -428,11 +452,58 @@ async fn pull_runs(
                     .bytes()
                     .await
                     .map_err(|e| request(remote, "downloading", source.as_ref(), e))?;
-                Ok::<bool, RemoteError>(local.adopt(&key, &bytes)?)
+                if !signed(remote, &key, &bytes).await? {
+                    return Ok(Kept::Unsigned(key));
+                }
+                Ok::<Kept, RemoteError>(if local.adopt(&key, &bytes)? {
+                    Kept::Yes
+                } else {
+                    Kept::No
+                })
             }
         })
         .buffer_unordered(jobs)
         .try_collect()
         .await?;
-    Ok(kept.into_iter().filter(|k| *k).count())
+    let mut count = 0;
+    for outcome in kept {
+        match outcome {
+            Kept::Yes => count += 1,
+            Kept::Unsigned(key) => summary.unsigned.push(key),
+            Kept::No => {}
+        }
+    }
+    Ok(count)
+}
+
+/// What became of one run-cache entry from the remote.
+enum Kept {
+    /// Kept.
+    Yes,
+    /// Not a valid entry.
+    No,
+    /// Not signed with the key that is set.
+    Unsigned(String),
+}
+
+/// Returns whether the entry `run` holding `bytes` carries a valid
+/// signature (always true when no key is set).
+async fn signed(remote: &Remote, run: &str, bytes: &[u8]) -> Result<bool, RemoteError> {
+    let Some(expected) = remote.signature(run, bytes) else {
+        return Ok(true);
+    };
+    let key = remote.signature_key(run);
+    let written = match remote.store.get(&key).await {
+        Ok(result) => {
+            result.bytes().await.map_err(|e| request(remote, "downloading", key.as_ref(), e))?
+        }
+        Err(object_store::Error::NotFound { .. }) => return Ok(false),
+        Err(e) => return Err(request(remote, "downloading", key.as_ref(), e)),
+    };
+    Ok(constant_time_eq(written.as_ref(), expected.as_bytes()))
+}
+
+/// Compares two byte strings in time that does not depend on where they differ.
+fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
+    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
 }

@@ -298,3 +298,94 @@ fn repro_pull_fetches_only_what_runs_need_from_s3() {
     }
     repro_pull_fetches_only_what_runs_need(&a, S3_ENV);
 }
+
+/// Runs `pipit ARGS` in `repo` and kills it with SIGKILL after `delay`.
+fn killed(repo: &Repo, env: &[(&str, &str)], args: &[&str], delay: std::time::Duration) {
+    let mut child = std::process::Command::new(assert_cmd::cargo::cargo_bin!("pipit"))
+        .args(args)
+        .envs(env.iter().copied())
+        .current_dir(repo.path())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    std::thread::sleep(delay);
+    let _ = child.kill();
+    let _ = child.wait();
+}
+
+/// kill -9 during a push and during a pull leaves no partial object under a
+/// final name on either side, and the next push or pull completes.
+fn kill_9_during_transfers_leaves_nothing_half_written(a: &Repo, env: &[(&str, &str)]) {
+    ok(a.pipit(["repro"]));
+    for delay in [30, 120, 400] {
+        killed(a, env, &["push", "-j", "2"], std::time::Duration::from_millis(delay));
+    }
+    ok(a.pipit_env(env, ["push"]));
+    let b = Repo::new();
+    for file in ["pipeline.yaml", "pipeline.lock", ".pipit/config.toml"] {
+        b.write(file, &a.read(file));
+    }
+    for delay in [30, 120, 400] {
+        killed(&b, env, &["pull", "-j", "2"], std::time::Duration::from_millis(delay));
+        let verify = b.pipit(["cache", "verify"]);
+        assert!(verify.stdout.contains("0 bad"), "no partial object in the cache: {verify}");
+    }
+    let pull = ok(b.pipit_env(env, ["pull"]));
+    assert!(pull.stdout.contains("checked out 9 outputs"), "{pull}");
+    assert_eq!(b.pipit(["status"]).code, 0);
+    let verify = ok(b.pipit(["cache", "verify", "--repair"]));
+    assert!(verify.stdout.contains("0 bad, 0 missing"), "{verify}");
+}
+
+/// One 100 MB out (uploaded in parts to S3) and eight small ones.
+const BIG_PIPELINE: &str = "stages:\n  big:\n    cmd: head -c 100000000 /dev/urandom > big.bin && for i in 1 2 3 4 5 6 7 8; do head -c 100000 /dev/urandom > small$i.bin; done\n    outs:\n      - big.bin\n      - small1.bin\n      - small2.bin\n      - small3.bin\n      - small4.bin\n      - small5.bin\n      - small6.bin\n      - small7.bin\n      - small8.bin\n";
+
+#[test]
+fn kill_9_during_a_folder_push_or_pull_leaves_nothing_half_written() {
+    let shared = tempfile::tempdir().unwrap();
+    let a = Repo::with_pipeline(BIG_PIPELINE, "");
+    folder_remote(&a, shared.path());
+    kill_9_during_transfers_leaves_nothing_half_written(&a, &[]);
+}
+
+#[test]
+fn kill_9_during_an_s3_push_or_pull_leaves_nothing_half_written() {
+    let a = Repo::with_pipeline(BIG_PIPELINE, "");
+    if s3_remote(&a, &unique("kill")).is_none() {
+        return;
+    }
+    kill_9_during_transfers_leaves_nothing_half_written(&a, S3_ENV);
+}
+
+#[test]
+fn run_cache_entries_signed_with_another_key_are_ignored() {
+    let shared = tempfile::tempdir().unwrap();
+    let a = project();
+    folder_remote(&a, shared.path());
+    let team = [("PIPIT_RUN_CACHE_KEY", "team secret")];
+    ok(a.pipit_env(&team, ["repro", "--push"]));
+    let fresh = || {
+        let repo = clone_of(&a);
+        fs_err::remove_file(repo.path().join("pipeline.lock")).unwrap();
+        repo
+    };
+    let trusted = fresh();
+    let run = ok(trusted.pipit_env(&team, ["repro", "--pull"]));
+    assert_eq!((runs(&trusted, "prepare"), runs(&trusted, "train")), (0, 0), "{run}");
+    assert!(run.stdout.contains("restored from run cache 2"), "{run}");
+    let fork = fresh();
+    let run = ok(fork.pipit_env(&[("PIPIT_RUN_CACHE_KEY", "guess")], ["repro", "--pull"]));
+    assert!(run.stderr.contains("ignored 2 run-cache entries of remote `shared`"), "{run}");
+    assert_eq!((runs(&fork, "prepare"), runs(&fork, "train")), (1, 1), "{run}");
+    // An entry pushed without the key is never trusted by those who set it.
+    let unsigned = project();
+    folder_remote(&unsigned, shared.path());
+    unsigned.write("input.txt", "other rows\n");
+    ok(unsigned.pipit(["repro", "--push"]));
+    let checker = clone_of(&unsigned);
+    fs_err::remove_file(checker.path().join("pipeline.lock")).unwrap();
+    let run = ok(checker.pipit_env(&team, ["repro", "--pull"]));
+    assert!(run.stderr.contains("ignored 2 run-cache entries"), "{run}");
+    assert_eq!(runs(&checker, "prepare"), 1, "{run}");
+}

@@ -18,4 +18,5 @@ pub mod run;
 pub mod runcache;
 pub mod state;
 pub mod status;
+pub mod tracked;
 pub mod workspace;

@@ -5,7 +5,7 @@ use std::collections::BTreeSet;
 use clap::Args;
 use pipit::cache::LinkMode;
 use pipit::dag::Selection;
-use pipit::lockfile::LockFile;
+use pipit::lockfile::{LockFile, LockedPath};
 use pipit::repolock::RepoLock;
 use pipit::runcache::RunCache;
 use pipit::workspace::Workspace as Files;
@@ -32,52 +32,60 @@ pub fn run(args: CheckoutArgs, printer: &Printer) -> anyhow::Result<Outcome> {
     };
     let files = workspace::open_files(&loaded.pipeline.root)?;
     let _lock = RepoLock::acquire(&files.dot_cache, true, &|_| {})?;
-    place(&loaded, &selected, &files, args.force, printer)
+    let tracked = tracked_of(&loaded, &selected, args.targets.is_empty())?;
+    place(&loaded, &selected, &tracked, &files, args.force, printer)
 }
 
-/// Places the cached outs of the `selected` stages that the workspace lacks,
-/// never over a file the user changed unless `force`; prints what it did.
+/// Returns the data `pipit add` tracks that goes with the `selected` stages:
+/// every record when `all`, else those their deps name.
+pub fn tracked_of(
+    loaded: &workspace::Workspace,
+    selected: &BTreeSet<usize>,
+    all: bool,
+) -> anyhow::Result<Vec<LockedPath>> {
+    Ok(if all {
+        pipit::tracked::all(&loaded.pipeline.root)?
+    } else {
+        pipit::tracked::of_deps(&loaded.pipeline, Some(selected))?
+    })
+}
+
+/// Places the cached outs of the `selected` stages and the `tracked` data
+/// that the workspace lacks, never over a file the user changed unless
+/// `force`; prints what it did.
 pub fn place(
     loaded: &workspace::Workspace,
     selected: &BTreeSet<usize>,
+    tracked: &[LockedPath],
     files: &Files,
     force: bool,
     printer: &Printer,
 ) -> anyhow::Result<Outcome> {
     let lock = LockFile::read(&files.root, &files.dot_cache)?;
-    let known = known_hashes(&lock, &RunCache::new(&files.dot_cache));
-    let (mut placed, mut refused) = (0, 0);
+    let mut known = known_hashes(&lock, &RunCache::new(&files.dot_cache));
+    known.extend(tracked.iter().map(|t| t.hash.clone()));
+    let mut wanted: Vec<(&LockedPath, LinkMode)> = Vec::new();
     for &index in selected {
         let stage = &loaded.pipeline.stages[index];
         let Some(entry) = lock.stages.get(&stage.name) else {
             continue;
         };
         for out in stage.outs.iter().filter(|o| o.cache) {
-            let name = out.path.to_string();
-            let Some(locked) = entry.outs.iter().find(|o| o.path == name) else {
-                continue;
-            };
-            let path = out.path.to_path(&files.root);
-            let current = files.digest(&path, &name)?;
-            if current.as_ref().is_some_and(|c| c.hash == locked.hash) {
-                continue;
+            if let Some(locked) = entry.outs.iter().find(|o| o.path == out.path.as_str()) {
+                let mode = if out.persist { LinkMode::ReflinkOrCopy } else { files.link };
+                wanted.push((locked, mode));
             }
-            if let Some(current) = current.filter(|c| !force && !known.contains(&c.hash)) {
-                printer.note(&format!(
-                    "error: not overwriting `{}`: it was changed in the workspace (hash {}); use --force",
-                    current.path,
-                    pipit::hash::short(&current.hash)
-                ));
+        }
+    }
+    wanted.extend(tracked.iter().map(|t| (t, files.link)));
+    let (mut placed, mut refused) = (0, 0);
+    for (locked, mode) in wanted {
+        match place_one(files, locked, mode, &known, force)? {
+            Placed::Already => {}
+            Placed::Done => placed += 1,
+            Placed::Refused(why) => {
+                printer.note(&format!("error: {why}"));
                 refused += 1;
-                continue;
-            }
-            let mode = if out.persist { LinkMode::ReflinkOrCopy } else { files.link };
-            match files.checkout_as(locked, mode) {
-                Ok(()) => placed += 1,
-                Err(error) => {
-                    printer.note(&format!("error: cannot check out `{name}`: {error}"));
-                    refused += 1;
-                }
             }
         }
     }
@@ -87,6 +95,41 @@ pub fn place(
         if refused > 0 { format!(", {refused} refused") } else { String::new() }
     ));
     Ok(if refused > 0 { Outcome::Failure } else { Outcome::Success })
+}
+
+/// What placing one out did.
+enum Placed {
+    /// The workspace held it already.
+    Already,
+    /// It was placed.
+    Done,
+    /// It was not, for this reason.
+    Refused(String),
+}
+
+fn place_one(
+    files: &Files,
+    locked: &LockedPath,
+    mode: LinkMode,
+    known: &BTreeSet<String>,
+    force: bool,
+) -> anyhow::Result<Placed> {
+    let path = files.root.join(&locked.path);
+    let current = files.digest(&path, &locked.path)?;
+    if current.as_ref().is_some_and(|c| c.hash == locked.hash) {
+        return Ok(Placed::Already);
+    }
+    if let Some(current) = current.filter(|c| !force && !known.contains(&c.hash)) {
+        return Ok(Placed::Refused(format!(
+            "not overwriting `{}`: it was changed in the workspace (hash {}); use --force",
+            current.path,
+            pipit::hash::short(&current.hash)
+        )));
+    }
+    Ok(match files.checkout_as(locked, mode) {
+        Ok(()) => Placed::Done,
+        Err(error) => Placed::Refused(format!("cannot check out `{}`: {error}", locked.path)),
+    })
 }
 
 /// Returns every out hash that some lock entry or run recorded: a workspace file

@@ -1,6 +1,7 @@
 //! The command-line interface: the `Command` enum and its dispatch. One file per
 //! command holds its arguments and its `run` function.
 
+mod add;
 mod cache;
 mod checkout;
 mod completions;
@@ -38,6 +39,8 @@ enum Command {
     Status(status::StatusArgs),
     /// Restore the outputs recorded in the lock file from the cache
     Checkout(checkout::CheckoutArgs),
+    /// Track data that no stage produces: cache it and write `PATH.pipit` for git
+    Add(add::AddArgs),
     /// Remove cached objects and run-cache entries that nothing needs
     Gc(gc::GcArgs),
     /// Inspect the cache
@@ -102,6 +105,7 @@ pub fn main() -> ExitCode {
         Command::Repro(args) => repro::run(args, &printer),
         Command::Status(args) => status::run(args, &printer),
         Command::Checkout(args) => checkout::run(args, &printer),
+        Command::Add(args) => add::run(args, &printer),
         Command::Gc(args) => gc::run(args, &printer),
         Command::Cache(args) => cache::run(args, &printer),
         Command::Remote(args) => remote::run(args, &printer),

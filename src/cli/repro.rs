@@ -126,6 +126,7 @@ pub fn run(args: ReproArgs, printer: &Printer) -> anyhow::Result<Outcome> {
         (Some(remote), true) => Some(pull_runs(remote, &files, printer)?),
         _ => None,
     };
+    place_tracked(&loaded, &selected, &files, on_remote.as_ref())?;
     let summary = match run::repro(
         &loaded.pipeline,
         &loaded.dag,
@@ -231,6 +232,28 @@ fn remove_leftovers(
     Ok(())
 }
 
+/// Puts the data `pipit add` tracks that the selected stages read, and the
+/// workspace lacks, in place from the cache; with `--pull`, data only the
+/// remote has stays there until a stage that runs reads it.
+fn place_tracked(
+    loaded: &workspace::Workspace,
+    selected: &std::collections::BTreeSet<usize>,
+    files: &pipit::workspace::Workspace,
+    on_remote: Option<&pipit::run::on_remote::OnRemote>,
+) -> anyhow::Result<()> {
+    for record in pipit::tracked::of_deps(&loaded.pipeline, Some(selected))? {
+        if files.root.join(&record.path).exists() {
+            continue;
+        }
+        if files.is_present(&record) {
+            files.checkout(&record).map_err(|e| anyhow::anyhow!("{e}"))?;
+        } else if let Some(on_remote) = on_remote {
+            on_remote.leave(files, std::slice::from_ref(&record));
+        }
+    }
+    Ok(())
+}
+
 /// Fetches the remote's run-cache entries the local cache lacks, and returns
 /// the view `repro --pull` runs with.
 fn pull_runs(
@@ -257,7 +280,9 @@ fn push(
 ) -> anyhow::Result<()> {
     use pipit::remote::transfer;
     let lock = pipit::lockfile::LockFile::read(&files.root, &files.dot_cache)?;
-    let wanted = pipit::remote::wanted::wanted(&loaded.pipeline, selected, &lock, files);
+    let mut wanted = pipit::remote::wanted::wanted(&loaded.pipeline, selected, &lock, files);
+    let tracked = super::checkout::tracked_of(loaded, selected, false)?;
+    wanted.objects.extend(tracked.into_iter().map(|record| record.hash));
     let objects = transfer::with_manifest_files(files, &wanted.objects);
     let summary = transfer::push(files, remote, &objects, &wanted.runs, 8, &|_| {})?;
     printer.note(&super::transfer::summary_line(

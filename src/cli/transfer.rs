@@ -55,7 +55,12 @@ pub fn run(args: TransferArgs, direction: Direction, printer: &Printer) -> anyho
     let remote = open_remote(&files.root, args.remote.as_deref())?;
     let _lock = RepoLock::acquire(&files.dot_cache, true, &|_| {})?;
     let lock = LockFile::read(&files.root, &files.dot_cache)?;
-    let wanted = wanted(&loaded.pipeline, &selected, &lock, &files);
+    let mut wanted = wanted(&loaded.pipeline, &selected, &lock, &files);
+    let tracked = super::checkout::tracked_of(&loaded, &selected, args.targets.is_empty())?;
+    for record in &tracked {
+        wanted.objects.insert(record.hash.clone());
+        wanted.names.entry(record.hash.clone()).or_insert_with(|| record.path.clone());
+    }
     let bar = Bar::new();
     let on_progress = |progress| bar.show(progress);
     let jobs = usize::from(args.jobs);
@@ -79,7 +84,7 @@ pub fn run(args: TransferArgs, direction: Direction, printer: &Printer) -> anyho
             .note(&format!("warning: object {}{name} is not in {place}", pipit::hash::short(hash)));
     }
     if direction == Direction::Pull {
-        return super::checkout::place(&loaded, &selected, &files, args.force, printer);
+        return super::checkout::place(&loaded, &selected, &tracked, &files, args.force, printer);
     }
     Ok(if summary.missing.is_empty() { Outcome::Success } else { Outcome::Failure })
 }

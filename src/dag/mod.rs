@@ -194,7 +194,10 @@ pub fn missing_dependencies(pipeline: &Pipeline) -> Vec<PipelineError> {
             }
         }
         for (path, dep) in stage.repo_deps() {
-            if producers.of(path).is_empty() && !path.to_path(&pipeline.root).exists() {
+            let tracked =
+                || crate::tracked::read(&pipeline.root, path.as_str()).is_ok_and(|r| r.is_some());
+            if producers.of(path).is_empty() && !path.to_path(&pipeline.root).exists() && !tracked()
+            {
                 let kind = ErrorKind::MissingDependency {
                     path: path.to_string(),
                     stage: stage.name.clone(),

@@ -389,3 +389,73 @@ fn run_cache_entries_signed_with_another_key_are_ignored() {
     assert!(run.stderr.contains("ignored 2 run-cache entries"), "{run}");
     assert_eq!(runs(&checker, "prepare"), 1, "{run}");
 }
+
+/// `pipit add` of a folder of 1,000 files that a stage reads: pushed, then
+/// pulled into a fresh clone, and `repro --pull` there downloads nothing.
+fn added_data_travels_with_the_project(a: &Repo, env: &[(&str, &str)]) {
+    for i in 0..1000 {
+        a.write(&format!("raw/{i:04}.txt"), &format!("row {i}\n"));
+    }
+    let add = ok(a.pipit(["add", "raw"]));
+    assert!(add.stdout.contains("added `raw` (1000 files"), "{add}");
+    assert!(add.stdout.contains("commit `raw.pipit`"), "{add}");
+    assert!(a.read(".gitignore").lines().any(|l| l == "/raw"), "{}", a.read(".gitignore"));
+    let record = a.read("raw.pipit");
+    assert!(record.contains("path: raw") && record.contains("nfiles: 1000"), "{record}");
+    ok(a.pipit(["repro"]));
+    assert_eq!(a.read("count.txt").trim(), "1000");
+    let push = ok(a.pipit_env(env, ["push"]));
+    assert!(push.stdout.contains("pushed 1002 objects"), "{push}");
+
+    let clone = |a: &Repo| {
+        let b = Repo::new();
+        for file in ["pipeline.yaml", "pipeline.lock", "raw.pipit", ".pipit/config.toml"] {
+            b.write(file, &a.read(file));
+        }
+        b
+    };
+    let b = clone(a);
+    let pull = ok(b.pipit_env(env, ["pull"]));
+    assert!(pull.stdout.contains("checked out 2 outputs"), "{pull}");
+    assert_eq!(fs_err::read_dir(b.path().join("raw")).unwrap().count(), 1000);
+    assert_eq!(b.read("raw/0999.txt"), "row 999\n");
+    assert_eq!(b.pipit(["status"]).code, 0);
+
+    let c = clone(a);
+    let run = ok(c.pipit_env(env, ["repro", "--pull"]));
+    assert!(run.stdout.contains("on remote  count"), "{run}");
+    assert!(!c.path().join("raw").exists(), "nothing needed the data: {run}");
+    assert_eq!(objects(&c), 1, "only the folder's manifest was downloaded");
+}
+
+const COUNT_PIPELINE: &str = "stages:\n  count:\n    cmd: ls raw | wc -l > count.txt\n    deps:\n      - raw\n    outs:\n      - count.txt\n";
+
+#[test]
+fn added_data_travels_through_a_folder_remote() {
+    let shared = tempfile::tempdir().unwrap();
+    let a = Repo::with_pipeline(COUNT_PIPELINE, "");
+    folder_remote(&a, shared.path());
+    added_data_travels_with_the_project(&a, &[]);
+}
+
+#[test]
+fn added_data_travels_through_an_s3_remote() {
+    let a = Repo::with_pipeline(COUNT_PIPELINE, "");
+    if s3_remote(&a, &unique("add")).is_none() {
+        return;
+    }
+    added_data_travels_with_the_project(&a, S3_ENV);
+}
+
+#[test]
+fn add_refuses_a_stage_output_and_a_path_outside() {
+    let a = Repo::with_pipeline(COUNT_PIPELINE, "");
+    a.write("count.txt", "3\n");
+    let run = a.pipit(["add", "count.txt"]);
+    assert_eq!(run.code, 2, "{run}");
+    assert!(run.stderr.contains("`count.txt` is an output of stage `count`"), "{run}");
+    let run = a.pipit(["add", "../elsewhere"]);
+    assert!(run.stderr.contains("is not inside the repository"), "{run}");
+    let run = a.pipit(["add", "missing.csv"]);
+    assert!(run.stderr.contains("`missing.csv` does not exist"), "{run}");
+}

@@ -6,7 +6,7 @@
 //! Transient errors are retried with exponential backoff by the object
 //! store's client.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 
 use futures::{StreamExt, TryStreamExt};
 use object_store::{ObjectStoreExt, PutPayload, WriteMultipart};
@@ -77,6 +77,16 @@ async fn remote_has(
     hashes: &BTreeSet<String>,
     jobs: usize,
 ) -> Result<BTreeSet<String>, RemoteError> {
+    Ok(remote_sizes(remote, hashes, jobs).await?.into_keys().collect())
+}
+
+/// Returns the size of each of `hashes` that the remote holds: one listing
+/// of its objects for many, a `HEAD` request each for a few.
+async fn remote_sizes(
+    remote: &Remote,
+    hashes: &BTreeSet<String>,
+    jobs: usize,
+) -> Result<BTreeMap<String, u64>, RemoteError> {
     if hashes.len() >= LIST_THRESHOLD {
         let folder = remote.folder("objects");
         let listed: Vec<object_store::ObjectMeta> = remote
@@ -90,18 +100,18 @@ async fn remote_has(
             .filter_map(|meta| {
                 let parts = remote.relative(&meta.location)?;
                 match parts.as_slice() {
-                    ["objects", head, rest] => Some(format!("{head}{rest}")),
+                    ["objects", head, rest] => Some((format!("{head}{rest}"), meta.size)),
                     _ => None,
                 }
             })
-            .filter(|hash| hashes.contains(hash))
+            .filter(|(hash, _)| hashes.contains(hash))
             .collect());
     }
-    let found: Vec<Option<String>> = futures::stream::iter(hashes.iter().cloned())
+    let found: Vec<Option<(String, u64)>> = futures::stream::iter(hashes.iter().cloned())
         .map(|hash| async move {
             let key = remote.object_key(&hash);
             match remote.store.head(&key).await {
-                Ok(_) => Ok(Some(hash)),
+                Ok(meta) => Ok(Some((hash, meta.size))),
                 Err(object_store::Error::NotFound { .. }) => Ok(None),
                 Err(e) => Err(request(remote, "asking for", key.as_ref(), e)),
             }
@@ -323,6 +333,29 @@ pub fn present(
     block_on(remote_has(remote, hashes, jobs))?
 }
 
+/// Returns which of the run-cache entries `keys` the remote holds.
+pub fn runs_present(
+    remote: &Remote,
+    keys: &BTreeSet<String>,
+    jobs: usize,
+) -> Result<BTreeSet<String>, RemoteError> {
+    block_on(async {
+        let found: Vec<Option<String>> = futures::stream::iter(keys.iter().cloned())
+            .map(|run| async move {
+                let key = remote.run_key(&run);
+                match remote.store.head(&key).await {
+                    Ok(_) => Ok(Some(run)),
+                    Err(object_store::Error::NotFound { .. }) => Ok(None),
+                    Err(e) => Err(request(remote, "asking for", key.as_ref(), e)),
+                }
+            })
+            .buffer_unordered(jobs)
+            .try_collect()
+            .await?;
+        Ok(found.into_iter().flatten().collect())
+    })?
+}
+
 /// Downloads exactly the objects in `hashes` that the local cache lacks (a
 /// directory's manifest without its files).
 pub fn fetch_exact(
@@ -352,19 +385,7 @@ async fn download_all(
     if hashes.is_empty() {
         return Ok(());
     }
-    let listed: Vec<Option<(String, u64)>> = futures::stream::iter(hashes.iter().cloned())
-        .map(|hash| async move {
-            let key = remote.object_key(&hash);
-            match remote.store.head(&key).await {
-                Ok(meta) => Ok(Some((hash, meta.size))),
-                Err(object_store::Error::NotFound { .. }) => Ok(None),
-                Err(e) => Err(request(remote, "asking for", key.as_ref(), e)),
-            }
-        })
-        .buffer_unordered(jobs)
-        .try_collect()
-        .await?;
-    let found: Vec<(String, u64)> = listed.into_iter().flatten().collect();
+    let found: Vec<(String, u64)> = remote_sizes(remote, hashes, jobs).await?.into_iter().collect();
     let have: BTreeSet<&String> = found.iter().map(|(h, _)| h).collect();
     summary.missing.extend(hashes.iter().filter(|h| !have.contains(h)).cloned());
     on_progress(Progress::Planned {

@@ -459,3 +459,28 @@ fn add_refuses_a_stage_output_and_a_path_outside() {
     let run = a.pipit(["add", "missing.csv"]);
     assert!(run.stderr.contains("`missing.csv` does not exist"), "{run}");
 }
+
+#[test]
+fn status_remote_says_what_the_remote_holds_without_downloading() {
+    let shared = tempfile::tempdir().unwrap();
+    let a = project();
+    folder_remote(&a, shared.path());
+    ok(a.pipit(["repro", "--push"]));
+    let b = clone_of(&a);
+    let status = b.pipit(["status", "--remote"]);
+    assert_eq!(status.code, 1, "outs are missing in B: {status}");
+    assert!(
+        status.stdout.contains(
+            "prepare: the remote has a run for these inputs: restored; its outs are on the remote"
+        ),
+        "{status}"
+    );
+    b.write("params.yaml", "depth: 7\n");
+    let status = b.pipit(["status", "--remote"]);
+    assert!(
+        status.stdout.contains("train: no run for these inputs on the remote: runs"),
+        "{status}"
+    );
+    assert!(status.stdout.contains("param changed: depth 3 → 7"), "{status}");
+    assert_eq!(objects(&b), 0, "status downloads nothing");
+}

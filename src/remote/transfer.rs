@@ -88,13 +88,7 @@ async fn remote_sizes(
     jobs: usize,
 ) -> Result<BTreeMap<String, u64>, RemoteError> {
     if hashes.len() >= LIST_THRESHOLD {
-        let folder = remote.folder("objects");
-        let listed: Vec<object_store::ObjectMeta> = remote
-            .store
-            .list(Some(&folder))
-            .try_collect()
-            .await
-            .map_err(|e| request(remote, "listing", folder.as_ref(), e))?;
+        let listed = list_folder(remote, "objects").await?;
         return Ok(listed
             .iter()
             .filter_map(|meta| {
@@ -107,11 +101,23 @@ async fn remote_sizes(
             .filter(|(hash, _)| hashes.contains(hash))
             .collect());
     }
-    let found: Vec<Option<(String, u64)>> = futures::stream::iter(hashes.iter().cloned())
-        .map(|hash| async move {
-            let key = remote.object_key(&hash);
+    heads(remote, hashes, jobs, |hash| remote.object_key(hash)).await
+}
+
+/// Asks for each of `names` (`HEAD`, `jobs` at a time) at the key `key_of`
+/// gives; returns the size of each the remote holds.
+async fn heads(
+    remote: &Remote,
+    names: &BTreeSet<String>,
+    jobs: usize,
+    key_of: impl Fn(&str) -> object_store::path::Path,
+) -> Result<BTreeMap<String, u64>, RemoteError> {
+    let key_of = &key_of;
+    let found: Vec<Option<(String, u64)>> = futures::stream::iter(names.iter().cloned())
+        .map(|name| async move {
+            let key = key_of(&name);
             match remote.store.head(&key).await {
-                Ok(meta) => Ok(Some((hash, meta.size))),
+                Ok(meta) => Ok(Some((name, meta.size))),
                 Err(object_store::Error::NotFound { .. }) => Ok(None),
                 Err(e) => Err(request(remote, "asking for", key.as_ref(), e)),
             }
@@ -120,6 +126,20 @@ async fn remote_sizes(
         .try_collect()
         .await?;
     Ok(found.into_iter().flatten().collect())
+}
+
+/// Lists every key under the remote's folder `name` (`objects`, `runs`).
+async fn list_folder(
+    remote: &Remote,
+    name: &str,
+) -> Result<Vec<object_store::ObjectMeta>, RemoteError> {
+    let folder = remote.folder(name);
+    remote
+        .store
+        .list(Some(&folder))
+        .try_collect()
+        .await
+        .map_err(|e| request(remote, "listing", folder.as_ref(), e))
 }
 
 /// Returns every object `hashes` need, a directory's manifest adding its
@@ -247,13 +267,7 @@ async fn push_runs(
     runs: &[String],
     jobs: usize,
 ) -> Result<usize, RemoteError> {
-    let folder = remote.folder("runs");
-    let listed: Vec<object_store::ObjectMeta> = remote
-        .store
-        .list(Some(&folder))
-        .try_collect()
-        .await
-        .map_err(|e| request(remote, "listing", folder.as_ref(), e))?;
+    let listed = list_folder(remote, "runs").await?;
     let there: BTreeSet<String> =
         listed.iter().filter_map(|meta| run_name(remote, &meta.location)).collect();
     let local = RunCache::new(&workspace.dot_cache);
@@ -339,21 +353,8 @@ pub fn runs_present(
     keys: &BTreeSet<String>,
     jobs: usize,
 ) -> Result<BTreeSet<String>, RemoteError> {
-    block_on(async {
-        let found: Vec<Option<String>> = futures::stream::iter(keys.iter().cloned())
-            .map(|run| async move {
-                let key = remote.run_key(&run);
-                match remote.store.head(&key).await {
-                    Ok(_) => Ok(Some(run)),
-                    Err(object_store::Error::NotFound { .. }) => Ok(None),
-                    Err(e) => Err(request(remote, "asking for", key.as_ref(), e)),
-                }
-            })
-            .buffer_unordered(jobs)
-            .try_collect()
-            .await?;
-        Ok(found.into_iter().flatten().collect())
-    })?
+    let found = block_on(heads(remote, keys, jobs, |run| remote.run_key(run)))??;
+    Ok(found.into_keys().collect())
 }
 
 /// Downloads exactly the objects in `hashes` that the local cache lacks (a
@@ -447,13 +448,7 @@ async fn pull_runs(
     jobs: usize,
     summary: &mut Summary,
 ) -> Result<usize, RemoteError> {
-    let folder = remote.folder("runs");
-    let listed: Vec<object_store::ObjectMeta> = remote
-        .store
-        .list(Some(&folder))
-        .try_collect()
-        .await
-        .map_err(|e| request(remote, "listing", folder.as_ref(), e))?;
+    let listed = list_folder(remote, "runs").await?;
     let local = RunCache::new(&workspace.dot_cache);
     let todo: Vec<String> = listed
         .iter()

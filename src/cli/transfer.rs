@@ -97,12 +97,38 @@ const SIGNING_SECRET: &str = "PIPIT_RUN_CACHE_KEY";
 /// with the environment's credentials and signing secret.
 pub fn open_remote(root: &std::path::Path, name: Option<&str>) -> anyhow::Result<Remote> {
     let config = Config::load(root)?.chosen(name)?;
-    let env: Vec<(String, String)> = std::env::vars().collect();
+    let mut env: Vec<(String, String)> = std::env::vars().collect();
+    env.extend(aws_profile(&env));
     let remote = Remote::open(&config, root, &env)?;
     Ok(match std::env::var_os(SIGNING_SECRET).filter(|s| !s.is_empty()) {
         Some(secret) => remote.with_signing_secret(secret.as_encoded_bytes()),
         None => remote,
     })
+}
+
+/// Returns the AWS variables of the profile `AWS_PROFILE` names (or
+/// `default`) in `~/.aws/credentials` and `~/.aws/config`, for those the
+/// environment does not set itself.
+fn aws_profile(env: &[(String, String)]) -> Vec<(String, String)> {
+    let get = |key: &str| env.iter().find(|(k, _)| k == key).map(|(_, v)| v.clone());
+    if get("AWS_ACCESS_KEY_ID").is_some() {
+        return Vec::new();
+    }
+    let home = std::path::PathBuf::from(get("HOME").unwrap_or_default()).join(".aws");
+    let file = |variable: &str, name: &str| {
+        let path = get(variable).map_or_else(|| home.join(name), std::path::PathBuf::from);
+        fs_err::read_to_string(path).unwrap_or_default()
+    };
+    let profile = get("AWS_PROFILE").unwrap_or_else(|| "default".into());
+    let has_region = get("AWS_REGION").is_some() || get("AWS_DEFAULT_REGION").is_some();
+    pipit::remote::profile::variables(
+        &profile,
+        &file("AWS_SHARED_CREDENTIALS_FILE", "credentials"),
+        &file("AWS_CONFIG_FILE", "config"),
+    )
+    .into_iter()
+    .filter(|(key, _)| !(has_region && key == "AWS_REGION"))
+    .collect()
 }
 
 /// Says which run-cache entries of the remote were ignored, unsigned.

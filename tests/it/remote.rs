@@ -484,3 +484,27 @@ fn status_remote_says_what_the_remote_holds_without_downloading() {
     assert!(status.stdout.contains("param changed: depth 3 → 7"), "{status}");
     assert_eq!(objects(&b), 0, "status downloads nothing");
 }
+
+#[test]
+fn s3_credentials_come_from_an_aws_profile_too() {
+    let shared = project();
+    if s3_remote(&shared, &unique("profile")).is_none() {
+        return;
+    }
+    let aws = tempfile::tempdir().unwrap();
+    let credentials = aws.path().join("credentials");
+    fs_err::write(&credentials, "[ci]\naws_access_key_id = test\naws_secret_access_key = test\n")
+        .unwrap();
+    let config = aws.path().join("config");
+    fs_err::write(&config, "[profile ci]\nregion = us-east-1\n").unwrap();
+    let credentials = credentials.to_string_lossy().into_owned();
+    let config = config.to_string_lossy().into_owned();
+    let env = [
+        ("AWS_PROFILE", "ci"),
+        ("AWS_SHARED_CREDENTIALS_FILE", credentials.as_str()),
+        ("AWS_CONFIG_FILE", config.as_str()),
+    ];
+    ok(shared.pipit(["repro"]));
+    let push = ok(shared.pipit_env(&env, ["push"]));
+    assert!(push.stdout.contains("pushed 5 objects"), "{push}");
+}

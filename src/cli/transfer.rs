@@ -3,7 +3,7 @@
 //! bytes, rate) on a terminal and a summary line.
 
 use std::io::IsTerminal;
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 
 use clap::Args;
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
@@ -61,7 +61,7 @@ pub fn run(args: TransferArgs, direction: Direction, printer: &Printer) -> anyho
         wanted.objects.insert(record.hash.clone());
         wanted.names.entry(record.hash.clone()).or_insert_with(|| record.path.clone());
     }
-    let bar = Bar::new();
+    let bar = Bar::new(*printer);
     let on_progress = |progress| bar.show(progress);
     let jobs = usize::from(args.jobs);
     let summary = match direction {
@@ -160,15 +160,17 @@ pub fn summary_line(direction: Direction, remote: &Remote, summary: &Summary) ->
     )
 }
 
-/// A progress bar of files and bytes on a terminal; nothing otherwise.
+/// A progress bar of files, bytes and rate on a terminal; plain lines otherwise.
 struct Bar {
     bar: Option<ProgressBar>,
+    printer: Printer,
     files: AtomicUsize,
     done: AtomicUsize,
+    bytes: AtomicU64,
 }
 
 impl Bar {
-    fn new() -> Self {
+    fn new(printer: Printer) -> Self {
         let shown = std::io::stderr().is_terminal()
             && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty());
         let bar = shown.then(|| {
@@ -181,23 +183,49 @@ impl Bar {
             );
             bar
         });
-        Self { bar, files: AtomicUsize::new(0), done: AtomicUsize::new(0) }
+        Self {
+            bar,
+            printer,
+            files: AtomicUsize::new(0),
+            done: AtomicUsize::new(0),
+            bytes: AtomicU64::new(0),
+        }
     }
 
     fn show(&self, progress: Progress) {
-        let Some(bar) = &self.bar else { return };
         match progress {
             Progress::Planned { files, bytes } => {
                 self.files.fetch_add(files, Ordering::Relaxed);
-                bar.inc_length(bytes);
+                match &self.bar {
+                    Some(bar) => bar.inc_length(bytes),
+                    None if files > 0 => self
+                        .printer
+                        .note(&format!("moving {files} files, {}", indicatif::HumanBytes(bytes))),
+                    None => {}
+                }
             }
             Progress::Moved { bytes } => {
-                self.done.fetch_add(1, Ordering::Relaxed);
-                bar.inc(bytes);
+                let done = self.done.fetch_add(1, Ordering::Relaxed) + 1;
+                let moved = self.bytes.fetch_add(bytes, Ordering::Relaxed) + bytes;
+                let files = self.files.load(Ordering::Relaxed);
+                match &self.bar {
+                    Some(bar) => bar.inc(bytes),
+                    // Without a terminal, a line at every tenth of the files.
+                    None if done.is_multiple_of((files / 10).max(1)) || done == files => {
+                        self.printer.note(&format!(
+                            "  {done}/{files} files, {}",
+                            indicatif::HumanBytes(moved)
+                        ));
+                    }
+                    None => {}
+                }
             }
         }
-        let (done, files) = (self.done.load(Ordering::Relaxed), self.files.load(Ordering::Relaxed));
-        bar.set_message(format!("{done}/{files} files"));
+        if let Some(bar) = &self.bar {
+            let (done, files) =
+                (self.done.load(Ordering::Relaxed), self.files.load(Ordering::Relaxed));
+            bar.set_message(format!("{done}/{files} files"));
+        }
     }
 
     fn finish(&self) {

@@ -6,6 +6,7 @@
 #
 #   bench/remote-vs-dvc.sh [RUNS]        (default 3; the 1 GiB file: 2)
 #   OPS="pull-10k push-10k" bench/remote-vs-dvc.sh   (only these comparisons)
+#   S3_SERVER=s3s-fs bench/remote-vs-dvc.sh         (a Rust S3 server instead of moto)
 #
 # Installs DVC with its S3 plugin and moto into $BENCH_DIR (default
 # /tmp/pipit-remote-bench), builds pipit in release mode. Results go to
@@ -31,12 +32,25 @@ fi
 PIPIT="${CARGO_TARGET_DIR:-$ROOT/target}/release/pipit"
 
 PORT=5390
-"$TOOLS/moto/bin/moto_server" -H 127.0.0.1 -p "$PORT" >"$BENCH_DIR/moto.log" 2>&1 &
-MOTO=$!
-trap 'kill "$MOTO" 2>/dev/null || true' EXIT
 ENDPOINT="http://127.0.0.1:$PORT"
 export AWS_ACCESS_KEY_ID=bench AWS_SECRET_ACCESS_KEY=bench AWS_REGION=us-east-1 AWS_DEFAULT_REGION=us-east-1
-"$TOOLS/moto/bin/python" - "$ENDPOINT" <<'PY'
+# S3_SERVER=s3s-fs: a Rust S3 server (crates.io), much faster than moto, so
+# that small-file transfers measure the tools rather than the server.
+S3_SERVER="${S3_SERVER:-moto}"
+if [ "$S3_SERVER" = s3s-fs ]; then
+    [ -x "$TOOLS/s3s/bin/s3s-fs" ] ||
+        cargo install -q s3s-fs --version 0.14.1 --features binary --root "$TOOLS/s3s"
+    rm -rf "$BENCH_DIR/s3s-data" && mkdir -p "$BENCH_DIR/s3s-data/bench"
+    "$TOOLS/s3s/bin/s3s-fs" --host 127.0.0.1 --port "$PORT" --access-key bench \
+        --secret-key bench "$BENCH_DIR/s3s-data" >"$BENCH_DIR/s3s.log" 2>&1 &
+    SERVER=$!
+    trap 'kill "$SERVER" 2>/dev/null || true' EXIT
+    sleep 1
+else
+    "$TOOLS/moto/bin/moto_server" -H 127.0.0.1 -p "$PORT" >"$BENCH_DIR/moto.log" 2>&1 &
+    SERVER=$!
+    trap 'kill "$SERVER" 2>/dev/null || true' EXIT
+    "$TOOLS/moto/bin/python" - "$ENDPOINT" <<'PY'
 import sys, time, boto3
 s3 = boto3.client("s3", endpoint_url=sys.argv[1])
 for _ in range(50):
@@ -46,6 +60,7 @@ for _ in range(50):
     except Exception:
         time.sleep(0.2)
 PY
+fi
 
 # The data, made once: 10,000 files of 1 KiB and one file of 1 GiB.
 DATA="$BENCH_DIR/data"
@@ -85,13 +100,14 @@ project dvc "$D"
 
 OPS="${OPS:-add-10k add-1g push-10k push-1g pull-10k pull-1g repro-pull}"
 SUFFIX=""; [ "$OPS" != "add-10k add-1g push-10k push-1g pull-10k pull-1g repro-pull" ] && SUFFIX="-${OPS// /-}"
+[ "$S3_SERVER" = moto ] || SUFFIX="$SUFFIX-$S3_SERVER"
 RESULTS="$ROOT/bench/results/remote-vs-dvc-$(date +%F)$SUFFIX.md"
 mkdir -p "$(dirname "$RESULTS")"
 {
     echo "# pipit vs DVC through a local S3 server ($(date +%F))"
     echo
     echo "Machine: $(nproc) cores, $(free -g | awk '/Mem:/ {print $2}') GiB, $(uname -sr);"
-    echo "pipit $("$PIPIT" --version | cut -d' ' -f2), DVC $("$DVC" --version); moto's S3 server on 127.0.0.1."
+    echo "pipit $("$PIPIT" --version | cut -d' ' -f2), DVC $("$DVC" --version); S3 server: $S3_SERVER on 127.0.0.1."
     echo "Command: bench/remote-vs-dvc.sh $RUNS"
 } > "$RESULTS"
 

@@ -262,7 +262,7 @@ fn pull_runs(
     printer: &Printer,
 ) -> anyhow::Result<pipit::run::on_remote::OnRemote> {
     let none = std::collections::BTreeSet::new();
-    let jobs = 8;
+    let jobs = super::transfer::DEFAULT_JOBS;
     let summary = pipit::remote::transfer::pull(files, remote, &none, true, jobs, &|_| {})?;
     printer.note(&format!("fetched {} run-cache entries from `{}`", summary.runs, remote.name));
     super::transfer::warn_unsigned(remote, &summary, printer);
@@ -284,7 +284,14 @@ fn push(
     let tracked = super::checkout::tracked_of(loaded, selected, false)?;
     wanted.objects.extend(tracked.into_iter().map(|record| record.hash));
     let objects = transfer::with_manifest_files(files, &wanted.objects);
-    let summary = transfer::push(files, remote, &objects, &wanted.runs, 8, &|_| {})?;
+    let summary = transfer::push(
+        files,
+        remote,
+        &objects,
+        &wanted.runs,
+        super::transfer::DEFAULT_JOBS,
+        &|_| {},
+    )?;
     printer.note(&super::transfer::summary_line(
         super::transfer::Direction::Push,
         remote,

@@ -85,7 +85,7 @@ fn remote_status(
     use pipit::remote::transfer;
     let remote = super::transfer::open_remote(&files.root, args.remote_name.as_deref())?;
     let wanted = pipit::remote::wanted::wanted(&loaded.pipeline, selected, lock, files);
-    let there = transfer::present(&remote, &wanted.objects, 8)?;
+    let there = transfer::present(&remote, &wanted.objects, super::transfer::DEFAULT_JOBS)?;
     let changed_names: BTreeMap<&str, &Vec<Reason>> =
         changed.values().map(|(name, why)| (name.as_str(), why)).collect();
     let mut keys = BTreeMap::new();
@@ -98,7 +98,11 @@ fn remote_status(
             }
         }
     }
-    let runs = transfer::runs_present(&remote, &keys.values().cloned().collect(), 8)?;
+    let runs = transfer::runs_present(
+        &remote,
+        &keys.values().cloned().collect(),
+        super::transfer::DEFAULT_JOBS,
+    )?;
     let order = loaded.dag.topological_order();
     for index in order.into_iter().filter(|i| selected.contains(i)) {
         let stage = &loaded.pipeline.stages[index];

@@ -16,6 +16,10 @@ use pipit::repolock::RepoLock;
 
 use super::{Outcome, Printer, workspace};
 
+/// How many transfers run at once by default: object stores answer each
+/// request after tens of milliseconds, so many small files want many at once.
+pub const DEFAULT_JOBS: usize = 32;
+
 /// Arguments of `pipit push`, `pull` and `fetch`
 #[derive(Debug, Args)]
 pub struct TransferArgs {
@@ -25,7 +29,7 @@ pub struct TransferArgs {
     #[arg(short, long)]
     remote: Option<String>,
     /// How many transfers run at once
-    #[arg(short, long, default_value_t = 8, value_parser = clap::value_parser!(u16).range(1..))]
+    #[arg(short, long, default_value_t = DEFAULT_JOBS as u16, value_parser = clap::value_parser!(u16).range(1..))]
     jobs: u16,
     /// (pull) Overwrite workspace files that the user changed
     #[arg(short, long)]

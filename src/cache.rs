@@ -201,6 +201,12 @@ impl Cache {
         }
     }
 
+    /// Returns the manifest stored as the object `hash`, when it is intact
+    /// and one.
+    pub fn manifest(&self, hash: &str) -> Option<crate::hash::Manifest> {
+        crate::hash::Manifest::from_bytes(&self.read(hash).ok()?)
+    }
+
     /// Reads a small object whole without checking its hash (to salvage what
     /// a damaged manifest still says); refuses one larger than any manifest.
     pub fn read_unchecked(&self, hash: &str) -> Result<Vec<u8>, ObjectError> {

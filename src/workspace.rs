@@ -177,14 +177,6 @@ impl Workspace {
         Ok(Some(Committed { locked, healed }))
     }
 
-    /// Returns true when every object `locked` needs is present and intact
-    /// (each is hashed: this reads the whole out).
-    pub fn is_intact(&self, locked: &LockedPath) -> bool {
-        self.objects_of(locked).is_ok_and(|objects| {
-            objects.par_iter().all(|(hash, _, _)| self.cache.check(hash).is_ok())
-        })
-    }
-
     /// Returns true when every object `locked` needs is present (a directory's
     /// manifest is read and checked; the files are checked when placed).
     pub fn is_present(&self, locked: &LockedPath) -> bool {

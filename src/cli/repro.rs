@@ -279,10 +279,7 @@ fn push(
     printer: &Printer,
 ) -> anyhow::Result<()> {
     use pipit::remote::transfer;
-    let lock = pipit::lockfile::LockFile::read(&files.root, &files.dot_cache)?;
-    let mut wanted = pipit::remote::wanted::wanted(&loaded.pipeline, selected, &lock, files);
-    let tracked = super::checkout::tracked_of(loaded, selected, false)?;
-    wanted.objects.extend(tracked.into_iter().map(|record| record.hash));
+    let (wanted, _) = super::transfer::carried(loaded, selected, files, false)?;
     let objects = transfer::with_manifest_files(files, &wanted.objects);
     let summary = transfer::push(
         files,

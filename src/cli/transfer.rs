@@ -10,7 +10,7 @@ use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use pipit::dag::Selection;
 use pipit::lockfile::LockFile;
 use pipit::remote::transfer::{self, Progress, Summary};
-use pipit::remote::wanted::wanted;
+use pipit::remote::wanted::{Wanted, wanted};
 use pipit::remote::{Config, Remote};
 use pipit::repolock::RepoLock;
 
@@ -58,13 +58,7 @@ pub fn run(args: TransferArgs, direction: Direction, printer: &Printer) -> anyho
     let files = workspace::open_files(&loaded.pipeline.root)?;
     let remote = open_remote(&files.root, args.remote.as_deref())?;
     let _lock = RepoLock::acquire(&files.dot_cache, true, &|_| {})?;
-    let lock = LockFile::read(&files.root, &files.dot_cache)?;
-    let mut wanted = wanted(&loaded.pipeline, &selected, &lock, &files);
-    let tracked = super::checkout::tracked_of(&loaded, &selected, args.targets.is_empty())?;
-    for record in &tracked {
-        wanted.objects.insert(record.hash.clone());
-        wanted.names.entry(record.hash.clone()).or_insert_with(|| record.path.clone());
-    }
+    let (wanted, tracked) = carried(&loaded, &selected, &files, args.targets.is_empty())?;
     let bar = Bar::new(*printer);
     let on_progress = |progress| bar.show(progress);
     let jobs = usize::from(args.jobs);
@@ -145,6 +139,25 @@ pub fn warn_unsigned(remote: &Remote, summary: &Summary, printer: &Printer) {
             remote.name
         ));
     }
+}
+
+/// Returns what moving the `selected` stages carries: their outs and current
+/// run-cache entries, and the data `pipit add` tracks that goes with them
+/// (all of it when `all_tracked`), which is also returned on its own.
+pub fn carried(
+    loaded: &workspace::Workspace,
+    selected: &std::collections::BTreeSet<usize>,
+    files: &pipit::workspace::Workspace,
+    all_tracked: bool,
+) -> anyhow::Result<(Wanted, Vec<pipit::lockfile::LockedPath>)> {
+    let lock = LockFile::read(&files.root, &files.dot_cache)?;
+    let mut wanted = wanted(&loaded.pipeline, selected, &lock, files);
+    let tracked = super::checkout::tracked_of(loaded, selected, all_tracked)?;
+    for record in &tracked {
+        wanted.objects.insert(record.hash.clone());
+        wanted.names.entry(record.hash.clone()).or_insert_with(|| record.path.clone());
+    }
+    Ok((wanted, tracked))
 }
 
 /// Returns `pushed 12 objects, 3.1 MiB; 840 already there; 2 run-cache entries`.

@@ -84,11 +84,6 @@ impl Remote {
         self
     }
 
-    /// Returns whether run-cache entries are signed and checked.
-    pub fn signs(&self) -> bool {
-        self.signing_key.is_some()
-    }
-
     /// Returns the signature of the run-cache entry `run` holding `bytes`
     /// (a keyed BLAKE3 of its name and bytes), when a key is set.
     pub fn signature(&self, run: &str, bytes: &[u8]) -> Option<String> {

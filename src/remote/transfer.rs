@@ -13,7 +13,7 @@ use object_store::{ObjectStoreExt, PutPayload, WriteMultipart};
 
 use super::{Remote, RemoteError};
 use crate::cache::ObjectError;
-use crate::hash::{Manifest, is_hash};
+use crate::hash::is_hash;
 use crate::runcache::RunCache;
 use crate::workspace::Workspace;
 
@@ -147,9 +147,7 @@ async fn list_folder(
 pub fn with_manifest_files(workspace: &Workspace, hashes: &BTreeSet<String>) -> BTreeSet<String> {
     let mut all = hashes.clone();
     for hash in hashes {
-        if let Some(manifest) =
-            workspace.cache.read(hash).ok().and_then(|bytes| Manifest::from_bytes(&bytes))
-        {
+        if let Some(manifest) = workspace.cache.manifest(hash) {
             all.extend(manifest.files.into_iter().map(|f| f.hash));
         }
     }

@@ -27,19 +27,9 @@ impl OnRemote {
         Self { remote, jobs, outs: Mutex::new(BTreeMap::new()) }
     }
 
-    /// Returns the remote.
-    pub fn remote(&self) -> &Remote {
-        &self.remote
-    }
-
     /// Returns the out at `path` when it was left on the remote.
     pub fn lookup(&self, path: &str) -> Option<LockedPath> {
         self.outs.lock().ok()?.get(path).cloned()
-    }
-
-    /// Returns how many outs were left on the remote.
-    pub fn count(&self) -> usize {
-        self.outs.lock().map_or(0, |outs| outs.len())
     }
 
     /// Leaves `outs` on the remote when every object they need that the

@@ -200,14 +200,16 @@ fn restore(
     if recorded != expected {
         return Ok(None);
     }
-    if let Some(remote) = &context.on_remote
-        && !run.outs.iter().all(|o| workspace.is_present(o))
-        && remote.fetch_outs(workspace, &run.outs).is_err()
-    {
-        return Ok(None);
-    }
-    if !run.outs.iter().all(|o| workspace.is_present(o)) {
-        return Ok(None);
+    let present = || run.outs.iter().all(|o| workspace.is_present(o));
+    if !present() {
+        // With `--pull`, what the local cache lacks may come from the remote.
+        let fetched = context
+            .on_remote
+            .as_ref()
+            .is_some_and(|remote| remote.fetch_outs(workspace, &run.outs).is_ok());
+        if !fetched || !present() {
+            return Ok(None);
+        }
     }
     for out in &run.outs {
         let path = workspace.root.join(&out.path);

@@ -94,6 +94,26 @@ fn s3_remote(repo: &Repo, prefix: &str) -> Option<()> {
     Some(())
 }
 
+/// The environment a scenario runs pipit with.
+type Env<'a> = &'a [(&'a str, &'a str)];
+
+/// Runs `scenario` on a repository that `make` returns, sharing a folder.
+fn on_folder(make: fn() -> Repo, scenario: fn(&Repo, Env)) {
+    let shared = tempfile::tempdir().unwrap();
+    let repo = make();
+    folder_remote(&repo, shared.path());
+    scenario(&repo, &[]);
+}
+
+/// Runs `scenario` on a repository that `make` returns, sharing a fresh
+/// prefix of the test S3 server (skipped without one).
+fn on_s3(name: &str, make: fn() -> Repo, scenario: fn(&Repo, Env)) {
+    let repo = make();
+    if s3_remote(&repo, &unique(name)).is_some() {
+        scenario(&repo, S3_ENV);
+    }
+}
+
 #[expect(clippy::print_stderr, reason = "a skipped test must say so in the test output")]
 fn skipped(why: &str) {
     eprintln!("skipped: {why}");
@@ -140,19 +160,12 @@ fn two_clones_share_the_remote(a: &Repo, env: &[(&str, &str)]) {
 
 #[test]
 fn two_clones_share_a_folder_remote() {
-    let shared = tempfile::tempdir().unwrap();
-    let a = project();
-    folder_remote(&a, shared.path());
-    two_clones_share_the_remote(&a, &[]);
+    on_folder(project, two_clones_share_the_remote);
 }
 
 #[test]
 fn two_clones_share_an_s3_remote() {
-    let a = project();
-    if s3_remote(&a, &unique("share")).is_none() {
-        return;
-    }
-    two_clones_share_the_remote(&a, S3_ENV);
+    on_s3("share", project, two_clones_share_the_remote);
 }
 
 #[test]
@@ -284,19 +297,12 @@ fn repro_pull_fetches_only_what_runs_need(a: &Repo, env: &[(&str, &str)]) {
 
 #[test]
 fn repro_pull_fetches_only_what_runs_need_from_a_folder() {
-    let shared = tempfile::tempdir().unwrap();
-    let a = project();
-    folder_remote(&a, shared.path());
-    repro_pull_fetches_only_what_runs_need(&a, &[]);
+    on_folder(project, repro_pull_fetches_only_what_runs_need);
 }
 
 #[test]
 fn repro_pull_fetches_only_what_runs_need_from_s3() {
-    let a = project();
-    if s3_remote(&a, &unique("repro-pull")).is_none() {
-        return;
-    }
-    repro_pull_fetches_only_what_runs_need(&a, S3_ENV);
+    on_s3("repro-pull", project, repro_pull_fetches_only_what_runs_need);
 }
 
 /// Runs `pipit ARGS` in `repo` and kills it with SIGKILL after `delay`.
@@ -343,19 +349,19 @@ const BIG_PIPELINE: &str = "stages:\n  big:\n    cmd: head -c 100000000 /dev/ura
 
 #[test]
 fn kill_9_during_a_folder_push_or_pull_leaves_nothing_half_written() {
-    let shared = tempfile::tempdir().unwrap();
-    let a = Repo::with_pipeline(BIG_PIPELINE, "");
-    folder_remote(&a, shared.path());
-    kill_9_during_transfers_leaves_nothing_half_written(&a, &[]);
+    on_folder(
+        || Repo::with_pipeline(BIG_PIPELINE, ""),
+        kill_9_during_transfers_leaves_nothing_half_written,
+    );
 }
 
 #[test]
 fn kill_9_during_an_s3_push_or_pull_leaves_nothing_half_written() {
-    let a = Repo::with_pipeline(BIG_PIPELINE, "");
-    if s3_remote(&a, &unique("kill")).is_none() {
-        return;
-    }
-    kill_9_during_transfers_leaves_nothing_half_written(&a, S3_ENV);
+    on_s3(
+        "kill",
+        || Repo::with_pipeline(BIG_PIPELINE, ""),
+        kill_9_during_transfers_leaves_nothing_half_written,
+    );
 }
 
 #[test]
@@ -432,19 +438,12 @@ const COUNT_PIPELINE: &str = "stages:\n  count:\n    cmd: ls raw | wc -l > count
 
 #[test]
 fn added_data_travels_through_a_folder_remote() {
-    let shared = tempfile::tempdir().unwrap();
-    let a = Repo::with_pipeline(COUNT_PIPELINE, "");
-    folder_remote(&a, shared.path());
-    added_data_travels_with_the_project(&a, &[]);
+    on_folder(|| Repo::with_pipeline(COUNT_PIPELINE, ""), added_data_travels_with_the_project);
 }
 
 #[test]
 fn added_data_travels_through_an_s3_remote() {
-    let a = Repo::with_pipeline(COUNT_PIPELINE, "");
-    if s3_remote(&a, &unique("add")).is_none() {
-        return;
-    }
-    added_data_travels_with_the_project(&a, S3_ENV);
+    on_s3("add", || Repo::with_pipeline(COUNT_PIPELINE, ""), added_data_travels_with_the_project);
 }
 
 #[test]

@@ -7,6 +7,10 @@
 #   bench/remote-vs-dvc.sh [RUNS]        (default 3; the 1 GiB file: 2)
 #   OPS="pull-10k push-10k" bench/remote-vs-dvc.sh   (only these comparisons)
 #   S3_SERVER=s3s-fs bench/remote-vs-dvc.sh         (a Rust S3 server instead of moto)
+#   DVC_JOBS=128 bench/remote-vs-dvc.sh              (DVC with as many transfers as pipit)
+#   S3_SERVER=ceph OPS="push-10k pull-10k" bench/remote-vs-dvc.sh
+#       (Ceph's RADOS gateway from Debian's packages, bench/servers/start-ceph-rgw.sh;
+#        its in-memory OSD holds 1 GiB, so only the small-file comparisons)
 #
 # Installs DVC with its S3 plugin and moto into $BENCH_DIR (default
 # /tmp/pipit-remote-bench), builds pipit in release mode. Results go to
@@ -32,12 +36,18 @@ fi
 PIPIT="${CARGO_TARGET_DIR:-$ROOT/target}/release/pipit"
 
 PORT=5390
-ENDPOINT="http://127.0.0.1:$PORT"
 export AWS_ACCESS_KEY_ID=bench AWS_SECRET_ACCESS_KEY=bench AWS_REGION=us-east-1 AWS_DEFAULT_REGION=us-east-1
 # S3_SERVER=s3s-fs: a Rust S3 server (crates.io), much faster than moto, so
 # that small-file transfers measure the tools rather than the server.
 S3_SERVER="${S3_SERVER:-moto}"
-if [ "$S3_SERVER" = s3s-fs ]; then
+if [ "$S3_SERVER" = ceph ]; then
+    command -v radosgw >/dev/null ||
+        apt-get install -y -qq --no-install-recommends radosgw ceph-mon ceph-osd >/dev/null
+    PORT=7480
+    export AWS_ACCESS_KEY_ID=PIPITACCESSKEY0000001 AWS_SECRET_ACCESS_KEY=pipitsecretkey0000000000000000000000000
+    "$ROOT/bench/servers/start-ceph-rgw.sh" "$BENCH_DIR/ceph" >/dev/null 2>&1
+    trap '"$ROOT/bench/servers/stop-ceph-rgw.sh" "$BENCH_DIR/ceph" >/dev/null' EXIT
+elif [ "$S3_SERVER" = s3s-fs ]; then
     [ -x "$TOOLS/s3s/bin/s3s-fs" ] ||
         cargo install -q s3s-fs --version 0.14.1 --features binary --root "$TOOLS/s3s"
     rm -rf "$BENCH_DIR/s3s-data" && mkdir -p "$BENCH_DIR/s3s-data/bench"
@@ -50,6 +60,9 @@ else
     "$TOOLS/moto/bin/moto_server" -H 127.0.0.1 -p "$PORT" >"$BENCH_DIR/moto.log" 2>&1 &
     SERVER=$!
     trap 'kill "$SERVER" 2>/dev/null || true' EXIT
+fi
+ENDPOINT="http://127.0.0.1:$PORT"
+if [ "$S3_SERVER" != s3s-fs ]; then
     "$TOOLS/moto/bin/python" - "$ENDPOINT" <<'PY'
 import sys, time, boto3
 s3 = boto3.client("s3", endpoint_url=sys.argv[1])
@@ -101,6 +114,7 @@ project dvc "$D"
 OPS="${OPS:-add-10k add-1g push-10k push-1g pull-10k pull-1g repro-pull}"
 SUFFIX=""; [ "$OPS" != "add-10k add-1g push-10k push-1g pull-10k pull-1g repro-pull" ] && SUFFIX="-${OPS// /-}"
 [ "$S3_SERVER" = moto ] || SUFFIX="$SUFFIX-$S3_SERVER"
+DVC_J=""; [ -n "${DVC_JOBS:-}" ] && DVC_J="-j $DVC_JOBS" && SUFFIX="$SUFFIX-dvc-j$DVC_JOBS"
 RESULTS="$ROOT/bench/results/remote-vs-dvc-$(date +%F)$SUFFIX.md"
 mkdir -p "$(dirname "$RESULTS")"
 {
@@ -108,7 +122,7 @@ mkdir -p "$(dirname "$RESULTS")"
     echo
     echo "Machine: $(nproc) cores, $(free -g | awk '/Mem:/ {print $2}') GiB, $(uname -sr);"
     echo "pipit $("$PIPIT" --version | cut -d' ' -f2), DVC $("$DVC" --version); S3 server: $S3_SERVER on 127.0.0.1."
-    echo "Command: bench/remote-vs-dvc.sh $RUNS"
+    echo "Command: ${DVC_JOBS:+DVC_JOBS=$DVC_JOBS }S3_SERVER=$S3_SERVER OPS=\"$OPS\" bench/remote-vs-dvc.sh $RUNS"
 } > "$RESULTS"
 
 compare() { # name, runs, pipit prepare, pipit command, dvc prepare, dvc command
@@ -132,13 +146,15 @@ compare add-1g 2 \
 # push: every run to a fresh prefix, so that everything crosses the wire.
 compare push-10k "$RUNS" \
     "cd $P && $PIPIT remote modify s3 url s3://bench/pipit-\$RANDOM\$RANDOM >/dev/null" "cd $P && $PIPIT push count" \
-    "cd $D && $DVC remote modify s3 url s3://bench/dvc-\$RANDOM\$RANDOM" "cd $D && $DVC push -q small.dvc"
+    "cd $D && $DVC remote modify s3 url s3://bench/dvc-\$RANDOM\$RANDOM" "cd $D && $DVC push -q $DVC_J small.dvc"
 compare push-1g 2 \
     "cd $P && $PIPIT remote modify s3 url s3://bench/pipit-\$RANDOM\$RANDOM >/dev/null" "cd $P && $PIPIT push size" \
-    "cd $D && $DVC remote modify s3 url s3://bench/dvc-\$RANDOM\$RANDOM" "cd $D && $DVC push -q big.bin.dvc"
+    "cd $D && $DVC remote modify s3 url s3://bench/dvc-\$RANDOM\$RANDOM" "cd $D && $DVC push -q $DVC_J big.bin.dvc"
 # Leave everything on one prefix for the pulls.
-(cd "$P" && "$PIPIT" remote modify s3 url s3://bench/pipit-shared >/dev/null && "$PIPIT" push >/dev/null)
-(cd "$D" && "$DVC" remote modify s3 url s3://bench/dvc-shared && "$DVC" push -q)
+# (Ceph's in-memory OSD has no room for the large file.)
+if [ "$S3_SERVER" = ceph ]; then PIPIT_SHARED=count DVC_SHARED=small.dvc; else PIPIT_SHARED="" DVC_SHARED=""; fi
+(cd "$P" && "$PIPIT" remote modify s3 url s3://bench/pipit-shared >/dev/null && "$PIPIT" push $PIPIT_SHARED >/dev/null)
+(cd "$D" && "$DVC" remote modify s3 url s3://bench/dvc-shared && "$DVC" push -q $DVC_SHARED)
 
 # pull into a fresh clone: the committed files only.
 clone() { # tool, from, to
@@ -153,14 +169,15 @@ declare -f clone > "$BENCH_DIR/clone.sh"
 PC="$BENCH_DIR/pipit-clone" DC="$BENCH_DIR/dvc-clone"
 compare pull-10k "$RUNS" \
     ". $BENCH_DIR/clone.sh && clone pipit $P $PC" "cd $PC && $PIPIT pull count" \
-    ". $BENCH_DIR/clone.sh && clone dvc $D $DC" "cd $DC && $DVC pull -q small.dvc"
+    ". $BENCH_DIR/clone.sh && clone dvc $D $DC" "cd $DC && $DVC pull -q $DVC_J small.dvc"
 compare pull-1g 2 \
     ". $BENCH_DIR/clone.sh && clone pipit $P $PC" "cd $PC && $PIPIT pull size" \
-    ". $BENCH_DIR/clone.sh && clone dvc $D $DC" "cd $DC && $DVC pull -q big.bin.dvc"
+    ". $BENCH_DIR/clone.sh && clone dvc $D $DC" "cd $DC && $DVC pull -q $DVC_J big.bin.dvc"
 compare repro-pull "$RUNS" \
     ". $BENCH_DIR/clone.sh && clone pipit $P $PC" "cd $PC && $PIPIT repro --pull -q" \
     ". $BENCH_DIR/clone.sh && clone dvc $D $DC" "cd $DC && $DVC repro --pull -q"
 # What a fresh clone's `repro --pull` downloads when nothing changed.
+[[ " $OPS " == *" repro-pull "* ]] || { echo "results: $RESULTS"; exit 0; }
 (. "$BENCH_DIR/clone.sh" && clone pipit "$P" "$PC" && cd "$PC" && "$PIPIT" repro --pull -q >/dev/null)
 (. "$BENCH_DIR/clone.sh" && clone dvc "$D" "$DC" && cd "$DC" && "$DVC" repro --pull -q >/dev/null)
 {

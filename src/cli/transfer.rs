@@ -17,8 +17,10 @@ use pipit::repolock::RepoLock;
 use super::{Outcome, Printer, workspace};
 
 /// How many transfers run at once by default: object stores answer each
-/// request after tens of milliseconds, so many small files want many at once.
-pub const DEFAULT_JOBS: usize = 32;
+/// request after tens of milliseconds (a cloud bucket's round trip, or a
+/// local server's delayed acknowledgement), so many small files want many
+/// at once; memory is bounded apart from this (see `remote::transfer`).
+pub const DEFAULT_JOBS: usize = 128;
 
 /// Arguments of `pipit push`, `pull` and `fetch`
 #[derive(Debug, Args)]

@@ -18,6 +18,10 @@ pub struct Remote {
     pub url: String,
     /// Whether pipit may only read from it.
     pub read_only: bool,
+    /// Whether it is a plain HTTP cache, which may not list its keys (a
+    /// WebDAV server does, with `PROPFIND`; a plain one answers only `GET`,
+    /// `PUT` and `HEAD`): pipit then asks for each key it needs.
+    pub plain_http: bool,
     /// The object store.
     pub store: Arc<dyn ObjectStore>,
     prefix: Key,
@@ -53,7 +57,12 @@ impl Remote {
             .map(|(key, value)| (key.to_ascii_lowercase(), value.clone()))
             .collect();
         if let Some(endpoint) = &config.endpoint {
-            options.push(("aws_endpoint".into(), endpoint.clone()));
+            let key = match url.scheme() {
+                "az" | "azure" | "abfs" | "abfss" => "azure_storage_endpoint",
+                "gs" => "google_base_url",
+                _ => "aws_endpoint",
+            };
+            options.push((key.into(), endpoint.clone()));
         }
         if let Some(region) = &config.region {
             options.push(("aws_region".into(), region.clone()));
@@ -70,6 +79,7 @@ impl Remote {
             name: config.name.clone(),
             url: config.url.clone(),
             read_only: config.read_only,
+            plain_http: matches!(url.scheme(), "http" | "https"),
             store: Arc::from(store),
             prefix,
             signing_key: None,

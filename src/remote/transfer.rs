@@ -24,6 +24,12 @@ const PART_SIZE: usize = 16 << 20;
 /// Below this many objects, each is asked for (HEAD); above, the remote's
 /// folder of objects is listed once.
 const LIST_THRESHOLD: usize = 64;
+/// How many MiB of file contents uploads may hold in memory at once: a
+/// small file is read whole, a large one holds a part being read and up to
+/// [`PARTS_IN_FLIGHT`] being sent.
+const UPLOAD_BUDGET_MIB: u32 = 512;
+/// Parts of one multipart upload sent at once.
+const PARTS_IN_FLIGHT: usize = 4;
 
 /// What a transfer is doing, for the CLI to show.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -67,7 +73,16 @@ fn request(remote: &Remote, action: &'static str, key: &str, error: impl ToStrin
         remote: remote.name.clone(),
         action,
         key: key.into(),
-        reason: error.to_string(),
+        reason: without_html(&error.to_string()),
+    }
+}
+
+/// Drops the HTML page a web server's error carries: the status says it.
+fn without_html(reason: &str) -> String {
+    let lower = reason.to_ascii_lowercase();
+    match lower.find("<html").or_else(|| lower.find("<!doctype")) {
+        Some(start) => reason[..start].trim_end().trim_end_matches(':').to_owned(),
+        None => reason.trim_end().to_owned(),
     }
 }
 
@@ -87,8 +102,9 @@ async fn remote_sizes(
     hashes: &BTreeSet<String>,
     jobs: usize,
 ) -> Result<BTreeMap<String, u64>, RemoteError> {
-    if hashes.len() >= LIST_THRESHOLD {
-        let listed = list_folder(remote, "objects").await?;
+    if hashes.len() >= LIST_THRESHOLD
+        && let Some(listed) = list_folder(remote, "objects").await?
+    {
         return Ok(listed
             .iter()
             .filter_map(|meta| {
@@ -128,18 +144,20 @@ async fn heads(
     Ok(found.into_iter().flatten().collect())
 }
 
-/// Lists every key under the remote's folder `name` (`objects`, `runs`).
+/// Lists every key under the remote's folder `name` (`objects`, `runs`);
+/// `None` when the remote is a plain HTTP cache that cannot list.
 async fn list_folder(
     remote: &Remote,
     name: &str,
-) -> Result<Vec<object_store::ObjectMeta>, RemoteError> {
+) -> Result<Option<Vec<object_store::ObjectMeta>>, RemoteError> {
     let folder = remote.folder(name);
-    remote
-        .store
-        .list(Some(&folder))
-        .try_collect()
-        .await
-        .map_err(|e| request(remote, "listing", folder.as_ref(), e))
+    match remote.store.list(Some(&folder)).try_collect().await {
+        Ok(listed) => Ok(Some(listed)),
+        // A folder never written to is missing to a WebDAV server.
+        Err(object_store::Error::NotFound { .. }) => Ok(Some(Vec::new())),
+        Err(_) if remote.plain_http => Ok(None),
+        Err(e) => Err(request(remote, "listing", folder.as_ref(), e)),
+    }
 }
 
 /// Returns every object `hashes` need, a directory's manifest adding its
@@ -180,9 +198,15 @@ pub fn push(
         }
         let bytes = todo.iter().map(|(_, size)| size).sum();
         on_progress(Progress::Planned { files: todo.len(), bytes });
+        let budget = tokio::sync::Semaphore::new(UPLOAD_BUDGET_MIB as usize);
+        let budget = &budget;
         futures::stream::iter(todo)
             .map(|(hash, size)| async move {
-                upload(workspace, remote, &hash).await?;
+                let _memory = budget
+                    .acquire_many(memory_needed(size))
+                    .await
+                    .map_err(|e| RemoteError::Io(std::io::Error::other(e)))?;
+                upload(workspace, remote, &hash, size).await?;
                 on_progress(Progress::Moved { bytes: size });
                 Ok::<u64, RemoteError>(size)
             })
@@ -198,30 +222,36 @@ pub fn push(
     })?
 }
 
-/// Uploads one object, checking it first: a corrupted local object is never
-/// pushed.
-async fn upload(workspace: &Workspace, remote: &Remote, hash: &str) -> Result<(), RemoteError> {
+/// Returns the MiB of the upload budget that uploading a file of `size`
+/// bytes holds.
+fn memory_needed(size: u64) -> u32 {
+    let bytes =
+        if size < MULTIPART_THRESHOLD { size } else { (PART_SIZE * (PARTS_IN_FLIGHT + 1)) as u64 };
+    u32::try_from(bytes.div_ceil(1 << 20)).unwrap_or(u32::MAX).clamp(1, UPLOAD_BUDGET_MIB)
+}
+
+/// Uploads one object of `size` bytes, checking it first: a corrupted local
+/// object is never pushed.
+async fn upload(
+    workspace: &Workspace,
+    remote: &Remote,
+    hash: &str,
+    size: u64,
+) -> Result<(), RemoteError> {
     let path = workspace.cache.object_path(hash);
     let key = remote.object_key(hash);
-    let size = fs_err::metadata(&path)?.len();
     if size < MULTIPART_THRESHOLD {
-        let bytes = fs_err::read(&path)?;
-        if crate::hash::hash_bytes(&bytes) != hash {
-            return Err(corrupted_locally(hash));
-        }
-        remote
-            .store
-            .put(&key, PutPayload::from(bytes))
-            .await
-            .map_err(|e| request(remote, "uploading", key.as_ref(), e))?;
-        return Ok(());
+        return upload_whole(remote, &key, &path, hash).await;
     }
     workspace.cache.check(hash).map_err(|_| corrupted_locally(hash))?;
-    let upload = remote
-        .store
-        .put_multipart(&key)
-        .await
-        .map_err(|e| request(remote, "starting the upload of", key.as_ref(), e))?;
+    let upload = match remote.store.put_multipart(&key).await {
+        Ok(upload) => upload,
+        // A plain HTTP cache takes a file in one PUT only.
+        Err(object_store::Error::NotImplemented { .. }) => {
+            return upload_whole(remote, &key, &path, hash).await;
+        }
+        Err(e) => return Err(request(remote, "starting the upload of", key.as_ref(), e)),
+    };
     let mut writer = WriteMultipart::new_with_chunk_size(upload, PART_SIZE);
     match write_parts(&mut writer, &path).await {
         Ok(()) => {
@@ -237,6 +267,26 @@ async fn upload(workspace: &Workspace, remote: &Remote, hash: &str) -> Result<()
     }
 }
 
+/// Uploads the object `hash` at `path` in one PUT, read whole and checked
+/// first.
+async fn upload_whole(
+    remote: &Remote,
+    key: &object_store::path::Path,
+    path: &std::path::Path,
+    hash: &str,
+) -> Result<(), RemoteError> {
+    let bytes = fs_err::read(path)?;
+    if crate::hash::hash_bytes(&bytes) != hash {
+        return Err(corrupted_locally(hash));
+    }
+    remote
+        .store
+        .put(key, PutPayload::from(bytes))
+        .await
+        .map_err(|e| request(remote, "uploading", key.as_ref(), e))?;
+    Ok(())
+}
+
 /// Feeds the file at `path` to a multipart upload, a part at a time.
 async fn write_parts(writer: &mut WriteMultipart, path: &std::path::Path) -> Result<(), String> {
     let mut file = fs_err::File::open(path).map_err(|e| e.to_string())?;
@@ -246,7 +296,7 @@ async fn write_parts(writer: &mut WriteMultipart, path: &std::path::Path) -> Res
         if read == 0 {
             return Ok(());
         }
-        writer.wait_for_capacity(4).await.map_err(|e| e.to_string())?;
+        writer.wait_for_capacity(PARTS_IN_FLIGHT).await.map_err(|e| e.to_string())?;
         writer.write(&buffer[..read]);
     }
 }
@@ -265,9 +315,13 @@ async fn push_runs(
     runs: &[String],
     jobs: usize,
 ) -> Result<usize, RemoteError> {
-    let listed = list_folder(remote, "runs").await?;
-    let there: BTreeSet<String> =
-        listed.iter().filter_map(|meta| run_name(remote, &meta.location)).collect();
+    let there: BTreeSet<String> = match list_folder(remote, "runs").await? {
+        Some(listed) => listed.iter().filter_map(|meta| run_name(remote, &meta.location)).collect(),
+        None => {
+            let wanted = runs.iter().cloned().collect();
+            heads(remote, &wanted, jobs, |run| remote.run_key(run)).await?.into_keys().collect()
+        }
+    };
     let local = RunCache::new(&workspace.dot_cache);
     let todo: Vec<&String> = runs.iter().filter(|key| !there.contains(*key)).collect();
     let count = todo.len();
@@ -446,7 +500,10 @@ async fn pull_runs(
     jobs: usize,
     summary: &mut Summary,
 ) -> Result<usize, RemoteError> {
-    let listed = list_folder(remote, "runs").await?;
+    // A remote that cannot list gives the entries `repro --pull` asks for by name only.
+    let Some(listed) = list_folder(remote, "runs").await? else {
+        return Ok(0);
+    };
     let local = RunCache::new(&workspace.dot_cache);
     let todo: Vec<String> = listed
         .iter()
@@ -520,4 +577,27 @@ async fn signed(remote: &Remote, run: &str, bytes: &[u8]) -> Result<bool, Remote
 /// Compares two byte strings in time that does not depend on where they differ.
 fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
     a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_web_servers_error_page_is_dropped() {
+        let reason = "Server returned non-2xx status code: 500 Internal Server Error: <html>\n<head><title>500</title></head>\n</html>\n";
+        assert_eq!(
+            without_html(reason),
+            "Server returned non-2xx status code: 500 Internal Server Error"
+        );
+        assert_eq!(without_html("timed out\n"), "timed out");
+    }
+
+    #[test]
+    fn uploads_hold_at_most_their_budget() {
+        assert_eq!(memory_needed(0), 1);
+        assert_eq!(memory_needed(1024), 1);
+        assert_eq!(memory_needed(3 << 20), 3);
+        assert_eq!(memory_needed(10 << 30), 80, "a large file: a part read and four sent");
+    }
 }

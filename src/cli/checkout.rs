@@ -15,7 +15,8 @@ use super::{Outcome, Printer, workspace};
 /// Arguments of `pipit checkout`
 #[derive(Debug, Args)]
 pub struct CheckoutArgs {
-    /// Stages, families, globs or output paths (all stages when none is given)
+    /// Stages, families, globs, output paths or data `pipit add` tracks (`raw`,
+    /// `raw.pipit`); everything when none is given
     targets: Vec<String>,
     /// Overwrite workspace files that the user changed
     #[arg(short, long)]
@@ -27,27 +28,13 @@ pub fn run(args: CheckoutArgs, printer: &Printer) -> anyhow::Result<Outcome> {
     let Some(loaded) = workspace::load(printer)? else {
         return Ok(Outcome::Invalid);
     };
-    let Some(selected) = loaded.select(&args.targets, Selection::Single, printer) else {
+    let Some(chosen) = loaded.select_with_tracked(&args.targets, Selection::Single, printer)?
+    else {
         return Ok(Outcome::Invalid);
     };
     let files = workspace::open_files(&loaded.pipeline.root)?;
     let _lock = RepoLock::acquire(&files.dot_cache, true, &|_| {})?;
-    let tracked = tracked_of(&loaded, &selected, args.targets.is_empty())?;
-    place(&loaded, &selected, &tracked, &files, args.force, printer)
-}
-
-/// Returns the data `pipit add` tracks that goes with the `selected` stages:
-/// every record when `all`, else those their deps name.
-pub fn tracked_of(
-    loaded: &workspace::Workspace,
-    selected: &BTreeSet<usize>,
-    all: bool,
-) -> anyhow::Result<Vec<LockedPath>> {
-    Ok(if all {
-        pipit::tracked::all(&loaded.pipeline.root)?
-    } else {
-        pipit::tracked::of_deps(&loaded.pipeline, Some(selected))?
-    })
+    place(&loaded, &chosen.stages, &chosen.tracked, &files, args.force, printer)
 }
 
 /// Places the cached outs of the `selected` stages and the `tracked` data

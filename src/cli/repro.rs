@@ -279,7 +279,8 @@ fn push(
     printer: &Printer,
 ) -> anyhow::Result<()> {
     use pipit::remote::transfer;
-    let (wanted, _) = super::transfer::carried(loaded, selected, files, false)?;
+    let tracked = pipit::tracked::of_deps(&loaded.pipeline, Some(selected))?;
+    let wanted = super::transfer::carried(loaded, selected, &tracked, files)?;
     let objects = transfer::with_manifest_files(files, &wanted.objects);
     let summary = transfer::push(
         files,

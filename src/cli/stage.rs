@@ -18,7 +18,15 @@ pub type ModelArgs = pipit_stages::registry::ModelArgs;
 
 /// Runs a built-in stage: exit 0 when it succeeds, 1 when it fails.
 pub fn run(args: StageArgs, printer: &Printer) -> anyhow::Result<Outcome> {
-    report(pipit_stages::run(args.command), printer)
+    report(pipit_stages::run(args.command, &default_registry()?), printer)
+}
+
+/// Returns `registry/` beside pipeline.yaml, or in the current directory
+/// outside a pipit repository.
+fn default_registry() -> anyhow::Result<std::path::PathBuf> {
+    let cwd = std::env::current_dir()?;
+    let root = super::workspace::find_root(&cwd).unwrap_or(cwd);
+    Ok(root.join("registry"))
 }
 
 /// Runs `pipit model …` against `registry/` beside pipeline.yaml (or in the
@@ -28,9 +36,7 @@ pub fn model(
     args: pipit_stages::registry::ModelArgs,
     printer: &Printer,
 ) -> anyhow::Result<Outcome> {
-    let cwd = std::env::current_dir()?;
-    let root = super::workspace::find_root(&cwd).unwrap_or(cwd);
-    report(pipit_stages::registry::run(args, &root.join("registry")), printer)
+    report(pipit_stages::registry::run(args, &default_registry()?), printer)
 }
 
 fn report(result: anyhow::Result<String>, printer: &Printer) -> anyhow::Result<Outcome> {

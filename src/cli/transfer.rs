@@ -25,7 +25,8 @@ pub const DEFAULT_JOBS: usize = 128;
 /// Arguments of `pipit push`, `pull` and `fetch`
 #[derive(Debug, Args)]
 pub struct TransferArgs {
-    /// Stages, families, globs or output paths (all stages when none is given)
+    /// Stages, families, globs, output paths or data `pipit add` tracks (`raw`,
+    /// `raw.pipit`); everything when none is given
     targets: Vec<String>,
     /// The remote to use [default: the default remote]
     #[arg(short, long)]
@@ -54,13 +55,14 @@ pub fn run(args: TransferArgs, direction: Direction, printer: &Printer) -> anyho
     let Some(loaded) = workspace::load(printer)? else {
         return Ok(Outcome::Invalid);
     };
-    let Some(selected) = loaded.select(&args.targets, Selection::Single, printer) else {
+    let Some(chosen) = loaded.select_with_tracked(&args.targets, Selection::Single, printer)?
+    else {
         return Ok(Outcome::Invalid);
     };
     let files = workspace::open_files(&loaded.pipeline.root)?;
     let remote = open_remote(&files.root, args.remote.as_deref())?;
     let _lock = RepoLock::acquire(&files.dot_cache, true, &|_| {})?;
-    let (wanted, tracked) = carried(&loaded, &selected, &files, args.targets.is_empty())?;
+    let wanted = carried(&loaded, &chosen.stages, &chosen.tracked, &files)?;
     let bar = Bar::new(*printer);
     let on_progress = |progress| bar.show(progress);
     let jobs = usize::from(args.jobs);
@@ -84,7 +86,14 @@ pub fn run(args: TransferArgs, direction: Direction, printer: &Printer) -> anyho
             .note(&format!("warning: object {}{name} is not in {place}", pipit::hash::short(hash)));
     }
     if direction == Direction::Pull {
-        return super::checkout::place(&loaded, &selected, &tracked, &files, args.force, printer);
+        return super::checkout::place(
+            &loaded,
+            &chosen.stages,
+            &chosen.tracked,
+            &files,
+            args.force,
+            printer,
+        );
     }
     Ok(if summary.missing.is_empty() { Outcome::Success } else { Outcome::Failure })
 }
@@ -143,23 +152,21 @@ pub fn warn_unsigned(remote: &Remote, summary: &Summary, printer: &Printer) {
     }
 }
 
-/// Returns what moving the `selected` stages carries: their outs and current
-/// run-cache entries, and the data `pipit add` tracks that goes with them
-/// (all of it when `all_tracked`), which is also returned on its own.
+/// Returns what moving the `selected` stages and the `tracked` data carries:
+/// the stages' outs and current run-cache entries, and the data's objects.
 pub fn carried(
     loaded: &workspace::Workspace,
     selected: &std::collections::BTreeSet<usize>,
+    tracked: &[pipit::lockfile::LockedPath],
     files: &pipit::workspace::Workspace,
-    all_tracked: bool,
-) -> anyhow::Result<(Wanted, Vec<pipit::lockfile::LockedPath>)> {
+) -> anyhow::Result<Wanted> {
     let lock = LockFile::read(&files.root, &files.dot_cache)?;
     let mut wanted = wanted(&loaded.pipeline, selected, &lock, files);
-    let tracked = super::checkout::tracked_of(loaded, selected, all_tracked)?;
-    for record in &tracked {
+    for record in tracked {
         wanted.objects.insert(record.hash.clone());
         wanted.names.entry(record.hash.clone()).or_insert_with(|| record.path.clone());
     }
-    Ok((wanted, tracked))
+    Ok(wanted)
 }
 
 /// Returns `pushed 12 objects, 3.1 MiB; 840 already there; 2 run-cache entries`.

@@ -19,6 +19,14 @@ pub struct Workspace {
     pub cwd: PathBuf,
 }
 
+/// What command-line targets chose.
+pub struct Chosen {
+    /// The stages, by index.
+    pub stages: BTreeSet<usize>,
+    /// The data `pipit add` tracks.
+    pub tracked: Vec<pipit::lockfile::LockedPath>,
+}
+
 /// Returns the nearest directory at or above `start` that holds pipeline.yaml
 /// (a folder of that name too, so that loading it says what is wrong).
 pub fn find_root(start: &Path) -> Option<PathBuf> {
@@ -70,6 +78,55 @@ fn limits() -> anyhow::Result<pipeline::Limits> {
 
 impl Workspace {
     /// Returns the stages that `targets` select, printing the error for an unknown one.
+    /// Selects the stages `targets` name and the data `pipit add` tracks
+    /// that they name (`raw`, or its record `raw.pipit`) or that those
+    /// stages read; with no targets, every stage and all tracked data.
+    /// `None` when a target names nothing (said on `printer`).
+    pub fn select_with_tracked(
+        &self,
+        targets: &[String],
+        selection: pipit::dag::Selection,
+        printer: &Printer,
+    ) -> anyhow::Result<Option<Chosen>> {
+        let root = &self.pipeline.root;
+        if targets.is_empty() {
+            let Some(stages) = self.select(targets, selection, printer) else {
+                return Ok(None);
+            };
+            return Ok(Some(Chosen { stages, tracked: pipit::tracked::all(root)? }));
+        }
+        let mut named = Vec::new();
+        let mut rest = Vec::new();
+        for target in targets {
+            let written = target.strip_suffix(pipit::tracked::SUFFIX).unwrap_or(target);
+            let record = match pipit::dag::target_path(root, written, &self.cwd) {
+                Some(path) if !path.as_str().is_empty() => {
+                    pipit::tracked::read(root, path.as_str())?
+                }
+                _ => None,
+            };
+            match record {
+                Some(record) => named.push(record),
+                None => rest.push(target.clone()),
+            }
+        }
+        let stages = if rest.is_empty() {
+            BTreeSet::new()
+        } else {
+            let Some(stages) = self.select(&rest, selection, printer) else {
+                return Ok(None);
+            };
+            stages
+        };
+        let mut tracked = pipit::tracked::of_deps(&self.pipeline, Some(&stages))?;
+        for record in named {
+            if !tracked.iter().any(|t| t.path == record.path) {
+                tracked.push(record);
+            }
+        }
+        Ok(Some(Chosen { stages, tracked }))
+    }
+
     pub fn select(
         &self,
         targets: &[String],

@@ -13,7 +13,7 @@ use petgraph::visit::{Dfs, Reversed, Walker};
 
 use crate::pipeline::{ErrorKind, Pipeline, PipelineError, RepoPath, Stage};
 
-pub use select::{SelectError, Selection};
+pub use select::{SelectError, Selection, target_path};
 
 /// The DAG of a pipeline's stages; node `i` is `pipeline.stages[i]`.
 #[derive(Debug)]

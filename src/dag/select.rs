@@ -58,6 +58,20 @@ impl Dag {
     }
 }
 
+/// Returns the repository path a target written in `cwd` names, when it
+/// names one inside the repository at `root`.
+pub fn target_path(root: &Path, target: &str, cwd: &Path) -> Option<RepoPath> {
+    let base = cwd.strip_prefix(root).map(|p| p.to_string_lossy().replace('\\', "/"));
+    let base = match paths::resolve(root, &RepoPath::root(), &base.unwrap_or_default()) {
+        Resolved::Inside(base) => base,
+        Resolved::Outside(_) => RepoPath::root(),
+    };
+    match paths::resolve(root, &base, target) {
+        Resolved::Inside(path) => Some(path),
+        Resolved::Outside(_) => None,
+    }
+}
+
 /// Returns the stages one target names.
 fn matching(pipeline: &Pipeline, target: &str, cwd: &Path) -> Result<BTreeSet<usize>, SelectError> {
     let stages = &pipeline.stages;
@@ -83,12 +97,7 @@ fn matching(pipeline: &Pipeline, target: &str, cwd: &Path) -> Result<BTreeSet<us
             return Ok(found);
         }
     }
-    let base = cwd.strip_prefix(&pipeline.root).map(|p| p.to_string_lossy().replace('\\', "/"));
-    let base = match paths::resolve(&pipeline.root, &RepoPath::root(), &base.unwrap_or_default()) {
-        Resolved::Inside(base) => base,
-        Resolved::Outside(_) => RepoPath::root(),
-    };
-    if let Resolved::Inside(path) = paths::resolve(&pipeline.root, &base, target) {
+    if let Some(path) = target_path(&pipeline.root, target, cwd) {
         let found = Producers::new(stages).of(&path);
         if !found.is_empty() && !path.as_str().is_empty() {
             return Ok(found);

@@ -11,6 +11,7 @@ mod keyed;
 mod labelled;
 pub mod metrics;
 pub mod model;
+mod predict;
 mod prepare;
 mod random;
 pub mod registry;
@@ -36,10 +37,13 @@ pub enum StageCommand {
     Tune(tune::TuneArgs),
     /// Every model's metrics side by side, the best per data set (JSON, Markdown, HTML)
     Compare(compare::CompareArgs),
+    /// Predict a CSV/Parquet file with a model file or a data set's current model
+    Predict(predict::PredictArgs),
 }
 
 /// Runs a built-in stage; an error means the stage failed (exit code 1).
-pub fn run(command: StageCommand) -> anyhow::Result<String> {
+/// `default_registry` is the registry a stage uses when not told another.
+pub fn run(command: StageCommand, default_registry: &std::path::Path) -> anyhow::Result<String> {
     match command {
         StageCommand::Generate(args) => generate::run(&args),
         StageCommand::Prepare(args) => prepare::run(&args),
@@ -47,5 +51,6 @@ pub fn run(command: StageCommand) -> anyhow::Result<String> {
         StageCommand::Compare(args) => compare::run(&args),
         StageCommand::Tune(args) => tune::run(&args),
         StageCommand::Drift(args) => drift::run(&args),
+        StageCommand::Predict(args) => predict::run(&args, default_registry),
     }
 }

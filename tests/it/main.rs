@@ -9,6 +9,7 @@ mod drift_integrity;
 mod harness;
 mod integrity;
 mod parser_never_panics;
+mod predict;
 mod prepare_integrity;
 mod registry;
 mod registry_integrity;

@@ -552,6 +552,36 @@ fn added_data_travels_through_an_azure_remote() {
 }
 
 #[test]
+fn tracked_data_can_be_named_as_a_target() {
+    let shared = tempfile::tempdir().unwrap();
+    let a = Repo::with_pipeline(COUNT_PIPELINE, "");
+    folder_remote(&a, shared.path());
+    a.write("raw/1.txt", "one\n");
+    a.write("labels.csv", "id,label\n");
+    ok(a.pipit(["add", "raw", "labels.csv"]));
+    ok(a.pipit(["repro"]));
+    ok(a.pipit(["push", "labels.csv"]));
+    assert_eq!(walk_files(&shared.path().join("objects")), 1, "only the named file");
+    ok(a.pipit(["push"]));
+    let b = Repo::new();
+    for file in
+        ["pipeline.yaml", "pipeline.lock", "raw.pipit", "labels.csv.pipit", ".pipit/config.toml"]
+    {
+        b.write(file, &a.read(file));
+    }
+    let pull = ok(b.pipit(["pull", "labels.csv.pipit"]));
+    assert!(pull.stdout.contains("fetched 1 objects"), "{pull}");
+    assert_eq!(b.read("labels.csv"), "id,label\n");
+    assert!(!b.path().join("raw").exists() && !b.path().join("count.txt").exists(), "{pull}");
+    ok(b.pipit(["fetch", "raw"]));
+    ok(b.pipit(["checkout", "raw/"]));
+    assert_eq!(b.read("raw/1.txt"), "one\n");
+    assert!(!b.path().join("count.txt").exists(), "no stage was named");
+    let wrong = b.pipit(["pull", "raw/1.txt"]);
+    assert_eq!(wrong.code, 2, "a file inside tracked data is not a target: {wrong}");
+}
+
+#[test]
 fn add_refuses_a_stage_output_and_a_path_outside() {
     let a = Repo::with_pipeline(COUNT_PIPELINE, "");
     a.write("count.txt", "3\n");

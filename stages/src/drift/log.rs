@@ -12,7 +12,13 @@ use crate::prepare::read::{Raw, present};
 /// Reads the `input` records of the last `last` lines (all when `None`).
 pub fn read(path: &Path, last: Option<usize>) -> anyhow::Result<Raw> {
     let text = fs_err::read_to_string(path)?;
-    let lines: Vec<&str> = text.lines().filter(|l| !l.trim().is_empty()).collect();
+    // A last line without its newline is a record the server was still
+    // writing (or a crash cut short): not a record yet.
+    let complete = match text.rfind('\n') {
+        Some(end) => &text[..=end],
+        None => "",
+    };
+    let lines: Vec<&str> = complete.lines().filter(|l| !l.trim().is_empty()).collect();
     let start = last.map_or(0, |n| lines.len().saturating_sub(n));
     let mut raw = Raw { names: Vec::new(), columns: Vec::new() };
     for (offset, line) in lines[start..].iter().enumerate() {

@@ -6,6 +6,7 @@ mod estimator;
 mod file;
 pub mod params;
 pub mod preprocess;
+pub mod schema;
 mod softmax;
 mod trees;
 

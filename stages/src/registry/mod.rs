@@ -7,6 +7,7 @@
 mod gate;
 mod listing;
 mod metrics_file;
+mod served;
 mod store;
 
 use std::fmt::Write as _;
@@ -20,6 +21,7 @@ use crate::model;
 pub use gate::Gate;
 use listing::{ListArgs, ShowArgs};
 use metrics_file::MetricsFile;
+pub use served::Served;
 use store::Stored;
 pub use store::{Entry, Place, Registry, Status};
 

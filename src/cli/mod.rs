@@ -59,6 +59,8 @@ enum Command {
     Stage(stage::StageArgs),
     /// The model registry: register, list, show, promote, rollback
     Model(stage::ModelArgs),
+    /// Serve the registry's current models over HTTP: /predict, /health, /metrics
+    Serve(stage::ServeArgs),
     /// List every stage after expansion, with its command, deps, params and outs
     Stages(stages::StagesArgs),
     /// Print a shell completion script
@@ -115,6 +117,7 @@ pub fn main() -> ExitCode {
         Command::Dag(args) => dag::run(args, &printer),
         Command::Stage(args) => stage::run(args, &printer),
         Command::Model(args) => stage::model(args, &printer),
+        Command::Serve(args) => stage::serve(&args, &printer),
         Command::Stages(args) => stages::run(args, &printer),
         Command::Completions(args) => completions::run(args, &printer),
     };

@@ -16,6 +16,9 @@ pub struct StageArgs {
 /// Arguments of `pipit model`
 pub type ModelArgs = pipit_stages::registry::ModelArgs;
 
+/// Arguments of `pipit serve`
+pub type ServeArgs = pipit_stages::serve::ServeArgs;
+
 /// Runs a built-in stage: exit 0 when it succeeds, 1 when it fails.
 pub fn run(args: StageArgs, printer: &Printer) -> anyhow::Result<Outcome> {
     report(pipit_stages::run(args.command, &default_registry()?), printer)
@@ -37,6 +40,27 @@ pub fn model(
     printer: &Printer,
 ) -> anyhow::Result<Outcome> {
     report(pipit_stages::registry::run(args, &default_registry()?), printer)
+}
+
+/// Runs `pipit serve` until SIGTERM or SIGINT: exit 2 when no model can be
+/// served.
+pub fn serve(args: &ServeArgs, printer: &Printer) -> anyhow::Result<Outcome> {
+    let cwd = std::env::current_dir()?;
+    let root = super::workspace::find_root(&cwd).unwrap_or(cwd);
+    match pipit_stages::serve::run(args, &root, &|line| printer.line(line)) {
+        Ok(summary) => {
+            printer.line(&summary);
+            Ok(Outcome::Success)
+        }
+        Err(error) if error.is::<pipit_stages::serve::NothingToServe>() => {
+            printer.error(&error);
+            Ok(Outcome::Invalid)
+        }
+        Err(error) => {
+            printer.error(&error);
+            Ok(Outcome::Failure)
+        }
+    }
 }
 
 fn report(result: anyhow::Result<String>, printer: &Printer) -> anyhow::Result<Outcome> {

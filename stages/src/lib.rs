@@ -15,6 +15,7 @@ mod predict;
 mod prepare;
 mod random;
 pub mod registry;
+pub mod serve;
 mod statistics;
 mod table;
 mod train;

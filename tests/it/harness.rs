@@ -178,6 +178,35 @@ pub fn train_churn(repo: &Repo, model: &str, extra: &[&str]) -> Run {
     repo.pipit(args)
 }
 
+/// A repository with prepared churn data and a forest trained on it,
+/// registered as v1 and current for `churn`.
+pub fn registered_churn() -> Repo {
+    let repo = Repo::with_pipeline("stages: {}\n", "");
+    prepare_churn(&repo, "400", "3");
+    let outputs = [
+        "--gate-threshold",
+        "0",
+        "--model-out",
+        "models/forest.model",
+        "--metrics-out",
+        "metrics/forest.json",
+    ];
+    let run = train_churn(&repo, "forest", &outputs);
+    assert_eq!(run.code, 0, "{run}");
+    let run = repo.pipit([
+        "model",
+        "register",
+        "--dataset",
+        "churn",
+        "--model",
+        "models/forest.model",
+        "--metrics",
+        "metrics/forest.json",
+    ]);
+    assert_eq!(run.code, 0, "{run}");
+    repo
+}
+
 impl Repo {
     /// Runs `pipit` with `args` at the repository root, with extra environment
     /// variables.

@@ -15,6 +15,7 @@ mod registry;
 mod registry_integrity;
 mod remote;
 mod repro;
+mod serve;
 mod stage;
 mod train_integrity;
 mod tune;

@@ -1,38 +1,7 @@
 //! `pipit stage predict`: batch predictions of a model file or of a data
 //! set's current model, through the real binary.
 
-use crate::harness::{Repo, prepare_churn, train_churn};
-
-/// A repository with prepared churn data and a trained, registered forest.
-fn trained() -> Repo {
-    let repo = Repo::with_pipeline("stages: {}\n", "");
-    prepare_churn(&repo, "400", "3");
-    let run = train_churn(
-        &repo,
-        "forest",
-        &[
-            "--gate-threshold",
-            "0",
-            "--model-out",
-            "models/forest.model",
-            "--metrics-out",
-            "metrics/forest.json",
-        ],
-    );
-    assert_eq!(run.code, 0, "{run}");
-    let run = repo.pipit([
-        "model",
-        "register",
-        "--dataset",
-        "churn",
-        "--model",
-        "models/forest.model",
-        "--metrics",
-        "metrics/forest.json",
-    ]);
-    assert_eq!(run.code, 0, "{run}");
-    repo
-}
+use crate::harness::registered_churn as trained;
 
 fn rows(text: &str) -> Vec<Vec<String>> {
     text.lines().map(|l| l.split(',').map(str::to_owned).collect()).collect()

@@ -1,0 +1,244 @@
+//! The HTTP endpoints.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Instant;
+
+use axum::Router;
+use axum::body::Bytes;
+use axum::extract::{Path, State as Shared};
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use serde_json::{Map, Value, json};
+
+use super::State;
+use super::metrics::ModelKey;
+use crate::model::Task;
+use crate::model::schema::{FieldError, check_json};
+use crate::registry::Served;
+
+/// Returns the server's routes.
+pub fn router(state: Arc<State>) -> Router {
+    Router::new()
+        .route("/health", get(health))
+        .route("/metrics", get(metrics))
+        .route("/predict", post(predict_only))
+        .route("/predict/{dataset}", post(predict_dataset))
+        .with_state(state)
+}
+
+async fn health(Shared(state): Shared<Arc<State>>) -> Response {
+    let started = Instant::now();
+    let models: Map<String, Value> = state
+        .models
+        .iter()
+        .map(|(dataset, served)| {
+            let entry = &served.entry;
+            let model = json!({
+                "version": served.version,
+                "model": entry.model,
+                "task": entry.task,
+                "target": entry.target,
+                "registered": entry.time,
+                "metrics": entry.metrics,
+                "model_blake3": entry.model_blake3,
+            });
+            (dataset.clone(), model)
+        })
+        .collect();
+    let body = json!({
+        "status": "ok",
+        "uptime_seconds": state.started.elapsed().as_secs_f64(),
+        "models": models,
+    });
+    state.metrics.request("/health", 200, started.elapsed());
+    axum::Json(body).into_response()
+}
+
+async fn metrics(Shared(state): Shared<Arc<State>>) -> Response {
+    let started = Instant::now();
+    let served: Vec<ModelKey> = state
+        .models
+        .values()
+        .map(|m| ModelKey { dataset: m.entry.dataset.clone(), version: m.version })
+        .collect();
+    let text = state.metrics.render(&served);
+    state.metrics.request("/metrics", 200, started.elapsed());
+    ([(header::CONTENT_TYPE, "text/plain; version=0.0.4; charset=utf-8")], text).into_response()
+}
+
+/// `POST /predict`: the only data set served.
+async fn predict_only(
+    Shared(state): Shared<Arc<State>>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    let started = Instant::now();
+    let answer = match state.models.values().next() {
+        Some(served) if state.models.len() == 1 => predict(&state, served, &headers, &body),
+        _ => {
+            let names: Vec<&String> = state.models.keys().collect();
+            let message = format!(
+                "several data sets are served: use /predict/{{dataset}} with one of {names:?}"
+            );
+            (StatusCode::NOT_FOUND, axum::Json(json!({"detail": message}))).into_response()
+        }
+    };
+    state.metrics.request("/predict", answer.status().as_u16(), started.elapsed());
+    answer
+}
+
+/// `POST /predict/{dataset}`.
+async fn predict_dataset(
+    Shared(state): Shared<Arc<State>>,
+    Path(dataset): Path<String>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    let started = Instant::now();
+    let answer = match state.models.get(&dataset) {
+        Some(served) => predict(&state, served, &headers, &body),
+        None => {
+            let message = format!("no model is served for `{dataset}`");
+            (StatusCode::NOT_FOUND, axum::Json(json!({"detail": message}))).into_response()
+        }
+    };
+    state.metrics.request("/predict/{dataset}", answer.status().as_u16(), started.elapsed());
+    answer
+}
+
+/// Returns the request's id: its `X-Request-Id`, or a new one.
+fn request_id(headers: &HeaderMap) -> String {
+    static COUNTER: AtomicU64 = AtomicU64::new(0);
+    if let Some(id) = headers.get("x-request-id").and_then(|v| v.to_str().ok())
+        && !id.is_empty()
+        && id.len() <= 200
+    {
+        return id.to_owned();
+    }
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_nanos());
+    let seed =
+        format!("{nanos}-{}-{}", std::process::id(), COUNTER.fetch_add(1, Ordering::Relaxed));
+    blake3::hash(seed.as_bytes()).to_hex()[..32].to_owned()
+}
+
+fn unprocessable(detail: Vec<FieldError>) -> Response {
+    (StatusCode::UNPROCESSABLE_ENTITY, axum::Json(json!({"detail": detail}))).into_response()
+}
+
+/// Checks and predicts one record or a list of them with `served`.
+fn predict(state: &State, served: &Served, headers: &HeaderMap, body: &[u8]) -> Response {
+    let started = Instant::now();
+    let id = request_id(headers);
+    let parsed: Value = match serde_json::from_slice(body) {
+        Ok(value) => value,
+        Err(error) => {
+            return unprocessable(vec![FieldError {
+                kind: "json_invalid",
+                loc: vec![json!("body"), json!(error.column())],
+                msg: format!("JSON decode error: {error}"),
+                input: None,
+            }]);
+        }
+    };
+    let (records, batch) = match &parsed {
+        Value::Array(items) => (items.iter().collect::<Vec<_>>(), true),
+        single => (vec![single], false),
+    };
+    if batch && records.is_empty() {
+        return unprocessable(vec![FieldError {
+            kind: "too_short",
+            loc: vec![json!("body")],
+            msg: "List should have at least 1 item".into(),
+            input: Some(parsed.clone()),
+        }]);
+    }
+    let schema = &served.model.preprocessor;
+    let mut cells = Vec::with_capacity(records.len());
+    let mut flags = Vec::with_capacity(records.len());
+    let mut errors = Vec::new();
+    for (index, record) in records.iter().enumerate() {
+        let prefix = if batch { vec![json!("body"), json!(index)] } else { vec![json!("body")] };
+        match check_json(schema, record, &prefix) {
+            Ok((row, flagged)) => {
+                cells.push(row);
+                flags.push(flagged);
+            }
+            Err(bad) => errors.extend(bad),
+        }
+    }
+    if !errors.is_empty() {
+        return unprocessable(errors);
+    }
+    let (values, probabilities) = match served.model.predict(&cells) {
+        Ok(predicted) => predicted,
+        Err(error) => {
+            let detail = format!("the model failed to predict: {error:#}");
+            return (StatusCode::INTERNAL_SERVER_ERROR, axum::Json(json!({"detail": detail})))
+                .into_response();
+        }
+    };
+    let model = &served.model;
+    let key = ModelKey { dataset: served.entry.dataset.clone(), version: served.version };
+    let mut answers = Vec::with_capacity(values.len());
+    for (index, value) in values.iter().enumerate() {
+        let mut answer = Map::new();
+        match model.task {
+            Task::Regression => {
+                answer.insert("prediction".into(), json!(value));
+            }
+            Task::Classification => {
+                let probabilities = probabilities.as_ref().and_then(|p| p.get(index));
+                let name = model.classes.get(*value as usize).cloned().unwrap_or_default();
+                answer.insert("prediction".into(), json!(name));
+                if let Some(p) = probabilities {
+                    let by_class: Map<String, Value> =
+                        model.classes.iter().cloned().zip(p.iter().map(|x| json!(x))).collect();
+                    answer.insert("probabilities".into(), Value::Object(by_class));
+                }
+            }
+        }
+        if !flags[index].is_empty() {
+            answer.insert("out_of_range".into(), json!(flags[index]));
+        }
+        answers.push(answer);
+    }
+    match model.task {
+        Task::Regression => state.metrics.values(&key, &values),
+        Task::Classification => state.metrics.classes(
+            &key,
+            answers.iter().filter_map(|a| a.get("prediction").and_then(Value::as_str)),
+        ),
+    }
+    let latency_ms = started.elapsed().as_secs_f64() * 1000.0;
+    let time = chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true);
+    for (record, answer) in records.iter().zip(&answers) {
+        let line = json!({
+            "request_id": id,
+            "time": time,
+            "dataset": key.dataset,
+            "model_version": key.version,
+            "input": record,
+            "output": answer,
+            "latency_ms": latency_ms,
+        });
+        state.log.write(line.to_string());
+    }
+    let mut body = Map::new();
+    body.insert("request_id".into(), json!(id));
+    body.insert("dataset".into(), json!(key.dataset));
+    body.insert("model_version".into(), json!(key.version));
+    if batch {
+        body.insert("predictions".into(), json!(answers));
+    } else if let Some(answer) = answers.into_iter().next() {
+        body.extend(answer);
+    }
+    let mut response = axum::Json(Value::Object(body)).into_response();
+    if let Ok(value) = id.parse() {
+        response.headers_mut().insert("x-request-id", value);
+    }
+    response
+}

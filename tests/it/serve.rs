@@ -1,0 +1,339 @@
+//! `pipit serve`: the real server on a free port of 127.0.0.1, driven by a
+//! real HTTP client.
+
+use std::io::{BufRead, BufReader};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use serde_json::{Map, Value, json};
+
+use crate::harness::{Repo, registered_churn};
+
+/// A running `pipit serve`, stopped (SIGKILL) when dropped.
+struct Server {
+    child: Child,
+    url: String,
+}
+
+impl Server {
+    /// Starts `pipit serve --addr 127.0.0.1:0 ARGS` in `repo` and waits for
+    /// the line that names its address.
+    fn start(repo: &Repo, args: &[&str]) -> Self {
+        let mut child = Command::new(assert_cmd::cargo::cargo_bin!("pipit"))
+            .args(["serve", "--addr", "127.0.0.1:0"])
+            .args(args)
+            .current_dir(repo.path())
+            .env("NO_COLOR", "1")
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let mut line = String::new();
+        BufReader::new(child.stdout.as_mut().unwrap()).read_line(&mut line).unwrap();
+        let url = line
+            .split_whitespace()
+            .find(|word| word.starts_with("http://"))
+            .unwrap_or_else(|| panic!("no address in {line:?}"))
+            .to_owned();
+        Self { child, url }
+    }
+
+    /// Sends SIGTERM and waits for the exit; returns the exit code and the
+    /// rest of standard output.
+    fn terminate(mut self) -> (i32, String) {
+        let status =
+            Command::new("kill").args(["-TERM", &self.child.id().to_string()]).status().unwrap();
+        assert!(status.success());
+        let code = self.child.wait().unwrap().code().unwrap_or(-1);
+        let mut rest = String::new();
+        if let Some(out) = self.child.stdout.as_mut() {
+            std::io::Read::read_to_string(out, &mut rest).unwrap();
+        }
+        (code, rest)
+    }
+
+    fn post(&self, path: &str, body: &Value) -> (u16, Value) {
+        let response = client().post(format!("{}{path}", self.url)).json(body).send().unwrap();
+        let status = response.status().as_u16();
+        (status, response.json().unwrap())
+    }
+
+    fn get(&self, path: &str) -> (u16, String) {
+        let response = client().get(format!("{}{path}", self.url)).send().unwrap();
+        (response.status().as_u16(), response.text().unwrap())
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn client() -> reqwest::blocking::Client {
+    reqwest::blocking::Client::builder().timeout(Duration::from_secs(30)).build().unwrap()
+}
+
+/// The rows of a CSV file as JSON records: numbers where a cell parses as
+/// one, `null` for an empty cell, text otherwise; without `skip`.
+fn records(csv: &str, skip: &str) -> Vec<Value> {
+    let mut lines = csv.lines();
+    let header: Vec<&str> = lines.next().unwrap().split(',').collect();
+    lines
+        .map(|line| {
+            let record: Map<String, Value> = header
+                .iter()
+                .zip(line.split(','))
+                .filter(|(name, _)| **name != skip)
+                .map(|(name, cell)| {
+                    let value = match cell.parse::<f64>() {
+                        _ if cell.is_empty() => Value::Null,
+                        Ok(x) => json!(x),
+                        Err(_) => json!(cell),
+                    };
+                    ((*name).to_owned(), value)
+                })
+                .collect();
+            Value::Object(record)
+        })
+        .collect()
+}
+
+#[test]
+fn predictions_over_http_equal_the_batch_stage_and_are_logged() {
+    let repo = registered_churn();
+    let run = repo.pipit([
+        "stage",
+        "predict",
+        "--dataset",
+        "churn",
+        "--data",
+        "prepared/test.csv",
+        "--out",
+        "p.csv",
+    ]);
+    assert_eq!(run.code, 0, "{run}");
+    let expected: Vec<Vec<String>> = repo
+        .read("p.csv")
+        .lines()
+        .skip(1)
+        .map(|l| l.split(',').map(str::to_owned).collect())
+        .collect();
+    let rows = records(&repo.read("prepared/test.csv"), "Churn");
+    let server = Server::start(&repo, &[]);
+
+    let (status, health) = server.get("/health");
+    assert_eq!(status, 200, "{health}");
+    let health: Value = serde_json::from_str(&health).unwrap();
+    assert_eq!(health["status"], "ok");
+    assert_eq!(health["models"]["churn"]["version"], 1);
+    assert!(health["models"]["churn"]["metrics"]["f1"].is_number(), "{health}");
+
+    let (status, batch) = server.post("/predict", &Value::Array(rows.clone()));
+    assert_eq!(status, 200, "{batch}");
+    let answers = batch["predictions"].as_array().unwrap();
+    assert_eq!(answers.len(), expected.len());
+    for (answer, row) in answers.iter().zip(&expected) {
+        assert_eq!(answer["prediction"], row[0].as_str(), "{answer} against {row:?}");
+        let yes: f64 = row[2].parse().unwrap();
+        let served = answer["probabilities"]["Yes"].as_f64().unwrap();
+        assert!((served - yes).abs() < 1e-9, "{answer} against {row:?}");
+    }
+    let response = client()
+        .post(format!("{}/predict/churn", server.url))
+        .header("X-Request-Id", "req-42")
+        .json(&rows[3])
+        .send()
+        .unwrap();
+    assert_eq!(response.headers()["x-request-id"], "req-42");
+    let single: Value = response.json().unwrap();
+    assert_eq!(single["request_id"], "req-42");
+    assert_eq!(single["model_version"], 1);
+    assert_eq!(single["prediction"], expected[3][0].as_str(), "{single}");
+
+    let (code, rest) = server.terminate();
+    assert_eq!(code, 0, "{rest}");
+    let log = repo.read("logs/predictions.jsonl");
+    let lines: Vec<Value> = log.lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    assert_eq!(lines.len(), rows.len() + 1, "one line per predicted record");
+    let last = lines.last().unwrap();
+    assert_eq!(last["request_id"], "req-42");
+    assert_eq!(last["model_version"], 1);
+    assert_eq!(last["input"], rows[3]);
+    assert_eq!(last["output"]["prediction"], expected[3][0].as_str());
+    assert!(last["latency_ms"].as_f64().unwrap() > 0.0 && last["time"].is_string());
+
+    // The log is drift's current data.
+    let drift = repo.pipit([
+        "stage",
+        "drift",
+        "--reference",
+        "prepared/train.csv",
+        "--current",
+        "logs/predictions.jsonl",
+        "--last",
+        "50",
+        "--ignore",
+        "Churn",
+        "--out",
+        "drift.json",
+    ]);
+    assert_eq!(drift.code, 0, "{drift}");
+    let report: Value = serde_json::from_str(&repo.read("drift.json")).unwrap();
+    assert_eq!(report["columns"]["tenure"]["current_rows"], 50, "{report}");
+}
+
+#[test]
+fn every_bad_field_gets_422_with_its_name_and_why() {
+    let repo = registered_churn();
+    let rows = records(&repo.read("prepared/test.csv"), "Churn");
+    let server = Server::start(&repo, &["--dataset", "churn"]);
+    let mut bad = rows[0].clone();
+    bad["tenure"] = json!("long");
+    bad["Contract"] = json!("Lifetime");
+    bad.as_object_mut().unwrap().remove("gender");
+    bad["MonthlyCharges"] = json!(["a list"]);
+    let (status, answer) = server.post("/predict", &bad);
+    assert_eq!(status, 422, "{answer}");
+    let detail = answer["detail"].as_array().unwrap();
+    let find = |field: &str| {
+        detail
+            .iter()
+            .find(|d| d["loc"] == json!(["body", field]))
+            .unwrap_or_else(|| panic!("{field} is not named: {answer}"))
+    };
+    assert_eq!(find("gender")["type"], "missing");
+    assert_eq!(find("gender")["msg"], "Field required");
+    assert_eq!(find("tenure")["type"], "float_type");
+    assert_eq!(find("tenure")["input"], "long");
+    assert_eq!(find("MonthlyCharges")["type"], "float_type");
+    assert_eq!(find("Contract")["type"], "enum");
+    assert_eq!(
+        find("Contract")["msg"],
+        "Input should be 'Month-to-month', 'One year' or 'Two year'"
+    );
+    assert_eq!(detail.len(), 4, "{answer}");
+
+    let (status, answer) = server.post("/predict", &json!([rows[0], {"tenure": 3}]));
+    assert_eq!(status, 422, "a batch with one bad record is refused whole: {answer}");
+    assert!(answer["detail"].as_array().unwrap().iter().all(|d| d["loc"][1] == 1), "{answer}");
+    let (status, answer) = server.post("/predict", &json!("text"));
+    assert_eq!((status, answer["detail"][0]["type"].as_str()), (422, Some("model_type")));
+    let response =
+        client().post(format!("{}/predict", server.url)).body("{\"tenure\": ").send().unwrap();
+    assert_eq!(response.status().as_u16(), 422);
+    let answer: Value = response.json().unwrap();
+    assert_eq!(answer["detail"][0]["type"], "json_invalid");
+    let (status, _) = server.post("/predict/housing", &rows[0]);
+    assert_eq!(status, 404);
+
+    let mut far = rows[0].clone();
+    far["tenure"] = json!(5000);
+    let (status, answer) = server.post("/predict", &far);
+    assert_eq!(status, 200, "answered, but flagged: {answer}");
+    assert_eq!(answer["out_of_range"][0]["field"], "tenure", "{answer}");
+}
+
+#[test]
+fn metrics_are_valid_prometheus_text() {
+    let repo = registered_churn();
+    let rows = records(&repo.read("prepared/test.csv"), "Churn");
+    let server = Server::start(&repo, &[]);
+    for row in rows.iter().take(5) {
+        assert_eq!(server.post("/predict", row).0, 200);
+    }
+    assert_eq!(server.post("/predict", &json!({})).0, 422);
+    let (status, text) = server.get("/metrics");
+    assert_eq!(status, 200);
+    assert!(
+        text.contains("pipit_requests_total{endpoint=\"/predict\",status=\"200\"} 5\n"),
+        "{text}"
+    );
+    assert!(
+        text.contains("pipit_requests_total{endpoint=\"/predict\",status=\"422\"} 1\n"),
+        "{text}"
+    );
+    assert!(
+        text.contains("pipit_request_duration_seconds_count{endpoint=\"/predict\"} 6\n"),
+        "{text}"
+    );
+    assert!(text.contains("pipit_model_version{dataset=\"churn\"} 1\n"), "{text}");
+    let classes: u64 = text
+        .lines()
+        .filter(|l| l.starts_with("pipit_predictions_total{dataset=\"churn\",version=\"1\""))
+        .map(|l| l.rsplit(' ').next().unwrap().parse::<u64>().unwrap())
+        .sum();
+    assert_eq!(classes, 5, "{text}");
+    match Command::new("promtool").args(["check", "metrics"]).stdin(Stdio::piped()).spawn() {
+        Ok(mut promtool) => {
+            std::io::Write::write_all(promtool.stdin.as_mut().unwrap(), text.as_bytes()).unwrap();
+            let output = promtool.wait_with_output().unwrap();
+            assert!(output.status.success(), "promtool: {output:?}\n{text}");
+        }
+        Err(_) => assert!(
+            std::env::var_os("PIPIT_TEST_SERVERS_REQUIRED").is_none(),
+            "promtool (Debian's `prometheus`) is missing: `.ci/test` installs it"
+        ),
+    }
+}
+
+/// Clients send batches until the server stops; SIGTERM comes while
+/// requests are being answered. What the server started, it finishes: every
+/// record it logged was answered, and every answer was 200.
+#[test]
+fn sigterm_lets_requests_in_flight_finish_and_writes_the_log() {
+    let repo = registered_churn();
+    let rows = records(&repo.read("prepared/test.csv"), "Churn");
+    let batch = Value::Array(rows.iter().cycle().take(300).cloned().collect());
+    let server = Server::start(&repo, &[]);
+    let url = format!("{}/predict", server.url);
+    let stopping = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let senders: Vec<_> = (0..4)
+        .map(|_| {
+            let (url, batch, stopping) = (url.clone(), batch.clone(), stopping.clone());
+            std::thread::spawn(move || {
+                let client = client();
+                let (mut answered, deadline) = (0, Instant::now() + Duration::from_secs(30));
+                while Instant::now() < deadline {
+                    match client.post(&url).json(&batch).send() {
+                        Ok(response) => {
+                            let status = response.status().as_u16();
+                            let body: Value = response.json().unwrap();
+                            assert_eq!(status, 200, "no request fails: {body}");
+                            answered += body["predictions"].as_array().unwrap().len();
+                        }
+                        // Once the server stops, new requests cannot get in.
+                        Err(_) if stopping.load(std::sync::atomic::Ordering::SeqCst) => {
+                            return answered;
+                        }
+                        Err(error) => panic!("a request failed before SIGTERM: {error}"),
+                    }
+                }
+                panic!("the server did not stop");
+            })
+        })
+        .collect();
+    std::thread::sleep(Duration::from_millis(800));
+    stopping.store(true, std::sync::atomic::Ordering::SeqCst);
+    let (code, rest) = server.terminate();
+    assert_eq!(code, 0, "{rest}");
+    assert!(rest.contains("stopped"), "{rest}");
+    let answered: usize = senders.into_iter().map(|s| s.join().expect("a sender failed")).sum();
+    assert!(answered > 0);
+    let log = repo.read("logs/predictions.jsonl");
+    assert_eq!(log.lines().count(), answered, "the log holds exactly the answered records");
+    assert!(log.ends_with('\n'));
+}
+
+#[test]
+fn without_a_current_model_serve_says_how_to_make_one_and_exits_2() {
+    let repo = Repo::with_pipeline("stages: {}\n", "");
+    let run = repo.pipit(["serve", "--addr", "127.0.0.1:0"]);
+    assert_eq!(run.code, 2, "{run}");
+    assert!(run.stderr.contains("no data set has a current model"), "{run}");
+    assert!(run.stderr.contains("pipit model register"), "{run}");
+    let run = registered_churn().pipit(["serve", "--addr", "127.0.0.1:0", "--dataset", "housing"]);
+    assert_eq!(run.code, 2, "{run}");
+    assert!(run.stderr.contains("no current model for `housing`"), "{run}");
+}

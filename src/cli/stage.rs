@@ -47,7 +47,10 @@ pub fn model(
 pub fn serve(args: &ServeArgs, printer: &Printer) -> anyhow::Result<Outcome> {
     let cwd = std::env::current_dir()?;
     let root = super::workspace::find_root(&cwd).unwrap_or(cwd);
-    match pipit_stages::serve::run(args, &root, &|line| printer.line(line)) {
+    let say = |line: &str| {
+        if line.starts_with("warning:") { printer.note(line) } else { printer.line(line) }
+    };
+    match pipit_stages::serve::run(args, &root, &say) {
         Ok(summary) => {
             printer.line(&summary);
             Ok(Outcome::Success)

@@ -7,7 +7,7 @@ use std::time::{Duration, Instant};
 
 use serde_json::{Map, Value, json};
 
-use crate::harness::{Repo, registered_churn};
+use crate::harness::{Repo, registered_churn, train_churn};
 
 /// A running `pipit serve`, stopped (SIGKILL) when dropped.
 struct Server {
@@ -39,7 +39,7 @@ impl Server {
     }
 
     /// Sends SIGTERM and waits for the exit; returns the exit code and the
-    /// rest of standard output.
+    /// rest of standard output and standard error.
     fn terminate(mut self) -> (i32, String) {
         let status =
             Command::new("kill").args(["-TERM", &self.child.id().to_string()]).status().unwrap();
@@ -49,6 +49,9 @@ impl Server {
         if let Some(out) = self.child.stdout.as_mut() {
             std::io::Read::read_to_string(out, &mut rest).unwrap();
         }
+        if let Some(err) = self.child.stderr.as_mut() {
+            std::io::Read::read_to_string(err, &mut rest).unwrap();
+        }
         (code, rest)
     }
 
@@ -56,6 +59,21 @@ impl Server {
         let response = client().post(format!("{}{path}", self.url)).json(body).send().unwrap();
         let status = response.status().as_u16();
         (status, response.json().unwrap())
+    }
+
+    /// Returns the version `/health` says is served for churn.
+    fn version(&self) -> Value {
+        let (_, health) = self.get("/health");
+        serde_json::from_str::<Value>(&health).unwrap()["models"]["churn"]["version"].clone()
+    }
+
+    /// Waits (at most 10 s) until churn is served by `version`.
+    fn wait_for_version(&self, version: u64) {
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while self.version() != version {
+            assert!(Instant::now() < deadline, "v{version} was never served");
+            std::thread::sleep(Duration::from_millis(50));
+        }
     }
 
     fn get(&self, path: &str) -> (u16, String) {
@@ -258,7 +276,7 @@ fn metrics_are_valid_prometheus_text() {
         text.contains("pipit_request_duration_seconds_count{endpoint=\"/predict\"} 6\n"),
         "{text}"
     );
-    assert!(text.contains("pipit_model_version{dataset=\"churn\"} 1\n"), "{text}");
+    assert!(text.contains("pipit_model_served{dataset=\"churn\",version=\"1\"} 1\n"), "{text}");
     let classes: u64 = text
         .lines()
         .filter(|l| l.starts_with("pipit_predictions_total{dataset=\"churn\",version=\"1\""))
@@ -336,4 +354,138 @@ fn without_a_current_model_serve_says_how_to_make_one_and_exits_2() {
     let run = registered_churn().pipit(["serve", "--addr", "127.0.0.1:0", "--dataset", "housing"]);
     assert_eq!(run.code, 2, "{run}");
     assert!(run.stderr.contains("no current model for `housing`"), "{run}");
+}
+
+/// [`registered_churn`] plus a logistic model registered as v2, not current.
+fn two_versions() -> Repo {
+    let repo = registered_churn();
+    let outputs = [
+        "--gate-threshold",
+        "0",
+        "--model-out",
+        "models/l.model",
+        "--metrics-out",
+        "metrics/l.json",
+    ];
+    let run = train_churn(&repo, "logistic", &outputs);
+    assert_eq!(run.code, 0, "{run}");
+    let run = repo.pipit([
+        "model",
+        "register",
+        "--dataset",
+        "churn",
+        "--model",
+        "models/l.model",
+        "--metrics",
+        "metrics/l.json",
+        "--promote",
+        "never",
+    ]);
+    assert_eq!(run.code, 0, "{run}");
+    repo
+}
+
+#[test]
+fn promote_and_rollback_reach_a_running_server_without_a_failed_request() {
+    let repo = two_versions();
+    let rows = records(&repo.read("prepared/test.csv"), "Churn");
+    let server = Server::start(&repo, &[]);
+    let url = format!("{}/predict", server.url);
+    let done = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let sender = {
+        let (url, row, done) = (url.clone(), rows[0].clone(), done.clone());
+        std::thread::spawn(move || {
+            let client = client();
+            let mut versions: Vec<u64> = Vec::new();
+            while !done.load(std::sync::atomic::Ordering::SeqCst) {
+                let response = client.post(&url).json(&row).send().expect("no request fails");
+                assert_eq!(response.status().as_u16(), 200);
+                let answer: Value = response.json().unwrap();
+                versions.push(answer["model_version"].as_u64().unwrap());
+            }
+            versions
+        })
+    };
+    std::thread::sleep(Duration::from_millis(300));
+    let run = repo.pipit(["model", "promote", "2"]);
+    assert_eq!(run.code, 0, "{run}");
+    server.wait_for_version(2);
+    std::thread::sleep(Duration::from_millis(300));
+    let run = repo.pipit(["model", "rollback"]);
+    assert_eq!(run.code, 0, "{run}");
+    server.wait_for_version(1);
+    std::thread::sleep(Duration::from_millis(300));
+    done.store(true, std::sync::atomic::Ordering::SeqCst);
+    let mut versions = sender.join().expect("every request was answered with 200");
+    versions.dedup();
+    assert_eq!(versions, [1, 2, 1], "v1, then v2 after the promotion, then v1 again");
+    let (code, out) = server.terminate();
+    assert_eq!(code, 0, "{out}");
+    assert!(out.contains("now serving churn v2 (was v1)"), "{out}");
+    assert!(out.contains("now serving churn v1 (was v2)"), "{out}");
+}
+
+#[test]
+fn a_model_file_that_fails_its_checksum_is_never_reloaded() {
+    let repo = two_versions();
+    let server = Server::start(&repo, &[]);
+    let model = repo.path().join("registry/models/2.model");
+    let mut bytes = fs_err::read(&model).unwrap();
+    let last = bytes.len() - 2;
+    bytes[last] ^= 1;
+    fs_err::write(&model, bytes).unwrap();
+    // As if promoted by hand: `pipit model promote` itself refuses a damaged file.
+    repo.write("registry/current", "{\"churn\": 2}\n");
+    std::thread::sleep(Duration::from_millis(1000));
+    assert_eq!(server.version(), 1, "the damaged v2 is not served");
+    let (code, out) = server.terminate();
+    assert_eq!(code, 0, "{out}");
+    assert!(out.contains("warning: not serving churn v2, still v1"), "{out}");
+    assert!(out.contains("BLAKE3 differs"), "{out}");
+}
+
+#[test]
+fn an_ab_split_sends_each_key_to_one_version_in_proportion() {
+    let repo = two_versions();
+    let rows = records(&repo.read("prepared/test.csv"), "Churn");
+    let server = Server::start(&repo, &["--split", "v1=0.8,v2=0.2"]);
+    let client = client();
+    let url = format!("{}/predict", server.url);
+    let version_for = |key: &str| {
+        let response = client.post(&url).header("X-Split-Key", key).json(&rows[1]).send().unwrap();
+        assert_eq!(response.status().as_u16(), 200);
+        response.json::<Value>().unwrap()["model_version"].as_u64().unwrap()
+    };
+    let mut counts = [0usize; 3];
+    for i in 0..2000 {
+        counts[version_for(&format!("user-{i}")) as usize] += 1;
+    }
+    // 400 expected for v2; the standard deviation is 17.9.
+    assert!((340..=460).contains(&counts[2]), "v1 {} / v2 {}", counts[1], counts[2]);
+    assert_eq!(counts[1] + counts[2], 2000);
+    let first = version_for("user-7");
+    assert!((0..5).all(|_| version_for("user-7") == first), "a key sticks to its version");
+    let (_, text) = server.get("/metrics");
+    for version in ["1", "2"] {
+        let label = format!(
+            "pipit_prediction_duration_seconds_count{{dataset=\"churn\",version=\"{version}\"}}"
+        );
+        assert!(text.contains(&label), "{label} in {text}");
+        assert!(
+            text.contains(&format!(
+                "pipit_model_served{{dataset=\"churn\",version=\"{version}\"}} 1"
+            ))
+        );
+    }
+    let (_, health) = server.get("/health");
+    assert!(health.contains("\"split\""), "{health}");
+    let (code, out) = server.terminate();
+    assert_eq!(code, 0, "{out}");
+    let log = repo.read("logs/predictions.jsonl");
+    let v2 = log.lines().filter(|l| l.contains("\"model_version\":2")).count();
+    assert_eq!(
+        v2,
+        counts[2] + if first == 2 { 6 } else { 0 },
+        "the log names each record's version"
+    );
 }

@@ -62,6 +62,7 @@ struct Inner {
     latency: BTreeMap<&'static str, Histogram>,
     classes: BTreeMap<(ModelKey, String), u64>,
     values: BTreeMap<ModelKey, Histogram>,
+    model_latency: BTreeMap<ModelKey, Histogram>,
 }
 
 /// The server's counters.
@@ -84,6 +85,16 @@ impl Metrics {
         inner
             .latency
             .entry(endpoint)
+            .or_insert_with(|| Histogram::new(&LATENCY_BUCKETS))
+            .observe(took.as_secs_f64());
+    }
+
+    /// Records how long `model` took to check and predict one request.
+    pub fn predicted(&self, model: &ModelKey, took: Duration) {
+        let mut inner = self.inner.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        inner
+            .model_latency
+            .entry(model.clone())
             .or_insert_with(|| Histogram::new(&LATENCY_BUCKETS))
             .observe(took.as_secs_f64());
     }
@@ -129,6 +140,15 @@ impl Metrics {
             let labels = format!("endpoint=\"{endpoint}\"");
             histogram.render(&mut out, "pipit_request_duration_seconds", &labels);
         }
+        out.push_str(
+            "# HELP pipit_prediction_duration_seconds Time a model took to check and predict a request.\n",
+        );
+        out.push_str("# TYPE pipit_prediction_duration_seconds histogram\n");
+        for (model, histogram) in &inner.model_latency {
+            let labels =
+                format!("dataset=\"{}\",version=\"{}\"", escape(&model.dataset), model.version);
+            histogram.render(&mut out, "pipit_prediction_duration_seconds", &labels);
+        }
         out.push_str("# HELP pipit_predictions_total Records predicted, by model and class.\n");
         out.push_str("# TYPE pipit_predictions_total counter\n");
         for ((model, class), count) in &inner.classes {
@@ -147,14 +167,12 @@ impl Metrics {
                 format!("dataset=\"{}\",version=\"{}\"", escape(&model.dataset), model.version);
             histogram.render(&mut out, "pipit_predicted_value", &labels);
         }
-        out.push_str(
-            "# HELP pipit_model_version The version of the model served for a data set.\n",
-        );
-        out.push_str("# TYPE pipit_model_version gauge\n");
+        out.push_str("# HELP pipit_model_served Models served now (1), by data set and version.\n");
+        out.push_str("# TYPE pipit_model_served gauge\n");
         for model in served {
             let _ = writeln!(
                 out,
-                "pipit_model_version{{dataset=\"{}\"}} {}",
+                "pipit_model_served{{dataset=\"{}\",version=\"{}\"}} 1",
                 escape(&model.dataset),
                 model.version
             );
@@ -204,7 +222,7 @@ mod tests {
                 "pipit_predictions_total{dataset=\"churn\",version=\"3\",class=\"No\"} 2\n"
             )
         );
-        assert!(text.contains("pipit_model_version{dataset=\"churn\"} 3\n"));
+        assert!(text.contains("pipit_model_served{dataset=\"churn\",version=\"3\"} 1\n"));
     }
 
     #[test]

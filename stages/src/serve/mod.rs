@@ -5,18 +5,21 @@
 //! prediction log. SIGTERM or SIGINT stops it gracefully: requests in flight
 //! finish and the log is written out.
 
+mod deploy;
 mod log;
 mod metrics;
 mod routes;
+mod watch;
 
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
+use std::sync::{Arc, RwLock};
 
 use clap::Args;
 
-use crate::registry::Served;
+use crate::registry::{Place, Registry, Served};
+use deploy::Deployment;
 pub use log::PredictionLog;
 use metrics::Metrics;
 
@@ -28,8 +31,13 @@ pub struct ServeArgs {
     #[arg(long = "dataset", value_name = "NAME")]
     datasets: Vec<String>,
     /// Serve this version instead of the current one (one data set only)
-    #[arg(long, value_name = "VERSION")]
+    #[arg(long, value_name = "VERSION", conflicts_with = "split")]
     model: Option<String>,
+    /// Split one data set's requests between versions, as `v3=0.9,v4=0.1`;
+    /// the `X-Split-Key` header (else the request id) picks the version,
+    /// the same key always the same one
+    #[arg(long, value_name = "VERSION=SHARE,…")]
+    split: Option<String>,
     /// The address to listen on (port 0: any free port)
     #[arg(long, default_value = "127.0.0.1:8000")]
     addr: SocketAddr,
@@ -51,8 +59,9 @@ pub struct NothingToServe(pub String);
 
 /// What the handlers share.
 pub struct State {
-    /// The models served, by data set.
-    pub models: BTreeMap<String, Arc<Served>>,
+    /// What answers each data set; replaced whole when the registry's
+    /// `current` changes.
+    pub models: RwLock<BTreeMap<String, Arc<Deployment>>>,
     /// The counters `/metrics` shows.
     pub metrics: Metrics,
     /// Where predictions are logged.
@@ -63,9 +72,12 @@ pub struct State {
 
 /// Runs the server until SIGTERM or SIGINT; `root` is the folder of
 /// pipeline.yaml (or the current one), `ready` hears what is served and where.
-pub fn run(args: &ServeArgs, root: &Path, ready: &dyn Fn(&str)) -> anyhow::Result<String> {
+pub fn run(args: &ServeArgs, root: &Path, say: &(dyn Fn(&str) + Sync)) -> anyhow::Result<String> {
     let registry = args.registry.clone().unwrap_or_else(|| root.join("registry"));
-    let models = load(&registry, &args.datasets, args.model.as_deref())?;
+    let models = match &args.split {
+        Some(split) => split_deployment(&registry, &args.datasets, split)?,
+        None => load(&registry, &args.datasets, args.model.as_deref())?,
+    };
     let log_path = args.log.clone().unwrap_or_else(|| root.join("logs/predictions.jsonl"));
     let log = PredictionLog::open(&log_path, args.log_max_mib.saturating_mul(1 << 20))?;
     let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
@@ -73,27 +85,81 @@ pub fn run(args: &ServeArgs, root: &Path, ready: &dyn Fn(&str)) -> anyhow::Resul
         .block_on(tokio::net::TcpListener::bind(args.addr))
         .map_err(|e| anyhow::anyhow!("cannot listen on {}: {e}", args.addr))?;
     let address = listener.local_addr()?;
-    let served: Vec<String> =
-        models.values().map(|m| format!("{} v{}", m.entry.dataset, m.version)).collect();
+    let served: Vec<String> = models.iter().map(|(dataset, d)| described(dataset, d)).collect();
     let state = Arc::new(State {
-        models,
+        models: RwLock::new(models),
         metrics: Metrics::default(),
         log,
         started: std::time::Instant::now(),
     });
-    ready(&format!(
+    say(&format!(
         "serving {} on http://{address} (predictions logged to `{}`)",
         served.join(", "),
         log_path.display()
     ));
     let app = routes::router(Arc::clone(&state));
-    runtime
-        .block_on(async { axum::serve(listener, app).with_graceful_shutdown(stopped()).await })?;
+    runtime.block_on(async {
+        let server = axum::serve(listener, app).with_graceful_shutdown(stopped());
+        tokio::select! {
+            served = server => served,
+            () = watch::follow(&state, &registry, say) => Ok(()),
+        }
+    })?;
     drop(runtime);
     let mut state =
         Arc::try_unwrap(state).map_err(|_| anyhow::anyhow!("a request outlived the server"))?;
     state.log.close()?;
     Ok("stopped: every request in flight was answered and the log written".into())
+}
+
+/// Returns `churn v3`, or `churn v3 (90%) + v4 (10%)`.
+fn described(dataset: &str, deployment: &Deployment) -> String {
+    match deployment.arms.as_slice() {
+        [only] => format!("{dataset} v{}", only.served.version),
+        arms => {
+            let parts: Vec<String> = arms
+                .iter()
+                .map(|a| format!("v{} ({:.0}%)", a.served.version, a.share * 100.0))
+                .collect();
+            format!("{dataset} {}", parts.join(" + "))
+        }
+    }
+}
+
+/// Returns the registry's current version per data set.
+fn current(registry: &Path) -> anyhow::Result<BTreeMap<String, u64>> {
+    Registry::open(&Place { dir: registry.to_path_buf(), shown: registry.to_path_buf() }).current()
+}
+
+/// Loads the A/B split `written` (one data set's versions).
+fn split_deployment(
+    registry: &Path,
+    datasets: &[String],
+    written: &str,
+) -> anyhow::Result<BTreeMap<String, Arc<Deployment>>> {
+    let arms = deploy::parse_split(written)?;
+    let entries =
+        Registry::open(&Place { dir: registry.to_path_buf(), shown: registry.to_path_buf() })
+            .entries()?;
+    let dataset_of = |version: u64| {
+        entries.iter().find(|e| e.version == version).map(|e| e.dataset.clone()).ok_or_else(|| {
+            anyhow::anyhow!("`--split`: `{}` has no model v{version}", registry.display())
+        })
+    };
+    let dataset = dataset_of(arms[0].0)?;
+    if datasets.len() > 1 || datasets.first().is_some_and(|d| *d != dataset) {
+        anyhow::bail!("`--split` serves one data set, `{dataset}`: name only it with `--dataset`");
+    }
+    let mut loaded = Vec::new();
+    for (version, share) in arms {
+        if dataset_of(version)? != dataset {
+            anyhow::bail!("`--split`: v{version} does not serve `{dataset}`");
+        }
+        let served = Arc::new(Served::version(registry, &dataset, version)?);
+        loaded.push(deploy::Arm { served, share });
+    }
+    let deployment = Deployment { arms: loaded, follows_current: false };
+    Ok(BTreeMap::from([(dataset, Arc::new(deployment))]))
 }
 
 /// Loads the models to serve: the current one of each data set named (or of
@@ -102,12 +168,8 @@ fn load(
     registry: &Path,
     datasets: &[String],
     version: Option<&str>,
-) -> anyhow::Result<BTreeMap<String, Arc<Served>>> {
-    let current = crate::registry::Registry::open(&crate::registry::Place {
-        dir: registry.to_path_buf(),
-        shown: registry.to_path_buf(),
-    })
-    .current()?;
+) -> anyhow::Result<BTreeMap<String, Arc<Deployment>>> {
+    let current = current(registry)?;
     let datasets: Vec<String> =
         if datasets.is_empty() { current.keys().cloned().collect() } else { datasets.to_vec() };
     if datasets.is_empty() {
@@ -137,7 +199,8 @@ fn load(
                 }
             },
         };
-        models.insert(dataset.clone(), Arc::new(Served::version(registry, dataset, number)?));
+        let served = Served::version(registry, dataset, number)?;
+        models.insert(dataset.clone(), Arc::new(Deployment::single(served, version.is_none())));
     }
     Ok(models)
 }

@@ -13,6 +13,7 @@ use axum::routing::{get, post};
 use serde_json::{Map, Value, json};
 
 use super::State;
+use super::deploy::Deployment;
 use super::metrics::ModelKey;
 use crate::model::Task;
 use crate::model::schema::{FieldError, check_json};
@@ -28,22 +29,41 @@ pub fn router(state: Arc<State>) -> Router {
         .with_state(state)
 }
 
+/// Returns what answers each data set now.
+fn deployments(state: &State) -> std::collections::BTreeMap<String, Arc<Deployment>> {
+    state.models.read().unwrap_or_else(std::sync::PoisonError::into_inner).clone()
+}
+
 async fn health(Shared(state): Shared<Arc<State>>) -> Response {
     let started = Instant::now();
-    let models: Map<String, Value> = state
-        .models
+    let models: Map<String, Value> = deployments(&state)
         .iter()
-        .map(|(dataset, served)| {
-            let entry = &served.entry;
-            let model = json!({
-                "version": served.version,
-                "model": entry.model,
-                "task": entry.task,
-                "target": entry.target,
-                "registered": entry.time,
-                "metrics": entry.metrics,
-                "model_blake3": entry.model_blake3,
-            });
+        .map(|(dataset, deployment)| {
+            let describe = |served: &Served| {
+                let entry = &served.entry;
+                json!({
+                    "version": served.version,
+                    "model": entry.model,
+                    "task": entry.task,
+                    "target": entry.target,
+                    "registered": entry.time,
+                    "metrics": entry.metrics,
+                    "model_blake3": entry.model_blake3,
+                })
+            };
+            let mut model = describe(deployment.primary());
+            if deployment.arms.len() > 1 {
+                let arms: Vec<Value> = deployment
+                    .arms
+                    .iter()
+                    .map(|arm| {
+                        let mut described = describe(&arm.served);
+                        described["share"] = json!(arm.share);
+                        described
+                    })
+                    .collect();
+                model = json!({"split": arms});
+            }
             (dataset.clone(), model)
         })
         .collect();
@@ -58,10 +78,13 @@ async fn health(Shared(state): Shared<Arc<State>>) -> Response {
 
 async fn metrics(Shared(state): Shared<Arc<State>>) -> Response {
     let started = Instant::now();
-    let served: Vec<ModelKey> = state
-        .models
+    let served: Vec<ModelKey> = deployments(&state)
         .values()
-        .map(|m| ModelKey { dataset: m.entry.dataset.clone(), version: m.version })
+        .flat_map(|d| &d.arms)
+        .map(|arm| ModelKey {
+            dataset: arm.served.entry.dataset.clone(),
+            version: arm.served.version,
+        })
         .collect();
     let text = state.metrics.render(&served);
     state.metrics.request("/metrics", 200, started.elapsed());
@@ -75,10 +98,11 @@ async fn predict_only(
     body: Bytes,
 ) -> Response {
     let started = Instant::now();
-    let answer = match state.models.values().next() {
-        Some(served) if state.models.len() == 1 => predict(&state, served, &headers, &body),
+    let models = deployments(&state);
+    let answer = match models.values().next() {
+        Some(deployment) if models.len() == 1 => predict(&state, deployment, &headers, &body),
         _ => {
-            let names: Vec<&String> = state.models.keys().collect();
+            let names: Vec<&String> = models.keys().collect();
             let message = format!(
                 "several data sets are served: use /predict/{{dataset}} with one of {names:?}"
             );
@@ -97,8 +121,9 @@ async fn predict_dataset(
     body: Bytes,
 ) -> Response {
     let started = Instant::now();
-    let answer = match state.models.get(&dataset) {
-        Some(served) => predict(&state, served, &headers, &body),
+    let deployment = deployments(&state).get(&dataset).cloned();
+    let answer = match deployment {
+        Some(deployment) => predict(&state, &deployment, &headers, &body),
         None => {
             let message = format!("no model is served for `{dataset}`");
             (StatusCode::NOT_FOUND, axum::Json(json!({"detail": message}))).into_response()
@@ -129,10 +154,13 @@ fn unprocessable(detail: Vec<FieldError>) -> Response {
     (StatusCode::UNPROCESSABLE_ENTITY, axum::Json(json!({"detail": detail}))).into_response()
 }
 
-/// Checks and predicts one record or a list of them with `served`.
-fn predict(state: &State, served: &Served, headers: &HeaderMap, body: &[u8]) -> Response {
+/// Checks and predicts one record or a list of them with the version of
+/// `deployment` that the request's split key (`X-Split-Key`, else its id) picks.
+fn predict(state: &State, deployment: &Deployment, headers: &HeaderMap, body: &[u8]) -> Response {
     let started = Instant::now();
     let id = request_id(headers);
+    let key = headers.get("x-split-key").and_then(|v| v.to_str().ok()).unwrap_or(&id);
+    let served = deployment.pick(key);
     let parsed: Value = match serde_json::from_slice(body) {
         Ok(value) => value,
         Err(error) => {
@@ -213,6 +241,7 @@ fn predict(state: &State, served: &Served, headers: &HeaderMap, body: &[u8]) -> 
             answers.iter().filter_map(|a| a.get("prediction").and_then(Value::as_str)),
         ),
     }
+    state.metrics.predicted(&key, started.elapsed());
     let latency_ms = started.elapsed().as_secs_f64() * 1000.0;
     let time = chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true);
     for (record, answer) in records.iter().zip(&answers) {

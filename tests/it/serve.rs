@@ -10,15 +10,15 @@ use serde_json::{Map, Value, json};
 use crate::harness::{Repo, registered_churn, train_churn};
 
 /// A running `pipit serve`, stopped (SIGKILL) when dropped.
-struct Server {
+pub struct Server {
     child: Child,
-    url: String,
+    pub url: String,
 }
 
 impl Server {
     /// Starts `pipit serve --addr 127.0.0.1:0 ARGS` in `repo` and waits for
     /// the line that names its address.
-    fn start(repo: &Repo, args: &[&str]) -> Self {
+    pub fn start(repo: &Repo, args: &[&str]) -> Self {
         let mut child = Command::new(assert_cmd::cargo::cargo_bin!("pipit"))
             .args(["serve", "--addr", "127.0.0.1:0"])
             .args(args)
@@ -55,7 +55,7 @@ impl Server {
         (code, rest)
     }
 
-    fn post(&self, path: &str, body: &Value) -> (u16, Value) {
+    pub fn post(&self, path: &str, body: &Value) -> (u16, Value) {
         let response = client().post(format!("{}{path}", self.url)).json(body).send().unwrap();
         let status = response.status().as_u16();
         (status, response.json().unwrap())
@@ -95,7 +95,7 @@ fn client() -> reqwest::blocking::Client {
 
 /// The rows of a CSV file as JSON records: numbers where a cell parses as
 /// one, `null` for an empty cell, text otherwise; without `skip`.
-fn records(csv: &str, skip: &str) -> Vec<Value> {
+pub fn records(csv: &str, skip: &str) -> Vec<Value> {
     let mut lines = csv.lines();
     let header: Vec<&str> = lines.next().unwrap().split(',').collect();
     lines
@@ -488,4 +488,39 @@ fn an_ab_split_sends_each_key_to_one_version_in_proportion() {
         counts[2] + if first == 2 { 6 } else { 0 },
         "the log names each record's version"
     );
+}
+
+#[test]
+fn the_openapi_document_describes_the_served_schema_and_is_valid() {
+    let repo = registered_churn();
+    let server = Server::start(&repo, &[]);
+    let (status, text) = server.get("/openapi.json");
+    assert_eq!(status, 200);
+    let document: Value = serde_json::from_str(&text).unwrap();
+    let record = &document["components"]["schemas"]["churn"];
+    assert_eq!(record["properties"]["tenure"]["type"], json!(["number", "null"]));
+    let range = record["properties"]["tenure"]["x-training-range"].as_array().unwrap();
+    assert!(range[0].as_f64().unwrap() <= range[1].as_f64().unwrap());
+    let contract = record["properties"]["Contract"]["enum"].as_array().unwrap();
+    assert!(contract.contains(&json!("Two year")), "{record}");
+    assert_eq!(record["required"].as_array().unwrap().len(), 19, "every feature is required");
+    assert!(document["paths"]["/predict/churn"]["post"]["responses"]["422"].is_object());
+    let (status, docs) = server.get("/docs");
+    assert_eq!(status, 200);
+    assert!(docs.contains("/openapi.json") && !docs.contains("https://"), "no CDN");
+    let (status, page) = server.get("/");
+    assert_eq!(status, 200);
+    assert!(!page.contains("https://"), "the page loads nothing from elsewhere");
+    match std::env::var("PIPIT_TEST_OPENAPI_VALIDATOR") {
+        Ok(validator) => {
+            let file = repo.path().join("openapi.json");
+            fs_err::write(&file, &text).unwrap();
+            let output = Command::new(validator).arg(&file).output().unwrap();
+            assert!(output.status.success(), "{output:?}");
+        }
+        Err(_) => assert!(
+            std::env::var_os("PIPIT_TEST_SERVERS_REQUIRED").is_none(),
+            "`.ci/test` installs openapi-spec-validator"
+        ),
+    }
 }

@@ -8,6 +8,7 @@
 mod deploy;
 mod log;
 mod metrics;
+mod openapi;
 mod routes;
 mod watch;
 
@@ -68,6 +69,8 @@ pub struct State {
     pub log: PredictionLog,
     /// When the server started.
     pub started: std::time::Instant,
+    /// The latest predictions, newest first, for the page.
+    pub recent: std::sync::Mutex<std::collections::VecDeque<serde_json::Value>>,
 }
 
 /// Runs the server until SIGTERM or SIGINT; `root` is the folder of
@@ -91,6 +94,7 @@ pub fn run(args: &ServeArgs, root: &Path, say: &(dyn Fn(&str) + Sync)) -> anyhow
         metrics: Metrics::default(),
         log,
         started: std::time::Instant::now(),
+        recent: std::sync::Mutex::default(),
     });
     say(&format!(
         "serving {} on http://{address} (predictions logged to `{}`)",

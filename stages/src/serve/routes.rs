@@ -8,7 +8,7 @@ use axum::Router;
 use axum::body::Bytes;
 use axum::extract::{Path, State as Shared};
 use axum::http::{HeaderMap, StatusCode, header};
-use axum::response::{IntoResponse, Response};
+use axum::response::{Html, IntoResponse, Response};
 use axum::routing::{get, post};
 use serde_json::{Map, Value, json};
 
@@ -19,9 +19,20 @@ use crate::model::Task;
 use crate::model::schema::{FieldError, check_json};
 use crate::registry::Served;
 
+/// The page with a form to try a prediction.
+const PAGE: &str = include_str!("page.html");
+/// The page that renders `/openapi.json`.
+const DOCS: &str = include_str!("docs.html");
+/// How many predictions `/recent` keeps.
+const RECENT: usize = 20;
+
 /// Returns the server's routes.
 pub fn router(state: Arc<State>) -> Router {
     Router::new()
+        .route("/", get(|| async { Html(PAGE) }))
+        .route("/docs", get(|| async { Html(DOCS) }))
+        .route("/openapi.json", get(openapi))
+        .route("/recent", get(recent))
         .route("/health", get(health))
         .route("/metrics", get(metrics))
         .route("/predict", post(predict_only))
@@ -32,6 +43,15 @@ pub fn router(state: Arc<State>) -> Router {
 /// Returns what answers each data set now.
 fn deployments(state: &State) -> std::collections::BTreeMap<String, Arc<Deployment>> {
     state.models.read().unwrap_or_else(std::sync::PoisonError::into_inner).clone()
+}
+
+async fn openapi(Shared(state): Shared<Arc<State>>) -> Response {
+    axum::Json(super::openapi::document(&deployments(&state))).into_response()
+}
+
+async fn recent(Shared(state): Shared<Arc<State>>) -> Response {
+    let recent = state.recent.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+    axum::Json(Value::Array(recent.iter().cloned().collect())).into_response()
 }
 
 async fn health(Shared(state): Shared<Arc<State>>) -> Response {
@@ -255,6 +275,18 @@ fn predict(state: &State, deployment: &Deployment, headers: &HeaderMap, body: &[
             "latency_ms": latency_ms,
         });
         state.log.write(line.to_string());
+    }
+    {
+        let mut recent = state.recent.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        for answer in answers.iter().take(RECENT) {
+            recent.push_front(json!({
+                "time": time,
+                "dataset": key.dataset,
+                "model_version": key.version,
+                "prediction": answer.get("prediction"),
+            }));
+        }
+        recent.truncate(RECENT);
     }
     let mut body = Map::new();
     body.insert("request_id".into(), json!(id));

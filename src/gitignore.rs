@@ -20,10 +20,16 @@ pub fn ensure_ignored(root: &Path, entries: &[String]) -> std::io::Result<()> {
         .iter()
         .map(|e| format!("/{}", e.trim_start_matches('/')))
         .filter(|line| {
-            let bare = line.trim_start_matches('/');
+            let bare = line.trim_start_matches('/').trim_end_matches('/');
             !present.iter().any(|p| {
-                *p == line
-                    || p.trim_start_matches('/').trim_end_matches('/') == bare.trim_end_matches('/')
+                let listed = p.trim_start_matches('/').trim_end_matches('/');
+                // The same path, or a folder above it listed from the root
+                // (`/data` ignores `data/churn/raw.csv`).
+                listed == bare
+                    || (p.starts_with('/')
+                        && !listed.is_empty()
+                        && !listed.contains(['*', '?', '[', '!'])
+                        && bare.starts_with(&format!("{listed}/")))
             })
         })
         .collect();
@@ -59,6 +65,32 @@ mod tests {
         assert_eq!(
             text,
             "/target\ndata/raw.csv\n# Added by pipit: cached outputs and the cache itself\n/.cache/\n/models/m.bin\n"
+        );
+    }
+
+    #[test]
+    fn a_folder_listed_from_the_root_covers_what_is_inside() {
+        let dir = tempfile::tempdir().unwrap();
+        fs_err::write(
+            dir.path().join(".gitignore"),
+            "/data
+/models/
+reports
+",
+        )
+        .unwrap();
+        let entries = [
+            "data/churn/raw.csv".to_owned(),
+            "models/m.bin".to_owned(),
+            "reports/r.html".to_owned(),
+            "database.csv".to_owned(),
+        ];
+        super::ensure_ignored(dir.path(), &entries).unwrap();
+        let text = fs_err::read_to_string(dir.path().join(".gitignore")).unwrap();
+        // `reports` (not anchored) is left to git's own rules: listed anyway.
+        assert_eq!(
+            text,
+            "/data\n/models/\nreports\n# Added by pipit: cached outputs and the cache itself\n/reports/r.html\n/database.csv\n"
         );
     }
 }

@@ -524,3 +524,54 @@ fn the_openapi_document_describes_the_served_schema_and_is_valid() {
         ),
     }
 }
+
+/// Returns the value of the metric line that starts with `name` (labels
+/// included).
+fn metric(text: &str, name: &str) -> Option<f64> {
+    text.lines().find(|l| l.starts_with(name)).and_then(|l| l.rsplit(' ').next()?.parse().ok())
+}
+
+#[test]
+fn metrics_show_how_far_the_latest_records_drifted_from_the_training_data() {
+    let repo = registered_churn();
+    let rows = records(&repo.read("prepared/test.csv"), "Churn");
+    let args = ["--reference", "churn=prepared/train.csv", "--drift-every", "0.2"];
+    let server = Server::start(&repo, &[&args[..], &["--drift-window", "60"]].concat());
+    let wait_for = |condition: &dyn Fn(&str) -> bool| {
+        let deadline = Instant::now() + Duration::from_secs(10);
+        loop {
+            let (_, text) = server.get("/metrics");
+            if condition(&text) {
+                return text;
+            }
+            assert!(Instant::now() < deadline, "{text}");
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    };
+    // Records like the training data: little drift.
+    let (status, _) = server.post("/predict", &Value::Array(rows[..60].to_vec()));
+    assert_eq!(status, 200);
+    let text =
+        wait_for(&|t| metric(t, "pipit_drift_window_records{dataset=\"churn\"}") == Some(60.0));
+    let calm = metric(&text, "pipit_drift_share{dataset=\"churn\"}").unwrap();
+    assert!(calm < 0.5, "{text}");
+    // Long-standing customers on two-year contracts paying a lot: drifted.
+    let shifted: Vec<Value> = rows[..60]
+        .iter()
+        .map(|row| {
+            let mut row = row.clone();
+            row["tenure"] = json!(70);
+            row["MonthlyCharges"] = json!(104.5);
+            row["TotalCharges"] = json!(7200);
+            row["Contract"] = json!("Two year");
+            row["PaymentMethod"] = json!("Mailed check");
+            row
+        })
+        .collect();
+    let (status, _) = server.post("/predict", &Value::Array(shifted));
+    assert_eq!(status, 200);
+    let text = wait_for(&|t| {
+        metric(t, "pipit_drift_share{dataset=\"churn\"}").is_some_and(|share| share > calm)
+    });
+    assert!(metric(&text, "pipit_drifted_columns{dataset=\"churn\"}").unwrap() >= 5.0, "{text}");
+}

@@ -81,7 +81,7 @@ pub fn pair(args: &DriftArgs) -> anyhow::Result<Paired> {
 }
 
 /// Pairs the columns of two tables by name.
-fn pair_tables(reference: &Raw, current: &Raw, ignore: &[String]) -> Paired {
+pub fn pair_tables(reference: &Raw, current: &Raw, ignore: &[String]) -> Paired {
     let mut paired = Paired { both: Vec::new(), missing: Vec::new() };
     for (index, name) in reference.names.iter().enumerate() {
         if ignore.contains(name) {

@@ -5,7 +5,7 @@
 use std::path::Path;
 
 use anyhow::{Context, bail};
-use serde_json::Value;
+use serde_json::{Map, Value};
 
 use crate::prepare::read::{Raw, present};
 
@@ -20,15 +20,28 @@ pub fn read(path: &Path, last: Option<usize>) -> anyhow::Result<Raw> {
     };
     let lines: Vec<&str> = complete.lines().filter(|l| !l.trim().is_empty()).collect();
     let start = last.map_or(0, |n| lines.len().saturating_sub(n));
-    let mut raw = Raw { names: Vec::new(), columns: Vec::new() };
+    let mut inputs = Vec::with_capacity(lines.len() - start);
     for (offset, line) in lines[start..].iter().enumerate() {
         let number = start + offset + 1;
         let entry: Value = serde_json::from_str(line)
             .with_context(|| format!("`{}` line {number} is not JSON", path.display()))?;
-        let Some(input) = entry.get("input").and_then(Value::as_object) else {
+        let Some(Value::Object(input)) = entry.get("input").cloned() else {
             bail!("`{}` line {number} has no `input` record", path.display());
         };
-        let row = offset;
+        inputs.push(input);
+    }
+    let raw = records_to_table(inputs.iter());
+    if raw.names.is_empty() {
+        bail!("`{}` has no predictions to compare", path.display());
+    }
+    Ok(raw)
+}
+
+/// Turns JSON records (a served model's inputs) into a table: a column per
+/// field any record has, text cells as the files' readers give them.
+pub fn records_to_table<'a>(records: impl Iterator<Item = &'a Map<String, Value>>) -> Raw {
+    let mut raw = Raw { names: Vec::new(), columns: Vec::new() };
+    for (row, input) in records.enumerate() {
         for (name, value) in input {
             let column = match raw.names.iter().position(|n| n == name) {
                 Some(column) => column,
@@ -49,8 +62,5 @@ pub fn read(path: &Path, last: Option<usize>) -> anyhow::Result<Raw> {
             column.resize(row + 1, None);
         }
     }
-    if raw.names.is_empty() {
-        bail!("`{}` has no predictions to compare", path.display());
-    }
-    Ok(raw)
+    raw
 }

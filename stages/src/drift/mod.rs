@@ -35,7 +35,9 @@ use rayon::prelude::*;
 use serde_json::{Map, Value, json};
 
 use crate::atomic::write_atomic;
+pub use crate::prepare::read::Raw;
 use columns::{Missing, Side};
+pub use log::records_to_table;
 
 /// Arguments of `pipit stage drift`
 #[derive(Debug, Args)]
@@ -221,21 +223,9 @@ pub fn run(args: &DriftArgs) -> anyhow::Result<String> {
         bail!("--threshold must be between 0 and 1");
     }
     let paired = columns::pair(args)?;
-    // Columns are independent: judge them in parallel (the order is kept).
-    let mut judged: Vec<(String, Map<String, Value>)> = paired
-        .both
-        .par_iter()
-        .map(|(name, column)| (name.clone(), judge(column, args.rule)))
-        .collect();
-    let compared = judged.len();
-    // A column the current data lacks has changed beyond any test: it counts as
-    // drifted. One the reference lacks has nothing to be compared with.
-    for missing in paired.missing.iter().filter(|m| m.side == Side::Current) {
-        judged.push((missing.name.clone(), vanished(missing)));
-    }
+    let Verdict { judged, compared, share } = judge_all(&paired, args.rule);
     let drifted: Vec<&str> =
         judged.iter().filter(|(_, j)| j["drifted"] == true).map(|(n, _)| n.as_str()).collect();
-    let share = drifted.len() as f64 / judged.len() as f64;
     let dataset_drift = share >= args.threshold;
     let rule = match args.rule {
         Rule::Pvalue => "pvalue",
@@ -272,6 +262,54 @@ pub fn run(args: &DriftArgs) -> anyhow::Result<String> {
         if dataset_drift { "; the data set drifted" } else { "; no data set drift" },
         warning(&paired.missing)
     ))
+}
+
+/// Every column judged, and the share that drifted.
+struct Verdict {
+    /// Each column's statistics and verdict: the compared ones first, then
+    /// those the current data lacks.
+    judged: Vec<(String, Map<String, Value>)>,
+    /// How many of them were compared.
+    compared: usize,
+    /// The share of columns that drifted.
+    share: f64,
+}
+
+fn judge_all(paired: &columns::Paired, rule: Rule) -> Verdict {
+    // Columns are independent: judge them in parallel (the order is kept).
+    let mut judged: Vec<(String, Map<String, Value>)> =
+        paired.both.par_iter().map(|(name, column)| (name.clone(), judge(column, rule))).collect();
+    let compared = judged.len();
+    // A column the current data lacks has changed beyond any test: it counts as
+    // drifted. One the reference lacks has nothing to be compared with.
+    for missing in paired.missing.iter().filter(|m| m.side == Side::Current) {
+        judged.push((missing.name.clone(), vanished(missing)));
+    }
+    let drifted = judged.iter().filter(|(_, j)| j["drifted"] == true).count();
+    let share = if judged.is_empty() { 0.0 } else { drifted as f64 / judged.len() as f64 };
+    Verdict { judged, compared, share }
+}
+
+/// Returns the share of `reference`'s columns (but `ignore`) that drifted in
+/// `current` under the default rule, and the drifted columns' names; `None`
+/// when the two share no column.
+pub fn drift_share(
+    reference: &Raw,
+    current: &Raw,
+    ignore: &[String],
+) -> Option<(f64, Vec<String>)> {
+    let paired = columns::pair_tables(reference, current, ignore);
+    if paired.both.is_empty() {
+        return None;
+    }
+    let verdict = judge_all(&paired, Rule::Evidently);
+    let drifted = verdict
+        .judged
+        .iter()
+        .filter(|(_, j)| j["drifted"] == true)
+        .map(|(n, _)| n.clone())
+        .collect();
+    Some((verdict.share, drifted))
 }
 
 /// Returns drift.json's entry for a column the current data lacks.

@@ -56,7 +56,12 @@ impl TrainedModel {
     /// Predicts raw records: values, or class indices with probabilities.
     pub fn predict(&self, records: &[Vec<Cell>]) -> anyhow::Result<Predictions> {
         let x = self.preprocessor.matrix(records);
-        Ok((self.estimator.predict(&x)?, self.estimator.predict_proba(&x)?))
+        // A classifier's class is the likeliest one: evaluate it once.
+        if let Some(probabilities) = self.estimator.predict_proba(&x)? {
+            let classes = probabilities.iter().map(|row| argmax(row) as f64).collect();
+            return Ok((classes, Some(probabilities)));
+        }
+        Ok((self.estimator.predict(&x)?, None))
     }
 }
 

@@ -63,6 +63,18 @@ struct Inner {
     classes: BTreeMap<(ModelKey, String), u64>,
     values: BTreeMap<ModelKey, Histogram>,
     model_latency: BTreeMap<ModelKey, Histogram>,
+    drift: BTreeMap<String, Drift>,
+}
+
+/// A gauge of the last drift comparisons: its name, help, and value.
+type Gauge = (&'static str, &'static str, fn(&Drift) -> f64);
+
+/// The last drift comparison of a data set.
+#[derive(Clone, Copy, Debug)]
+struct Drift {
+    share: f64,
+    columns: usize,
+    records: usize,
 }
 
 /// The server's counters.
@@ -97,6 +109,13 @@ impl Metrics {
             .entry(model.clone())
             .or_insert_with(|| Histogram::new(&LATENCY_BUCKETS))
             .observe(took.as_secs_f64());
+    }
+
+    /// Records the last drift comparison of `dataset`: the share and number
+    /// of columns that drifted, over a window of `records`.
+    pub fn drift(&self, dataset: &str, share: f64, columns: usize, records: usize) {
+        let mut inner = self.inner.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        inner.drift.insert(dataset.to_owned(), Drift { share, columns, records });
     }
 
     /// Counts predicted classes of a classifier.
@@ -176,6 +195,26 @@ impl Metrics {
                 escape(&model.dataset),
                 model.version
             );
+        }
+        let gauges: [Gauge; 3] = [
+            (
+                "pipit_drift_share",
+                "Share of columns that drifted in the last window of records, against the training data.",
+                |d| d.share,
+            ),
+            ("pipit_drifted_columns", "Columns that drifted in the last window.", |d| {
+                d.columns as f64
+            }),
+            ("pipit_drift_window_records", "Records in the last window compared.", |d| {
+                d.records as f64
+            }),
+        ];
+        for (name, help, value) in gauges {
+            let _ = writeln!(out, "# HELP {name} {help}");
+            let _ = writeln!(out, "# TYPE {name} gauge");
+            for (dataset, drift) in &inner.drift {
+                let _ = writeln!(out, "{name}{{dataset=\"{}\"}} {}", escape(dataset), value(drift));
+            }
         }
         out.push_str("# HELP pipit_uptime_seconds Seconds since the server started.\n");
         out.push_str("# TYPE pipit_uptime_seconds gauge\n");

@@ -6,6 +6,7 @@
 //! finish and the log is written out.
 
 mod deploy;
+mod drift;
 mod log;
 mod metrics;
 mod openapi;
@@ -51,6 +52,16 @@ pub struct ServeArgs {
     /// Start a new log file past this size (the old ones are kept as `.1` … `.5`)
     #[arg(long, value_name = "MIB", default_value_t = 64)]
     log_max_mib: u64,
+    /// A data set's training data, for drift in /metrics (repeatable)
+    /// [default: `data/DATASET/prepared/train.csv` when it exists]
+    #[arg(long = "reference", value_name = "DATASET=FILE")]
+    references: Vec<String>,
+    /// How many of the latest records of a data set are compared for drift
+    #[arg(long, value_name = "RECORDS", default_value_t = 500)]
+    drift_window: usize,
+    /// How often drift is measured
+    #[arg(long, value_name = "SECONDS", default_value_t = 30.0)]
+    drift_every: f64,
 }
 
 /// Nothing can be served: exit code 2, with the command that makes a model current.
@@ -69,6 +80,10 @@ pub struct State {
     pub log: PredictionLog,
     /// When the server started.
     pub started: std::time::Instant,
+    /// The latest records of each data set, for drift.
+    pub windows: drift::Windows,
+    /// The data sets whose drift is measured (those with training data).
+    pub monitored: std::collections::BTreeSet<String>,
     /// The latest predictions, newest first, for the page.
     pub recent: std::sync::Mutex<std::collections::VecDeque<serde_json::Value>>,
 }
@@ -81,6 +96,19 @@ pub fn run(args: &ServeArgs, root: &Path, say: &(dyn Fn(&str) + Sync)) -> anyhow
         Some(split) => split_deployment(&registry, &args.datasets, split)?,
         None => load(&registry, &args.datasets, args.model.as_deref())?,
     };
+    if !(args.drift_every.is_finite() && args.drift_every > 0.0) {
+        anyhow::bail!("`--drift-every` must be a number of seconds above 0");
+    }
+    let names: Vec<String> = models.keys().cloned().collect();
+    let references: Vec<(String, PathBuf, String)> =
+        drift::references(&args.references, root, &names)?
+            .into_iter()
+            .filter_map(|(dataset, file)| {
+                let target = models.get(&dataset)?.primary().entry.target.clone();
+                Some((dataset, file, target))
+            })
+            .collect();
+    let references = drift::load(references, say);
     let log_path = args.log.clone().unwrap_or_else(|| root.join("logs/predictions.jsonl"));
     let log = PredictionLog::open(&log_path, args.log_max_mib.saturating_mul(1 << 20))?;
     let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
@@ -95,6 +123,8 @@ pub fn run(args: &ServeArgs, root: &Path, say: &(dyn Fn(&str) + Sync)) -> anyhow
         log,
         started: std::time::Instant::now(),
         recent: std::sync::Mutex::default(),
+        windows: drift::Windows::new(args.drift_window.max(1)),
+        monitored: references.iter().map(|r| r.dataset.clone()).collect(),
     });
     say(&format!(
         "serving {} on http://{address} (predictions logged to `{}`)",
@@ -103,10 +133,17 @@ pub fn run(args: &ServeArgs, root: &Path, say: &(dyn Fn(&str) + Sync)) -> anyhow
     ));
     let app = routes::router(Arc::clone(&state));
     runtime.block_on(async {
+        // An answer goes out as soon as it is written, not after the
+        // client acknowledges the previous one (Nagle's algorithm).
+        let listener = axum::serve::ListenerExt::tap_io(listener, |tcp| {
+            let _ = tcp.set_nodelay(true);
+        });
         let server = axum::serve(listener, app).with_graceful_shutdown(stopped());
+        let every = std::time::Duration::from_secs_f64(args.drift_every);
         tokio::select! {
             served = server => served,
             () = watch::follow(&state, &registry, say) => Ok(()),
+            () = drift::monitor(&state, &references, every) => Ok(()),
         }
     })?;
     drop(runtime);

@@ -40,6 +40,23 @@ pub fn router(state: Arc<State>) -> Router {
         .with_state(state)
 }
 
+/// One line of the prediction log.
+#[derive(serde::Serialize)]
+struct LogLine<'a> {
+    request_id: &'a str,
+    time: &'a str,
+    dataset: &'a str,
+    model_version: u64,
+    input: &'a Value,
+    output: &'a Map<String, Value>,
+    latency_ms: f64,
+}
+
+/// Returns what answers `dataset` now.
+fn deployment(state: &State, dataset: &str) -> Option<Arc<Deployment>> {
+    state.models.read().unwrap_or_else(std::sync::PoisonError::into_inner).get(dataset).cloned()
+}
+
 /// Returns what answers each data set now.
 fn deployments(state: &State) -> std::collections::BTreeMap<String, Arc<Deployment>> {
     state.models.read().unwrap_or_else(std::sync::PoisonError::into_inner).clone()
@@ -118,10 +135,14 @@ async fn predict_only(
     body: Bytes,
 ) -> Response {
     let started = Instant::now();
-    let models = deployments(&state);
-    let answer = match models.values().next() {
-        Some(deployment) if models.len() == 1 => predict(&state, deployment, &headers, &body),
-        _ => {
+    let only = {
+        let models = state.models.read().unwrap_or_else(std::sync::PoisonError::into_inner);
+        if models.len() == 1 { models.values().next().cloned() } else { None }
+    };
+    let answer = match only {
+        Some(deployment) => predict(&state, &deployment, &headers, &body),
+        None => {
+            let models = deployments(&state);
             let names: Vec<&String> = models.keys().collect();
             let message = format!(
                 "several data sets are served: use /predict/{{dataset}} with one of {names:?}"
@@ -141,7 +162,7 @@ async fn predict_dataset(
     body: Bytes,
 ) -> Response {
     let started = Instant::now();
-    let deployment = deployments(&state).get(&dataset).cloned();
+    let deployment = deployment(&state, &dataset);
     let answer = match deployment {
         Some(deployment) => predict(&state, &deployment, &headers, &body),
         None => {
@@ -262,19 +283,24 @@ fn predict(state: &State, deployment: &Deployment, headers: &HeaderMap, body: &[
         ),
     }
     state.metrics.predicted(&key, started.elapsed());
+    if state.monitored.contains(&key.dataset) {
+        state.windows.add(&key.dataset, records.iter().copied());
+    }
     let latency_ms = started.elapsed().as_secs_f64() * 1000.0;
     let time = chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true);
     for (record, answer) in records.iter().zip(&answers) {
-        let line = json!({
-            "request_id": id,
-            "time": time,
-            "dataset": key.dataset,
-            "model_version": key.version,
-            "input": record,
-            "output": answer,
-            "latency_ms": latency_ms,
-        });
-        state.log.write(line.to_string());
+        let line = LogLine {
+            request_id: &id,
+            time: &time,
+            dataset: &key.dataset,
+            model_version: key.version,
+            input: record,
+            output: answer,
+            latency_ms,
+        };
+        if let Ok(line) = serde_json::to_string(&line) {
+            state.log.write(line);
+        }
     }
     {
         let mut recent = state.recent.lock().unwrap_or_else(std::sync::PoisonError::into_inner);

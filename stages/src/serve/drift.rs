@@ -1,0 +1,124 @@
+//! Drift while serving: the last records each data set was asked about are
+//! compared, at a fixed interval, with the data its model was trained on, by
+//! the same tests as `pipit stage drift` (its default rule); `/metrics`
+//! shows the share of columns that drifted.
+
+use std::collections::{BTreeMap, VecDeque};
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use serde_json::{Map, Value};
+
+use super::State;
+use crate::drift::{Raw, drift_share, records_to_table};
+
+/// Fewer records than this in a window are not compared.
+const MIN_RECORDS: usize = 30;
+
+/// The latest records of each data set, at most `size` each.
+pub struct Windows {
+    size: usize,
+    records: Mutex<BTreeMap<String, VecDeque<Map<String, Value>>>>,
+}
+
+impl Windows {
+    /// Windows of `size` records.
+    pub fn new(size: usize) -> Self {
+        Self { size, records: Mutex::default() }
+    }
+
+    /// Adds the records a request to `dataset` was answered for.
+    pub fn add<'a>(&self, dataset: &str, records: impl Iterator<Item = &'a Value>) {
+        let mut all = self.records.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        let window = all.entry(dataset.to_owned()).or_default();
+        for record in records {
+            if let Value::Object(fields) = record {
+                if window.len() == self.size {
+                    window.pop_front();
+                }
+                window.push_back(fields.clone());
+            }
+        }
+    }
+
+    /// Returns `dataset`'s window as a table, when it holds enough records.
+    fn table(&self, dataset: &str) -> Option<(Raw, usize)> {
+        let all = self.records.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        let window = all.get(dataset).filter(|w| w.len() >= MIN_RECORDS)?;
+        Some((records_to_table(window.iter()), window.len()))
+    }
+}
+
+/// Where each data set's training data is: `--reference D=FILE`, else
+/// `data/D/prepared/train.csv` beside pipeline.yaml (the demo's layout) when
+/// it exists.
+pub fn references(
+    written: &[String],
+    root: &Path,
+    datasets: &[String],
+) -> anyhow::Result<BTreeMap<String, PathBuf>> {
+    let mut found = BTreeMap::new();
+    for reference in written {
+        let Some((dataset, file)) = reference.split_once('=') else {
+            anyhow::bail!("`--reference {reference}` is not DATASET=FILE");
+        };
+        if !Path::new(file).is_file() {
+            anyhow::bail!("`--reference {reference}`: no such file `{file}`");
+        }
+        found.insert(dataset.to_owned(), PathBuf::from(file));
+    }
+    for dataset in datasets {
+        let default = root.join("data").join(dataset).join("prepared/train.csv");
+        if !found.contains_key(dataset) && default.is_file() {
+            found.insert(dataset.clone(), default);
+        }
+    }
+    Ok(found)
+}
+
+/// Reads each data set's reference (`references`: data set, file, target
+/// column); one that cannot be read is said and left out.
+pub fn load(
+    references: Vec<(String, PathBuf, String)>,
+    say: &(dyn Fn(&str) + Sync),
+) -> Vec<Reference> {
+    references
+        .into_iter()
+        .filter_map(|(dataset, file, target)| match crate::prepare::read::read(&file) {
+            Ok(table) => Some(Reference { dataset, table: Arc::new(table), target }),
+            Err(error) => {
+                say(&format!("warning: no drift for {dataset}: {error:#}"));
+                None
+            }
+        })
+        .collect()
+}
+
+/// A data set's training data.
+pub struct Reference {
+    /// The data set.
+    pub dataset: String,
+    table: Arc<Raw>,
+    target: String,
+}
+
+/// Compares every `every` each data set's window with its reference, forever.
+pub async fn monitor(state: &State, references: &[Reference], every: Duration) {
+    let mut ticks = tokio::time::interval(every);
+    ticks.tick().await;
+    loop {
+        ticks.tick().await;
+        for reference in references {
+            let Some((current, records)) = state.windows.table(&reference.dataset) else {
+                continue;
+            };
+            let (table, ignore) = (Arc::clone(&reference.table), vec![reference.target.clone()]);
+            let judged =
+                tokio::task::spawn_blocking(move || drift_share(&table, &current, &ignore)).await;
+            if let Ok(Some((share, drifted))) = judged {
+                state.metrics.drift(&reference.dataset, share, drifted.len(), records);
+            }
+        }
+    }
+}

@@ -138,3 +138,19 @@ fn bad_rows_are_all_named_and_nothing_is_written() {
     assert!(run.stderr.contains("`short.csv` lacks the model's columns"), "{run}");
     assert!(run.stderr.contains("`Contract`"), "{run}");
 }
+
+#[test]
+fn predict_runs_as_a_pipeline_stage() {
+    let repo = trained();
+    repo.write(
+        "pipeline.yaml",
+        "stages:\n  predict:\n    cmd: pipit stage predict --model models/forest.model --data prepared/test.csv --out predictions.csv\n    deps:\n      - models/forest.model\n      - prepared/test.csv\n    outs:\n      - predictions.csv\n",
+    );
+    let first = repo.pipit(["repro"]);
+    assert_eq!(first.code, 0, "{first}");
+    assert!(first.stdout.contains("ran        predict"), "{first}");
+    let lines = repo.read("predictions.csv").lines().count();
+    assert_eq!(lines, repo.read("prepared/test.csv").lines().count());
+    let second = repo.pipit(["repro"]);
+    assert!(second.stdout.contains("everything is up to date"), "{second}");
+}

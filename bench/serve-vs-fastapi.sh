@@ -9,6 +9,10 @@
 #
 #   bench/serve-vs-fastapi.sh [SECONDS]     (each run; default 10)
 #
+# The server runs on CPU 0 and the load generator on CPU 1 (taskset), so
+# that the generator's own work does not land in the server's latency; both
+# servers get the same single core.
+#
 # Installs hey and wrk (Debian) and FastAPI, uvicorn, scikit-learn and pandas
 # (PyPI, in $BENCH_DIR/venv), builds pipit in release mode, runs the demo
 # pipeline for its models. Results: bench/results/serve-vs-fastapi-<date>.md.
@@ -56,10 +60,11 @@ for dataset, target in [("churn", "Churn"), ("housing", "MedHouseVal")]:
 PY
 
 PIPIT_PORT=5401 FASTAPI_PORT=5402
-"$PIPIT" serve --registry "$B/registry" --log "$B/logs/predictions.jsonl" \
+SERVER_CPU=(taskset -c 0) LOAD_CPU=(taskset -c 1)
+"${SERVER_CPU[@]}" "$PIPIT" serve --registry "$B/registry" --log "$B/logs/predictions.jsonl" \
     --addr "127.0.0.1:$PIPIT_PORT" >"$B/pipit.log" 2>&1 &
 PIPIT_PID=$!
-(cd "$ROOT/bench/serve" && PIPIT_DATA="$ROOT/data" exec "$B/venv/bin/uvicorn" fastapi_app:app \
+(cd "$ROOT/bench/serve" && PIPIT_DATA="$ROOT/data" exec "${SERVER_CPU[@]}" "$B/venv/bin/uvicorn" fastapi_app:app \
     --host 127.0.0.1 --port "$FASTAPI_PORT" --workers 2 --log-level warning) >"$B/fastapi.log" 2>&1 &
 FASTAPI_PID=$!
 trap 'kill "$PIPIT_PID" "$FASTAPI_PID" 2>/dev/null || true' EXIT
@@ -78,14 +83,14 @@ done
 # hey's and wrk's summaries as "rps p50_ms p99_ms errors".
 fixed_rate() { # connections url [body]
     local body=(); [ -n "${3:-}" ] && body=(-m POST -T application/json -D "$3")
-    hey -z "${SECONDS_EACH}s" -c "$1" -q $((5000 / $1)) "${body[@]}" "$2" |
+    "${LOAD_CPU[@]}" hey -z "${SECONDS_EACH}s" -c "$1" -q $((5000 / $1)) "${body[@]}" "$2" |
         awk '/Requests\/sec/ {rps=$2} / 50% in/ {p50=$3*1000} / 99% in/ {p99=$3*1000}
              /^\s*\[[0-9]+\]/ {code=$1; gsub(/[\[\]]/, "", code); if (code != "200") err += $2}
              /Error distribution/ {errors=1} errors && /\[[0-9]+\]/ && !/responses/ {err += $1}
              END {printf "%.0f %.2f %.2f %d\n", rps, p50, p99, err}'
 }
 saturation() { # url body
-    WRK_BODY="$2" wrk -t2 -c64 -d"${SECONDS_EACH}s" --latency -s "$ROOT/bench/serve/post.lua" "$1" |
+    WRK_BODY="$2" "${LOAD_CPU[@]}" wrk -t1 -c64 -d"${SECONDS_EACH}s" --latency -s "$ROOT/bench/serve/post.lua" "$1" |
         awk 'function ms(v) { if (v ~ /us$/) return v/1000; if (v ~ /ms$/) return v+0; if (v ~ /s$/) return v*1000; return v }
              /Requests\/sec/ {rps=$2} /^ +50%/ {p50=ms($2)} /^ +99%/ {p99=ms($2)}
              /Non-2xx/ {err+=$NF} /Socket errors/ {err+=1}
@@ -96,8 +101,8 @@ RESULTS="$ROOT/bench/results/serve-vs-fastapi-$(date +%F).md"
 {
     echo "# pipit serve vs FastAPI + scikit-learn ($(date +%F))"
     echo
-    echo "Machine: $(nproc) cores, $(free -g | awk '/Mem:/ {print $2}') GiB, $(uname -sr); the load"
-    echo "generator runs on the same cores. pipit $("$PIPIT" --version | cut -d' ' -f2) (one process,"
+    echo "Machine: $(nproc) cores, $(free -g | awk '/Mem:/ {print $2}') GiB, $(uname -sr). Each server on"
+    echo "CPU 0, the load generator (hey, wrk) on CPU 1. pipit $("$PIPIT" --version | cut -d' ' -f2) (one process,"
     echo "tokio's default threads); FastAPI $("$B/venv/bin/python" -c 'import fastapi; print(fastapi.__version__)'),"
     echo "scikit-learn $("$B/venv/bin/python" -c 'import sklearn; print(sklearn.__version__)'), uvicorn with 2 workers."
     echo "Command: bench/serve-vs-fastapi.sh $SECONDS_EACH (each run ${SECONDS_EACH} s, one record per request)."

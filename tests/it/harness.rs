@@ -183,28 +183,24 @@ pub fn train_churn(repo: &Repo, model: &str, extra: &[&str]) -> Run {
 pub fn registered_churn() -> Repo {
     let repo = Repo::with_pipeline("stages: {}\n", "");
     prepare_churn(&repo, "400", "3");
-    let outputs = [
-        "--gate-threshold",
-        "0",
-        "--model-out",
-        "models/forest.model",
-        "--metrics-out",
-        "metrics/forest.json",
-    ];
-    let run = train_churn(&repo, "forest", &outputs);
-    assert_eq!(run.code, 0, "{run}");
-    let run = repo.pipit([
-        "model",
-        "register",
-        "--dataset",
-        "churn",
-        "--model",
-        "models/forest.model",
-        "--metrics",
-        "metrics/forest.json",
-    ]);
-    assert_eq!(run.code, 0, "{run}");
+    train_and_register(&repo, "forest", &[]);
     repo
+}
+
+/// Trains `model` on the prepared churn data (any F1 passes the gate) into
+/// `models/MODEL.model` and registers it for `churn` with `extra` arguments.
+pub fn train_and_register(repo: &Repo, model: &str, extra: &[&str]) {
+    let (model_out, metrics_out) =
+        (format!("models/{model}.model"), format!("metrics/{model}.json"));
+    let outputs =
+        ["--gate-threshold", "0", "--model-out", &model_out, "--metrics-out", &metrics_out];
+    let run = train_churn(repo, model, &outputs);
+    assert_eq!(run.code, 0, "{run}");
+    let mut args = vec!["model", "register", "--dataset", "churn", "--model", &model_out];
+    args.extend(["--metrics", &metrics_out]);
+    args.extend_from_slice(extra);
+    let run = repo.pipit(args);
+    assert_eq!(run.code, 0, "{run}");
 }
 
 impl Repo {

@@ -7,7 +7,7 @@ use std::time::{Duration, Instant};
 
 use serde_json::{Map, Value, json};
 
-use crate::harness::{Repo, registered_churn, train_churn};
+use crate::harness::{Repo, registered_churn, train_and_register};
 
 /// A running `pipit serve`, stopped (SIGKILL) when dropped.
 pub struct Server {
@@ -359,29 +359,7 @@ fn without_a_current_model_serve_says_how_to_make_one_and_exits_2() {
 /// [`registered_churn`] plus a logistic model registered as v2, not current.
 fn two_versions() -> Repo {
     let repo = registered_churn();
-    let outputs = [
-        "--gate-threshold",
-        "0",
-        "--model-out",
-        "models/l.model",
-        "--metrics-out",
-        "metrics/l.json",
-    ];
-    let run = train_churn(&repo, "logistic", &outputs);
-    assert_eq!(run.code, 0, "{run}");
-    let run = repo.pipit([
-        "model",
-        "register",
-        "--dataset",
-        "churn",
-        "--model",
-        "models/l.model",
-        "--metrics",
-        "metrics/l.json",
-        "--promote",
-        "never",
-    ]);
-    assert_eq!(run.code, 0, "{run}");
+    train_and_register(&repo, "logistic", &["--promote", "never"]);
     repo
 }
 

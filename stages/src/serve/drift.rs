@@ -15,6 +15,11 @@ use crate::drift::{Raw, drift_share, records_to_table};
 
 /// Fewer records than this in a window are not compared.
 const MIN_RECORDS: usize = 30;
+/// A reference is thinned to about this many rows (every k-th row), so
+/// that a comparison takes a few milliseconds of a core that also answers
+/// requests; a window of hundreds of records is not judged better against
+/// more.
+const REFERENCE_ROWS: usize = 5_000;
 
 /// The latest records of each data set, at most `size` each.
 pub struct Windows {
@@ -86,13 +91,28 @@ pub fn load(
     references
         .into_iter()
         .filter_map(|(dataset, file, target)| match crate::prepare::read::read(&file) {
-            Ok(table) => Some(Reference { dataset, table: Arc::new(table), target }),
+            Ok(table) => Some(Reference { dataset, table: Arc::new(thinned(table)), target }),
             Err(error) => {
                 say(&format!("warning: no drift for {dataset}: {error:#}"));
                 None
             }
         })
         .collect()
+}
+
+/// Keeps every k-th row of `table`, k chosen to leave at most [`REFERENCE_ROWS`].
+fn thinned(table: Raw) -> Raw {
+    let rows = table.columns.first().map_or(0, Vec::len);
+    let step = rows.div_ceil(REFERENCE_ROWS).max(1);
+    if step == 1 {
+        return table;
+    }
+    let columns = table
+        .columns
+        .into_iter()
+        .map(|column| column.into_iter().step_by(step).collect())
+        .collect();
+    Raw { names: table.names, columns }
 }
 
 /// A data set's training data.
@@ -120,5 +140,20 @@ pub async fn monitor(state: &State, references: &[Reference], every: Duration) {
                 state.metrics.drift(&reference.dataset, share, drifted.len(), records);
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_large_reference_is_thinned_evenly() {
+        let column: Vec<Option<String>> = (0..12_000).map(|i| Some(i.to_string())).collect();
+        let table = thinned(Raw { names: vec!["x".into()], columns: vec![column] });
+        assert_eq!(table.columns[0].len(), 4_000);
+        assert_eq!(table.columns[0][1].as_deref(), Some("3"), "every third row");
+        let small = thinned(Raw { names: vec!["x".into()], columns: vec![vec![None; 10]] });
+        assert_eq!(small.columns[0].len(), 10);
     }
 }

@@ -236,6 +236,11 @@ fn every_bad_field_gets_422_with_its_name_and_why() {
     let (status, answer) = server.post("/predict", &json!([rows[0], {"tenure": 3}]));
     assert_eq!(status, 422, "a batch with one bad record is refused whole: {answer}");
     assert!(answer["detail"].as_array().unwrap().iter().all(|d| d["loc"][1] == 1), "{answer}");
+    let (status, answer) = server.post("/predict", &Value::Array(vec![json!({}); 10_001]));
+    assert_eq!((status, answer["detail"][0]["type"].as_str()), (422, Some("too_long")));
+    let (status, answer) = server.post("/predict", &Value::Array(vec![json!({}); 500]));
+    assert_eq!(status, 422);
+    assert_eq!(answer["detail"].as_array().unwrap().len(), 100, "at most 100 errors are named");
     let (status, answer) = server.post("/predict", &json!("text"));
     assert_eq!((status, answer["detail"][0]["type"].as_str()), (422, Some("model_type")));
     let response =
@@ -408,7 +413,8 @@ fn a_model_file_that_fails_its_checksum_is_never_reloaded() {
     let repo = two_versions();
     let server = Server::start(&repo, &[]);
     let model = repo.path().join("registry/models/2.model");
-    let mut bytes = fs_err::read(&model).unwrap();
+    let original = fs_err::read(&model).unwrap();
+    let mut bytes = original.clone();
     let last = bytes.len() - 2;
     bytes[last] ^= 1;
     fs_err::write(&model, bytes).unwrap();
@@ -416,10 +422,15 @@ fn a_model_file_that_fails_its_checksum_is_never_reloaded() {
     repo.write("registry/current", "{\"churn\": 2}\n");
     std::thread::sleep(Duration::from_millis(1000));
     assert_eq!(server.version(), 1, "the damaged v2 is not served");
+    // Repaired, it is served.
+    std::thread::sleep(Duration::from_millis(20));
+    fs_err::write(&model, original).unwrap();
+    server.wait_for_version(2);
     let (code, out) = server.terminate();
     assert_eq!(code, 0, "{out}");
     assert!(out.contains("warning: not serving churn v2, still v1"), "{out}");
     assert!(out.contains("BLAKE3 differs"), "{out}");
+    assert_eq!(out.matches("warning: not serving").count(), 1, "said once: {out}");
 }
 
 #[test]
@@ -475,7 +486,7 @@ fn the_openapi_document_describes_the_served_schema_and_is_valid() {
     let (status, text) = server.get("/openapi.json");
     assert_eq!(status, 200);
     let document: Value = serde_json::from_str(&text).unwrap();
-    let record = &document["components"]["schemas"]["churn"];
+    let record = &document["components"]["schemas"]["record_churn"];
     assert_eq!(record["properties"]["tenure"]["type"], json!(["number", "null"]));
     let range = record["properties"]["tenure"]["x-training-range"].as_array().unwrap();
     assert!(range[0].as_f64().unwrap() <= range[1].as_f64().unwrap());
@@ -552,4 +563,32 @@ fn metrics_show_how_far_the_latest_records_drifted_from_the_training_data() {
         metric(t, "pipit_drift_share{dataset=\"churn\"}").is_some_and(|share| share > calm)
     });
     assert!(metric(&text, "pipit_drifted_columns{dataset=\"churn\"}").unwrap() >= 5.0, "{text}");
+}
+
+#[test]
+fn a_second_signal_stops_a_server_that_waits_for_a_request_never_finished() {
+    let repo = registered_churn();
+    let mut server = Server::start(&repo, &[]);
+    let address = server.url.trim_start_matches("http://").to_owned();
+    let mut stuck = std::net::TcpStream::connect(&address).unwrap();
+    std::io::Write::write_all(&mut stuck, b"POST /predict HTTP/1.1\r\nContent-Length: 10\r\n\r\n{")
+        .unwrap();
+    let signal = |child: &Child| {
+        let status =
+            Command::new("kill").args(["-TERM", &child.id().to_string()]).status().unwrap();
+        assert!(status.success());
+    };
+    // Once the server has read the head, the request is in flight.
+    std::thread::sleep(Duration::from_millis(1000));
+    signal(&server.child);
+    std::thread::sleep(Duration::from_millis(500));
+    assert!(server.child.try_wait().unwrap().is_none(), "the first signal waits for the request");
+    let started = Instant::now();
+    signal(&server.child);
+    let code = server.child.wait().unwrap().code();
+    assert_eq!(code, Some(0));
+    assert!(started.elapsed() < Duration::from_secs(5), "the second signal stops it");
+    let mut out = String::new();
+    std::io::Read::read_to_string(server.child.stderr.as_mut().unwrap(), &mut out).unwrap();
+    assert!(out.contains("stopped with requests still open"), "{out}");
 }

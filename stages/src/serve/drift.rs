@@ -12,9 +12,10 @@ use serde_json::{Map, Value};
 
 use super::State;
 use crate::drift::{Raw, drift_share, records_to_table};
+use crate::model::preprocess::Feature;
 
 /// Fewer records than this in a window are not compared.
-const MIN_RECORDS: usize = 30;
+pub const MIN_RECORDS: usize = 30;
 /// A reference is thinned to about this many rows (every k-th row), so
 /// that a comparison takes a few milliseconds of a core that also answers
 /// requests; a window of hundreds of records is not judged better against
@@ -33,25 +34,38 @@ impl Windows {
         Self { size, records: Mutex::default() }
     }
 
-    /// Adds the records a request to `dataset` was answered for.
-    pub fn add<'a>(&self, dataset: &str, records: impl Iterator<Item = &'a Value>) {
+    /// Adds the records a request to `dataset` was answered for, keeping
+    /// only the model's `features` (a record may carry any other field).
+    pub fn add<'a>(
+        &self,
+        dataset: &str,
+        features: &[Feature],
+        records: impl Iterator<Item = &'a Value>,
+    ) {
+        let kept: Vec<Map<String, Value>> = records
+            .filter_map(Value::as_object)
+            .map(|fields| {
+                features
+                    .iter()
+                    .filter_map(|f| Some((f.name().to_owned(), fields.get(f.name())?.clone())))
+                    .collect()
+            })
+            .collect();
         let mut all = self.records.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
         let window = all.entry(dataset.to_owned()).or_default();
-        for record in records {
-            if let Value::Object(fields) = record {
-                if window.len() == self.size {
-                    window.pop_front();
-                }
-                window.push_back(fields.clone());
+        for record in kept {
+            if window.len() == self.size {
+                window.pop_front();
             }
+            window.push_back(record);
         }
     }
 
-    /// Returns `dataset`'s window as a table, when it holds enough records.
-    fn table(&self, dataset: &str) -> Option<(Raw, usize)> {
+    /// Returns a copy of `dataset`'s window, when it holds enough records.
+    fn snapshot(&self, dataset: &str) -> Option<Vec<Map<String, Value>>> {
         let all = self.records.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
         let window = all.get(dataset).filter(|w| w.len() >= MIN_RECORDS)?;
-        Some((records_to_table(window.iter()), window.len()))
+        Some(window.iter().cloned().collect())
     }
 }
 
@@ -130,12 +144,15 @@ pub async fn monitor(state: &State, references: &[Reference], every: Duration) {
     loop {
         ticks.tick().await;
         for reference in references {
-            let Some((current, records)) = state.windows.table(&reference.dataset) else {
+            let Some(window) = state.windows.snapshot(&reference.dataset) else {
                 continue;
             };
+            let records = window.len();
             let (table, ignore) = (Arc::clone(&reference.table), vec![reference.target.clone()]);
-            let judged =
-                tokio::task::spawn_blocking(move || drift_share(&table, &current, &ignore)).await;
+            let judged = tokio::task::spawn_blocking(move || {
+                drift_share(&table, &records_to_table(window.iter()), &ignore)
+            })
+            .await;
             if let Ok(Some((share, drifted))) = judged {
                 state.metrics.drift(&reference.dataset, share, drifted.len(), records);
             }

@@ -8,6 +8,8 @@
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::mpsc::{Receiver, Sender, TryRecvError, channel};
 use std::thread::JoinHandle;
 use std::time::Duration;
@@ -24,6 +26,8 @@ const FLUSH_EVERY: Duration = Duration::from_millis(20);
 pub struct PredictionLog {
     sender: Option<Sender<String>>,
     writer: Option<JoinHandle<std::io::Result<()>>>,
+    /// Lines that could not be written (a full disk, a removed folder).
+    lost: Arc<AtomicU64>,
     /// The log file.
     pub path: PathBuf,
 }
@@ -34,13 +38,21 @@ impl PredictionLog {
         if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
             fs_err::create_dir_all(parent)?;
         }
-        let file = append(path)?;
+        let mut file = append(path)?;
+        end_line(&mut file)?;
         let (sender, receiver) = channel();
         let owned = path.to_path_buf();
+        let lost = Arc::new(AtomicU64::new(0));
+        let counted = Arc::clone(&lost);
         let writer = std::thread::Builder::new()
             .name("pipit-prediction-log".into())
-            .spawn(move || write_lines(&owned, file, &receiver, max_bytes))?;
-        Ok(Self { sender: Some(sender), writer: Some(writer), path: path.to_path_buf() })
+            .spawn(move || write_lines(&owned, file, &receiver, max_bytes, &counted))?;
+        Ok(Self { sender: Some(sender), writer: Some(writer), lost, path: path.to_path_buf() })
+    }
+
+    /// Returns how many lines could not be written so far.
+    pub fn lost(&self) -> u64 {
+        self.lost.load(Ordering::Relaxed)
     }
 
     /// Queues one line (without its newline).
@@ -69,35 +81,72 @@ impl Drop for PredictionLog {
 }
 
 fn append(path: &Path) -> std::io::Result<fs_err::File> {
-    fs_err::OpenOptions::new().create(true).append(true).open(path)
+    fs_err::OpenOptions::new().create(true).append(true).read(true).open(path)
+}
+
+/// Ends a last line that a crash cut short, so that the next line starts
+/// whole (readers skip the broken one).
+fn end_line(file: &mut fs_err::File) -> std::io::Result<()> {
+    use std::io::{Read, Seek, SeekFrom};
+    if file.metadata()?.len() == 0 {
+        return Ok(());
+    }
+    file.seek(SeekFrom::End(-1))?;
+    let mut last = [0u8; 1];
+    file.read_exact(&mut last)?;
+    if last[0] != b'\n' {
+        file.write_all(b"\n")?;
+    }
+    Ok(())
 }
 
 /// Writes the lines `receiver` gives, a batch at a time, each batch in one
-/// `write` of whole lines.
+/// `write` of whole lines. A batch that cannot be written is counted in
+/// `lost`, and the file is opened again for the next one.
 fn write_lines(
     path: &Path,
     file: fs_err::File,
     receiver: &Receiver<String>,
     max_bytes: u64,
+    lost: &AtomicU64,
 ) -> std::io::Result<()> {
     let mut out = Output { size: file.metadata()?.len(), file, batch: String::new() };
     loop {
         std::thread::sleep(FLUSH_EVERY);
-        let open = loop {
-            match receiver.try_recv() {
-                Ok(line) => {
-                    out.add(path, &line, max_bytes)?;
-                    if out.batch.len() >= 1 << 20 {
-                        out.flush()?;
-                    }
-                }
-                Err(TryRecvError::Empty) => break true,
-                Err(TryRecvError::Disconnected) => break false,
+        let (open, written) = drain(&mut out, path, receiver, max_bytes);
+        if written.and_then(|()| out.flush()).is_err() {
+            lost.fetch_add(out.batch.lines().count() as u64, Ordering::Relaxed);
+            out.batch.clear();
+            if let Ok(file) = append(path) {
+                out.size = file.metadata().map_or(0, |m| m.len());
+                out.file = file;
             }
-        };
-        out.flush()?;
+        }
         if !open {
             return out.file.sync_data();
+        }
+    }
+}
+
+/// Takes the lines waiting; returns whether more may come, and whether
+/// all went well so far.
+fn drain(
+    out: &mut Output,
+    path: &Path,
+    receiver: &Receiver<String>,
+    max_bytes: u64,
+) -> (bool, std::io::Result<()>) {
+    loop {
+        match receiver.try_recv() {
+            Ok(line) => {
+                let added = out.add(path, &line, max_bytes);
+                let flushed = if out.batch.len() >= 1 << 20 { out.flush() } else { Ok(()) };
+                if let Err(error) = added.and(flushed) {
+                    return (true, Err(error));
+                }
+            }
+            Err(TryRecvError::Empty) => return (true, Ok(())),
+            Err(TryRecvError::Disconnected) => return (false, Ok(())),
         }
     }
 }
@@ -184,5 +233,22 @@ mod tests {
         let kept = numbers.len();
         assert!(kept > 0 && numbers == (30 - kept..30).collect::<Vec<_>>(), "{numbers:?}");
         assert!(path.with_file_name("predictions.jsonl.1").exists(), "rotated");
+    }
+}
+
+#[cfg(test)]
+mod torn {
+    use super::*;
+
+    #[test]
+    fn a_line_a_crash_cut_short_is_ended_before_new_ones() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("predictions.jsonl");
+        fs_err::write(&path, "{\"n\":1}\n{\"n\":").unwrap();
+        let mut log = PredictionLog::open(&path, 1 << 20).unwrap();
+        log.write("{\"n\":2}".into());
+        log.close().unwrap();
+        assert_eq!(fs_err::read_to_string(&path).unwrap(), "{\"n\":1}\n{\"n\":\n{\"n\":2}\n");
+        assert_eq!(log.lost(), 0);
     }
 }

@@ -27,6 +27,9 @@ impl Histogram {
     }
 
     fn observe(&mut self, value: f64) {
+        if !value.is_finite() {
+            return;
+        }
         if let Some(i) = self.bounds.iter().position(|&b| value <= b) {
             self.counts[i] += 1;
         }
@@ -138,7 +141,7 @@ impl Metrics {
 
     /// Returns the Prometheus text of every metric; `served` are the models
     /// being served now.
-    pub fn render(&self, served: &[ModelKey]) -> String {
+    pub fn render(&self, served: &[ModelKey], lost_log_lines: u64) -> String {
         let inner = self.inner.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
         let mut out = String::new();
         out.push_str(
@@ -216,6 +219,11 @@ impl Metrics {
                 let _ = writeln!(out, "{name}{{dataset=\"{}\"}} {}", escape(dataset), value(drift));
             }
         }
+        out.push_str(
+            "# HELP pipit_log_lost_records_total Predictions the log could not hold (a full disk).\n",
+        );
+        out.push_str("# TYPE pipit_log_lost_records_total counter\n");
+        let _ = writeln!(out, "pipit_log_lost_records_total {lost_log_lines}");
         out.push_str("# HELP pipit_uptime_seconds Seconds since the server started.\n");
         out.push_str("# TYPE pipit_uptime_seconds gauge\n");
         let _ = writeln!(out, "pipit_uptime_seconds {}", self.started.elapsed().as_secs_f64());
@@ -247,7 +255,7 @@ mod tests {
         metrics.request("/predict", 422, Duration::from_micros(50));
         let model = ModelKey { dataset: "churn".into(), version: 3 };
         metrics.classes(&model, ["Yes", "No", "No"].into_iter());
-        let text = metrics.render(std::slice::from_ref(&model));
+        let text = metrics.render(std::slice::from_ref(&model), 0);
         assert!(text.contains("pipit_requests_total{endpoint=\"/predict\",status=\"200\"} 2\n"));
         assert!(text.contains("pipit_requests_total{endpoint=\"/predict\",status=\"422\"} 1\n"));
         assert!(text.contains(

@@ -64,6 +64,9 @@ pub struct ServeArgs {
     drift_every: f64,
 }
 
+/// How long requests in flight may take to finish once the server is told to stop.
+const SHUTDOWN_GRACE: std::time::Duration = std::time::Duration::from_secs(30);
+
 /// Nothing can be served: exit code 2, with the command that makes a model current.
 #[derive(Debug, thiserror::Error)]
 #[error("{0}")]
@@ -96,8 +99,11 @@ pub fn run(args: &ServeArgs, root: &Path, say: &(dyn Fn(&str) + Sync)) -> anyhow
         Some(split) => split_deployment(&registry, &args.datasets, split)?,
         None => load(&registry, &args.datasets, args.model.as_deref())?,
     };
-    if !(args.drift_every.is_finite() && args.drift_every > 0.0) {
-        anyhow::bail!("`--drift-every` must be a number of seconds above 0");
+    if !(args.drift_every > 0.0 && args.drift_every <= 86_400.0) {
+        anyhow::bail!("`--drift-every` must be a number of seconds above 0, at most a day");
+    }
+    if args.drift_window < drift::MIN_RECORDS {
+        anyhow::bail!("`--drift-window` must be at least {} records", drift::MIN_RECORDS);
     }
     let names: Vec<String> = models.keys().cloned().collect();
     let references: Vec<(String, PathBuf, String)> =
@@ -123,7 +129,7 @@ pub fn run(args: &ServeArgs, root: &Path, say: &(dyn Fn(&str) + Sync)) -> anyhow
         log,
         started: std::time::Instant::now(),
         recent: std::sync::Mutex::default(),
-        windows: drift::Windows::new(args.drift_window.max(1)),
+        windows: drift::Windows::new(args.drift_window),
         monitored: references.iter().map(|r| r.dataset.clone()).collect(),
     });
     say(&format!(
@@ -138,10 +144,27 @@ pub fn run(args: &ServeArgs, root: &Path, say: &(dyn Fn(&str) + Sync)) -> anyhow
         let listener = axum::serve::ListenerExt::tap_io(listener, |tcp| {
             let _ = tcp.set_nodelay(true);
         });
-        let server = axum::serve(listener, app).with_graceful_shutdown(stopped());
+        let stopping = Arc::new(tokio::sync::Notify::new());
+        let told = Arc::clone(&stopping);
+        let server = axum::serve(listener, app).with_graceful_shutdown(async move {
+            stopped().await;
+            told.notify_one();
+        });
         let every = std::time::Duration::from_secs_f64(args.drift_every);
+        // Requests in flight get a grace period; a second signal, or a
+        // connection that never finishes its request, does not hold the
+        // server past it.
+        let deadline = async {
+            stopping.notified().await;
+            tokio::select! {
+                () = tokio::time::sleep(SHUTDOWN_GRACE) => {}
+                () = stopped() => {}
+            }
+            say("warning: stopped with requests still open");
+        };
         tokio::select! {
             served = server => served,
+            () = deadline => Ok(()),
             () = watch::follow(&state, &registry, say) => Ok(()),
             () = drift::monitor(&state, &references, every) => Ok(()),
         }

@@ -87,9 +87,10 @@ pub fn document(models: &BTreeMap<String, Arc<Deployment>>) -> Value {
     });
     for (dataset, deployment) in models {
         let served = deployment.primary();
-        schemas.insert(dataset.clone(), record_schema(served));
-        schemas.insert(format!("{dataset}_answer"), answer_schema(served));
-        let record = json!({"$ref": format!("#/components/schemas/{dataset}")});
+        // Namespaced, so that no data set's name can collide with another schema.
+        schemas.insert(format!("record_{dataset}"), record_schema(served));
+        schemas.insert(format!("answer_{dataset}"), answer_schema(served));
+        let record = json!({"$ref": format!("#/components/schemas/record_{dataset}")});
         let operation = json!({
             "summary": format!("Predict {} ({} v{})", served.model.target, served.entry.model, served.version),
             "parameters": [
@@ -105,7 +106,7 @@ pub fn document(models: &BTreeMap<String, Arc<Deployment>>) -> Value {
             "responses": {
                 "200": {
                     "description": "the prediction (a list of them under `predictions` for a list)",
-                    "content": {"application/json": {"schema": {"$ref": format!("#/components/schemas/{dataset}_answer")}}},
+                    "content": {"application/json": {"schema": {"$ref": format!("#/components/schemas/answer_{dataset}")}}},
                 },
                 "422": errors,
             },

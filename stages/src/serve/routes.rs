@@ -23,6 +23,10 @@ use crate::registry::Served;
 const PAGE: &str = include_str!("page.html");
 /// The page that renders `/openapi.json`.
 const DOCS: &str = include_str!("docs.html");
+/// The most records one request may hold.
+const MAX_BATCH: usize = 10_000;
+/// The most field errors one answer names.
+const MAX_ERRORS: usize = 100;
 /// How many predictions `/recent` keeps.
 const RECENT: usize = 20;
 
@@ -123,7 +127,7 @@ async fn metrics(Shared(state): Shared<Arc<State>>) -> Response {
             version: arm.served.version,
         })
         .collect();
-    let text = state.metrics.render(&served);
+    let text = state.metrics.render(&served, state.log.lost());
     state.metrics.request("/metrics", 200, started.elapsed());
     ([(header::CONTENT_TYPE, "text/plain; version=0.0.4; charset=utf-8")], text).into_response()
 }
@@ -217,12 +221,17 @@ fn predict(state: &State, deployment: &Deployment, headers: &HeaderMap, body: &[
         Value::Array(items) => (items.iter().collect::<Vec<_>>(), true),
         single => (vec![single], false),
     };
-    if batch && records.is_empty() {
+    if batch && !(1..=MAX_BATCH).contains(&records.len()) {
+        let (kind, msg) = if records.is_empty() {
+            ("too_short", "List should have at least 1 item".to_owned())
+        } else {
+            ("too_long", format!("List should have at most {MAX_BATCH} items"))
+        };
         return unprocessable(vec![FieldError {
-            kind: "too_short",
+            kind,
             loc: vec![json!("body")],
-            msg: "List should have at least 1 item".into(),
-            input: Some(parsed.clone()),
+            msg,
+            input: None,
         }]);
     }
     let schema = &served.model.preprocessor;
@@ -236,13 +245,24 @@ fn predict(state: &State, deployment: &Deployment, headers: &HeaderMap, body: &[
                 cells.push(row);
                 flags.push(flagged);
             }
-            Err(bad) => errors.extend(bad),
+            // Enough to say what is wrong; a whole bad batch would make a
+            // larger answer than its question.
+            Err(bad) if errors.len() < MAX_ERRORS => errors.extend(bad),
+            Err(_) => {}
         }
     }
     if !errors.is_empty() {
+        errors.truncate(MAX_ERRORS);
         return unprocessable(errors);
     }
-    let (values, probabilities) = match served.model.predict(&cells) {
+    // A large batch takes a while: let the runtime move other requests to
+    // another worker meanwhile.
+    let predicted = if cells.len() > 256 {
+        tokio::task::block_in_place(|| served.model.predict(&cells))
+    } else {
+        served.model.predict(&cells)
+    };
+    let (values, probabilities) = match predicted {
         Ok(predicted) => predicted,
         Err(error) => {
             let detail = format!("the model failed to predict: {error:#}");
@@ -250,6 +270,16 @@ fn predict(state: &State, deployment: &Deployment, headers: &HeaderMap, body: &[
                 .into_response();
         }
     };
+    let finite =
+        values.iter().chain(probabilities.iter().flatten().flatten()).all(|x| x.is_finite());
+    if !finite {
+        return unprocessable(vec![FieldError {
+            kind: "value_error",
+            loc: vec![json!("body")],
+            msg: "the model gives no finite prediction for these values (far outside the training range?)".into(),
+            input: None,
+        }]);
+    }
     let model = &served.model;
     let key = ModelKey { dataset: served.entry.dataset.clone(), version: served.version };
     let mut answers = Vec::with_capacity(values.len());
@@ -284,7 +314,11 @@ fn predict(state: &State, deployment: &Deployment, headers: &HeaderMap, body: &[
     }
     state.metrics.predicted(&key, started.elapsed());
     if state.monitored.contains(&key.dataset) {
-        state.windows.add(&key.dataset, records.iter().copied());
+        state.windows.add(
+            &key.dataset,
+            &served.model.preprocessor.features,
+            records.iter().copied(),
+        );
     }
     let latency_ms = started.elapsed().as_secs_f64() * 1000.0;
     let time = chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true);

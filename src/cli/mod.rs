@@ -77,6 +77,31 @@ pub enum Outcome {
     Invalid,
 }
 
+/// Returns what to say of an unknown command `name`: DVC's word for one of
+/// pipit's, or the command it is a typo of, or nothing (never an unrelated
+/// command).
+fn unknown_command(name: &str) -> String {
+    let dvc = [
+        ("exp", "experiments are not in pipit yet; `pipit repro` runs the pipeline"),
+        ("metrics", "metrics are not in pipit yet; `pipit stage compare` compares the models'"),
+        ("params", "params are not in pipit yet; `pipit status` shows what changed"),
+        ("plots", "plots are not in pipit yet"),
+        ("init", "pipit needs no init: write a `pipeline.yaml` and run `pipit repro`"),
+        ("commit", "`pipit repro` records outs in `pipeline.lock` as it runs"),
+        ("version", "it is `pipit --version`"),
+    ];
+    if let Some((_, note)) = dvc.iter().find(|(word, _)| *word == name) {
+        return format!(" (DVC's `{name}`: {note})");
+    }
+    let commands: Vec<String> = <Cli as clap::CommandFactory>::command()
+        .get_subcommands()
+        .map(|c| c.get_name().to_owned())
+        .collect();
+    pipit::pipeline::closest(name, commands.iter().map(String::as_str))
+        .map(|command| format!("; did you mean `{command}`?"))
+        .unwrap_or_default()
+}
+
 /// A stage's worker that panics is reported as that stage's failure, with
 /// the panic's message; the default hook would also print it over the
 /// progress display. Other threads keep the default hook.
@@ -96,6 +121,17 @@ pub fn main() -> ExitCode {
     quiet_worker_panics();
     let cli = match Cli::try_parse() {
         Ok(cli) => cli,
+        Err(error) if error.kind() == clap::error::ErrorKind::InvalidSubcommand => {
+            let name = error
+                .get(clap::error::ContextKind::InvalidSubcommand)
+                .map(ToString::to_string)
+                .unwrap_or_default();
+            let printer = Printer::new();
+            printer
+                .note(&format!("error: pipit has no command `{name}`{}", unknown_command(&name)));
+            printer.note("\nSee `pipit --help` for the commands.");
+            return ExitCode::from(2);
+        }
         Err(error) => {
             let code = if error.use_stderr() { 2 } else { 0 };
             let _ = error.print();

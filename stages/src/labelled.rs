@@ -30,7 +30,11 @@ impl Labelled {
     pub fn read(path: &Path, target: &str) -> anyhow::Result<Self> {
         let raw = read(path)?;
         let Some(index) = raw.names.iter().position(|n| n == target) else {
-            anyhow::bail!("`{}` has no column `{target}`", path.display());
+            anyhow::bail!(
+                "`{}` has no column `{target}`{}",
+                path.display(),
+                crate::names::did_you_mean(target, &raw.names)
+            );
         };
         let count = raw.columns.first().map_or(0, Vec::len);
         let features: Vec<String> = raw.names.iter().filter(|n| *n != target).cloned().collect();
@@ -89,6 +93,7 @@ impl Labelled {
             self.target.iter().flatten().map(|c| c.trim().to_owned()).collect();
         classes.sort();
         classes.dedup();
+        self.refuse_continuous(&classes)?;
         if classes.len() < 2 {
             let found: Vec<String> = classes.iter().map(|c| format!("`{c}`")).collect();
             anyhow::bail!(
@@ -104,6 +109,24 @@ impl Labelled {
             );
         }
         Ok(classes)
+    }
+
+    /// Fails when the `classes` of a classification target look like the
+    /// values of a continuous one: many distinct numbers, not all whole.
+    fn refuse_continuous(&self, classes: &[String]) -> anyhow::Result<()> {
+        let numbers: Option<Vec<f64>> = classes.iter().map(|c| c.parse::<f64>().ok()).collect();
+        let Some(numbers) = numbers else { return Ok(()) };
+        if numbers.len() > 20 && numbers.iter().any(|x| x.fract() != 0.0) {
+            let example = classes.iter().find(|c| c.contains('.')).unwrap_or(&classes[0]);
+            anyhow::bail!(
+                "the target `{}` in `{}` looks continuous ({} distinct numbers, such as `{example}`), \
+                 but --task is classification: use --task regression",
+                self.target_name,
+                self.path.display(),
+                numbers.len()
+            );
+        }
+        Ok(())
     }
 
     /// Returns the targets as numbers: values, or indices into `classes`

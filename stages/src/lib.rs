@@ -11,6 +11,7 @@ mod keyed;
 mod labelled;
 pub mod metrics;
 pub mod model;
+mod names;
 mod predict;
 mod prepare;
 mod random;

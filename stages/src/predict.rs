@@ -82,8 +82,10 @@ pub fn predict_file(model: &TrainedModel, data: &Path, id: Option<&str>) -> anyh
     }
     let ids = match id {
         Some(name) => {
-            let index = column(name)
-                .ok_or_else(|| anyhow::anyhow!("`{shown}` has no column `{name}` (`--id`)"))?;
+            let index = column(name).ok_or_else(|| {
+                let hint = crate::names::did_you_mean(name, &raw.names);
+                anyhow::anyhow!("`{shown}` has no column `{name}` (`--id`){hint}")
+            })?;
             Some((name, &raw.columns[index]))
         }
         None => None,

@@ -139,15 +139,54 @@ fn a_classification_gate_metric_without_a_value_says_which_classes_are_missing()
         &["the gate's metric `roc_auc` is not defined on `test.csv`: it needs test rows of every \
            class of the target `label`"],
     );
-    // A quantity trained as classes gets a hint when the test set has a value training had not.
+    // A quantity trained as classes is named before its test values are
+    // found missing from training.
     repo.write("test.csv", &data(20, 80, false));
     let run = train(&repo, "y", "classification", "tree", &[]);
     assert_fails_with(
         &run,
-        &[
-            "class `",
-            "of the target `y` is not in the training data; `y` holds",
-            "different numbers there: if it is a quantity, use --task regression",
-        ],
+        &["the target `y` in `train.csv` looks continuous", "use --task regression"],
     );
+}
+
+#[test]
+fn a_continuous_target_under_classification_suggests_regression() {
+    let repo = Repo::new();
+    repo.write("train.csv", &data(80, 0, false));
+    repo.write("test.csv", &data(20, 80, false));
+    let run = train(&repo, "y", "classification", "forest", &[]);
+    assert_fails_with(
+        &run,
+        &["the target `y` in `train.csv` looks continuous", "use --task regression"],
+    );
+    // Whole-numbered classes (ratings, codes) are still classes.
+    let ok = train(&repo, "label", "classification", "forest", &[]);
+    assert_eq!(ok.code, 0, "{ok}");
+}
+
+#[test]
+fn a_column_in_another_case_or_with_a_typo_is_suggested() {
+    let repo = Repo::new();
+    repo.write("train.csv", &data(80, 0, false));
+    repo.write("test.csv", &data(20, 80, false));
+    let run = train(&repo, "Label", "classification", "forest", &[]);
+    assert_fails_with(&run, &["`train.csv` has no column `Label` (did you mean `label`?)"]);
+    let run = train(&repo, "colur", "classification", "forest", &[]);
+    assert_fails_with(&run, &["(did you mean `colour`?)"]);
+    let run = train(&repo, "price", "regression", "forest", &[]);
+    assert_fails_with(&run, &["`train.csv` has no column `price`"]);
+    assert!(!run.stderr.contains("did you mean"), "no unrelated suggestion: {run}");
+    let run = repo.pipit([
+        "stage",
+        "prepare",
+        "--data",
+        "train.csv",
+        "--target",
+        "LABEL",
+        "--task",
+        "classification",
+        "--out-dir",
+        "prepared",
+    ]);
+    assert_fails_with(&run, &["missing column `LABEL` (did you mean `label`?)"]);
 }

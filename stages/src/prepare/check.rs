@@ -52,7 +52,11 @@ pub fn schema(
     anyhow::bail!(
         "data check failed: missing column{} {} (the file has {})",
         if missing.len() > 1 { "s" } else { "" },
-        missing.iter().map(|m| format!("`{m}`")).collect::<Vec<_>>().join(", "),
+        missing
+            .iter()
+            .map(|m| format!("`{m}`{}", crate::names::did_you_mean(m, names)))
+            .collect::<Vec<_>>()
+            .join(", "),
         names.iter().map(|n| format!("`{n}`")).collect::<Vec<_>>().join(", ")
     )
 }

@@ -32,6 +32,8 @@ impl Progress {
                 ProgressStyle::with_template("{bar:30.cyan/blue} {pos}/{len} stages  {elapsed}")
                     .unwrap_or_else(|_| ProgressStyle::default_bar()),
             );
+            // The overall time moves while a long stage runs, not only when one ends.
+            overall.enable_steady_tick(Duration::from_millis(250));
             (multi, overall)
         });
         Self { bars, running: Mutex::new(HashMap::new()), quiet }

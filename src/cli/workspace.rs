@@ -37,7 +37,19 @@ pub fn find_root(start: &Path) -> Option<PathBuf> {
 pub fn current_root() -> anyhow::Result<(PathBuf, PathBuf)> {
     let cwd = std::env::current_dir().context("cannot read the current directory")?;
     let Some(root) = find_root(&cwd) else {
-        bail!("no `{PIPELINE_FILE}` in `{}` or any parent directory", cwd.display());
+        let dvc = cwd.ancestors().map(|dir| dir.join("dvc.yaml")).find(|file| file.is_file());
+        let start = match dvc {
+            Some(file) => format!(
+                "; `{}` was found: pipit reads the same stages (cmd, deps, params, outs, \
+                 metrics, foreach, matrix), so `cp dvc.yaml pipeline.yaml` is a start",
+                file.display()
+            ),
+            None => "; write one to start (README: \"A tour of pipeline.yaml\"), e.g. \
+                     `stages: {hello: {cmd: echo hi > hi.txt, outs: [hi.txt]}}`, then \
+                     `pipit repro`"
+                .into(),
+        };
+        bail!("no `{PIPELINE_FILE}` in `{}` or any parent directory{start}", cwd.display());
     };
     Ok((cwd, root))
 }

@@ -74,3 +74,16 @@ fn an_unknown_command_gets_a_typo_fix_or_dvcs_word_never_an_unrelated_command() 
     let run = repo.pipit(["frobnicate"]);
     assert!(!run.stderr.contains("did you mean"), "{run}");
 }
+
+#[test]
+fn without_a_pipeline_pipit_says_how_to_start_and_points_at_a_dvc_yaml() {
+    let repo = Repo::new();
+    let run = repo.pipit(["status"]);
+    assert_eq!(run.code, 2, "{run}");
+    assert!(run.stderr.contains("no `pipeline.yaml` in"), "{run}");
+    assert!(run.stderr.contains("write one to start"), "{run}");
+    repo.write("dvc.yaml", "stages: {}\n");
+    let run = repo.pipit(["repro"]);
+    assert!(run.stderr.contains("dvc.yaml` was found"), "{run}");
+    assert!(run.stderr.contains("`cp dvc.yaml pipeline.yaml`"), "{run}");
+}

@@ -103,7 +103,7 @@ impl StageReader<'_, '_> {
             Err(error) => {
                 let place = self.place();
                 let error = template_error(error, text, node.span, &place, self.decoder.file);
-                self.decoder.errors.push(error);
+                super::error::push_merged(self.decoder.errors, error);
                 None
             }
         }
@@ -464,7 +464,9 @@ pub fn template_error(
         TemplateErrorKind::BadExpression { expression } => {
             ErrorKind::BadExpression { expression, place }
         }
-        TemplateErrorKind::MissingKey { key } => ErrorKind::MissingVariable { key, place },
+        TemplateErrorKind::MissingKey { key, suggestion } => {
+            ErrorKind::MissingVariable { key, place, suggestion }
+        }
         TemplateErrorKind::NotAScalar { key, type_name } => {
             ErrorKind::NotAScalar { key, type_name, place }
         }

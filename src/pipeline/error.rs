@@ -55,7 +55,7 @@ pub enum ErrorKind {
     #[error("{what} `{path}` of stage `{stage}` is outside the repository")]
     OutsideRepository { what: &'static str, path: String, stage: String },
     #[error("`{key}` is not defined (used in {place})")]
-    MissingVariable { key: String, place: String },
+    MissingVariable { key: String, place: String, suggestion: Option<String> },
     #[error("cannot interpolate {type_name} `{key}` into a string (in {place})")]
     NotAScalar { key: String, type_name: &'static str, place: String },
     #[error("invalid expression `${{{expression}}}` in {place}")]
@@ -94,6 +94,75 @@ pub struct PipelineError {
     pub related: Option<(Span, String)>,
     /// Whether it stops the command or is only a warning.
     pub severity: Severity,
+}
+
+impl ErrorKind {
+    /// Returns the `place` a template error names (`stage `train@a-x``).
+    fn place_mut(&mut self) -> Option<&mut String> {
+        match self {
+            ErrorKind::MissingVariable { place, .. }
+            | ErrorKind::NotAScalar { place, .. }
+            | ErrorKind::BadExpression { place, .. }
+            | ErrorKind::UnclosedExpression { place } => Some(place),
+            _ => None,
+        }
+    }
+}
+
+/// How many stages a merged error names before it counts the rest.
+const NAMED_STAGES: usize = 4;
+
+/// Adds `error` to `errors`, or, when the same mistake at the same place of
+/// the file is there already for another expanded stage, adds that stage's
+/// name to it: one mistake in a 9-stage matrix is one error, naming them.
+pub fn push_merged(errors: &mut Vec<PipelineError>, mut error: PipelineError) {
+    let Some(place) = error.kind.place_mut().map(std::mem::take) else {
+        errors.push(error);
+        return;
+    };
+    let same = errors.iter_mut().find(|e| {
+        let mut kind = e.kind.clone();
+        kind.place_mut().map(std::mem::take);
+        e.span == error.span && kind == error.kind
+    });
+    let Some(existing) = same else {
+        if let Some(slot) = error.kind.place_mut() {
+            *slot = place;
+        }
+        errors.push(error);
+        return;
+    };
+    let (Some(theirs), Some((what, name))) =
+        (existing.kind.place_mut(), place.rsplit_once("stage "))
+    else {
+        return;
+    };
+    let what = what.to_owned();
+    // `stage `a``, or `stages `a`, `b``, or `stages `a`, `b`, `c`, `d` and 2 more`.
+    let listed = match theirs.rsplit_once("stages ") {
+        Some((_, listed)) => listed.to_owned(),
+        None => theirs.rsplit_once("stage ").map(|(_, n)| n.to_owned()).unwrap_or_default(),
+    };
+    let (listed, more) = match listed.rsplit_once(" and ") {
+        Some((names, count)) => {
+            (names.to_owned(), count.strip_suffix(" more").and_then(|c| c.parse::<usize>().ok()))
+        }
+        None => (listed, None),
+    };
+    let mut names: Vec<&str> = listed.split(", ").collect();
+    let more = match more {
+        Some(count) => Some(count + 1),
+        None if names.len() >= NAMED_STAGES => Some(1),
+        None => {
+            names.push(name);
+            None
+        }
+    };
+    let names = names.join(", ");
+    *theirs = match more {
+        Some(count) => format!("{what}stages {names} and {count} more"),
+        None => format!("{what}stages {names}"),
+    };
 }
 
 impl PipelineError {
@@ -203,8 +272,17 @@ impl PipelineError {
             ErrorKind::OutsideRepository { .. } => {
                 "outputs and working directories must lie inside the repository".into()
             }
-            ErrorKind::MissingVariable { .. } => {
-                "define it in `params.yaml` or in a file listed under `vars`".into()
+            ErrorKind::MissingVariable { key, suggestion, .. } => {
+                let near = suggestion.as_ref().map(|s| format!("did you mean `${{{s}}}`? "));
+                let near = near.unwrap_or_default();
+                match key.split(['.', '[']).next() {
+                    Some(own @ ("item" | "key")) => format!(
+                        "{near}`{own}` holds this stage's foreach or matrix entry: use one of its keys"
+                    ),
+                    _ => {
+                        format!("{near}define it in `params.yaml` or in a file listed under `vars`")
+                    }
+                }
             }
             ErrorKind::MissingParam { file, .. } => format!("add the key to `{file}`"),
             ErrorKind::NotUtf8 { .. } => "save the file as UTF-8".into(),

@@ -217,7 +217,8 @@ fn resolve_deep(
         Ok(Rendered::Value(value)) => Some(Node::new(value, span)),
         Ok(Rendered::Text(text)) => Some(Node::new(Value::String(text), span)),
         Err(error) => {
-            errors.push(super::decode::template_error(error, text, span, place, file));
+            let error = super::decode::template_error(error, text, span, place, file);
+            super::error::push_merged(errors, error);
             None
         }
     };

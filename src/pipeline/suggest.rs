@@ -10,7 +10,8 @@ pub fn closest<'a>(word: &str, candidates: impl IntoIterator<Item = &'a str>) ->
         .into_iter()
         .map(|candidate| (strsim::damerau_levenshtein(word, candidate), candidate))
         .filter(|(distance, candidate)| {
-            *distance <= 2.max(word.len() / 4)
+            // A candidate with nothing in common with a short word is no typo of it.
+            (*distance <= 2.max(word.len() / 4) && *distance < word.chars().count())
                 || candidate.starts_with(word)
                 || word.starts_with(candidate)
         })

@@ -9,6 +9,11 @@ use super::yaml::{Node, Value};
 pub trait Context {
     /// Returns the value of a top-level variable (`item`, `key`, a params key …).
     fn variable(&self, name: &str) -> Option<&Node>;
+
+    /// Returns the names of the top-level variables, for suggestions.
+    fn names(&self) -> Vec<String> {
+        Vec::new()
+    }
 }
 
 /// How a rendered value is turned into text.
@@ -38,8 +43,9 @@ pub enum TemplateErrorKind {
     Unclosed,
     /// `${}` or an expression that is not a dotted key path.
     BadExpression { expression: String },
-    /// A key that is in neither params nor vars.
-    MissingKey { key: String },
+    /// A key that is in neither params nor vars; `suggestion` is the path
+    /// it may be a typo of.
+    MissingKey { key: String, suggestion: Option<String> },
     /// A list or mapping where only a scalar fits.
     NotAScalar { key: String, type_name: &'static str },
 }
@@ -171,16 +177,55 @@ fn evaluate<'c>(
     let key = key.trim().to_owned();
     let path = parse_path(&key)
         .ok_or_else(|| error(TemplateErrorKind::BadExpression { expression: key.clone() }))?;
-    let missing = || error(TemplateErrorKind::MissingKey { key: key.clone() });
-    let (first, rest) = path.split_first().ok_or_else(missing)?;
+    let missing =
+        |suggestion| error(TemplateErrorKind::MissingKey { key: key.clone(), suggestion });
+    let (first, rest) = path.split_first().ok_or_else(|| missing(None))?;
     let PathSegment::Key(name) = first else {
-        return Err(missing());
+        return Err(missing(None));
     };
-    let mut node = context.variable(name).ok_or_else(missing)?;
-    for segment in rest {
-        node = step(node, segment).ok_or_else(missing)?;
+    let Some(mut node) = context.variable(name) else {
+        let names = context.names();
+        let near = super::suggest::closest(name, names.iter().map(String::as_str));
+        return Err(missing(near.map(|near| respelled(&path, 0, near))));
+    };
+    for (index, segment) in rest.iter().enumerate() {
+        node = match step(node, segment) {
+            Some(next) => next,
+            None => {
+                let near = match (&node.value, segment) {
+                    (Value::Map(entries), PathSegment::Key(name)) => {
+                        super::suggest::closest(name, entries.iter().map(|(k, _)| k.name.as_str()))
+                    }
+                    _ => None,
+                };
+                return Err(missing(near.map(|near| respelled(&path, index + 1, near))));
+            }
+        };
     }
     Ok((key, &node.value))
+}
+
+/// Returns `path` written as a key path, its segment `at` replaced by `name`.
+fn respelled(path: &[PathSegment<'_>], at: usize, name: &str) -> String {
+    let mut written = String::new();
+    for (index, segment) in path.iter().enumerate() {
+        match segment {
+            _ if index == at => {
+                if index > 0 {
+                    written.push('.');
+                }
+                written.push_str(name);
+            }
+            PathSegment::Key(key) => {
+                if index > 0 {
+                    written.push('.');
+                }
+                written.push_str(key);
+            }
+            PathSegment::Index(i) => written.push_str(&format!("[{i}]")),
+        }
+    }
+    written
 }
 
 #[derive(Debug, PartialEq)]
@@ -352,10 +397,16 @@ mod tests {
 
     #[test]
     fn a_missing_key_is_named_with_its_place() {
-        let v = vars("a: {b: 1}\n");
+        let v = vars("a: {b: 1, rows: 2}\n");
         let error = render_text("x ${a.c}", &v, Mode::Text).unwrap_err();
-        assert_eq!(error.kind, TemplateErrorKind::MissingKey { key: "a.c".into() });
+        assert_eq!(
+            error.kind,
+            TemplateErrorKind::MissingKey { key: "a.c".into(), suggestion: None }
+        );
         assert_eq!((error.offset, error.len), (2, 6));
+        let error = render_text("${a.rowz}", &v, Mode::Text).unwrap_err();
+        let suggestion = Some("a.rows".to_owned());
+        assert_eq!(error.kind, TemplateErrorKind::MissingKey { key: "a.rowz".into(), suggestion });
     }
 
     #[test]

@@ -109,7 +109,11 @@ fn a_missing_key_is_named_with_its_stage() {
     let errors = load("stages:\n  s:\n    cmd: x ${nope.deeper}\n", "a: 1\n").unwrap_err();
     assert_eq!(
         errors,
-        [ErrorKind::MissingVariable { key: "nope.deeper".into(), place: "stage `s`".into() }]
+        [ErrorKind::MissingVariable {
+            key: "nope.deeper".into(),
+            place: "stage `s`".into(),
+            suggestion: None
+        }]
     );
 }
 

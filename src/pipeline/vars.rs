@@ -37,6 +37,17 @@ impl Context for Scope<'_> {
             _ => self.globals.values.get(name),
         }
     }
+
+    fn names(&self) -> Vec<String> {
+        let own = [("item", self.item), ("key", self.key)];
+        let mut globals: Vec<String> = self.globals.values.keys().cloned().collect();
+        globals.sort();
+        own.iter()
+            .filter(|(_, node)| node.is_some())
+            .map(|(name, _)| (*name).to_owned())
+            .chain(globals)
+            .collect()
+    }
 }
 
 impl Variables {

@@ -262,3 +262,23 @@ fn errors_inside_do_are_reported_once() {
     );
     assert_eq!(stderr.matches("unknown key `dpes`").count(), 1, "{stderr}");
 }
+
+#[test]
+fn one_typo_in_a_matrix_is_one_error_naming_its_stages_with_the_key_meant() {
+    let repo = Repo::with_pipeline(
+        "stages:\n  train:\n    matrix:\n      ds: [a, b, c]\n      m: [x, y, z]\n    cmd: echo ${item.dss} ${item.m} ${rowz}\n",
+        "rows: 10\n",
+    );
+    let run = repo.pipit(["status"]);
+    assert_eq!(run.code, 2, "{run}");
+    assert_eq!(run.stderr.matches("is not defined").count(), 1, "one error, not nine: {run}");
+    assert_has(
+        &run.stderr,
+        &["`item.dss` is not defined", "`train@a-x`", "and 5 more", "did you mean `${item.ds}`?"],
+    );
+    assert!(run.stderr.contains("holds this stage's foreach or matrix"), "{run}");
+    assert!(!run.stderr.contains("define it in `params.yaml`"), "not for `item.`: {run}");
+    repo.write("pipeline.yaml", "stages:\n  train:\n    cmd: echo ${rowz}\n");
+    let run = repo.pipit(["status"]);
+    assert_has(&run.stderr, &["did you mean `${rows}`?", "define it in `params.yaml`"]);
+}

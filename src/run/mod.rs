@@ -161,6 +161,9 @@ struct Queue<'d> {
     waiting: HashMap<usize, usize>,
     ready: BTreeSet<(usize, usize)>,
     failed_upstream: HashMap<usize, String>,
+    /// The stages done, with the failure each carries on (itself, or the
+    /// one it was skipped for).
+    reported: HashMap<usize, Option<String>>,
 }
 
 impl<'d> Queue<'d> {
@@ -174,7 +177,15 @@ impl<'d> Queue<'d> {
             .map(|&s| (s, dag.parents(s).iter().filter(|p| selected.contains(p)).count()))
             .collect();
         let ready = order.iter().filter(|s| waiting[s] == 0).map(|&s| (position[&s], s)).collect();
-        Self { dag, selected, position, waiting, ready, failed_upstream: HashMap::new() }
+        Self {
+            dag,
+            selected,
+            position,
+            waiting,
+            ready,
+            failed_upstream: HashMap::new(),
+            reported: HashMap::new(),
+        }
     }
 
     /// Returns the next ready stage, in topological (then file) order.
@@ -190,6 +201,7 @@ impl<'d> Queue<'d> {
     /// Marks `index` done; `failure` names the failed stage its children must
     /// not run after (itself, or the one it was skipped for).
     fn done(&mut self, index: usize, failure: Option<String>) {
+        self.reported.insert(index, failure.clone());
         for child in self.dag.children(index).into_iter().filter(|c| self.selected.contains(c)) {
             if let Some(name) = &failure {
                 self.failed_upstream.entry(child).or_insert_with(|| name.clone());
@@ -261,10 +273,49 @@ async fn schedule(
         stopped |= failed && !context.options.keep_going;
         queue.done(index, failed.then(|| context.stages[index].name.clone()));
     }
-    while let Some(index) = queue.next() {
-        finish(&context, &mut summary, index, Outcome::Stopped, 0.0);
+    if stopped {
+        settle_the_rest(&context, dag, selected, &queue, &mut summary);
     }
     summary
+}
+
+/// After a failure without `--keep-going`, says what became of every
+/// selected stage that was not reached: skipped when it depends on a failed
+/// stage, up to date when it needed nothing, else not run.
+fn settle_the_rest(
+    context: &Context,
+    dag: &Dag,
+    selected: &BTreeSet<usize>,
+    queue: &Queue<'_>,
+    summary: &mut Summary,
+) {
+    // What each reached stage came to: `Some(name)` of the failure it carries on.
+    let mut blocked: HashMap<usize, Option<String>> = queue.reported.clone();
+    // Stages that would have run: their children would run too.
+    let mut would_run: BTreeSet<usize> = BTreeSet::new();
+    for index in dag.topological_order().into_iter().filter(|s| selected.contains(s)) {
+        if blocked.contains_key(&index) {
+            continue;
+        }
+        let parents: Vec<usize> =
+            dag.parents(index).into_iter().filter(|p| selected.contains(p)).collect();
+        let failed = parents.iter().find_map(|p| blocked.get(p).cloned().flatten());
+        let outcome = match failed {
+            Some(name) => Outcome::Skipped { failed: name.clone() },
+            None if parents.iter().any(|p| would_run.contains(p)) => Outcome::Stopped,
+            None if stage::is_up_to_date(context, index) => Outcome::UpToDate,
+            None => Outcome::Stopped,
+        };
+        if outcome == Outcome::Stopped {
+            would_run.insert(index);
+        }
+        let carried = match &outcome {
+            Outcome::Skipped { failed } => Some(failed.clone()),
+            _ => None,
+        };
+        finish(context, summary, index, outcome, 0.0);
+        blocked.insert(index, carried);
+    }
 }
 
 /// Turns a worker that panicked (or was cancelled) into a failed stage.

@@ -23,6 +23,26 @@ pub fn bring_up_to_date(context: &Context, index: usize, journal: &Mutex<()>) ->
     }
 }
 
+/// Returns true when stage `index` needs nothing: frozen, or its inputs,
+/// params and outs match its lock entry (a question, never a run).
+pub fn is_up_to_date(context: &Context, index: usize) -> bool {
+    let stage = &context.stages[index];
+    if stage.frozen {
+        return true;
+    }
+    if context.options.force {
+        return false;
+    }
+    let workspace = &context.workspace;
+    let elsewhere = |path: &str| context.on_remote.as_ref().and_then(|r| r.lookup(path));
+    let Ok((inputs, missing)) = Inputs::of_with(stage, workspace, &elsewhere) else {
+        return false;
+    };
+    let locked = context.lock.get(&stage.name);
+    missing.is_empty()
+        && status::reasons(stage, locked, &inputs, &missing, workspace).is_ok_and(|r| r.is_empty())
+}
+
 fn attempt(context: &Context, stage: &Stage, journal: &Mutex<()>) -> std::io::Result<Outcome> {
     if stage.frozen {
         return Ok(Outcome::Frozen);

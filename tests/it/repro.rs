@@ -469,3 +469,37 @@ fn a_stage_two_steps_below_a_failure_names_the_stage_that_failed() {
     assert!(run.stdout.contains("skipped    b (`a` failed)"), "{run}");
     assert!(run.stdout.contains("skipped    c (`a` failed)"), "{run}");
 }
+
+/// After a failure without `--keep-going`, every stage is accounted for:
+/// those that needed nothing are up to date, those after the failure are
+/// skipped (however far down), and only those that would have run are
+/// "not run".
+#[test]
+fn after_a_failure_every_stage_is_named_and_only_those_that_would_run_are_not_run() {
+    let repo = Repo::with_pipeline(
+        "stages:\n  a:\n    cmd: test -f go && cat a.in > a.txt\n    deps: [a.in]\n    outs: [a.txt]\n  b:\n    cmd: echo b > b.txt\n    outs: [b.txt]\n  c:\n    cmd: cat c.in > c.txt\n    deps: [c.in]\n    outs: [c.txt]\n  d:\n    cmd: cat a.txt > d.txt\n    deps: [a.txt]\n    outs: [d.txt]\n  e:\n    cmd: cat d.txt > e.txt\n    deps: [d.txt]\n    outs: [e.txt]\n",
+        "",
+    );
+    repo.write("a.in", "1\n");
+    repo.write("c.in", "1\n");
+    repo.write("go", "");
+    let first = repo.pipit(["repro"]);
+    assert_eq!(first.code, 0, "{first}");
+    fs_err::remove_file(repo.path().join("go")).unwrap();
+    // `a` changed and fails; `b` needs nothing; `c` changed; `d` and `e`
+    // come after `a`.
+    repo.write("a.in", "2\n");
+    repo.write("c.in", "2\n");
+    let run = repo.pipit(["repro", "-j", "1"]);
+    assert_eq!(run.code, 1, "{run}");
+    for line in [
+        "failed     a",
+        "up to date b",
+        "not run    c (stopped after a failure",
+        "skipped    d (`a` failed)",
+        "skipped    e (`a` failed)",
+    ] {
+        assert!(run.stdout.contains(line), "`{line}` in:\n{run}");
+    }
+    assert!(!run.stdout.contains("not run    b"), "{run}");
+}

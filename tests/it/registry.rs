@@ -83,6 +83,7 @@ fn the_gate_promotion_and_rollback_flow() {
     let table = repo.pipit(["model", "list"]);
     assert!(table.stdout.starts_with("VERSION  DATASET  MODEL"), "{table}");
     assert_eq!(table.stdout.lines().count(), 4, "{table}");
+    assert!(table.stdout.lines().all(|l| l.chars().count() <= 80), "fits 80 columns: {table}");
 
     let show = repo.pipit(["model", "show", "v2"]);
     assert_eq!(show.code, 0, "{show}");

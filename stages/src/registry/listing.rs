@@ -58,24 +58,40 @@ pub(super) fn list(dir: &Place, args: &ListArgs) -> anyhow::Result<String> {
             None => format!("no models in `{}`", dir.shown.display()),
         });
     }
-    let rows: Vec<[String; 8]> = entries
+    // Fits 80 columns: the status says `current` for the current model (an
+    // accepted one), the date is the day (`model show` has the time).
+    let rows: Vec<[String; 7]> = entries
         .iter()
         .map(|e| {
             [
                 format!("v{}", e.version),
                 e.dataset.clone(),
-                e.model.clone(),
+                kind_and_source(e),
                 format!("{} {:.4}", e.gate.metric, e.gate.value),
                 format!("{:.4}", e.gate.baseline),
-                e.status.name().to_owned(),
-                if is_current(e) { "current".to_owned() } else { String::new() },
-                e.time.clone(),
+                if is_current(e) { "current".to_owned() } else { e.status.name().to_owned() },
+                e.time.get(..10).unwrap_or(&e.time).to_owned(),
             ]
         })
         .collect();
-    let header =
-        ["VERSION", "DATASET", "MODEL", "METRIC", "BASELINE", "STATUS", "CURRENT", "REGISTERED"];
+    let header = ["VERSION", "DATASET", "MODEL", "METRIC", "BASELINE", "STATUS", "REGISTERED"];
     Ok(table(&header, &rows))
+}
+
+/// Returns the model's kind, and the name of the file it was registered
+/// from when that says more (`gbm (tuned)` for `models/churn/tuned.model`).
+fn kind_and_source(entry: &Entry) -> String {
+    let stem = std::path::Path::new(&entry.source)
+        .file_stem()
+        .map(|s| s.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    // A file named after a model kind (`linear.model` for ridge) says nothing more.
+    let kinds = ["linear", "ridge", "logistic", "softmax", "tree", "forest", "gbm"];
+    if stem.is_empty() || kinds.contains(&stem.as_str()) {
+        entry.model.clone()
+    } else {
+        format!("{} ({stem})", entry.model)
+    }
 }
 
 /// Lays out rows in left-aligned columns two spaces apart.

@@ -59,8 +59,50 @@ pub fn run(args: DagArgs, printer: &Printer) -> anyhow::Result<Outcome> {
     } else if args.json {
         render::json(&graph)
     } else {
-        render::text(&graph, printer::terminal_width())
+        let mut text = render::text(&graph, printer::terminal_width());
+        if args.collapse {
+            text.push_str(&families(pipeline, &selected, printer::terminal_width()));
+        }
+        text
     };
     printer.out(&text)?;
     Ok(Outcome::Success)
+}
+
+/// Returns, under a collapsed drawing, which stages each family box stands
+/// for: `train ×12: housing-linear, housing-tree, …`, wrapped to `width`.
+fn families(
+    pipeline: &pipit::pipeline::Pipeline,
+    selected: &std::collections::BTreeSet<usize>,
+    width: usize,
+) -> String {
+    let mut members: Vec<(String, Vec<String>)> = Vec::new();
+    for stage in selected.iter().map(|&index| &pipeline.stages[index]) {
+        let Some(family) = &stage.family else { continue };
+        let member = stage.name.strip_prefix(&format!("{family}@")).unwrap_or(&stage.name);
+        match members.iter_mut().find(|(name, _)| name == family) {
+            Some((_, list)) => list.push(member.to_owned()),
+            None => members.push((family.clone(), vec![member.to_owned()])),
+        }
+    }
+    let mut out = String::new();
+    if !members.is_empty() {
+        out.push('\n');
+    }
+    for (family, list) in members {
+        let mut line = format!("{family} ×{}:", list.len());
+        for (i, member) in list.iter().enumerate() {
+            let piece =
+                if i + 1 < list.len() { format!(" {member},") } else { format!(" {member}") };
+            if line.chars().count() + piece.chars().count() > width.max(40) {
+                out.push_str(line.trim_end());
+                out.push('\n');
+                line = "   ".to_owned();
+            }
+            line.push_str(&piece);
+        }
+        out.push_str(&line);
+        out.push('\n');
+    }
+    out
 }

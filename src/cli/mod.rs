@@ -7,6 +7,7 @@ mod checkout;
 mod completions;
 mod dag;
 mod gc;
+mod logs;
 mod printer;
 mod progress;
 mod remote;
@@ -61,6 +62,8 @@ enum Command {
     Model(stage::ModelArgs),
     /// Serve the registry's current models over HTTP: /predict, /health, /metrics
     Serve(stage::ServeArgs),
+    /// What a stage printed the last time its command ran
+    Logs(logs::LogsArgs),
     /// List every stage after expansion, with its command, deps, params and outs
     Stages(stages::StagesArgs),
     /// Print a shell completion script
@@ -154,6 +157,7 @@ pub fn main() -> ExitCode {
         Command::Stage(args) => stage::run(args, &printer),
         Command::Model(args) => stage::model(args, &printer),
         Command::Serve(args) => stage::serve(&args, &printer),
+        Command::Logs(args) => logs::run(args, &printer),
         Command::Stages(args) => stages::run(args, &printer),
         Command::Completions(args) => completions::run(args, &printer),
     };

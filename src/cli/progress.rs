@@ -116,6 +116,9 @@ fn describe(stage: &str, outcome: &Outcome, seconds: f64) -> String {
             for line in stderr_tail {
                 text.push_str(&format!("\n           │ {line}"));
             }
+            if !stderr_tail.is_empty() {
+                text.push_str(&format!("\n           all it printed: `pipit logs {stage}`"));
+            }
             text
         }
         Outcome::Skipped { failed } => format!("skipped    {stage} (`{failed}` failed)"),

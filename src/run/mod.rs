@@ -6,6 +6,7 @@
 mod command;
 pub mod on_remote;
 mod stage;
+pub use stage::log_files;
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::ffi::OsString;

@@ -2,6 +2,7 @@
 //! run it, check its outs, commit them to the cache, journal its lock entry and
 //! remember the run. Outs reach the cache and the lock only after exit code 0.
 
+use std::path::PathBuf;
 use std::sync::Mutex;
 use std::time::Instant;
 
@@ -278,6 +279,18 @@ fn record(
 /// Returns a file name for a stage's logs: the stage's name, with any
 /// character unsafe in a file name replaced and then a hash of the exact name
 /// added, so that no two stages share a log.
+/// Returns where the last run of `stage` left what it printed:
+/// `.cache/logs/NAME.out` and `.err`.
+pub fn log_files(dot_cache: &std::path::Path, stage: &str) -> (PathBuf, PathBuf) {
+    let base = dot_cache.join("logs").join(log_name(stage));
+    let with = |suffix: &str| {
+        let mut name = base.as_os_str().to_owned();
+        name.push(suffix);
+        PathBuf::from(name)
+    };
+    (with(".out"), with(".err"))
+}
+
 fn log_name(stage: &str) -> String {
     let safe: String = stage
         .chars()

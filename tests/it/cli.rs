@@ -87,3 +87,23 @@ fn without_a_pipeline_pipit_says_how_to_start_and_points_at_a_dvc_yaml() {
     assert!(run.stderr.contains("dvc.yaml` was found"), "{run}");
     assert!(run.stderr.contains("`cp dvc.yaml pipeline.yaml`"), "{run}");
 }
+
+#[test]
+fn logs_shows_what_a_stage_printed_and_a_failure_says_where() {
+    let repo = Repo::with_pipeline(
+        "stages:\n  talk:\n    cmd: echo said && echo warned >&2\n  fail:\n    cmd: echo why >&2 && exit 3\n",
+        "",
+    );
+    let run = repo.pipit(["repro", "--keep-going"]);
+    assert_eq!(run.code, 1, "{run}");
+    assert!(run.stdout.contains("all it printed: `pipit logs fail`"), "{run}");
+    let logs = repo.pipit(["logs", "talk"]);
+    assert_eq!(logs.code, 0, "{logs}");
+    assert_eq!(logs.stdout, "said\nwarned\n", "{logs}");
+    assert!(logs.stderr.contains("standard output (.cache/logs/talk.out)"), "{logs}");
+    let err = repo.pipit(["logs", "fail", "--stderr"]);
+    assert_eq!(err.stdout, "why\n", "{err}");
+    let typo = repo.pipit(["logs", "tlak"]);
+    assert_eq!(typo.code, 2, "{typo}");
+    assert!(typo.stderr.contains("no stage `tlak` (did you mean `talk`?)"), "{typo}");
+}

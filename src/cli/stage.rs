@@ -27,9 +27,14 @@ pub fn run(args: StageArgs, printer: &Printer) -> anyhow::Result<Outcome> {
 /// Returns `registry/` beside pipeline.yaml, or in the current directory
 /// outside a pipit repository.
 fn default_registry() -> anyhow::Result<std::path::PathBuf> {
+    Ok(project_root()?.join("registry"))
+}
+
+/// Returns the folder of pipeline.yaml, or the current one outside a pipit
+/// repository.
+fn project_root() -> anyhow::Result<std::path::PathBuf> {
     let cwd = std::env::current_dir()?;
-    let root = super::workspace::find_root(&cwd).unwrap_or(cwd);
-    Ok(root.join("registry"))
+    Ok(super::workspace::find_root(&cwd).unwrap_or(cwd))
 }
 
 /// Runs `pipit model …` against `registry/` beside pipeline.yaml (or in the
@@ -45,8 +50,7 @@ pub fn model(
 /// Runs `pipit serve` until SIGTERM or SIGINT: exit 2 when no model can be
 /// served.
 pub fn serve(args: &ServeArgs, printer: &Printer) -> anyhow::Result<Outcome> {
-    let cwd = std::env::current_dir()?;
-    let root = super::workspace::find_root(&cwd).unwrap_or(cwd);
+    let root = project_root()?;
     let say = |line: &str| {
         if line.starts_with("warning:") { printer.note(line) } else { printer.line(line) }
     };

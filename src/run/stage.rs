@@ -31,17 +31,23 @@ pub fn is_up_to_date(context: &Context, index: usize) -> bool {
     if stage.frozen {
         return true;
     }
-    if context.options.force {
-        return false;
-    }
+    !context.options.force
+        && inspect(context, stage)
+            .is_ok_and(|(_, missing, reasons)| missing.is_empty() && reasons.is_empty())
+}
+
+/// Hashes a stage's inputs: them, the deps that do not exist, and why the
+/// stage is out of date against its lock entry.
+fn inspect(
+    context: &Context,
+    stage: &Stage,
+) -> std::io::Result<(Inputs, Vec<String>, Vec<Reason>)> {
     let workspace = &context.workspace;
     let elsewhere = |path: &str| context.on_remote.as_ref().and_then(|r| r.lookup(path));
-    let Ok((inputs, missing)) = Inputs::of_with(stage, workspace, &elsewhere) else {
-        return false;
-    };
+    let (inputs, missing) = Inputs::of_with(stage, workspace, &elsewhere)?;
     let locked = context.lock.get(&stage.name);
-    missing.is_empty()
-        && status::reasons(stage, locked, &inputs, &missing, workspace).is_ok_and(|r| r.is_empty())
+    let reasons = status::reasons(stage, locked, &inputs, &missing, workspace)?;
+    Ok((inputs, missing, reasons))
 }
 
 fn attempt(context: &Context, stage: &Stage, journal: &Mutex<()>) -> std::io::Result<Outcome> {
@@ -49,15 +55,13 @@ fn attempt(context: &Context, stage: &Stage, journal: &Mutex<()>) -> std::io::Re
         return Ok(Outcome::Frozen);
     }
     let workspace = &context.workspace;
-    let elsewhere = |path: &str| context.on_remote.as_ref().and_then(|r| r.lookup(path));
-    let (inputs, missing) = Inputs::of_with(stage, workspace, &elsewhere)?;
+    let (inputs, missing, reasons) = inspect(context, stage)?;
     if let Some(path) = missing.first() {
         let reason = format!("dependency `{path}` does not exist");
         return Ok(Outcome::Failed { reason, stderr_tail: Vec::new() });
     }
     let forced = context.options.force;
     let locked = context.lock.get(&stage.name);
-    let reasons = status::reasons(stage, locked, &inputs, &missing, workspace)?;
     if reasons.is_empty() && !forced {
         return Ok(Outcome::UpToDate);
     }

@@ -21,7 +21,7 @@ use crate::model;
 pub use gate::Gate;
 use listing::{ListArgs, ShowArgs};
 use metrics_file::MetricsFile;
-pub use served::Served;
+pub use served::{Served, no_current_model};
 use store::Stored;
 pub use store::{Entry, Place, Registry, Status};
 
@@ -95,7 +95,7 @@ struct RollbackArgs {
 /// Runs `pipit model …`; `default_registry` is used without `--registry`.
 pub fn run(args: ModelArgs, default_registry: &Path) -> anyhow::Result<String> {
     let dir = match args.registry {
-        Some(dir) => Place { shown: dir.clone(), dir },
+        Some(dir) => Place::at(&dir),
         None => Place {
             dir: default_registry.to_path_buf(),
             shown: default_registry.file_name().map_or_else(PathBuf::new, PathBuf::from),

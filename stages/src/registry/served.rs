@@ -2,6 +2,7 @@
 //! given version, its file checked against the BLAKE3 its entry records, so
 //! that a damaged or swapped model file is never served.
 
+use std::collections::BTreeMap;
 use std::path::Path;
 
 use super::{Entry, Place, Registry, Status};
@@ -20,27 +21,16 @@ pub struct Served {
 impl Served {
     /// Loads the current model of `dataset` from the registry at `dir`.
     pub fn current(dir: &Path, dataset: &str) -> anyhow::Result<Self> {
-        let registry = Registry::open(&place(dir));
-        let Some(&version) = registry.current()?.get(dataset) else {
-            let known: Vec<String> = registry.current()?.into_keys().collect();
-            let hint = if known.is_empty() {
-                String::new()
-            } else {
-                format!(" (data sets with one: {})", known.join(", "))
-            };
-            anyhow::bail!(
-                "no current model for `{dataset}` in `{}`{hint}: register one with `pipit model \
-                 register --dataset {dataset} …` (or run `pipit repro`), or make one current \
-                 with `pipit model promote VERSION`",
-                dir.display()
-            );
+        let current = Registry::open(&Place::at(dir)).current()?;
+        let Some(&version) = current.get(dataset) else {
+            anyhow::bail!(no_current_model(dir, dataset, &current));
         };
         Self::version(dir, dataset, version)
     }
 
     /// Loads version `version` of `dataset`, which must be accepted.
     pub fn version(dir: &Path, dataset: &str, version: u64) -> anyhow::Result<Self> {
-        let registry = Registry::open(&place(dir));
+        let registry = Registry::open(&Place::at(dir));
         let entry = registry
             .entries()?
             .into_iter()
@@ -67,6 +57,19 @@ impl Served {
     }
 }
 
-fn place(dir: &Path) -> Place {
-    Place { dir: dir.to_path_buf(), shown: dir.to_path_buf() }
+/// Says that `dataset` has no current model in the registry at `dir`, whose
+/// `current` versions are these, and how to make one.
+pub fn no_current_model(dir: &Path, dataset: &str, current: &BTreeMap<String, u64>) -> String {
+    let known: Vec<&str> = current.keys().map(String::as_str).collect();
+    let hint = if known.is_empty() {
+        String::new()
+    } else {
+        format!(" (data sets with one: {})", known.join(", "))
+    };
+    format!(
+        "no current model for `{dataset}` in `{}`{hint}: register one with `pipit model \
+         register --dataset {dataset} …` (or run `pipit repro`), or make one current with \
+         `pipit model promote VERSION`",
+        dir.display()
+    )
 }

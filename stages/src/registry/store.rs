@@ -98,6 +98,13 @@ pub struct Place {
     pub shown: PathBuf,
 }
 
+impl Place {
+    /// A registry at `dir`, named as it is written.
+    pub fn at(dir: &Path) -> Self {
+        Self { dir: dir.to_path_buf(), shown: dir.to_path_buf() }
+    }
+}
+
 /// The state of a registered model's stored file.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Stored {

@@ -20,7 +20,7 @@ use std::sync::{Arc, RwLock};
 
 use clap::Args;
 
-use crate::registry::{Place, Registry, Served};
+use crate::registry::{Place, Registry, Served, no_current_model};
 use deploy::Deployment;
 pub use log::PredictionLog;
 use metrics::Metrics;
@@ -192,7 +192,7 @@ fn described(dataset: &str, deployment: &Deployment) -> String {
 
 /// Returns the registry's current version per data set.
 fn current(registry: &Path) -> anyhow::Result<BTreeMap<String, u64>> {
-    Registry::open(&Place { dir: registry.to_path_buf(), shown: registry.to_path_buf() }).current()
+    Registry::open(&Place::at(registry)).current()
 }
 
 /// Loads the A/B split `written` (one data set's versions).
@@ -202,9 +202,7 @@ fn split_deployment(
     written: &str,
 ) -> anyhow::Result<BTreeMap<String, Arc<Deployment>>> {
     let arms = deploy::parse_split(written)?;
-    let entries =
-        Registry::open(&Place { dir: registry.to_path_buf(), shown: registry.to_path_buf() })
-            .entries()?;
+    let entries = Registry::open(&Place::at(registry)).entries()?;
     let dataset_of = |version: u64| {
         entries.iter().find(|e| e.version == version).map(|e| e.dataset.clone()).ok_or_else(|| {
             anyhow::anyhow!("`--split`: `{}` has no model v{version}", registry.display())
@@ -257,8 +255,7 @@ fn load(
             None => match current.get(dataset) {
                 Some(&number) => number,
                 None => {
-                    let error = Served::current(registry, dataset).err();
-                    let message = error.map(|e| format!("{e:#}")).unwrap_or_default();
+                    let message = no_current_model(registry, dataset, &current);
                     return Err(NothingToServe(message).into());
                 }
             },

@@ -25,8 +25,7 @@ pub async fn follow(state: &State, registry: &Path, say: &(dyn Fn(&str) + Sync))
     // Refused versions, with their file's time: a repaired file is tried again.
     let mut refused: BTreeMap<(String, u64), Option<SystemTime>> = BTreeMap::new();
     let stamp = |version: u64| {
-        let place = Place { dir: registry.to_path_buf(), shown: registry.to_path_buf() };
-        let path = Registry::open(&place).model_path(version);
+        let path = Registry::open(&Place::at(registry)).model_path(version);
         fs_err::metadata(path).and_then(|m| m.modified()).ok()
     };
     let mut ticks = tokio::time::interval(EVERY);

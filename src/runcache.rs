@@ -2,6 +2,9 @@
 //! param values, out paths) → the outs it produced, so that inputs seen before
 //! restore their outs instead of running again. When a stage is not
 //! deterministic, the newest run wins.
+//!
+//! As in DVC, a stage that is `always_changed` or has a `persist` out is
+//! never remembered nor restored: its outs depend on more than its inputs.
 
 use std::path::{Path, PathBuf};
 use std::time::{SystemTime, UNIX_EPOCH};
@@ -29,6 +32,11 @@ pub struct RunRecord {
     pub created: u128,
     /// What it produced.
     pub outs: Vec<LockedPath>,
+}
+
+/// Returns true when runs of `stage` may be remembered and restored.
+pub fn applies_to(stage: &Stage) -> bool {
+    !stage.always_changed && !stage.outs.iter().any(|o| o.persist)
 }
 
 /// Returns the fingerprint of running `stage` on `inputs`.

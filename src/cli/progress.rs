@@ -1,6 +1,7 @@
-//! What `repro` shows while it runs: with a terminal, one spinner line per
-//! running stage with its elapsed time and an overall bar (indicatif); without
-//! one, with `--quiet` or `NO_COLOR`, plain lines.
+//! What `repro` shows while it runs: what the stages print, and with a
+//! terminal one spinner line per running stage with its elapsed time and an
+//! overall bar (indicatif) below it; without one, with `--quiet` or
+//! `NO_COLOR`, plain lines.
 
 use std::collections::HashMap;
 use std::io::IsTerminal;
@@ -12,16 +13,48 @@ use pipit::run::{Event, Outcome};
 
 use super::Printer;
 
+/// Whose output `repro` shows (every stage's is kept in `.cache/logs/`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum OutputLogs {
+    /// What every stage that runs prints
+    Full,
+    /// Only what failed stages printed, when they fail
+    ErrorsOnly,
+    /// Nothing (`pipit logs STAGE` shows it later)
+    None,
+}
+
+/// When `repro` shows a stage's output.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum LogOrder {
+    /// Each line as it is printed
+    Stream,
+    /// A stage's lines together, when it ends
+    Grouped,
+}
+
+/// How stage output is shown.
+#[derive(Clone, Copy, Debug)]
+pub struct Shown {
+    pub logs: OutputLogs,
+    pub order: LogOrder,
+    /// Several stages may run at once: each line starts with its stage's name.
+    pub prefix: bool,
+}
+
 /// Shows the progress of one run.
 pub struct Progress {
     bars: Option<(MultiProgress, ProgressBar)>,
     running: Mutex<HashMap<String, ProgressBar>>,
+    /// The lines held back until their stage ends (grouped, errors-only).
+    held: Mutex<HashMap<String, Vec<String>>>,
+    shown: Shown,
     quiet: bool,
 }
 
 impl Progress {
     /// Returns a display for `total` stages.
-    pub fn new(total: usize, quiet: bool) -> Self {
+    pub fn new(total: usize, quiet: bool, shown: Shown) -> Self {
         let fancy = !quiet
             && std::io::stdout().is_terminal()
             && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty());
@@ -36,7 +69,13 @@ impl Progress {
             overall.enable_steady_tick(Duration::from_millis(250));
             (multi, overall)
         });
-        Self { bars, running: Mutex::new(HashMap::new()), quiet }
+        Self {
+            bars,
+            running: Mutex::new(HashMap::new()),
+            held: Mutex::new(HashMap::new()),
+            shown,
+            quiet,
+        }
     }
 
     /// Shows one event.
@@ -47,6 +86,51 @@ impl Progress {
                 self.finished(printer, &stage, &outcome, seconds)
             }
             Event::Warning { stage, message } => self.warning(printer, &stage, &message),
+            Event::Output { stage, line, .. } => self.output(printer, &stage, &line),
+        }
+    }
+
+    /// Shows a line a stage printed, now or when the stage ends.
+    fn output(&self, printer: &Printer, stage: &str, line: &str) {
+        let text = if self.shown.prefix { format!("{stage} │ {line}") } else { line.to_owned() };
+        let now = self.shown.logs == OutputLogs::Full && self.shown.order == LogOrder::Stream;
+        if now {
+            self.print(printer, &text);
+        } else if self.shown.logs != OutputLogs::None
+            && let Ok(mut held) = self.held.lock()
+        {
+            held.entry(stage.to_owned()).or_default().push(text);
+        }
+    }
+
+    /// Shows what `stage` printed that was held back until it ended.
+    fn release(&self, printer: &Printer, stage: &str, failed: bool) {
+        let lines = self.held.lock().ok().and_then(|mut held| held.remove(stage));
+        if self.shown.logs == OutputLogs::ErrorsOnly && !failed {
+            return;
+        }
+        for line in lines.unwrap_or_default() {
+            self.print(printer, &line);
+        }
+    }
+
+    /// Returns true when a failed stage's output was just shown whole, right
+    /// above its report, which need not repeat the end of its stderr.
+    fn shown_whole(&self) -> bool {
+        match (self.shown.logs, self.shown.order) {
+            (OutputLogs::None, _) => false,
+            (OutputLogs::ErrorsOnly, _) | (OutputLogs::Full, LogOrder::Grouped) => true,
+            (OutputLogs::Full, LogOrder::Stream) => !self.shown.prefix,
+        }
+    }
+
+    /// Prints a line above the bars, or as it is without them.
+    fn print(&self, printer: &Printer, text: &str) {
+        match &self.bars {
+            Some((multi, _)) => {
+                let _ = multi.println(text);
+            }
+            None => printer.line(text),
         }
     }
 
@@ -74,7 +158,8 @@ impl Progress {
             bar.finish_and_clear();
         }
         let failed = matches!(outcome, Outcome::Failed { .. });
-        let text = describe(stage, outcome, seconds);
+        self.release(printer, stage, failed);
+        let text = describe(stage, outcome, seconds, !self.shown_whole());
         match &self.bars {
             Some((multi, overall)) => {
                 overall.inc(1);
@@ -104,7 +189,8 @@ impl Progress {
 }
 
 /// Returns the line that reports a finished stage.
-fn describe(stage: &str, outcome: &Outcome, seconds: f64) -> String {
+/// `tail`: show the end of a failed stage's stderr.
+fn describe(stage: &str, outcome: &Outcome, seconds: f64, tail: bool) -> String {
     match outcome {
         Outcome::UpToDate => format!("up to date {stage}"),
         Outcome::Frozen => format!("frozen     {stage}"),
@@ -113,7 +199,7 @@ fn describe(stage: &str, outcome: &Outcome, seconds: f64) -> String {
         Outcome::OnRemote => format!("on remote  {stage} (up to date; outs left on the remote)"),
         Outcome::Failed { reason, stderr_tail } => {
             let mut text = format!("failed     {stage}: {reason}");
-            for line in stderr_tail {
+            for line in stderr_tail.iter().filter(|_| tail) {
                 text.push_str(&format!("\n           │ {line}"));
             }
             if !stderr_tail.is_empty() {

@@ -10,7 +10,7 @@ use pipit::repolock::{LockNotice, RepoLock};
 use pipit::run::{self, Event, Options, Plan};
 use pipit::workspace::DOT_CACHE;
 
-use super::progress::Progress;
+use super::progress::{LogOrder, OutputLogs, Progress, Shown};
 use super::{Outcome, Printer, workspace};
 
 /// Arguments of `pipit repro`
@@ -43,6 +43,14 @@ pub struct ReproArgs {
     /// Print only failures and the summary
     #[arg(short, long)]
     quiet: bool,
+    /// Whose output to show; every stage's is kept for `pipit logs STAGE`
+    /// [default: full, errors-only with --quiet]
+    #[arg(long, value_enum, value_name = "WHOSE")]
+    output_logs: Option<OutputLogs>,
+    /// Show stage output line by line as it comes, or each stage's together
+    /// when it ends
+    #[arg(long, value_enum, value_name = "ORDER", default_value_t = LogOrder::Stream)]
+    log_order: LogOrder,
     /// Fail at once if another pipit is running in this repository
     #[arg(long)]
     no_wait: bool,
@@ -113,7 +121,16 @@ pub fn run(args: ReproArgs, printer: &Printer) -> anyhow::Result<Outcome> {
         }
     };
     remove_leftovers(&loaded.pipeline, &files, took_over.get(), printer)?;
-    let progress = Arc::new(Progress::new(selected.len(), args.quiet));
+    let shown = Shown {
+        logs: args.output_logs.unwrap_or(if args.quiet {
+            OutputLogs::ErrorsOnly
+        } else {
+            OutputLogs::Full
+        }),
+        order: args.log_order,
+        prefix: options.jobs > 1 && selected.len() > 1,
+    };
+    let progress = Arc::new(Progress::new(selected.len(), args.quiet, shown));
     let (shown, copy) = (Arc::clone(&progress), *printer);
     let on_event: Arc<dyn Fn(Event) + Send + Sync> =
         Arc::new(move |event| shown.event(&copy, event));

@@ -1,11 +1,14 @@
 //! Running a stage's commands: `sh -c` in its working directory, with the pipit
-//! binary's folder first on PATH, output kept in `.cache/logs/`; never
-//! outliving pipit (see [`crate::platform::run_guarded`]).
+//! binary's folder first on PATH, output kept in `.cache/logs/` and handed on
+//! line by line (see [`super::output`]); never outliving pipit (see
+//! [`crate::platform::run_guarded`]).
 
 use std::ffi::OsStr;
 use std::io::{Read, Seek, SeekFrom};
 use std::path::Path;
 use std::process::{Command, Stdio};
+
+use super::output::{OnLine, Reader, Stream};
 
 /// How many lines of stderr a failure shows.
 const TAIL_LINES: usize = 20;
@@ -22,20 +25,22 @@ pub struct CommandFailure {
 }
 
 /// Runs `commands` one after another in `dir`; stops at the first failure.
-/// `search_path` is the PATH the commands get (the CLI puts pipit's folder first).
+/// `search_path` is the PATH the commands get (the CLI puts pipit's folder
+/// first); `on_line` gets every line they print.
 pub fn run(
     commands: &[String],
     dir: &Path,
     search_path: &OsStr,
     log: &Path,
+    on_line: &OnLine,
 ) -> std::io::Result<Result<(), CommandFailure>> {
     if let Some(parent) = log.parent() {
         fs_err::create_dir_all(parent)?;
     }
-    let out_log = with_suffix(log, ".out");
     let err_log = with_suffix(log, ".err");
-    let stdout = fs_err::File::create(&out_log)?.into_parts().0;
-    let stderr = fs_err::File::create(&err_log)?.into_parts().0;
+    let (stdout, stdout_reader) = piped(Stream::Stdout, &with_suffix(log, ".out"), on_line)?;
+    let (stderr, stderr_reader) = piped(Stream::Stderr, &err_log, on_line)?;
+    let mut failure = None;
     for command in commands {
         let mut child = Command::new("sh");
         child
@@ -50,14 +55,33 @@ pub fn run(
             std::io::Error::new(e.kind(), format!("cannot start `sh` in `{}`: {e}", dir.display()))
         })?;
         if !status.success() {
-            return Ok(Err(CommandFailure {
-                command: command.clone(),
-                code: status.code(),
-                stderr_tail: tail(&err_log)?,
-            }));
+            failure = Some((command.clone(), status.code()));
+            break;
         }
     }
-    Ok(Ok(()))
+    // The readers see the end of the streams once no writer is left open.
+    drop((stdout, stderr));
+    let deadline = super::output::drain_deadline();
+    stdout_reader.wait(deadline)?;
+    stderr_reader.wait(deadline)?;
+    Ok(match failure {
+        None => Ok(()),
+        Some((command, code)) => {
+            Err(CommandFailure { command, code, stderr_tail: tail(&err_log)? })
+        }
+    })
+}
+
+/// Returns the write end of a pipe for the commands, its other end copied to
+/// `log` and handed to `on_line` by a reader thread.
+fn piped(
+    stream: Stream,
+    log: &Path,
+    on_line: &OnLine,
+) -> std::io::Result<(std::io::PipeWriter, Reader)> {
+    let file = fs_err::File::create(log)?.into_parts().0;
+    let (reader, writer) = std::io::pipe()?;
+    Ok((writer, Reader::start(stream, reader, file, std::sync::Arc::clone(on_line))?))
 }
 
 /// Returns `path` with `suffix` added to its file name (not replacing an

@@ -5,7 +5,9 @@
 
 mod command;
 pub mod on_remote;
+mod output;
 mod stage;
+pub use output::Stream;
 pub use stage::log_files;
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
@@ -72,6 +74,8 @@ pub enum Event {
     Finished { stage: String, outcome: Outcome, seconds: f64 },
     /// Something the user should know about a stage (a healed cache object).
     Warning { stage: String, message: String },
+    /// A line a stage's command printed (also kept in its log).
+    Output { stage: String, stream: Stream, line: String },
 }
 
 /// Counts of a finished run.
@@ -398,7 +402,7 @@ pub fn plan(
             let key = crate::runcache::key(stage, &inputs);
             let restorable = !options.force
                 && !options.no_run_cache
-                && !stage.always_changed
+                && crate::runcache::applies_to(stage)
                 && runs
                     .get(&key)
                     .is_some_and(|run| run.outs.iter().all(|o| workspace.is_present(o)));

@@ -3,12 +3,12 @@
 //! remember the run. Outs reach the cache and the lock only after exit code 0.
 
 use std::path::PathBuf;
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
 use super::command::{self, CommandFailure};
 use super::{Context, Event, Outcome};
-use crate::cache::{LinkMode, remove_path};
+use crate::cache::remove_path;
 use crate::lockfile::{self, LockEntry, LockedPath};
 use crate::pipeline::Stage;
 use crate::runcache;
@@ -74,7 +74,7 @@ fn attempt(context: &Context, stage: &Stage, journal: &Mutex<()>) -> std::io::Re
     }
     let key = runcache::key(stage, &inputs);
     if !forced
-        && !stage.always_changed
+        && runcache::applies_to(stage)
         && !context.options.no_run_cache
         && let Some(outs) = restore(context, stage, &key)?
     {
@@ -100,7 +100,9 @@ fn attempt(context: &Context, stage: &Stage, journal: &Mutex<()>) -> std::io::Re
         Ok(outs) => outs,
         Err(failure) => return Ok(failure),
     };
-    context.runs.put(&key, &stage.name, outs.clone())?;
+    if runcache::applies_to(stage) {
+        context.runs.put(&key, &stage.name, outs.clone())?;
+    }
     record(context, stage, &inputs, outs, journal)?;
     Ok(Outcome::Ran)
 }
@@ -122,8 +124,12 @@ fn run_command(
     }
     let dir = stage.wdir.to_path(&workspace.root);
     let log = workspace.dot_cache.join("logs").join(log_name(&stage.name));
+    let (on_event, name) = (Arc::clone(&context.on_event), stage.name.clone());
+    let on_line: super::output::OnLine = Arc::new(move |stream, line: &str| {
+        on_event(Event::Output { stage: name.clone(), stream, line: line.to_owned() });
+    });
     let Err(CommandFailure { command, code, stderr_tail }) =
-        command::run(&stage.cmd, &dir, &context.options.search_path, &log)?
+        command::run(&stage.cmd, &dir, &context.options.search_path, &log, &on_line)?
     else {
         return Ok(None);
     };
@@ -241,13 +247,7 @@ fn restore(
         if workspace.digest(&path, &out.path)?.is_some_and(|now| now.hash == out.hash) {
             continue;
         }
-        let persist = stage.outs.iter().any(|o| o.persist && o.path.as_str() == out.path);
-        let placed = if persist {
-            workspace.checkout_as(out, LinkMode::ReflinkOrCopy)
-        } else {
-            workspace.checkout(out)
-        };
-        if let Err(error) = placed {
+        if let Err(error) = workspace.checkout(out) {
             if !matches!(error, CheckoutError::Missing { .. }) {
                 let message = format!("not restored from the run cache: {error}; running it");
                 (context.on_event)(Event::Warning { stage: stage.name.clone(), message });

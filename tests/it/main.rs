@@ -8,6 +8,7 @@ mod drift;
 mod drift_integrity;
 mod harness;
 mod integrity;
+mod output;
 mod page;
 mod parser_never_panics;
 mod predict;

@@ -152,6 +152,36 @@ fn a_param_changed_and_changed_back_is_restored_from_the_run_cache() {
 }
 
 #[test]
+fn a_stage_with_a_persist_out_is_never_restored_from_the_run_cache() {
+    let pipeline = "stages:
+  log:
+    cmd: echo run >> .counts/log && echo ${model.depth} >> log.txt
+    params:
+      - model.depth
+    outs:
+      - log.txt:
+          persist: true
+          cache: false
+";
+    let repo = Repo::with_pipeline(pipeline, "model:\n  depth: 3\n");
+    repo.write(".counts/.keep", "");
+    repro_ok(&repo, &[]);
+    repo.write("params.yaml", "model:\n  depth: 5\n");
+    repro_ok(&repo, &[]);
+    repo.write("params.yaml", "model:\n  depth: 3\n");
+    let dry = repro_ok(&repo, &["--dry-run"]);
+    assert!(dry.contains("would run  log"), "{dry}");
+    let output = repro_ok(&repo, &[]);
+    assert_eq!(read(&repo, ".counts/log"), "run\nrun\nrun\n", "{output}");
+    assert_eq!(read(&repo, "log.txt"), "3\n5\n3\n", "what it keeps adding to is never rolled back");
+    // Deleted, it is made again by running, not restored.
+    fs_err::remove_file(repo.path().join("log.txt")).unwrap();
+    repro_ok(&repo, &[]);
+    assert_eq!(read(&repo, "log.txt"), "3\n");
+    assert_eq!(repo.pipit(["status"]).code, 0);
+}
+
+#[test]
 fn a_failing_stage_keeps_its_lock_entry_and_stops_its_dependents() {
     let repo = repo();
     repro_ok(&repo, &[]);

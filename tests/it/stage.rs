@@ -199,15 +199,25 @@ fn the_demo_pipeline_runs_end_to_end_and_reruns_only_what_changed() {
 
     let again = repo.pipit(["repro"]);
     assert_eq!(again.code, 0, "{again}");
-    assert!(
-        again
-            .stdout
-            .contains("everything is up to date (34 stages; ran the 3 always-changed ones)"),
-        "{again}"
+    assert!(again.stdout.contains("everything is up to date (34 stages)"), "{again}");
+    let status = repo.pipit(["status"]);
+    assert_eq!(
+        (status.code, status.stdout.as_str()),
+        (0, "everything is up to date\n"),
+        "{status}"
     );
+
+    // A lost registry is registered again: its receipts went with it.
+    fs_err::remove_dir_all(repo.path().join("registry")).unwrap();
+    let registered = repo.pipit(["repro"]);
+    assert!(registered.stdout.contains("ran 3, up to date 31"), "{registered}");
     let list = repo.pipit(["model", "list", "--json"]);
     let entries: Vec<serde_json::Value> = serde_json::from_str(&list.stdout).unwrap();
-    assert_eq!(entries.len(), 15, "registering the same models again adds nothing");
+    assert_eq!(entries.len(), 15, "{list}");
+    let receipt: serde_json::Value =
+        serde_json::from_str(&repo.read("registry/receipts/churn.json")).unwrap();
+    assert_eq!(receipt.as_object().map(|o| o.len()), Some(5), "{receipt}");
+    assert_eq!(receipt["models/churn/tuned.model"]["dataset"], "churn", "{receipt}");
 
     // One model's param: that model's stages (one per data set), the registration and the
     // comparison rerun.

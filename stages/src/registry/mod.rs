@@ -7,6 +7,7 @@
 mod gate;
 mod listing;
 mod metrics_file;
+mod receipt;
 mod served;
 mod store;
 
@@ -73,6 +74,11 @@ struct RegisterArgs {
     /// When to make it current
     #[arg(long, value_enum, default_value_t = Promote::Auto)]
     promote: Promote,
+    /// Also write which version the model file is, into this JSON file (the
+    /// entries of other model files in it are kept): an out for a pipeline
+    /// stage that registers models
+    #[arg(long, value_name = "FILE")]
+    receipt: Option<PathBuf>,
 }
 
 #[derive(Debug, Args)]
@@ -102,7 +108,13 @@ pub fn run(args: ModelArgs, default_registry: &Path) -> anyhow::Result<String> {
         },
     };
     match args.command {
-        ModelCommand::Register(args) => register(&dir, &args),
+        ModelCommand::Register(args) => {
+            let (message, entry) = register(&dir, &args)?;
+            if let Some(path) = &args.receipt {
+                receipt::record(path, &args.model, &entry)?;
+            }
+            Ok(message)
+        }
         ModelCommand::List(args) => listing::list(&dir, &args),
         ModelCommand::Show(args) => listing::show(&dir, &args),
         ModelCommand::Promote(args) => {
@@ -114,7 +126,8 @@ pub fn run(args: ModelArgs, default_registry: &Path) -> anyhow::Result<String> {
     }
 }
 
-fn register(dir: &Place, args: &RegisterArgs) -> anyhow::Result<String> {
+/// Registers a model; returns what happened and the model's entry.
+fn register(dir: &Place, args: &RegisterArgs) -> anyhow::Result<(String, Entry)> {
     let bytes = fs_err::read(&args.model)?;
     let measured = MetricsFile::read(&args.metrics)?;
     let model_blake3 = model::digest(&bytes);
@@ -126,7 +139,8 @@ fn register(dir: &Place, args: &RegisterArgs) -> anyhow::Result<String> {
         entries.iter().find(|e| e.model_blake3 == model_blake3 && e.dataset == args.dataset)
     {
         measured.check(&known.model, known.task, &model_blake3, &args.model)?;
-        return registered_again(&registry, known, &bytes, &args.model);
+        let message = registered_again(&registry, known, &bytes, &args.model)?;
+        return Ok((message, known.clone()));
     }
     let trained = model::parse(&bytes, &args.model)?;
     measured.check(trained.kind.name(), trained.task, &model_blake3, &args.model)?;
@@ -178,7 +192,7 @@ fn register(dir: &Place, args: &RegisterArgs) -> anyhow::Result<String> {
             let _ = write!(message, "; promote it with `pipit model promote {}`", entry.version);
         }
     }
-    Ok(message)
+    Ok((message, entry))
 }
 
 /// Returns what registering `model` (the file at `path`) again did: nothing,

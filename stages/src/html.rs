@@ -71,7 +71,11 @@ pub fn bar_chart(bars: &[(String, f64)], low: f64, high: f64, highlight: Option<
             row - 8.0,
             label_width + width + 6.0,
             y + row * 0.6,
-            if value.is_finite() { format!("{value:.4}") } else { "–".to_owned() }
+            if value.is_finite() {
+                format!("{:.4}", crate::number::Fixed(*value))
+            } else {
+                "–".to_owned()
+            }
         );
     }
     let axis = height - 16.0;

@@ -12,6 +12,7 @@ mod labelled;
 pub mod metrics;
 pub mod model;
 mod names;
+mod number;
 mod predict;
 mod prepare;
 mod random;

@@ -2,6 +2,7 @@
 //! split against a baseline (majority class / mean), and give the deployment
 //! gate's verdict.
 
+use crate::number::Fixed;
 use std::path::{Path, PathBuf};
 
 use clap::Args;
@@ -129,8 +130,8 @@ pub fn run(args: &TrainArgs) -> anyhow::Result<String> {
         args.fit.train.display(),
         duration(fit_seconds),
         gate["metric"].as_str().unwrap_or_default(),
-        gate["value"].as_f64().unwrap_or(f64::NAN),
-        gate["baseline"].as_f64().unwrap_or(f64::NAN),
+        Fixed(gate["value"].as_f64().unwrap_or(f64::NAN)),
+        Fixed(gate["baseline"].as_f64().unwrap_or(f64::NAN)),
         if gate["accepted"] == true { "accepted" } else { "rejected" }
     ))
 }

@@ -132,3 +132,38 @@ fn drift_reads_the_last_records_of_a_prediction_log() {
     assert_eq!(run.code, 1, "{run}");
     assert!(run.stderr.contains("--last needs a prediction log"), "{run}");
 }
+
+#[test]
+fn an_identifier_column_is_left_out_of_the_verdict_and_said_so() {
+    let repo = Repo::new();
+    let rows = |from: usize, shift: f64| {
+        let mut text = String::from("customer,row,hour,spend\n");
+        for i in from..from + 300 {
+            let spend = (i % 50) as f64 + shift;
+            text.push_str(&format!("C{i:05}-X,{i},{},{spend}\n", i % 24));
+        }
+        text
+    };
+    repo.write("reference.csv", &rows(0, 0.0));
+    repo.write("current.csv", &rows(10_000, 0.0));
+    let run = drift_from_reference(
+        &repo,
+        "current.csv",
+        &["--out", "drift.json", "--html", "drift.html"],
+    );
+    assert_eq!(run.code, 0, "{run}");
+    assert!(
+        run.stdout.contains("0 of 2 columns drifted")
+            && run.stdout.contains("left out `customer`, `row`, which identify rows"),
+        "{run}"
+    );
+    let json: Value = serde_json::from_str(&repo.read("drift.json")).unwrap();
+    assert_eq!(json["identifier_columns"], serde_json::json!(["customer", "row"]), "{json}");
+    assert!(json["columns"].get("customer").is_none(), "{json}");
+    let html = repo.read("drift.html");
+    assert!(html.contains("Left out as identifiers"), "the report says so");
+    // Hours are whole numbers: a bar each, in order, none left out.
+    let hours: Vec<usize> =
+        (0..24).map(|h| html.find(&format!("</title>{h}</text>")).unwrap()).collect();
+    assert!(hours.windows(2).all(|w| w[0] < w[1]), "hours in order");
+}

@@ -34,7 +34,7 @@ fn label_and_name(entry: &Entry, code: impl Fn(&str) -> String) -> String {
 
 fn number(value: Option<f64>) -> String {
     match value {
-        Some(v) if v.is_finite() => format!("{v:.4}"),
+        Some(v) if v.is_finite() => format!("{:.4}", crate::number::Fixed(v)),
         _ => "–".to_owned(),
     }
 }

@@ -46,6 +46,8 @@ pub struct Paired {
     pub both: Vec<(String, Column)>,
     /// Columns one side lacks: the reference's first, then the current's.
     pub missing: Vec<Missing>,
+    /// Columns left out because they identify rows (see [`super::identifiers`]).
+    pub identifiers: Vec<String>,
 }
 
 /// Reads both files and pairs their columns, leaving out `--ignore`d ones.
@@ -82,7 +84,7 @@ pub fn pair(args: &DriftArgs) -> anyhow::Result<Paired> {
 
 /// Pairs the columns of two tables by name.
 pub fn pair_tables(reference: &Raw, current: &Raw, ignore: &[String]) -> Paired {
-    let mut paired = Paired { both: Vec::new(), missing: Vec::new() };
+    let mut paired = Paired { both: Vec::new(), missing: Vec::new(), identifiers: Vec::new() };
     for (index, name) in reference.names.iter().enumerate() {
         if ignore.contains(name) {
             continue;
@@ -94,7 +96,14 @@ pub fn pair_tables(reference: &Raw, current: &Raw, ignore: &[String]) -> Paired 
         };
         let c = present(&current.columns[other]);
         match (r.is_empty(), c.is_empty()) {
-            (false, false) => paired.both.push((name.clone(), column(&r, &c))),
+            (false, false) => {
+                let column = column(&r, &c);
+                if super::identifiers::is_identifier(&column) {
+                    paired.identifiers.push(name.clone());
+                } else {
+                    paired.both.push((name.clone(), column));
+                }
+            }
             (true, _) => paired.missing.push(Missing::new(name, Side::Reference, true, c.len())),
             (false, true) => paired.missing.push(Missing::new(name, Side::Current, true, r.len())),
         }

@@ -9,6 +9,9 @@
 //! are findings of the report rather than errors, so that the columns both
 //! sides share are still judged (see [`columns`]).
 //!
+//! A column with a different value in nearly every row (an ID) is left out
+//! and named in `identifier_columns` (see [`identifiers`]).
+//!
 //! Rules (`--rule`):
 //! - `pvalue`: KS (numeric) or chi² (categorical) p-value below 0.05;
 //! - `psi`: PSI at least 0.2;
@@ -21,6 +24,7 @@
 //!   than 5 unique values, Jensen–Shannon (≥ 0.1) for the others.
 
 mod columns;
+mod identifiers;
 mod kolmogorov;
 mod log;
 pub mod measures;
@@ -245,6 +249,7 @@ pub fn run(args: &DriftArgs) -> anyhow::Result<String> {
             "reference": missing_from(Side::Reference),
             "current": missing_from(Side::Current),
         },
+        "identifier_columns": paired.identifiers,
         "columns": judged.iter().map(|(n, j)| (n.clone(), Value::Object(j.clone()))).collect::<Map<String, Value>>(),
     });
     write_atomic(&args.out, (serde_json::to_string_pretty(&report)? + "\n").as_bytes())?;
@@ -254,12 +259,13 @@ pub fn run(args: &DriftArgs) -> anyhow::Result<String> {
         write_atomic(path, html.as_bytes())?;
     }
     Ok(format!(
-        "drift ({rule}): {} of {} columns drifted ({:.0} %){}{}{}",
+        "drift ({rule}): {} of {} columns drifted ({:.0} %){}{}{}{}",
         drifted.len(),
         judged.len(),
         share * 100.0,
         if drifted.is_empty() { String::new() } else { format!(": {}", drifted.join(", ")) },
         if dataset_drift { "; the data set drifted" } else { "; no data set drift" },
+        left_out(&paired.identifiers),
         warning(&paired.missing)
     ))
 }
@@ -322,6 +328,18 @@ fn vanished(missing: &Missing) -> Map<String, Value> {
         "current_rows": 0,
     });
     entry.as_object().cloned().unwrap_or_default()
+}
+
+/// Returns what the summary says of identifier columns, if any.
+fn left_out(identifiers: &[String]) -> String {
+    match identifiers {
+        [] => String::new(),
+        [one] => format!("; left out `{one}`, which identifies rows (a different value in each)"),
+        many => format!(
+            "; left out {}, which identify rows (a different value in each)",
+            many.iter().map(|n| format!("`{n}`")).collect::<Vec<_>>().join(", ")
+        ),
+    }
 }
 
 /// Returns the summary's warning about columns one side lacks, if any.

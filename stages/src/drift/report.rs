@@ -1,8 +1,9 @@
 //! The drift report: one self-contained HTML file (inline CSS and SVG, no
 //! scripts, nothing fetched). A summary, then every column, drifted ones
 //! first: its test, score and statistics, and the two distributions overlaid
-//! (a histogram on shared bins for numbers, paired bars for categories).
-//! Columns one side lacks are listed after the summary.
+//! (a histogram on shared bins for numbers, a row of paired bars per
+//! category, in the categories' natural order). Columns one side lacks and
+//! identifier columns left out are listed after the summary.
 
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
@@ -62,6 +63,15 @@ pub fn html(
             .collect();
         let _ = writeln!(body, "<p>Missing columns:</p><ul>{}</ul>", items.join(""));
     }
+    if !paired.identifiers.is_empty() {
+        let names: Vec<String> =
+            paired.identifiers.iter().map(|n| format!("<code>{}</code>", escape(n))).collect();
+        let _ = writeln!(
+            body,
+            "<p>Left out as identifiers (a different value in nearly every row): {}</p>",
+            names.join(", ")
+        );
+    }
     let _ = writeln!(
         body,
         "<p><span style=\"color:{REFERENCE}\">■</span> reference &nbsp; \
@@ -104,7 +114,10 @@ pub fn html(
         }
         body.push_str("</tr></table>\n");
         body.push_str(&match &columns[i].1 {
-            Column::Numeric(reference, current) => histogram(reference, current),
+            Column::Numeric(reference, current) => match as_counts(reference, current) {
+                Some((reference, current)) => bars(&reference, &current),
+                None => histogram(reference, current),
+            },
             Column::Categorical(reference, current) => bars(reference, current),
         });
     }
@@ -114,9 +127,24 @@ pub fn html(
 fn number(value: &Value) -> String {
     match value.as_f64() {
         Some(v) if v != 0.0 && (v.abs() < 1e-3 || v.abs() >= 1e5) => format!("{v:.3e}"),
-        Some(v) => format!("{v:.4}"),
+        Some(v) => format!("{:.4}", crate::number::Fixed(v)),
         None => "–".to_owned(),
     }
+}
+
+/// Returns whole numbers with at most [`MOST_CATEGORIES`] values (an hour,
+/// a count) as labels, so that each value gets a bar of its own.
+fn as_counts(reference: &[f64], current: &[f64]) -> Option<(Vec<String>, Vec<String>)> {
+    let all = || reference.iter().chain(current);
+    if all().any(|v| v.fract() != 0.0 || v.abs() > 1e15) {
+        return None;
+    }
+    let distinct: std::collections::BTreeSet<i64> = all().map(|&v| v as i64).collect();
+    if distinct.len() > MOST_CATEGORIES {
+        return None;
+    }
+    let text = |values: &[f64]| values.iter().map(|&v| (v as i64).to_string()).collect();
+    Some((text(reference), text(current)))
 }
 
 /// Shares per bin on 30 equal bins over the central 99 % of both samples.
@@ -157,7 +185,15 @@ fn histogram(reference: &[f64], current: &[f64]) -> String {
     svg
 }
 
-/// Paired bars per category (the 20 most frequent), as shares of rows.
+/// The most categories drawn; past it, the most frequent and "other".
+const MOST_CATEGORIES: usize = 30;
+/// The longest label drawn whole; a longer one ends in `…` (its tooltip has
+/// it whole).
+const LABEL_CHARS: usize = 26;
+
+/// One row per category in natural order (numbers by value), two bars each
+/// (reference above current) as shares of rows; past [`MOST_CATEGORIES`],
+/// the most frequent ones and one "other" row for the rest.
 fn bars(reference: &[String], current: &[String]) -> String {
     let mut counts: BTreeMap<&str, (f64, f64)> = BTreeMap::new();
     for v in reference {
@@ -167,37 +203,97 @@ fn bars(reference: &[String], current: &[String]) -> String {
         counts.entry(v).or_default().1 += 1.0;
     }
     let (nr, nc) = (reference.len().max(1) as f64, current.len().max(1) as f64);
-    let mut categories: Vec<(&str, f64, f64)> =
-        counts.into_iter().map(|(k, (r, c))| (k, r / nr, c / nc)).collect();
-    categories.sort_by(|a, b| (b.1 + b.2).total_cmp(&(a.1 + a.2)).then(a.0.cmp(b.0)));
-    categories.truncate(20);
-    let top = categories.iter().map(|c| c.1.max(c.2)).fold(0.0, f64::max).max(f64::MIN_POSITIVE);
-    let slot = WIDTH / categories.len().max(1) as f64;
-    let mut svg = svg_open();
-    for (i, (name, r, c)) in categories.iter().enumerate() {
-        let x = 40.0 + i as f64 * slot;
-        for (j, (share, colour)) in [(r, REFERENCE), (c, CURRENT)].into_iter().enumerate() {
-            let height = share / top * (HEIGHT - 40.0);
-            let _ = write!(
-                svg,
-                r#"<rect x="{:.1}" y="{:.1}" width="{:.1}" height="{height:.1}" fill="{colour}"/>"#,
-                x + 2.0 + j as f64 * (slot - 4.0) / 2.0,
-                HEIGHT - 30.0 - height,
-                (slot - 6.0) / 2.0
-            );
-        }
-        let label: String = name.chars().take(12).collect();
+    let mut rows: Vec<(String, f64, f64)> =
+        counts.into_iter().map(|(k, (r, c))| (k.to_owned(), r / nr, c / nc)).collect();
+    if rows.len() > MOST_CATEGORIES {
+        rows.sort_by(|a, b| (b.1 + b.2).total_cmp(&(a.1 + a.2)).then_with(|| a.0.cmp(&b.0)));
+        let rest = rows.split_off(MOST_CATEGORIES - 1);
+        rows.sort_by(|a, b| natural_order(&a.0, &b.0));
+        let (r, c) = rest.iter().fold((0.0, 0.0), |(r, c), row| (r + row.1, c + row.2));
+        rows.push((format!("other ({} categories)", rest.len()), r, c));
+    } else {
+        rows.sort_by(|a, b| natural_order(&a.0, &b.0));
+    }
+    let top = rows.iter().map(|c| c.1.max(c.2)).fold(0.0, f64::max).max(f64::MIN_POSITIVE);
+    let (label_width, row_height, bar_height) = (190.0, 22.0, 9.0);
+    let height = 24.0 + rows.len() as f64 * row_height;
+    let longest = WIDTH - label_width - 90.0;
+    let mut svg = format!(
+        r#"<svg xmlns="http://www.w3.org/2000/svg" width="{}" height="{height}" role="img">"#,
+        WIDTH + 50.0
+    );
+    for (i, (name, r, c)) in rows.iter().enumerate() {
+        let y = 12.0 + i as f64 * row_height;
+        let label = if name.chars().count() > LABEL_CHARS {
+            format!("{}…", name.chars().take(LABEL_CHARS - 1).collect::<String>())
+        } else {
+            name.clone()
+        };
         let _ = write!(
             svg,
-            r#"<text x="{:.1}" y="{}" text-anchor="middle">{}</text>"#,
-            x + slot / 2.0,
-            HEIGHT - 16.0,
+            r#"<text x="{}" y="{:.1}" text-anchor="end"><title>{}</title>{}</text>"#,
+            label_width - 6.0,
+            y + bar_height + 4.0,
+            escape(name),
             escape(&label)
         );
+        for (j, (share, colour, side)) in
+            [(r, REFERENCE, "reference"), (c, CURRENT, "current")].into_iter().enumerate()
+        {
+            let _ = write!(
+                svg,
+                r#"<rect x="{label_width}" y="{:.1}" width="{:.1}" height="{bar_height}" fill="{colour}"><title>{}: {:.1} % of the {side} rows</title></rect>"#,
+                y + j as f64 * bar_height,
+                (share / top * longest).max(0.5),
+                escape(name),
+                share * 100.0,
+            );
+        }
+        let _ = write!(
+            svg,
+            r#"<text x="{:.1}" y="{:.1}">{:.1} % → {:.1} %</text>"#,
+            label_width + r.max(*c) / top * longest + 6.0,
+            y + bar_height + 4.0,
+            r * 100.0,
+            c * 100.0
+        );
     }
-    let _ = write!(svg, r#"<text x="36" y="14" text-anchor="end">{:.0} %</text>"#, top * 100.0);
     svg.push_str("</svg>\n");
     svg
+}
+
+/// Orders labels as people do: numbers by value, and within text, runs of
+/// digits by their value (`hour 9` before `hour 17`).
+fn natural_order(a: &str, b: &str) -> std::cmp::Ordering {
+    use std::cmp::Ordering;
+    if let (Ok(x), Ok(y)) = (a.parse::<f64>(), b.parse::<f64>()) {
+        return x.total_cmp(&y).then_with(|| a.cmp(b));
+    }
+    let (mut a_rest, mut b_rest) = (a, b);
+    loop {
+        let (a_digits, b_digits) = (digits(a_rest), digits(b_rest));
+        let (order, a_step, b_step) = if !a_digits.is_empty() && !b_digits.is_empty() {
+            let (x, y) = (a_digits.trim_start_matches('0'), b_digits.trim_start_matches('0'));
+            (x.len().cmp(&y.len()).then_with(|| x.cmp(y)), a_digits.len(), b_digits.len())
+        } else {
+            match (a_rest.chars().next(), b_rest.chars().next()) {
+                (None, None) => return a.cmp(b),
+                (Some(x), Some(y)) => (x.cmp(&y), x.len_utf8(), y.len_utf8()),
+                (x, y) => return x.cmp(&y),
+            }
+        };
+        if order != Ordering::Equal {
+            return order;
+        }
+        a_rest = &a_rest[a_step..];
+        b_rest = &b_rest[b_step..];
+    }
+}
+
+/// Returns the ASCII digits `text` starts with.
+fn digits(text: &str) -> &str {
+    let end = text.find(|c: char| !c.is_ascii_digit()).unwrap_or(text.len());
+    &text[..end]
 }
 
 fn svg_open() -> String {
@@ -218,4 +314,56 @@ fn axis(svg: &mut String, low: &str, high: &str, top: f64) {
         y + 14.0,
         top * 100.0
     );
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn sorted(labels: &[&str]) -> Vec<String> {
+        let mut labels: Vec<String> = labels.iter().map(|l| (*l).to_owned()).collect();
+        labels.sort_by(|a, b| natural_order(a, b));
+        labels
+    }
+
+    #[test]
+    fn labels_sort_as_people_read_them() {
+        assert_eq!(
+            sorted(&["17", "6", "13", "0", "23", "-1", "2.5"]),
+            ["-1", "0", "2.5", "6", "13", "17", "23"]
+        );
+        assert_eq!(sorted(&["hour 17", "hour 6", "hour 13"]), ["hour 6", "hour 13", "hour 17"]);
+        assert_eq!(sorted(&["b", "a10", "a2", "A"]), ["A", "a2", "a10", "b"]);
+        assert_eq!(
+            sorted(&["Two year", "Month-to-month", "One year"]),
+            ["Month-to-month", "One year", "Two year"]
+        );
+    }
+
+    #[test]
+    fn every_category_is_drawn_up_to_thirty_then_the_rest_is_other() {
+        let hours: Vec<String> = (0..24).map(|h| h.to_string()).collect();
+        let svg = bars(&hours, &hours);
+        let position = |label: &str| {
+            svg.find(&format!("<title>{label}</title>{label}</text>"))
+                .unwrap_or_else(|| panic!("no label {label}"))
+        };
+        for hour in 1..24 {
+            assert!(position(&(hour - 1).to_string()) < position(&hour.to_string()), "{hour}");
+        }
+        let many: Vec<String> = (0..50).map(|i| format!("c{}", i % 40)).collect();
+        let svg = bars(&many, &many);
+        assert!(svg.contains("other (11 categories)"), "{svg}");
+        assert_eq!(svg.matches("text-anchor=\"end\"").count(), 30);
+    }
+
+    #[test]
+    fn a_long_label_is_cut_with_a_mark_and_kept_whole_in_its_tooltip() {
+        let long = "Bank transfer (automatic) with a long tail".to_owned();
+        let svg = bars(std::slice::from_ref(&long), std::slice::from_ref(&long));
+        assert!(
+            svg.contains(&format!("<title>{long}</title>Bank transfer (automatic)…</text>")),
+            "{svg}"
+        );
+    }
 }

@@ -3,6 +3,7 @@
 //! `register` decides again from the numbers a metrics file holds, so that the
 //! verdict written there is never taken on trust.
 
+use crate::number::Fixed;
 use serde::{Deserialize, Serialize};
 
 /// The gate's verdict on a model.
@@ -69,16 +70,26 @@ impl Gate {
     pub fn reason(&self) -> String {
         let (worse, better) = if self.lower_is_better { (">", "≤") } else { ("<", "≥") };
         if !self.reaches_threshold() {
-            format!("{} {:.4} {worse} threshold {:.4}", self.metric, self.value, self.threshold)
+            format!(
+                "{} {:.4} {worse} threshold {:.4}",
+                self.metric,
+                Fixed(self.value),
+                Fixed(self.threshold)
+            )
         } else if !self.beats_baseline() {
             format!(
                 "{} {:.4} does not beat the baseline's {:.4}",
-                self.metric, self.value, self.baseline
+                self.metric,
+                Fixed(self.value),
+                Fixed(self.baseline)
             )
         } else {
             format!(
                 "{} {:.4} {better} {:.4}, baseline {:.4}",
-                self.metric, self.value, self.threshold, self.baseline
+                self.metric,
+                Fixed(self.value),
+                Fixed(self.threshold),
+                Fixed(self.baseline)
             )
         }
     }

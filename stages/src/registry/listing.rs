@@ -1,6 +1,7 @@
 //! `pipit model list` and `pipit model show`: the registry as a table, or one
 //! entry in detail, as text or JSON. They only read the registry.
 
+use crate::number::Fixed;
 use std::fmt::Write as _;
 
 use clap::Args;
@@ -67,8 +68,8 @@ pub(super) fn list(dir: &Place, args: &ListArgs) -> anyhow::Result<String> {
                 format!("v{}", e.version),
                 e.dataset.clone(),
                 kind_and_source(e),
-                format!("{} {:.4}", e.gate.metric, e.gate.value),
-                format!("{:.4}", e.gate.baseline),
+                format!("{} {:.4}", e.gate.metric, Fixed(e.gate.value)),
+                format!("{:.4}", Fixed(e.gate.baseline)),
                 if is_current(e) { "current".to_owned() } else { e.status.name().to_owned() },
                 e.time.get(..10).unwrap_or(&e.time).to_owned(),
             ]
@@ -147,7 +148,7 @@ pub(super) fn show(dir: &Place, args: &ShowArgs) -> anyhow::Result<String> {
     let _ = writeln!(out, "metrics");
     for (name, value) in &entry.metrics {
         if let Some(number) = value.as_f64() {
-            let _ = writeln!(out, "  {name:<10}{number:.4}");
+            let _ = writeln!(out, "  {name:<10}{:.4}", Fixed(number));
         }
     }
     let _ = writeln!(

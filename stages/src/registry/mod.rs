@@ -19,6 +19,7 @@ use clap::{Args, Subcommand, ValueEnum};
 use serde_json::Value;
 
 use crate::model;
+use crate::number::Fixed;
 pub use gate::Gate;
 use listing::{ListArgs, ShowArgs};
 use metrics_file::MetricsFile;
@@ -185,7 +186,10 @@ fn register(dir: &Place, args: &RegisterArgs) -> anyhow::Result<(String, Entry)>
             let _ = write!(
                 message,
                 "; v{} stays current ({} {:.4} against {:.4})",
-                c.version, c.gate.metric, c.gate.value, entry.gate.value
+                c.version,
+                c.gate.metric,
+                Fixed(c.gate.value),
+                Fixed(entry.gate.value)
             );
         }
         (Status::Accepted, _, _) => {

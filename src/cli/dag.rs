@@ -30,6 +30,10 @@ pub struct DagArgs {
     /// Draw each foreach/matrix family as one node with its count
     #[arg(long)]
     collapse: bool,
+    /// Draw rows of boxes instead of one stage per line (lanes, when the
+    /// boxes do not fit the terminal)
+    #[arg(long, group = "format")]
+    boxes: bool,
 }
 
 /// Runs `pipit dag`.
@@ -59,7 +63,8 @@ pub fn run(args: DagArgs, printer: &Printer) -> anyhow::Result<Outcome> {
     } else if args.json {
         render::json(&graph)
     } else {
-        let mut text = render::text(&graph, printer::terminal_width());
+        let width = printer::terminal_width();
+        let mut text = if args.boxes { boxes(&graph, width) } else { render::lanes(&graph, width) };
         if args.collapse {
             text.push_str(&families(pipeline, &selected, printer::terminal_width()));
         }
@@ -67,6 +72,18 @@ pub fn run(args: DagArgs, printer: &Printer) -> anyhow::Result<Outcome> {
     };
     printer.out(&text)?;
     Ok(Outcome::Success)
+}
+
+/// Returns the box drawing when it fits `width` columns, else lanes with a
+/// note saying why.
+fn boxes(graph: &Graph, width: usize) -> String {
+    let drawing = render::text(graph, width);
+    let fits = drawing.lines().all(|l| unicode_width::UnicodeWidthStr::width(l) <= width);
+    if fits && !drawing.starts_with("(too many crossing edges") {
+        return drawing;
+    }
+    let note = format!("(the boxes do not fit in {width} columns: one stage per line instead)\n");
+    note + &render::lanes(graph, width)
 }
 
 /// Returns, under a collapsed drawing, which stages each family box stands

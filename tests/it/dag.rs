@@ -84,6 +84,7 @@ fn every_format_of_every_example() {
     for (name, pipeline, params, options) in examples {
         for (format, flag) in [
             ("text", None),
+            ("boxes", Some("--boxes")),
             ("dot", Some("--dot")),
             ("mermaid", Some("--mermaid")),
             ("json", Some("--json")),
@@ -143,23 +144,92 @@ fn widest(drawing: &str) -> usize {
 }
 
 #[test]
-fn demo_drawing_fits_80_columns() {
+fn demo_drawing_fits_80_columns_one_stage_per_line() {
     let drawing = demo_dag(&[]);
     assert!(widest(&drawing) <= 80, "{drawing}");
+    assert_eq!(drawing.lines().count(), 34, "{drawing}");
     for stage in ["generate@housing", "train@churn-forest", "train_tuned@credit", "compare"] {
-        assert!(drawing.contains(&format!("│ {stage} │")), "{stage} missing:\n{drawing}");
+        let lines =
+            drawing.lines().filter(|l| l.contains('○') && l.ends_with(&format!("  {stage}")));
+        assert_eq!(lines.count(), 1, "{stage}:\n{drawing}");
     }
+    let boxes = demo_dag(&["--boxes"]);
+    assert!(widest(&boxes) <= 80, "{boxes}");
 }
 
 #[test]
-fn fan_out_drawing_wraps_within_80_columns() {
-    let drawing = dag(FAN_OUT, "", &[]);
+fn fan_out_drawing_fits_80_columns() {
+    for flag in [None, Some("--boxes")] {
+        let drawing = dag(FAN_OUT, "", &flag.into_iter().collect::<Vec<_>>());
+        assert!(widest(&drawing) <= 80, "{drawing}");
+    }
+}
+
+/// A pipeline of 1,021 stages: 20 data sets, 8 feature sets and 20 models each.
+fn thousand_stages() -> String {
+    let list = |prefix: &str, count: usize| {
+        (0..count).map(|i| format!("{prefix}{i:02}")).collect::<Vec<_>>().join(", ")
+    };
+    let (d, f, m) = (list("d", 20), list("f", 8), list("m", 20));
+    format!(
+        r#"stages:
+  generate:
+    foreach: [{d}]
+    do:
+      cmd: echo
+      outs: ["data/${{item}}/raw.csv"]
+  prepare:
+    foreach: [{d}]
+    do:
+      cmd: echo
+      deps: ["data/${{item}}/raw.csv"]
+      outs: ["data/${{item}}/prepared"]
+  features:
+    matrix: {{d: [{d}], f: [{f}]}}
+    cmd: echo
+    deps: ["data/${{item.d}}/prepared"]
+    outs: ["features/${{item.d}}/${{item.f}}.csv"]
+  train:
+    matrix: {{d: [{d}], m: [{m}]}}
+    cmd: echo
+    deps: ["features/${{item.d}}"]
+    outs: ["models/${{item.d}}/${{item.m}}.model"]
+  evaluate:
+    matrix: {{d: [{d}], m: [{m}]}}
+    cmd: echo
+    deps: ["models/${{item.d}}/${{item.m}}.model", "data/${{item.d}}/prepared"]
+    outs: ["metrics/${{item.d}}/${{item.m}}.json"]
+  register:
+    foreach: [{d}]
+    do:
+      cmd: echo
+      deps: ["metrics/${{item}}"]
+      outs: ["registry/${{item}}.json"]
+  report:
+    cmd: echo
+    deps: [registry]
+    outs: [report.md]
+"#
+    )
+}
+
+#[test]
+fn a_thousand_stage_drawing_fits_and_names_every_stage_once() {
+    let drawing = dag(&thousand_stages(), "", &[]);
     assert!(widest(&drawing) <= 80, "{drawing}");
+    assert_eq!(drawing.lines().filter(|l| l.contains('○')).count(), 1021, "a line per stage");
+    assert!(drawing.ends_with("  report\n"), "the last stage comes last");
+    // Past the lanes that fit, a stage's inputs are named under it.
+    assert!(drawing.contains("← "), "some inputs drawn without a lane");
+    let collapsed = dag(&thousand_stages(), "", &["--collapse"]);
+    assert!(collapsed.starts_with("○  generate ×20\n○  prepare ×20\n"), "{collapsed}");
 }
 
 #[test]
 fn target_drawing_shows_only_upstream() {
     let drawing = demo_dag(&["train@credit-gbm"]);
-    assert_eq!(drawing.matches("╭─").count(), 3, "{drawing}");
-    insta::assert_snapshot!(drawing);
+    assert_eq!(drawing, "○  generate@credit\n○  prepare@credit\n○  train@credit-gbm\n");
+    let boxes = demo_dag(&["--boxes", "train@credit-gbm"]);
+    assert_eq!(boxes.matches("╭─").count(), 3, "{boxes}");
+    insta::assert_snapshot!(boxes);
 }

@@ -1,8 +1,9 @@
 //! Drawing the DAG: the graph to draw (stages, families or files) and its
-//! renderings as terminal text, Graphviz DOT, Mermaid and JSON.
+//! renderings as terminal lanes or boxes, Graphviz DOT, Mermaid and JSON.
 
 mod dot;
 mod json;
+mod lanes;
 mod mermaid;
 mod text;
 
@@ -13,6 +14,7 @@ use crate::pipeline::Pipeline;
 
 pub use dot::dot;
 pub use json::json;
+pub use lanes::lanes;
 pub use mermaid::mermaid;
 pub use text::text;
 

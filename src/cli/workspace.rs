@@ -5,7 +5,7 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{Context, bail};
 use pipit::dag::Dag;
-use pipit::pipeline::{self, PIPELINE_FILE, Pipeline};
+use pipit::pipeline::{self, DVC_FILE, PIPELINE_FILE, Pipeline};
 
 use super::Printer;
 
@@ -28,28 +28,25 @@ pub struct Chosen {
 }
 
 /// Returns the nearest directory at or above `start` that holds pipeline.yaml
-/// (a folder of that name too, so that loading it says what is wrong).
+/// (a folder of that name too, so that loading it says what is wrong) or
+/// DVC's dvc.yaml.
 pub fn find_root(start: &Path) -> Option<PathBuf> {
-    start.ancestors().find(|dir| dir.join(PIPELINE_FILE).exists()).map(Path::to_path_buf)
+    start
+        .ancestors()
+        .find(|dir| dir.join(PIPELINE_FILE).exists() || dir.join(DVC_FILE).is_file())
+        .map(Path::to_path_buf)
 }
 
 /// Returns the current directory and the repository root above it.
 pub fn current_root() -> anyhow::Result<(PathBuf, PathBuf)> {
     let cwd = std::env::current_dir().context("cannot read the current directory")?;
     let Some(root) = find_root(&cwd) else {
-        let dvc = cwd.ancestors().map(|dir| dir.join("dvc.yaml")).find(|file| file.is_file());
-        let start = match dvc {
-            Some(file) => format!(
-                "; `{}` was found: pipit reads the same stages (cmd, deps, params, outs, \
-                 metrics, foreach, matrix), so `cp dvc.yaml pipeline.yaml` is a start",
-                file.display()
-            ),
-            None => "; write one to start (README: \"A tour of pipeline.yaml\"), e.g. \
-                     `stages: {hello: {cmd: echo hi > hi.txt, outs: [hi.txt]}}`, then \
-                     `pipit repro`"
-                .into(),
-        };
-        bail!("no `{PIPELINE_FILE}` in `{}` or any parent directory{start}", cwd.display());
+        bail!(
+            "no `{PIPELINE_FILE}` (nor DVC's `{DVC_FILE}`) in `{}` or any parent directory; \
+             write one to start (docs/pipeline.md), e.g. \
+             `stages: {{hello: {{cmd: echo hi > hi.txt, outs: [hi.txt]}}}}`, then `pipit repro`",
+            cwd.display()
+        );
     };
     Ok((cwd, root))
 }
@@ -69,7 +66,8 @@ pub fn load(printer: &Printer) -> anyhow::Result<Option<Workspace>> {
                 printer.diagnostic(error);
             }
             if errors.len() > 1 {
-                printer.note(&format!("error: `{PIPELINE_FILE}` has {} errors", errors.len()));
+                let file = pipeline::file_in(&root);
+                printer.note(&format!("error: `{file}` has {} errors", errors.len()));
             }
             Ok(None)
         }

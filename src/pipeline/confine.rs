@@ -21,6 +21,8 @@ const OWN_FILES: &[(&str, &str)] = &[
     (".git", "git's repository data"),
     (".gitignore", "git's ignore file, which pipit maintains"),
     ("pipeline.yaml", "the pipeline file"),
+    ("dvc.yaml", "DVC's pipeline file"),
+    ("dvc.lock", "DVC's lock file"),
     ("pipeline.lock", "pipit's lock file"),
 ];
 

@@ -30,6 +30,20 @@ use yaml::Value;
 /// The name of the pipeline file at the repository root.
 pub const PIPELINE_FILE: &str = "pipeline.yaml";
 
+/// DVC's pipeline file, read when there is no [`PIPELINE_FILE`]: a DVC
+/// project runs with pipit as it is.
+pub const DVC_FILE: &str = "dvc.yaml";
+
+/// Returns the pipeline file of the repository at `root`: `pipeline.yaml`,
+/// else `dvc.yaml` when only that exists.
+pub fn file_in(root: &Path) -> &'static str {
+    if !root.join(PIPELINE_FILE).exists() && root.join(DVC_FILE).is_file() {
+        DVC_FILE
+    } else {
+        PIPELINE_FILE
+    }
+}
+
 /// A parsed, expanded and validated pipeline.
 #[derive(Debug)]
 pub struct Pipeline {
@@ -42,6 +56,10 @@ pub struct Pipeline {
 }
 
 const TOP_LEVEL_KEYS: &[&str] = &["stages", "vars"];
+
+/// Top-level keys of dvc.yaml that list files for `dvc metrics`, `dvc plots`
+/// and the like rather than stages: accepted there, and ignored.
+const DVC_ONLY_KEYS: &[&str] = &["params", "metrics", "plots", "artifacts", "datasets"];
 
 /// The most stages a pipeline may expand to unless told otherwise.
 pub const DEFAULT_MAX_STAGES: usize = 100_000;
@@ -59,18 +77,19 @@ impl Default for Limits {
     }
 }
 
-/// Reads `pipeline.yaml` under `root` and returns the validated pipeline, or every
-/// error found.
+/// Reads the pipeline file under `root` (see [`file_in`]) and returns the
+/// validated pipeline, or every error found.
 pub fn load(root: &Path) -> Result<Pipeline, Vec<PipelineError>> {
     load_with(root, Limits::default())
 }
 
-/// Reads `pipeline.yaml` under `root` within `limits`.
+/// Reads the pipeline file under `root` within `limits`.
 pub fn load_with(root: &Path, limits: Limits) -> Result<Pipeline, Vec<PipelineError>> {
-    let path = root.join(PIPELINE_FILE);
-    let text = source::read_text(&path)
-        .map_err(|e| vec![PipelineError::unplaced(read_error(PIPELINE_FILE, e))])?;
-    let file = SourceFile::new(PIPELINE_FILE, path, text);
+    let name = file_in(root);
+    let path = root.join(name);
+    let text =
+        source::read_text(&path).map_err(|e| vec![PipelineError::unplaced(read_error(name, e))])?;
+    let file = SourceFile::new(name, path, text);
     let stages = parse_with(root, &file, limits)?;
     Ok(Pipeline { root: root.to_path_buf(), file, stages })
 }
@@ -114,7 +133,9 @@ pub fn parse_with(
             return Err(vec![PipelineError::new(kind, file, document.span)]);
         }
     };
-    for (key, _) in entries.iter().filter(|(k, _)| !TOP_LEVEL_KEYS.contains(&k.name.as_str())) {
+    let dvc = file.name == DVC_FILE;
+    let known = |key: &str| TOP_LEVEL_KEYS.contains(&key) || (dvc && DVC_ONLY_KEYS.contains(&key));
+    for (key, _) in entries.iter().filter(|(k, _)| !known(k.name.as_str())) {
         errors.push(suggest::unknown_key(key, &format!("`{}`", file.name), TOP_LEVEL_KEYS, file));
     }
     let params_yaml = vars::read_yaml(root, "params.yaml");

@@ -76,16 +76,65 @@ fn an_unknown_command_gets_a_typo_fix_or_dvcs_word_never_an_unrelated_command() 
 }
 
 #[test]
-fn without_a_pipeline_pipit_says_how_to_start_and_points_at_a_dvc_yaml() {
+fn without_a_pipeline_pipit_says_how_to_start() {
     let repo = Repo::new();
     let run = repo.pipit(["status"]);
     assert_eq!(run.code, 2, "{run}");
-    assert!(run.stderr.contains("no `pipeline.yaml` in"), "{run}");
+    assert!(run.stderr.contains("no `pipeline.yaml` (nor DVC's `dvc.yaml`) in"), "{run}");
     assert!(run.stderr.contains("write one to start"), "{run}");
-    repo.write("dvc.yaml", "stages: {}\n");
+}
+
+/// A project as DVC's documentation writes one: top-level metrics and plots,
+/// a foreach stage, params, and DVC's own lock beside it.
+const DVC_PROJECT: &str = r#"stages:
+  prepare:
+    foreach: [a, b]
+    do:
+      cmd: mkdir -p data && echo ${item} ${prepare.split} > data/${item}.txt
+      params:
+        - prepare.split
+      outs:
+        - data/${item}.txt
+  train:
+    cmd: cat data/a.txt data/b.txt > model.txt && echo '{"acc":0.9}' > metrics.json
+    deps:
+      - data
+    outs:
+      - model.txt
+    metrics:
+      - metrics.json:
+          cache: false
+metrics:
+  - metrics.json
+plots:
+  - metrics.json
+"#;
+
+#[test]
+fn a_dvc_project_runs_as_it_is_and_dvc_files_are_left_alone() {
+    let repo = Repo::new();
+    repo.write("dvc.yaml", DVC_PROJECT);
+    repo.write("params.yaml", "prepare:\n  split: 0.2\n");
+    repo.write("dvc.lock", "schema: '2.0'\nstages: {}\n");
     let run = repo.pipit(["repro"]);
-    assert!(run.stderr.contains("dvc.yaml` was found"), "{run}");
-    assert!(run.stderr.contains("`cp dvc.yaml pipeline.yaml`"), "{run}");
+    assert_eq!(run.code, 0, "{run}");
+    assert!(run.stdout.contains("ran 3"), "{run}");
+    assert_eq!(repo.read("model.txt"), "a 0.2\nb 0.2\n");
+    assert_eq!(repo.read("dvc.lock"), "schema: '2.0'\nstages: {}\n", "DVC's lock is DVC's");
+    assert!(repo.path().join("pipeline.lock").is_file());
+    assert_eq!(repo.pipit(["status"]).code, 0);
+    let dag = repo.pipit(["dag"]);
+    assert!(dag.stdout.contains("prepare@a") && dag.stdout.contains("train"), "{dag}");
+    // Diagnostics point into dvc.yaml.
+    repo.write("dvc.yaml", &DVC_PROJECT.replace("${prepare.split}", "${prepare.splitt}"));
+    let run = repo.pipit(["repro"]);
+    assert_eq!(run.code, 2, "{run}");
+    assert!(run.stderr.contains("dvc.yaml:5:"), "{run}");
+    assert!(run.stderr.contains("did you mean `${prepare.split}`"), "{run}");
+    // pipeline.yaml, when there is one, is what pipit reads.
+    repo.write("pipeline.yaml", "stages:\n  hello:\n    cmd: echo hi\n");
+    let stages = repo.pipit(["stages"]);
+    assert!(stages.stdout.contains("hello") && !stages.stdout.contains("prepare"), "{stages}");
 }
 
 #[test]

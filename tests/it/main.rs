@@ -4,6 +4,7 @@ mod architecture;
 mod cli;
 mod compare;
 mod dag;
+mod docs;
 mod drift;
 mod drift_integrity;
 mod harness;

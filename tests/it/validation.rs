@@ -218,7 +218,10 @@ fn no_pipeline_file() {
     let repo = Repo::new();
     let run = repo.pipit(["dag"]);
     assert_eq!(run.code, 2, "{run}");
-    assert_has(&run.stderr, &["error: no `pipeline.yaml` in `[REPO]` or any parent directory"]);
+    assert_has(
+        &run.stderr,
+        &["error: no `pipeline.yaml` (nor DVC's `dvc.yaml`) in `[REPO]` or any parent directory"],
+    );
 }
 
 #[test]

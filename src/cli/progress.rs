@@ -16,7 +16,9 @@ use super::Printer;
 /// Whose output `repro` shows (every stage's is kept in `.cache/logs/`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
 pub enum OutputLogs {
-    /// What every stage that runs prints
+    /// What every stage that runs prints (`new-only` is the same: pipit never
+    /// replays the output of a stage it did not run)
+    #[value(alias = "new-only")]
     Full,
     /// Only what failed stages printed, when they fail
     ErrorsOnly,

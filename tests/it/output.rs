@@ -119,11 +119,13 @@ fn errors_only_shows_failed_stages_and_none_shows_nothing_but_logs_are_kept() {
 }
 
 #[test]
-fn a_bad_output_mode_is_refused_with_the_choices() {
+fn a_bad_output_mode_is_refused_with_the_choices_and_turbos_new_only_is_full() {
     let repo = repo();
-    let run = repo.pipit(["repro", "--output-logs", "new-only"]);
+    let run = repo.pipit(["repro", "--output-logs", "everything"]);
     assert_eq!(run.code, 2, "{run}");
     assert!(run.stderr.contains("full, errors-only, none"), "{run}");
+    let run = repo.pipit(["repro", "-j", "1", "--output-logs", "new-only"]);
+    assert!(run.stdout.contains("one says 1\n"), "{run}");
 }
 
 #[test]

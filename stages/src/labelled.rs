@@ -71,6 +71,43 @@ impl Labelled {
         })
     }
 
+    /// Takes the column `name` out of the features and returns it as each
+    /// row's sample weight: a number, 0 or more, in every row.
+    pub fn take_weights(&mut self, name: &str) -> anyhow::Result<Vec<f64>> {
+        let Some(index) = self.features.iter().position(|n| n == name) else {
+            anyhow::bail!(
+                "`{}` has no weight column `{name}`{}",
+                self.path.display(),
+                crate::names::did_you_mean(name, &self.features)
+            );
+        };
+        self.features.remove(index);
+        let mut weights = Vec::with_capacity(self.records.len());
+        for (row, record) in self.records.iter_mut().enumerate() {
+            match record.remove(index) {
+                Cell::Number(w) if w >= 0.0 => weights.push(w),
+                cell => anyhow::bail!(
+                    "`{}` row {}: the weight column `{name}` holds {}; a weight is a number, \
+                     0 or more, in every row",
+                    self.path.display(),
+                    row + 1,
+                    match cell {
+                        Cell::Missing => "nothing".to_owned(),
+                        Cell::Number(w) => format!("`{w}`"),
+                        Cell::Text(t) => format!("`{t}`"),
+                    }
+                ),
+            }
+        }
+        if weights.iter().all(|&w| w == 0.0) {
+            anyhow::bail!(
+                "the weight column `{name}` of `{}` is 0 in every row",
+                self.path.display()
+            );
+        }
+        Ok(weights)
+    }
+
     /// Returns the feature columns of `rows` (indices into the records), as
     /// preprocessing learns from them.
     pub fn columns(&self, rows: &[usize]) -> Vec<(String, Vec<Cell>)> {

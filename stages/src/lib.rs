@@ -20,6 +20,7 @@ pub mod registry;
 pub mod serve;
 mod statistics;
 mod table;
+mod threshold;
 mod train;
 mod tune;
 

@@ -12,8 +12,10 @@ use crate::labelled::Labelled;
 use crate::metrics;
 use crate::model::params::Hyperparameters;
 use crate::model::preprocess::Preprocessor;
+use crate::model::weights::row_weights;
 use crate::model::{Kind, Task, TrainedModel, argmax, fit, save};
 use crate::registry::Gate;
+use crate::threshold::{Chosen, Fitting};
 
 /// What a model is fitted on, as `train` and `tune` both take it.
 #[derive(Debug, Args)]
@@ -30,6 +32,11 @@ pub struct FitArgs {
     /// The model
     #[arg(long, value_enum)]
     pub model: Kind,
+    /// A column of sample weights (numbers, 0 or more): taken out of the
+    /// features, each row counts its weight in the fit (times its class's
+    /// weight under the `class_weight` hyperparameter)
+    #[arg(long, value_name = "COLUMN")]
+    pub weight_column: Option<String>,
 }
 
 /// Arguments of `pipit stage train`
@@ -43,9 +50,10 @@ pub struct TrainArgs {
     /// A hyperparameter, `key=value` (repeatable)
     #[arg(long = "param", value_name = "KEY=VALUE")]
     params: Vec<String>,
-    /// Hyperparameters from a JSON file, or a YAML file with a dotted key (`params.yaml:train.forest`)
+    /// Hyperparameters from a JSON file, or a YAML file with a dotted key
+    /// (`params.yaml:train.forest`); repeatable, a later file winning
     #[arg(long, value_name = "FILE[:KEY]")]
-    params_file: Option<String>,
+    params_file: Vec<String>,
     /// Seed (for models with randomness)
     #[arg(long, default_value_t = 42)]
     seed: u64,
@@ -68,10 +76,16 @@ pub struct TrainArgs {
 /// Runs `pipit stage train`.
 pub fn run(args: &TrainArgs) -> anyhow::Result<String> {
     let gate_metric = gate_metric(args)?;
-    let params =
-        Hyperparameters::collect(args.fit.model, args.params_file.as_deref(), &args.params)?;
-    let train = Labelled::read(&args.fit.train, &args.fit.target)?;
-    let test = Labelled::read(&args.test, &args.fit.target)?;
+    let params = Hyperparameters::collect(args.fit.model, &args.params_file, &args.params)?;
+    let mut train = Labelled::read(&args.fit.train, &args.fit.target)?;
+    let mut test = Labelled::read(&args.test, &args.fit.target)?;
+    let sample_weights = match &args.fit.weight_column {
+        Some(column) => {
+            test.take_weights(column)?;
+            Some(train.take_weights(column)?)
+        }
+        None => None,
+    };
     if train.features != test.features {
         anyhow::bail!(
             "`{}` and `{}` have different columns",
@@ -86,6 +100,7 @@ pub fn run(args: &TrainArgs) -> anyhow::Result<String> {
     let (y_train, y_test) =
         (train.encoded(args.fit.task, &classes)?, test.encoded(args.fit.task, &classes)?);
     let x_train = preprocessor.matrix(&train.records);
+    let weights = row_weights(&params, &classes, &y_train, sample_weights.as_deref())?;
     let started = std::time::Instant::now();
     let estimator = fit(
         args.fit.model,
@@ -94,8 +109,37 @@ pub fn run(args: &TrainArgs) -> anyhow::Result<String> {
         &y_train,
         (!classes.is_empty()).then_some(classes.len()),
         args.seed,
+        weights.as_deref(),
     )?;
     let fit_seconds = started.elapsed().as_secs_f64();
+    let chosen = match params.0.get("threshold") {
+        None => None,
+        Some(_) if classes.len() != 2 => anyhow::bail!(
+            "`threshold` is for two classes; the target `{}` has {}",
+            args.fit.target,
+            if classes.is_empty() {
+                "none (a regression)".to_owned()
+            } else {
+                classes.len().to_string()
+            }
+        ),
+        Some(Value::String(_)) => {
+            let fitting = Fitting {
+                kind: args.fit.model,
+                params: &params,
+                seed: args.seed,
+                weights: weights.as_deref(),
+            };
+            Some(crate::threshold::choose(&fitting, &train, &y_train)?)
+        }
+        Some(value) => value.as_f64().map(|value| Chosen {
+            value,
+            precision: f64::NAN,
+            recall: f64::NAN,
+            f1: f64::NAN,
+            chosen_by: "given".to_owned(),
+        }),
+    };
     let model = TrainedModel {
         kind: args.fit.model,
         task: args.fit.task,
@@ -105,6 +149,7 @@ pub fn run(args: &TrainArgs) -> anyhow::Result<String> {
         preprocessor,
         estimator,
         data: Some(json!({"train": file_hash(&args.fit.train)?, "test": file_hash(&args.test)?})),
+        threshold: chosen.as_ref().map(|c| c.value),
     };
     let (predicted, probabilities) = model.predict(&test.records)?;
     let mut report = score(
@@ -116,6 +161,9 @@ pub fn run(args: &TrainArgs) -> anyhow::Result<String> {
         &predicted,
         probabilities.as_deref(),
     )?;
+    if let Some(chosen) = &chosen {
+        report["threshold"] = threshold_report(chosen);
+    }
     // The metrics name the model they measured, so that `pipit model register`
     // can refuse metrics that belong to another model.
     report["model"]["blake3"] = save(&model, &args.model_out)?.into();
@@ -165,6 +213,21 @@ pub fn refuse_constant(kind: Kind, preprocessor: &Preprocessor, data: &Path) -> 
             "them (they tell the model nothing)"
         }
     )
+}
+
+/// Returns the metrics JSON's `threshold`: the value, how it was chosen and,
+/// for `auto`, the out-of-fold precision, recall and F1 there.
+fn threshold_report(chosen: &Chosen) -> Value {
+    let finite = |v: f64| if v.is_finite() { json!(v) } else { Value::Null };
+    json!({
+        "value": chosen.value,
+        "chosen_by": chosen.chosen_by,
+        "out_of_fold": {
+            "precision": finite(chosen.precision),
+            "recall": finite(chosen.recall),
+            "f1": finite(chosen.f1),
+        },
+    })
 }
 
 fn file_hash(path: &Path) -> anyhow::Result<String> {

@@ -8,6 +8,7 @@ mod docs;
 mod drift;
 mod drift_integrity;
 mod harness;
+mod imbalance;
 mod integrity;
 mod output;
 mod page;

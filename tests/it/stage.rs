@@ -166,7 +166,7 @@ fn the_demo_pipeline_runs_end_to_end_and_reruns_only_what_changed() {
     let (pipeline, params) = crate::harness::demo();
     let small = params
         .replace("rows: 20640", "rows: 600")
-        .replace("rows: 10000, positive-rate: 0.002", "rows: 600, positive-rate: 0.05")
+        .replace("rows: 50000, positive-rate: 0.005", "rows: 600, positive-rate: 0.05")
         .replace("rows: 7043", "rows: 600")
         .replace("n_trees: 100", "n_trees: 10")
         .replace("n_trees: 200", "n_trees: 20");

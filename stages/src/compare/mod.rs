@@ -1,5 +1,6 @@
 //! `pipit stage compare`: every model's metrics side by side per data set,
-//! the best model per data set by its key metric (the gate's), and tuned
+//! the best model per data set by its key metric (the gate's; never a model
+//! whose key metric is undefined, or 0 when higher is better), and tuned
 //! against untuned models of the same kind with the gain in percent, as JSON,
 //! Markdown (for a CI summary) and an HTML page with bar charts.
 //!
@@ -85,8 +86,8 @@ pub struct Dataset {
     pub baseline: Option<Baseline>,
     /// The models, best first.
     pub models: Vec<Entry>,
-    /// The best model's name.
-    pub best: String,
+    /// The best model's name: none when no model has a usable key metric.
+    pub best: Option<String>,
     /// Tuned against untuned, when there is a tuned model.
     pub tuning: Option<Tuning>,
 }
@@ -105,7 +106,10 @@ pub fn run(args: &CompareArgs) -> anyhow::Result<String> {
     }
     let best: Vec<String> = datasets
         .iter()
-        .map(|(name, d)| format!("{name}: {} ({} {:.4})", d.best, d.key_metric, d.models[0].value))
+        .map(|(name, d)| match d.best_entry() {
+            Some(best) => format!("{name}: {} ({} {:.4})", best.name, d.key_metric, best.value),
+            None => format!("{name}: none (no model has a usable {})", d.key_metric),
+        })
         .collect();
     Ok(format!("compared {} models; best per data set: {}", files.len(), best.join(", ")))
 }
@@ -149,13 +153,18 @@ fn read(file: &Path, name: String) -> anyhow::Result<Read> {
         let value = b["metrics"][key_metric.as_str()].as_f64()?;
         Some(Baseline { kind: b["kind"].as_str().unwrap_or("baseline").to_owned(), value })
     });
+    let mut metrics: BTreeMap<String, f64> =
+        report.iter().filter_map(|(k, v)| v.as_f64().map(|f| (k.clone(), f))).collect();
+    if let Some(threshold) = report.get("threshold").and_then(|t| t["value"].as_f64()) {
+        metrics.insert("threshold".into(), threshold);
+    }
     let entry = Entry {
         name,
         kind: report["model"]["kind"].as_str().unwrap_or("model").to_owned(),
         file: file.display().to_string(),
         value: gate.get("value").and_then(Value::as_f64).unwrap_or(f64::NAN),
         accepted: gate.get("accepted").and_then(Value::as_bool).unwrap_or(false),
-        metrics: report.iter().filter_map(|(k, v)| v.as_f64().map(|f| (k.clone(), f))).collect(),
+        metrics,
     };
     let lower_is_better = gate.get("lower_is_better").and_then(Value::as_bool).unwrap_or(false);
     Ok(Read { entry, key_metric, lower_is_better, baseline })
@@ -188,13 +197,24 @@ pub fn compare(files: &[PathBuf]) -> anyhow::Result<BTreeMap<String, Dataset>> {
             a.value.is_nan().cmp(&b.value.is_nan()).then(order).then(a.name.cmp(&b.name))
         });
         let tuning = tuning(&models, lower_is_better);
-        let best = models[0].name.clone();
+        // Models are sorted best first: the first whose key metric means something.
+        let best = models
+            .iter()
+            .find(|m| m.value.is_finite() && (lower_is_better || m.value > 0.0))
+            .map(|m| m.name.clone());
         datasets.insert(
             dataset,
             Dataset { key_metric, lower_is_better, baseline, models, best, tuning },
         );
     }
     Ok(datasets)
+}
+
+impl Dataset {
+    /// Returns the best model, if any.
+    pub fn best_entry(&self) -> Option<&Entry> {
+        self.models.iter().find(|m| Some(&m.name) == self.best.as_ref())
+    }
 }
 
 /// Returns the data set and model names from `<dataset>-<name>.json`.
@@ -250,6 +270,9 @@ pub fn metric_name(metric: &str) -> &str {
         "accuracy" => "Accuracy",
         "precision" => "Precision",
         "recall" => "Recall",
+        "threshold" => "Threshold",
+        "log_loss" => "Log-loss",
+        "brier" => "Brier",
         other => other,
     }
 }

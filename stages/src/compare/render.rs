@@ -7,8 +7,18 @@ use super::{Dataset, Entry, display, metric_name};
 use crate::html::{bar_chart, escape, page};
 
 /// The metrics shown as columns, in this order when present.
-const COLUMNS: [&str; 9] =
-    ["r2", "rmse", "mae", "accuracy", "precision", "recall", "f1", "roc_auc", "pr_auc"];
+const COLUMNS: [&str; 10] = [
+    "r2",
+    "rmse",
+    "mae",
+    "accuracy",
+    "precision",
+    "recall",
+    "f1",
+    "threshold",
+    "roc_auc",
+    "pr_auc",
+];
 
 fn columns(dataset: &Dataset) -> Vec<&'static str> {
     COLUMNS
@@ -58,6 +68,14 @@ fn tuning_line(dataset: &Dataset) -> Option<String> {
     ))
 }
 
+/// Says why no model is best: every key metric is 0 or undefined.
+fn no_best(dataset: &Dataset) -> String {
+    format!(
+        "every model's {} is 0 or undefined, so none is fit to call best",
+        metric_name(&dataset.key_metric)
+    )
+}
+
 /// Returns the Markdown report.
 pub fn markdown(datasets: &BTreeMap<String, Dataset>) -> String {
     let mut out = String::from("# Model comparison\n");
@@ -69,7 +87,7 @@ pub fn markdown(datasets: &BTreeMap<String, Dataset>) -> String {
         let _ = writeln!(out, "| model | {} | gate |", headers.join(" | "));
         let _ = writeln!(out, "|---|{}:-:|", "---:|".repeat(columns.len()));
         for entry in &dataset.models {
-            let best = entry.name == dataset.best;
+            let best = Some(&entry.name) == dataset.best.as_ref();
             let cells: Vec<String> = columns
                 .iter()
                 .map(|c| {
@@ -95,9 +113,15 @@ pub fn markdown(datasets: &BTreeMap<String, Dataset>) -> String {
                 .collect();
             let _ = writeln!(out, "| baseline ({}) | {} | |", baseline.kind, cells.join(" | "));
         }
-        let best = &dataset.models[0];
-        let best_label = label_and_name(best, |name| format!("`{name}`"));
-        let _ = write!(out, "\nBest: **{best_label}**, {key} = {:.4}\n", best.value);
+        match dataset.best_entry() {
+            Some(best) => {
+                let best_label = label_and_name(best, |name| format!("`{name}`"));
+                let _ = write!(out, "\nBest: **{best_label}**, {key} = {:.4}\n", best.value);
+            }
+            None => {
+                let _ = write!(out, "\nBest: none: {}\n", no_best(dataset));
+            }
+        }
         if let Some(line) = tuning_line(dataset) {
             let _ = writeln!(out, "\n{line}");
         }
@@ -119,10 +143,20 @@ pub fn html(datasets: &BTreeMap<String, Dataset>) -> String {
             escape(name),
             direction(dataset)
         );
-        let best = &dataset.models[0];
-        let best_label = label_and_name(best, |name| format!("<code>{}</code>", escape(name)));
-        let _ =
-            writeln!(body, "<p>Best: <strong>{best_label}</strong>, {key} = {:.4}</p>", best.value);
+        match dataset.best_entry() {
+            Some(best) => {
+                let best_label =
+                    label_and_name(best, |name| format!("<code>{}</code>", escape(name)));
+                let _ = writeln!(
+                    body,
+                    "<p>Best: <strong>{best_label}</strong>, {key} = {:.4}</p>",
+                    best.value
+                );
+            }
+            None => {
+                let _ = writeln!(body, "<p>Best: none: {}</p>", escape(&no_best(dataset)));
+            }
+        }
         if let Some(line) = tuning_line(dataset) {
             let _ = writeln!(body, "<p>{}</p>", escape(&line.replace('`', "")));
         }
@@ -144,7 +178,8 @@ pub fn html(datasets: &BTreeMap<String, Dataset>) -> String {
         }
         body.push_str("<th>gate</th></tr>\n");
         for entry in &dataset.models {
-            let class = if entry.name == dataset.best { " class=\"best\"" } else { "" };
+            let best = Some(&entry.name) == dataset.best.as_ref();
+            let class = if best { " class=\"best\"" } else { "" };
             let name = label_and_name(entry, |name| format!("<code>{}</code>", escape(name)));
             let _ = write!(body, "<tr{class}><td>{name}</td>");
             for column in &columns {

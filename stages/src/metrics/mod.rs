@@ -3,8 +3,9 @@
 //!
 //! Classification: accuracy, precision, recall, F1 (binary: of the positive
 //! class; multiclass: macro-averaged), ROC-AUC (one-vs-rest macro for
-//! multiclass; ties handled by average ranks), PR-AUC (average precision) and
-//! the confusion matrix. Regression: R², RMSE, MAE.
+//! multiclass; ties handled by average ranks), PR-AUC (average precision),
+//! log-loss, the Brier score (binary) and the confusion matrix. Regression:
+//! R², RMSE, MAE.
 
 mod ranking;
 
@@ -14,13 +15,15 @@ use crate::model::Task;
 pub use ranking::{average_precision, roc_auc};
 
 /// The metrics a gate or a tuning can optimise, by task, and whether lower is better.
-const KEY_METRICS: [(Task, &str, bool); 9] = [
+const KEY_METRICS: [(Task, &str, bool); 11] = [
     (Task::Classification, "f1", false),
     (Task::Classification, "accuracy", false),
     (Task::Classification, "precision", false),
     (Task::Classification, "recall", false),
     (Task::Classification, "roc_auc", false),
     (Task::Classification, "pr_auc", false),
+    (Task::Classification, "log_loss", true),
+    (Task::Classification, "brier", true),
     (Task::Regression, "r2", false),
     (Task::Regression, "rmse", true),
     (Task::Regression, "mae", true),
@@ -62,8 +65,8 @@ pub fn regression_report(truth: &[f64], predicted: &[f64]) -> Value {
     })
 }
 
-/// Returns accuracy, precision, recall, F1, ROC-AUC, PR-AUC (binary) and the
-/// confusion matrix as JSON.
+/// Returns accuracy, precision, recall, F1, ROC-AUC, PR-AUC (binary),
+/// log-loss, Brier score (binary) and the confusion matrix as JSON.
 pub fn classification_report(
     classes: &[String],
     truth: &[usize],
@@ -88,9 +91,36 @@ pub fn classification_report(
         "f1": f1,
         "roc_auc": roc_auc,
         "pr_auc": pr_auc,
+        "log_loss": probabilities.map(|p| log_loss(truth, p)),
+        "brier": probabilities.filter(|_| classes.len() == 2).map(|p| brier(truth, p)),
         "classes": classes,
         "confusion_matrix": matrix,
     })
+}
+
+/// Returns the mean negative log-likelihood of the true classes (scikit-learn's
+/// `log_loss`, probabilities clipped to [ε, 1 − ε] with ε = f64::EPSILON).
+pub fn log_loss(truth: &[usize], probabilities: &[Vec<f64>]) -> f64 {
+    let total: f64 = truth
+        .iter()
+        .zip(probabilities)
+        .map(|(&t, p)| {
+            let p = p.get(t).copied().unwrap_or(0.0).clamp(f64::EPSILON, 1.0 - f64::EPSILON);
+            -p.ln()
+        })
+        .sum();
+    total / truth.len().max(1) as f64
+}
+
+/// Returns the mean squared difference between the positive class's
+/// probability and the truth (scikit-learn's binary `brier_score_loss`).
+pub fn brier(truth: &[usize], probabilities: &[Vec<f64>]) -> f64 {
+    let total: f64 = truth
+        .iter()
+        .zip(probabilities)
+        .map(|(&t, p)| (p.get(1).copied().unwrap_or(0.0) - f64::from(u8::from(t == 1))).powi(2))
+        .sum();
+    total / truth.len().max(1) as f64
 }
 
 /// Returns the share of `predicted` labels equal to `truth`.
@@ -219,6 +249,21 @@ mod tests {
         let probabilities = vec![vec![0.8, 0.1, 0.1], vec![0.5, 0.0, 0.5], vec![0.1, 0.2, 0.7]];
         let auc = roc_auc_ovr(&truth, &probabilities, 3).unwrap();
         assert!((auc - 2.0 / 3.0).abs() < 1e-12, "{auc}");
+    }
+
+    #[test]
+    fn log_loss_and_brier_by_hand() {
+        // scikit-learn's documented example: log_loss(["spam", "ham", "ham", "spam"],
+        // [[.1, .9], [.9, .1], [.8, .2], [.35, .65]]) = 0.21616…
+        let p = vec![vec![0.1, 0.9], vec![0.9, 0.1], vec![0.8, 0.2], vec![0.35, 0.65]];
+        assert!((log_loss(&[1, 0, 0, 1], &p) - 0.216_161_874_680_579_1).abs() < 1e-12);
+        let truth = [0, 1, 1, 0];
+        // brier_score_loss([0, 1, 1, 0], [0.1, 0.9, 0.8, 0.3]) = 0.0375
+        let q = vec![vec![0.9, 0.1], vec![0.1, 0.9], vec![0.2, 0.8], vec![0.7, 0.3]];
+        assert!((brier(&truth, &q) - 0.0375).abs() < 1e-12);
+        let report =
+            classification_report(&["a".into(), "b".into()], &truth, &[0, 1, 1, 0], Some(&q));
+        assert!(report["brier"].as_f64().is_some() && report["log_loss"].as_f64().is_some());
     }
 
     #[test]

@@ -115,7 +115,8 @@ fn failed(error: impl std::fmt::Display) -> anyhow::Error {
 }
 
 /// Fits `kind` on `x` and the targets: values for regression, class indices
-/// (with `classes` classes) for classification.
+/// (with `classes` classes) for classification; with `weights`, each row
+/// counts its weight (class weights and sample weights, multiplied).
 pub fn fit(
     kind: Kind,
     params: &Hyperparameters,
@@ -123,7 +124,14 @@ pub fn fit(
     y: &[f64],
     classes: Option<usize>,
     seed: u64,
+    weights: Option<&[f64]>,
 ) -> anyhow::Result<Estimator> {
+    if weights.is_some() && matches!(kind, Kind::Linear | Kind::Ridge) {
+        anyhow::bail!(
+            "`{}` does not take weights; use `tree`, `forest` or `gbm` for weighted regression",
+            kind.name()
+        );
+    }
     match (kind, classes) {
         (Kind::Linear, None) => {
             let data = Dataset::new(x.clone(), Array1::from_vec(y.to_vec()));
@@ -150,7 +158,14 @@ pub fn fit(
         (Kind::Logistic, Some(count)) => {
             let alpha = 1.0 / params.float("c", 1.0);
             let iterations = params.int("max_iter", 1000).max(1) as u64;
-            if count == 2 {
+            if let Some(weights) = weights {
+                // Weighted, two classes too go through the multinomial fit: with
+                // its penalty on both classes' weights, twice the strength is
+                // the binary model's (the optimum splits the weights evenly).
+                let alpha = if count == 2 { 2.0 * alpha } else { alpha };
+                let fitted = Softmax::fit(x, y, (count, Some(weights)), alpha, iterations as usize);
+                Ok(Estimator::Softmax(fitted))
+            } else if count == 2 {
                 let labels: Array1<usize> = y.iter().map(|&v| v as usize).collect();
                 let data = Dataset::new(x.clone(), labels);
                 let model = linfa_logistic::LogisticRegression::default()
@@ -158,7 +173,13 @@ pub fn fit(
                     .max_iterations(iterations);
                 Ok(Estimator::Logistic(model.fit(&data).map_err(failed)?))
             } else {
-                Ok(Estimator::Softmax(Softmax::fit(x, y, count, alpha, iterations as usize)))
+                Ok(Estimator::Softmax(Softmax::fit(
+                    x,
+                    y,
+                    (count, None),
+                    alpha,
+                    iterations as usize,
+                )))
             }
         }
         (Kind::Tree, _) => {
@@ -167,7 +188,7 @@ pub fn fit(
                 bootstrap: false,
                 growth: growth(params, x.ncols(), None),
             };
-            let forest = Forest::fit(x, y, classes, settings, seed);
+            let forest = Forest::fit(x, y, classes, settings, (seed, weights));
             Ok(Estimator::Forest { classification: classes.is_some(), forest })
         }
         (Kind::Forest, _) => {
@@ -177,7 +198,7 @@ pub fn fit(
                     != Some(false),
                 growth: growth(params, feature_count(params, x.ncols(), classes.is_some()), None),
             };
-            let forest = Forest::fit(x, y, classes, settings, seed);
+            let forest = Forest::fit(x, y, classes, settings, (seed, weights));
             Ok(Estimator::Forest { classification: classes.is_some(), forest })
         }
         (Kind::Gbm, _) => {
@@ -196,7 +217,7 @@ pub fn fit(
                 l2: params.float("l2_regularization", 0.0),
                 growth: growth(params, x.ncols(), Some(3)),
             };
-            let boosted = Boosted::fit(x, y, classes, settings, seed);
+            let boosted = Boosted::fit(x, y, classes, settings, (seed, weights));
             Ok(Estimator::Boosted { classification: classes.is_some(), boosted })
         }
         (Kind::Linear | Kind::Ridge, Some(_)) => {

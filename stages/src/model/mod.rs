@@ -9,6 +9,7 @@ pub mod preprocess;
 pub mod schema;
 mod softmax;
 mod trees;
+pub mod weights;
 
 use serde::{Deserialize, Serialize};
 
@@ -50,6 +51,10 @@ pub struct TrainedModel {
     /// BLAKE3 of the data it was trained and tested on: `{"train": …, "test": …}`.
     #[serde(default)]
     pub data: Option<serde_json::Value>,
+    /// A binary classifier's decision threshold on the positive class's
+    /// probability (`None`: the likeliest class, 0.5).
+    #[serde(default)]
+    pub threshold: Option<f64>,
 }
 
 impl TrainedModel {
@@ -58,7 +63,11 @@ impl TrainedModel {
         let x = self.preprocessor.matrix(records);
         // A classifier's class is the likeliest one: evaluate it once.
         if let Some(probabilities) = self.estimator.predict_proba(&x)? {
-            let classes = probabilities.iter().map(|row| argmax(row) as f64).collect();
+            let class = |row: &Vec<f64>| match (self.threshold, row.as_slice()) {
+                (Some(threshold), [_, positive]) => f64::from(u8::from(*positive >= threshold)),
+                _ => argmax(row) as f64,
+            };
+            let classes = probabilities.iter().map(class).collect();
             return Ok((classes, Some(probabilities)));
         }
         Ok((self.estimator.predict(&x)?, None))
@@ -90,7 +99,7 @@ mod tests {
         let preprocessor = Preprocessor::fit(&columns, kind.standardises());
         let x = preprocessor.matrix(&records);
         let classes = classify.then_some(2);
-        let estimator = fit(kind, &Hyperparameters::default(), &x, &y, classes, 7).unwrap();
+        let estimator = fit(kind, &Hyperparameters::default(), &x, &y, classes, 7, None).unwrap();
         let task = if classes.is_some() { Task::Classification } else { Task::Regression };
         TrainedModel {
             kind,
@@ -101,6 +110,7 @@ mod tests {
             preprocessor,
             estimator,
             data: None,
+            threshold: None,
         }
     }
 

@@ -15,12 +15,24 @@ pub struct Hyperparameters(pub BTreeMap<String, Value>);
 /// The hyperparameters each model accepts.
 pub fn accepted(kind: Kind) -> &'static [&'static str] {
     match kind {
-        Kind::Logistic => &["c", "max_iter"],
+        Kind::Logistic => &["c", "max_iter", "class_weight", "threshold"],
         Kind::Linear => &[],
         Kind::Ridge => &["alpha"],
-        Kind::Tree => &["max_depth", "min_samples_leaf", "min_samples_split"],
-        Kind::Forest => &["n_trees", "max_depth", "min_samples_leaf", "max_features", "bootstrap"],
+        Kind::Tree => {
+            &["max_depth", "min_samples_leaf", "min_samples_split", "class_weight", "threshold"]
+        }
+        Kind::Forest => &[
+            "n_trees",
+            "max_depth",
+            "min_samples_leaf",
+            "max_features",
+            "bootstrap",
+            "class_weight",
+            "threshold",
+        ],
         Kind::Gbm => &[
+            "class_weight",
+            "threshold",
             "n_trees",
             "learning_rate",
             "max_depth",
@@ -68,6 +80,19 @@ pub fn check(kind: Kind, key: &str, value: &Value) -> anyhow::Result<()> {
             (number.is_some_and(|v| v > 0.0 && v <= 1.0), "a share in (0, 1]".to_owned())
         }
         "bootstrap" => (value.is_boolean(), "true or false".to_owned()),
+        "threshold" => (
+            value.as_str() == Some("auto") || number.is_some_and(|v| v > 0.0 && v < 1.0),
+            "`auto` (chosen to maximise F1 on out-of-fold predictions) or a probability in \
+             (0, 1)"
+                .to_owned(),
+        ),
+        "class_weight" => (
+            value.as_str() == Some("balanced")
+                || value.as_object().is_some_and(|m| {
+                    m.values().all(|w| w.as_f64().is_some_and(|w| w.is_finite() && w >= 0.0))
+                }),
+            "`balanced` or a map of class → weight (0 or more)".to_owned(),
+        ),
         "loss" => (
             value.as_str().is_some_and(|v| LOSSES.contains(&v)),
             format!("one of {}", LOSSES.join(", ")),
@@ -81,10 +106,11 @@ pub fn check(kind: Kind, key: &str, value: &Value) -> anyhow::Result<()> {
 }
 
 impl Hyperparameters {
-    /// Collects the params of a file and of `key=value` flags (flags win).
-    pub fn collect(kind: Kind, file: Option<&str>, flags: &[String]) -> anyhow::Result<Self> {
+    /// Collects the params of files (a later file wins) and of `key=value`
+    /// flags (flags win over files).
+    pub fn collect(kind: Kind, files: &[String], flags: &[String]) -> anyhow::Result<Self> {
         let mut params = BTreeMap::new();
-        if let Some(spec) = file {
+        for spec in files {
             params.extend(read_file(spec)?);
         }
         for flag in flags {

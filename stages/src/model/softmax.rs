@@ -36,9 +36,15 @@ struct Problem<'a> {
     x: &'a Array2<f64>,
     onehot: Array2<f64>,
     alpha: f64,
+    /// Each row's weight in the likelihood (scikit-learn's `sample_weight`).
+    weights: Option<&'a [f64]>,
 }
 
 impl Problem<'_> {
+    fn weight(&self, row: usize) -> f64 {
+        self.weights.map_or(1.0, |w| w[row])
+    }
+
     fn unpack(&self, params: &Array1<f64>) -> (Array2<f64>, Array1<f64>) {
         let (features, classes) = (self.x.ncols(), self.onehot.ncols());
         let weights = params
@@ -54,13 +60,19 @@ impl Problem<'_> {
         let mut probabilities = self.x.dot(&weights) + &intercepts;
         softmax_rows(&mut probabilities);
         let mut loss = 0.0;
-        for (p, y) in probabilities.iter().zip(&self.onehot) {
+        let classes = self.onehot.ncols();
+        for (i, (p, y)) in probabilities.iter().zip(&self.onehot).enumerate() {
             if *y > 0.0 {
-                loss -= p.max(f64::MIN_POSITIVE).ln();
+                loss -= self.weight(i / classes) * p.max(f64::MIN_POSITIVE).ln();
             }
         }
         loss += 0.5 * self.alpha * weights.iter().map(|w| w * w).sum::<f64>();
-        let difference = probabilities - &self.onehot;
+        let mut difference = probabilities - &self.onehot;
+        if let Some(row_weights) = self.weights {
+            for (mut row, w) in difference.rows_mut().into_iter().zip(row_weights) {
+                row *= *w;
+            }
+        }
         let weight_gradient = self.x.t().dot(&difference) + &weights * self.alpha;
         let intercept_gradient = difference.sum_axis(Axis(0));
         let gradient = weight_gradient.iter().chain(&intercept_gradient).copied().collect();
@@ -70,11 +82,12 @@ impl Problem<'_> {
 
 impl Softmax {
     /// Fits on standardised `x` and class indices below `classes`; `alpha` is
-    /// the L2 strength (1 / C), the intercepts are not penalised.
+    /// the L2 strength (1 / C), the intercepts are not penalised; each row's
+    /// likelihood counts `weights[row]` (1 without weights).
     pub fn fit(
         x: &Array2<f64>,
         y: &[f64],
-        classes: usize,
+        (classes, weights): (usize, Option<&[f64]>),
         alpha: f64,
         max_iterations: usize,
     ) -> Self {
@@ -82,10 +95,11 @@ impl Softmax {
         for (row, &class) in y.iter().enumerate() {
             onehot[[row, class as usize]] = 1.0;
         }
-        let problem = Problem { x, onehot, alpha };
+        let problem = Problem { x, onehot, alpha, weights };
         // scikit-learn stops when the largest gradient entry of the mean loss is
-        // below 1e-4; this loss is a sum over rows.
-        let tolerance = 1e-4 * x.nrows().max(1) as f64;
+        // below 1e-4; this loss is a (weighted) sum over rows.
+        let total = weights.map_or(x.nrows() as f64, |w| w.iter().sum());
+        let tolerance = 1e-4 * total.max(1.0);
         let mut params = Array1::zeros((x.ncols() + 1) * classes);
         let (mut loss, mut gradient) = problem.loss_and_gradient(&params);
         let mut history: VecDeque<(Array1<f64>, Array1<f64>, f64)> = VecDeque::new();
@@ -186,14 +200,14 @@ mod tests {
             y.push((i % 3) as f64);
         }
         let x = Array2::from_shape_vec((300, 2), values).unwrap();
-        let model = Softmax::fit(&x, &y, 3, 1.0, 1000);
+        let model = Softmax::fit(&x, &y, (3, None), 1.0, 1000);
         let mut params: Vec<f64> = model.weights.iter().flatten().copied().collect();
         params.extend(&model.intercepts);
         let mut onehot = Array2::zeros((300, 3));
         for (row, &class) in y.iter().enumerate() {
             onehot[[row, class as usize]] = 1.0;
         }
-        let problem = Problem { x: &x, onehot, alpha: 1.0 };
+        let problem = Problem { x: &x, onehot, alpha: 1.0, weights: None };
         let (_, gradient) = problem.loss_and_gradient(&Array1::from_vec(params));
         assert!(gradient.iter().all(|g| g.abs() < 0.03), "{gradient}");
         let p = model.predict_proba(&x);

@@ -7,7 +7,7 @@
 //! [`ROUND`], each from the trials of earlier rounds, and a round's trials run
 //! in parallel: the result does not depend on `-j`.
 
-mod folds;
+pub(crate) mod folds;
 mod space;
 mod tpe;
 
@@ -25,6 +25,7 @@ use crate::labelled::Labelled;
 use crate::metrics;
 use crate::model::params::{self, Hyperparameters, accepted};
 use crate::model::preprocess::Preprocessor;
+use crate::model::weights::row_weights;
 use crate::model::{Kind, Model, Task, fit};
 use crate::random::Random;
 use crate::statistics::median;
@@ -55,6 +56,14 @@ pub struct TuneArgs {
     /// The search space [default: params.yaml:tune.space.<model>]
     #[arg(long, value_name = "FILE[:KEY]")]
     space: Option<String>,
+    /// Fixed hyperparameters every trial uses, as `train` reads them
+    /// (`params.yaml:imbalance.credit`); repeatable. They are written with the
+    /// best ones, so that `train --params-file` gets both
+    #[arg(long, value_name = "FILE[:KEY]")]
+    params_file: Vec<String>,
+    /// A fixed hyperparameter, `key=value` (repeatable)
+    #[arg(long = "param", value_name = "KEY=VALUE")]
+    params: Vec<String>,
     /// How to propose hyperparameters
     #[arg(long, value_enum, default_value_t = Sampler::Tpe)]
     sampler: Sampler,
@@ -120,6 +129,8 @@ impl Trial {
 struct Fold {
     x_train: Array2<f64>,
     y_train: Vec<f64>,
+    /// The training rows' sample weights (`--weight-column`).
+    w_train: Option<Vec<f64>>,
     x_test: Array2<f64>,
     y_test: Vec<f64>,
 }
@@ -134,6 +145,8 @@ struct Study {
     lower_is_better: bool,
     seed: u64,
     pruner: Pruner,
+    /// Hyperparameters every trial uses besides the searched ones.
+    fixed: Hyperparameters,
 }
 
 impl Study {
@@ -145,8 +158,16 @@ impl Study {
     /// Scores a fitted fold: the key metric on the fold's test rows.
     fn score(&self, fold: &Fold, params: &Hyperparameters) -> anyhow::Result<f64> {
         let classes = (!self.classes.is_empty()).then_some(self.classes.len());
-        let estimator =
-            fit(self.args_model, params, &fold.x_train, &fold.y_train, classes, self.seed)?;
+        let weights = row_weights(params, &self.classes, &fold.y_train, fold.w_train.as_deref())?;
+        let estimator = fit(
+            self.args_model,
+            params,
+            &fold.x_train,
+            &fold.y_train,
+            classes,
+            self.seed,
+            weights.as_deref(),
+        )?;
         let predicted = estimator.predict(&fold.x_test)?;
         let report = match self.task {
             Task::Regression => metrics::regression_report(&fold.y_test, &predicted),
@@ -179,7 +200,8 @@ impl Study {
             .zip(&internal)
             .map(|(d, &v)| (d.name.clone(), d.range.value(v)))
             .collect();
-        let hyperparameters = Hyperparameters(params.clone().into_iter().collect());
+        let mut hyperparameters = self.fixed.clone();
+        hyperparameters.0.extend(params.clone());
         let completed: Vec<&Trial> = history.iter().filter(|t| !t.pruned).collect();
         let mut trial = Trial {
             number,
@@ -318,6 +340,7 @@ pub fn run(args: &TuneArgs) -> anyhow::Result<String> {
         .clone()
         .unwrap_or_else(|| format!("params.yaml:tune.space.{}", args.fit.model.name()));
     let dimensions = space::read(&spec)?;
+    let fixed = Hyperparameters::collect(args.fit.model, &args.params_file, &args.params)?;
     let valid = accepted(args.fit.model);
     for dimension in &dimensions {
         if !valid.contains(&dimension.name.as_str()) {
@@ -340,7 +363,11 @@ pub fn run(args: &TuneArgs) -> anyhow::Result<String> {
     if args.trials == 0 {
         bail!("--trials must be at least 1");
     }
-    let data = Labelled::read(&args.fit.train, &args.fit.target)?;
+    let mut data = Labelled::read(&args.fit.train, &args.fit.target)?;
+    let sample_weights = match &args.fit.weight_column {
+        Some(column) => Some(data.take_weights(column)?),
+        None => None,
+    };
     let classes = data.classes(args.fit.task)?;
     let y = data.encoded(args.fit.task, &classes)?;
     if data.records.len() < args.folds {
@@ -371,7 +398,9 @@ pub fn run(args: &TuneArgs) -> anyhow::Result<String> {
                 (preprocessor.matrix(&records), rows.iter().map(|&r| y[r]).collect::<Vec<f64>>())
             };
             let ((x_train, y_train), (x_test, y_test)) = (pick(&train_rows), pick(test_rows));
-            Fold { x_train, y_train, x_test, y_test }
+            let w_train =
+                sample_weights.as_ref().map(|w| train_rows.iter().map(|&r| w[r]).collect());
+            Fold { x_train, y_train, w_train, x_test, y_test }
         })
         .collect();
     let study = Study {
@@ -383,6 +412,7 @@ pub fn run(args: &TuneArgs) -> anyhow::Result<String> {
         lower_is_better,
         seed: args.seed,
         pruner: args.pruner,
+        fixed,
     };
     let jobs = args
         .jobs
@@ -419,7 +449,9 @@ pub fn run(args: &TuneArgs) -> anyhow::Result<String> {
         .filter(|t| !t.pruned && !t.value().is_nan())
         .reduce(|best, t| if study.better(t.value(), best.value()) { t } else { best })
         .with_context(|| format!("no trial finished with a {metric} score"))?;
-    write_atomic(&args.out, (serde_json::to_string_pretty(&best.params)? + "\n").as_bytes())?;
+    let mut written: Map<String, Value> = study.fixed.0.clone().into_iter().collect();
+    written.extend(best.params.clone());
+    write_atomic(&args.out, (serde_json::to_string_pretty(&written)? + "\n").as_bytes())?;
     if let Some(path) = &args.trials_out {
         let mut lines = String::new();
         for trial in &history {

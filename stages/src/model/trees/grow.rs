@@ -31,8 +31,9 @@ pub struct Tree {
 
 /// What a tree learns from.
 pub enum Target<'a> {
-    /// Class indices below `classes`.
-    Classes { labels: &'a [u32], classes: usize },
+    /// Class indices below `classes`, each row counting `weights[row]`
+    /// (1 when there are none).
+    Classes { labels: &'a [u32], classes: usize, weights: Option<&'a [f64]> },
     /// Gradients and hessians, with an L2 penalty on leaf values.
     Gradients { gradients: &'a [f64], hessians: &'a [f64], l2: f64 },
 }
@@ -60,7 +61,7 @@ impl Target<'_> {
         }
     }
 
-    /// Statistics per node: the row count, then class counts or (G, H).
+    /// Statistics per node: the row count, then class counts (weighted) or (G, H).
     fn stats_width(&self) -> usize {
         match self {
             Target::Classes { classes, .. } => 1 + classes,
@@ -71,7 +72,9 @@ impl Target<'_> {
     fn add(&self, stats: &mut [f64], row: usize) {
         stats[0] += 1.0;
         match self {
-            Target::Classes { labels, .. } => stats[1 + labels[row] as usize] += 1.0,
+            Target::Classes { labels, weights, .. } => {
+                stats[1 + labels[row] as usize] += weights.map_or(1.0, |w| w[row]);
+            }
             Target::Gradients { gradients, hessians, .. } => {
                 stats[1] += gradients[row];
                 stats[2] += hessians[row];
@@ -83,12 +86,20 @@ impl Target<'_> {
     /// per bin): the split search's inner loop, so the match is outside it.
     fn accumulate(&self, rows: &[u32], column: &[u8], histogram: &mut [f64]) {
         match self {
-            Target::Classes { labels, classes } => {
+            Target::Classes { labels, classes, weights: None } => {
                 let width = 1 + classes;
                 for &row in rows {
                     let slot = column[row as usize] as usize * width;
                     histogram[slot] += 1.0;
                     histogram[slot + 1 + labels[row as usize] as usize] += 1.0;
+                }
+            }
+            Target::Classes { labels, classes, weights: Some(weights) } => {
+                let width = 1 + classes;
+                for &row in rows {
+                    let slot = column[row as usize] as usize * width;
+                    histogram[slot] += 1.0;
+                    histogram[slot + 1 + labels[row as usize] as usize] += weights[row as usize];
                 }
             }
             Target::Gradients { gradients, hessians, .. } => {
@@ -105,7 +116,14 @@ impl Target<'_> {
     /// The node's score; a split's gain is the children's scores minus the parent's.
     fn score(&self, stats: &[f64]) -> f64 {
         match self {
-            Target::Classes { .. } => stats[1..].iter().map(|c| c * c).sum::<f64>() / stats[0],
+            Target::Classes { .. } => {
+                let total: f64 = stats[1..].iter().sum();
+                if total > 0.0 {
+                    stats[1..].iter().map(|c| c * c).sum::<f64>() / total
+                } else {
+                    0.0
+                }
+            }
             Target::Gradients { l2, .. } => stats[1] * stats[1] / (stats[2] + l2),
         }
     }
@@ -122,14 +140,17 @@ impl Target<'_> {
     /// Returns true when no split can improve the node.
     fn pure(&self, stats: &[f64]) -> bool {
         match self {
-            Target::Classes { .. } => stats[1..].iter().any(|&c| c == stats[0]),
+            Target::Classes { .. } => stats[1..].iter().filter(|&&c| c > 0.0).count() <= 1,
             Target::Gradients { .. } => false,
         }
     }
 
     fn leaf(&self, stats: &[f64], values: &mut Vec<f64>) {
         match self {
-            Target::Classes { .. } => values.extend(stats[1..].iter().map(|c| c / stats[0])),
+            Target::Classes { .. } => {
+                let total: f64 = stats[1..].iter().sum::<f64>().max(f64::MIN_POSITIVE);
+                values.extend(stats[1..].iter().map(|c| c / total));
+            }
             // A hessian sum of exactly 0 (every probability saturated at 0 or 1)
             // would make the Newton step infinite, and the next round's scores NaN.
             Target::Gradients { l2, .. } => values.push(stats[1] / (stats[2] + l2).max(1e-12)),

@@ -38,25 +38,29 @@ pub struct ForestSettings {
     pub growth: Growth,
 }
 
-/// Regression targets as gradients: leaves then hold means.
-fn as_gradients(y: &[f64]) -> (Vec<f64>, Vec<f64>) {
-    (y.to_vec(), vec![1.0; y.len()])
+/// Regression targets as gradients: leaves then hold (weighted) means.
+fn as_gradients(y: &[f64], weights: Option<&[f64]>) -> (Vec<f64>, Vec<f64>) {
+    match weights {
+        None => (y.to_vec(), vec![1.0; y.len()]),
+        Some(w) => (y.iter().zip(w).map(|(y, w)| y * w).collect(), w.to_vec()),
+    }
 }
 
 impl Forest {
-    /// Fits on `x` and the targets: values, or class indices below `classes`.
+    /// Fits on `x` and the targets: values, or class indices below `classes`;
+    /// each row counts `weights[row]` (1 without weights).
     pub fn fit(
         x: &Array2<f64>,
         y: &[f64],
         classes: Option<usize>,
         settings: ForestSettings,
-        seed: u64,
+        (seed, weights): (u64, Option<&[f64]>),
     ) -> Self {
         let (edges, binned) = Edges::fit(x);
         let labels: Vec<u32> = y.iter().map(|&v| v as u32).collect();
-        let (gradients, hessians) = as_gradients(y);
+        let (gradients, hessians) = as_gradients(y, weights);
         let target = match classes {
-            Some(classes) => Target::Classes { labels: &labels, classes },
+            Some(classes) => Target::Classes { labels: &labels, classes, weights },
             None => Target::Gradients { gradients: &gradients, hessians: &hessians, l2: 0.0 },
         };
         let rows = x.nrows();
@@ -175,27 +179,31 @@ impl Boosted {
         if self.classes > 2 { self.classes } else { 1 }
     }
 
-    /// Fits on `x` and the targets: values, or class indices below `classes`.
+    /// Fits on `x` and the targets: values, or class indices below `classes`;
+    /// each row's gradient and hessian count `weights[row]` (1 without
+    /// weights), and the starting scores are the weighted mean or prior.
     pub fn fit(
         x: &Array2<f64>,
         y: &[f64],
         classes: Option<usize>,
         settings: BoostSettings,
-        seed: u64,
+        (seed, weights): (u64, Option<&[f64]>),
     ) -> Self {
         let x = &x.as_standard_layout().into_owned();
         let (edges, binned) = Edges::fit(x);
         let rows = y.len();
+        let weight = |row: usize| weights.map_or(1.0, |w| w[row]);
+        let total: f64 = (0..rows).map(weight).sum::<f64>().max(f64::MIN_POSITIVE);
         let classes = classes.unwrap_or(0);
         let absolute = classes == 0 && settings.loss == Loss::Absolute;
         let init = match classes {
             0 if absolute => vec![median(&mut y.to_vec())],
-            0 => vec![y.iter().sum::<f64>() / rows.max(1) as f64],
+            0 => vec![(0..rows).map(|r| y[r] * weight(r)).sum::<f64>() / total],
             _ => {
                 let mut counts = vec![0.0; classes];
-                y.iter().for_each(|&c| counts[c as usize] += 1.0);
+                y.iter().enumerate().for_each(|(r, &c)| counts[c as usize] += weight(r));
                 let prior: Vec<f64> =
-                    counts.iter().map(|c| (c / rows as f64).clamp(1e-12, 1.0 - 1e-12)).collect();
+                    counts.iter().map(|c| (c / total).clamp(1e-12, 1.0 - 1e-12)).collect();
                 if classes == 2 {
                     vec![(prior[1] / prior[0]).ln()]
                 } else {
@@ -232,17 +240,20 @@ impl Boosted {
                 .enumerate()
                 .map(|(k, raw_k)| {
                     let (gradients, hessians): (Vec<f64>, Vec<f64>) = (0..rows)
-                        .map(|r| match classes {
-                            0 if absolute => (sign(y[r] - raw_k[r]), 1.0),
-                            0 => (y[r] - raw_k[r], 1.0),
-                            2 => {
-                                let p = sigmoid(raw_k[r]);
-                                (y[r] - p, p * (1.0 - p))
-                            }
-                            _ => {
-                                let p = probabilities[r][k];
-                                (f64::from(u8::from(y[r] as usize == k)) - p, p * (1.0 - p))
-                            }
+                        .map(|r| {
+                            let (g, h) = match classes {
+                                0 if absolute => (sign(y[r] - raw_k[r]), 1.0),
+                                0 => (y[r] - raw_k[r], 1.0),
+                                2 => {
+                                    let p = sigmoid(raw_k[r]);
+                                    (y[r] - p, p * (1.0 - p))
+                                }
+                                _ => {
+                                    let p = probabilities[r][k];
+                                    (f64::from(u8::from(y[r] as usize == k)) - p, p * (1.0 - p))
+                                }
+                            };
+                            (g * weight(r), h * weight(r))
                         })
                         .unzip();
                     let target = Target::Gradients {
@@ -324,7 +335,7 @@ mod tests {
     fn a_stump_splits_the_informative_feature_near_its_threshold() {
         let (x, y) = data(2000);
         let settings = ForestSettings { trees: 1, bootstrap: false, growth: growth(Some(1)) };
-        let forest = Forest::fit(&x, &y, Some(2), settings, 1);
+        let forest = Forest::fit(&x, &y, Some(2), settings, (1, None));
         assert_eq!(forest.leaves(), 2);
         let low = Array2::from_shape_vec((2, 2), vec![0.2, 0.9, 0.8, 0.1]).unwrap();
         let p = forest.predict(&low);
@@ -336,7 +347,7 @@ mod tests {
     fn a_fully_grown_tree_fits_its_training_rows() {
         let (x, y) = data(300);
         let settings = ForestSettings { trees: 1, bootstrap: false, growth: growth(None) };
-        let forest = Forest::fit(&x, &y, None, settings, 1);
+        let forest = Forest::fit(&x, &y, None, settings, (1, None));
         let predicted = forest.predict(&x);
         for (p, t) in predicted.iter().zip(&y) {
             assert!((p[0] - t).abs() < 1e-12);
@@ -351,9 +362,9 @@ mod tests {
             bootstrap: true,
             growth: Growth { max_features: 1, ..growth(None) },
         };
-        let a = Forest::fit(&x, &y, Some(2), settings, 3);
-        assert_eq!(a, Forest::fit(&x, &y, Some(2), settings, 3));
-        assert_ne!(a, Forest::fit(&x, &y, Some(2), settings, 4));
+        let a = Forest::fit(&x, &y, Some(2), settings, (3, None));
+        assert_eq!(a, Forest::fit(&x, &y, Some(2), settings, (3, None)));
+        assert_ne!(a, Forest::fit(&x, &y, Some(2), settings, (4, None)));
     }
 
     #[test]
@@ -370,7 +381,7 @@ mod tests {
                 l2: 0.0,
                 growth: growth(Some(3)),
             };
-            let model = Boosted::fit(&x, &target, None, settings, 1);
+            let model = Boosted::fit(&x, &target, None, settings, (1, None));
             let p = model.predict(&x);
             p.iter().zip(&target).map(|(p, t)| (p[0] - t).powi(2)).sum::<f64>() / 1000.0
         };
@@ -384,12 +395,12 @@ mod tests {
             l2: 0.0,
             growth: growth(Some(3)),
         };
-        let binary = Boosted::fit(&x, &y, Some(2), settings, 1);
+        let binary = Boosted::fit(&x, &y, Some(2), settings, (1, None));
         let p = binary.predict(&x);
         let correct = p.iter().zip(&y).filter(|(p, t)| (p[1] > 0.5) == (**t == 1.0)).count();
         assert!(correct > 900, "{correct}");
         let three: Vec<f64> = x.rows().into_iter().map(|r| (r[0] * 3.0).floor().min(2.0)).collect();
-        let multi = Boosted::fit(&x, &three, Some(3), settings, 1);
+        let multi = Boosted::fit(&x, &three, Some(3), settings, (1, None));
         let p = multi.predict(&x);
         assert!((p[0].iter().sum::<f64>() - 1.0).abs() < 1e-12);
         let correct =
@@ -416,7 +427,7 @@ mod tests {
                 l2: 0.0,
                 growth: growth(Some(3)),
             };
-            Boosted::fit(&x, &noisy, None, settings, 1).predict(&x)
+            Boosted::fit(&x, &noisy, None, settings, (1, None)).predict(&x)
         };
         assert_eq!(fit(Loss::Absolute, 0)[0][0], median(&mut noisy.clone()));
         let error = |p: Vec<Vec<f64>>| {
@@ -443,7 +454,7 @@ mod tests {
                 l2,
                 growth: growth(Some(1)),
             };
-            let p = Boosted::fit(&x, &y, None, settings, 1).predict(&x);
+            let p = Boosted::fit(&x, &y, None, settings, (1, None)).predict(&x);
             let values: Vec<f64> = p.iter().map(|v| v[0]).collect();
             values.iter().copied().fold(f64::NEG_INFINITY, f64::max)
                 - values.iter().copied().fold(f64::INFINITY, f64::min)

@@ -164,6 +164,12 @@ pub fn run(args: &TrainArgs) -> anyhow::Result<String> {
     if let Some(chosen) = &chosen {
         report["threshold"] = threshold_report(chosen);
     }
+    // What the model looks at: split gains, or coefficients on standardised inputs.
+    report["importances"] = model
+        .importances()
+        .into_iter()
+        .map(|(feature, share)| json!({"feature": feature, "importance": share}))
+        .collect();
     // The metrics name the model they measured, so that `pipit model register`
     // can refuse metrics that belong to another model.
     report["model"]["blake3"] = save(&model, &args.model_out)?.into();

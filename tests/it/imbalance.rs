@@ -230,3 +230,36 @@ fn compare_never_calls_a_model_best_that_finds_nothing() {
     let compared: Value = serde_json::from_str(&repo.read("c.json")).unwrap();
     assert_eq!(compared["datasets"]["credit"]["best"], "gbm");
 }
+
+#[test]
+fn importances_are_in_the_metrics_and_in_model_show() {
+    let repo = Repo::with_pipeline("stages: {}\n", "");
+    credit(&repo, "3000", "0.05");
+    for model in ["gbm", "logistic"] {
+        let run = train(&repo, model, &[]);
+        assert_eq!(run.code, 0, "{run}");
+        let report = metrics(&repo);
+        let list = report["importances"].as_array().unwrap();
+        assert_eq!(list.len(), 9, "one per input column: {report}");
+        let total: f64 = list.iter().map(|i| i["importance"].as_f64().unwrap()).sum();
+        assert!((total - 1.0).abs() < 1e-9, "{model}: shares sum to 1: {total}");
+        let shares: Vec<f64> = list.iter().map(|i| i["importance"].as_f64().unwrap()).collect();
+        assert!(shares.windows(2).all(|w| w[0] >= w[1]), "largest first: {shares:?}");
+        let top: Vec<&str> = list.iter().take(4).map(|i| i["feature"].as_str().unwrap()).collect();
+        assert!(top.contains(&"amount"), "{model}: fraud is about amounts: {top:?}");
+    }
+    let register = repo.pipit([
+        "model",
+        "register",
+        "--dataset",
+        "credit",
+        "--model",
+        "m.model",
+        "--metrics",
+        "m.json",
+    ]);
+    assert_eq!(register.code, 0, "{register}");
+    let show = repo.pipit(["model", "show", "1"]);
+    assert!(show.stdout.contains("importances\n  "), "{show}");
+    assert!(show.stdout.contains("amount"), "{show}");
+}

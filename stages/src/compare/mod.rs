@@ -51,6 +51,9 @@ pub struct Entry {
     pub accepted: bool,
     /// Every numeric metric.
     pub metrics: BTreeMap<String, f64>,
+    /// Each input column's share of the model's importance, largest first.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub importances: Vec<(String, f64)>,
 }
 
 /// The constant predictor every model must beat.
@@ -165,6 +168,17 @@ fn read(file: &Path, name: String) -> anyhow::Result<Read> {
         value: gate.get("value").and_then(Value::as_f64).unwrap_or(f64::NAN),
         accepted: gate.get("accepted").and_then(Value::as_bool).unwrap_or(false),
         metrics,
+        importances: report
+            .get("importances")
+            .and_then(Value::as_array)
+            .map(|list| {
+                list.iter()
+                    .filter_map(|i| {
+                        Some((i["feature"].as_str()?.to_owned(), i["importance"].as_f64()?))
+                    })
+                    .collect()
+            })
+            .unwrap_or_default(),
     };
     let lower_is_better = gate.get("lower_is_better").and_then(Value::as_bool).unwrap_or(false);
     Ok(Read { entry, key_metric, lower_is_better, baseline })

@@ -170,7 +170,8 @@ pub fn html(datasets: &BTreeMap<String, Dataset>) -> String {
         let highest = values.fold(f64::NEG_INFINITY, f64::max);
         let bounded = !matches!(dataset.key_metric.as_str(), "rmse" | "mae");
         let high = if bounded { 1.0 } else { highest.max(0.0) * 1.1 };
-        body.push_str(&bar_chart(&bars, lowest, high.max(lowest + 1e-9), Some(0)));
+        let best = dataset.models.iter().position(|m| Some(&m.name) == dataset.best.as_ref());
+        body.push_str(&bar_chart(&bars, lowest, high.max(lowest + 1e-9), best));
         let columns = columns(dataset);
         body.push_str("\n<table>\n<tr><th>model</th>");
         for column in &columns {
@@ -202,6 +203,35 @@ pub fn html(datasets: &BTreeMap<String, Dataset>) -> String {
             body.push_str("<td></td></tr>\n");
         }
         body.push_str("</table>\n");
+        if let Some(best) = dataset.best_entry().filter(|b| !b.importances.is_empty()) {
+            body.push_str(&importances(best));
+        }
     }
     page("Model comparison", &body)
+}
+
+/// The most this report lists of a model's importances.
+const MOST_IMPORTANCES: usize = 12;
+
+/// A bar per input column of the model's importances, largest first, the
+/// rest summed as "other" past [`MOST_IMPORTANCES`].
+fn importances(entry: &Entry) -> String {
+    let mut bars: Vec<(String, f64)> =
+        entry.importances.iter().take(MOST_IMPORTANCES).cloned().collect();
+    let rest: Vec<&(String, f64)> = entry.importances.iter().skip(MOST_IMPORTANCES).collect();
+    if !rest.is_empty() {
+        let sum = rest.iter().map(|(_, v)| v).sum();
+        bars.push((format!("other ({} columns)", rest.len()), sum));
+    }
+    let high = bars.iter().map(|b| b.1).fold(0.0, f64::max).max(1e-9);
+    let how = if matches!(entry.kind.as_str(), "linear" | "ridge" | "logistic") {
+        "the size of each column's coefficients on standardised inputs"
+    } else {
+        "each column's share of the trees' split gains"
+    };
+    format!(
+        "<h3>What {} looks at</h3>\n<p class=\"muted\">Importance: {how}.</p>\n{}",
+        escape(&label(entry)),
+        bar_chart(&bars, 0.0, high, None)
+    )
 }

@@ -12,7 +12,7 @@ use smartcore::linear::ridge_regression::{
 
 use super::params::Hyperparameters;
 use super::softmax::Softmax;
-use super::trees::{BoostSettings, Boosted, Forest, ForestSettings, Growth, Loss};
+use super::trees::{BoostSettings, Boosted, EarlyStopping, Forest, ForestSettings, Growth, Loss};
 
 /// What every estimator does.
 pub trait Model {
@@ -59,10 +59,13 @@ fn feature_count(params: &Hyperparameters, features: usize, classification: bool
 }
 
 /// Returns how a tree grows; `max_depth` absent (or null) grows until leaves
-/// are pure or too small.
+/// are pure or too small, or to `max_leaf_nodes` leaves, best first, when
+/// that is given (and then no depth limit unless one is given too).
 fn growth(params: &Hyperparameters, max_features: usize, default_depth: Option<usize>) -> Growth {
+    let max_leaf_nodes = params.0.get("max_leaf_nodes").and_then(serde_json::Value::as_u64);
     let max_depth = match params.0.get("max_depth") {
         Some(value) => value.as_u64().map(|d| d.max(1) as usize),
+        None if max_leaf_nodes.is_some() => None,
         None => default_depth,
     };
     Growth {
@@ -70,7 +73,25 @@ fn growth(params: &Hyperparameters, max_features: usize, default_depth: Option<u
         min_samples_split: params.int("min_samples_split", 2).max(2) as usize,
         min_samples_leaf: params.int("min_samples_leaf", 1).max(1) as usize,
         max_features,
+        max_leaf_nodes: max_leaf_nodes.map(|n| n.max(2) as usize),
+        tree_features: None,
     }
+}
+
+/// Returns gbm's early stopping: `early_stopping` true, false or `auto` (on
+/// past 10,000 training rows, as scikit-learn's HistGradientBoosting), with
+/// `validation_fraction` (0.1) held out and `n_iter_no_change` (10) rounds of
+/// patience; off when absent.
+fn early_stopping(params: &Hyperparameters, rows: usize) -> anyhow::Result<Option<EarlyStopping>> {
+    let on = match params.0.get("early_stopping") {
+        None | Some(serde_json::Value::Bool(false)) => false,
+        Some(serde_json::Value::Bool(true)) => true,
+        Some(_) => rows > 10_000,
+    };
+    Ok(on.then(|| EarlyStopping {
+        validation_fraction: params.float("validation_fraction", 0.1),
+        n_iter_no_change: params.int("n_iter_no_change", 10).max(1) as usize,
+    }))
 }
 
 /// Which estimator to fit.
@@ -215,7 +236,16 @@ pub fn fit(
                 learning_rate: params.float("learning_rate", 0.1),
                 subsample: params.float("subsample", 1.0),
                 l2: params.float("l2_regularization", 0.0),
-                growth: growth(params, x.ncols(), Some(3)),
+                growth: Growth {
+                    // Column subsampling: a share (≤ 1) or a count of the
+                    // features per tree.
+                    tree_features: params
+                        .0
+                        .get("max_features")
+                        .map(|_| feature_count(params, x.ncols(), false)),
+                    ..growth(params, x.ncols(), Some(3))
+                },
+                early_stopping: early_stopping(params, x.nrows())?,
             };
             let boosted = Boosted::fit(x, y, classes, settings, (seed, weights));
             Ok(Estimator::Boosted { classification: classes.is_some(), boosted })
@@ -272,6 +302,26 @@ impl Model for Estimator {
             | Estimator::Forest { .. }
             | Estimator::Boosted { .. } => None,
         })
+    }
+}
+
+impl Estimator {
+    /// Returns how much each of the `inputs` model inputs matters, unscaled:
+    /// trees' summed split gains, or the absolute coefficient of a linear
+    /// model (on standardised inputs, so comparable).
+    pub fn importances(&self, inputs: usize) -> Vec<f64> {
+        use smartcore::linalg::basic::arrays::Array;
+        let values: Vec<f64> = match self {
+            Estimator::Linear(model) => model.params().iter().map(|w| w.abs()).collect(),
+            Estimator::Ridge(model) => model.coefficients().iterator(0).map(|w| w.abs()).collect(),
+            Estimator::Logistic(model) => model.params().iter().map(|w| w.abs()).collect(),
+            Estimator::Softmax(model) => model.weight_sizes(),
+            Estimator::Forest { forest, .. } => forest.gains(inputs),
+            Estimator::Boosted { boosted, .. } => boosted.gains(inputs),
+        };
+        let mut values = values;
+        values.resize(inputs, 0.0);
+        values
     }
 }
 

@@ -58,6 +58,32 @@ pub struct TrainedModel {
 }
 
 impl TrainedModel {
+    /// Returns each input column's share of the model's importance (summed
+    /// over a category's indicators; the shares sum to 1), largest first;
+    /// none when the model has no importances to give.
+    pub fn importances(&self) -> Vec<(String, f64)> {
+        let width = self.preprocessor.width();
+        let raw = self.estimator.importances(width);
+        let mut per_feature = vec![0.0; self.preprocessor.features.len()];
+        for (value, owner) in raw.iter().zip(self.preprocessor.owners()) {
+            per_feature[owner] += value;
+        }
+        let total: f64 = per_feature.iter().sum();
+        if total <= 0.0 {
+            // A model saved before gains were recorded, or one that never split.
+            return Vec::new();
+        }
+        let mut shares: Vec<(String, f64)> = self
+            .preprocessor
+            .features
+            .iter()
+            .zip(per_feature)
+            .map(|(f, v)| (f.name().to_owned(), v / total))
+            .collect();
+        shares.sort_by(|a, b| b.1.total_cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
+        shares
+    }
+
     /// Predicts raw records: values, or class indices with probabilities.
     pub fn predict(&self, records: &[Vec<Cell>]) -> anyhow::Result<Predictions> {
         let x = self.preprocessor.matrix(records);

@@ -18,21 +18,32 @@ pub fn accepted(kind: Kind) -> &'static [&'static str] {
         Kind::Logistic => &["c", "max_iter", "class_weight", "threshold"],
         Kind::Linear => &[],
         Kind::Ridge => &["alpha"],
-        Kind::Tree => {
-            &["max_depth", "min_samples_leaf", "min_samples_split", "class_weight", "threshold"]
-        }
+        Kind::Tree => &[
+            "max_depth",
+            "min_samples_leaf",
+            "min_samples_split",
+            "max_leaf_nodes",
+            "class_weight",
+            "threshold",
+        ],
         Kind::Forest => &[
             "n_trees",
             "max_depth",
             "min_samples_leaf",
             "max_features",
             "bootstrap",
+            "max_leaf_nodes",
             "class_weight",
             "threshold",
         ],
         Kind::Gbm => &[
             "class_weight",
             "threshold",
+            "max_leaf_nodes",
+            "max_features",
+            "early_stopping",
+            "validation_fraction",
+            "n_iter_no_change",
             "n_trees",
             "learning_rate",
             "max_depth",
@@ -63,6 +74,20 @@ pub fn check(kind: Kind, key: &str, value: &Value) -> anyhow::Result<()> {
             (number.is_some_and(|v| v >= 0.0), "a number, 0 or more".to_owned())
         }
         "max_iter" | "n_trees" | "min_samples_leaf" => {
+            (whole.is_some_and(|v| v >= 1.0), "a whole number, 1 or more".to_owned())
+        }
+        "max_leaf_nodes" => (
+            value.is_null() || whole.is_some_and(|v| v >= 2.0),
+            "a whole number, 2 or more, or null for no limit".to_owned(),
+        ),
+        "early_stopping" => (
+            value.is_boolean() || value.as_str() == Some("auto"),
+            "`auto` (on past 10,000 training rows), true or false".to_owned(),
+        ),
+        "validation_fraction" => {
+            (number.is_some_and(|v| v > 0.0 && v < 1.0), "a share in (0, 1)".to_owned())
+        }
+        "n_iter_no_change" => {
             (whole.is_some_and(|v| v >= 1.0), "a whole number, 1 or more".to_owned())
         }
         "min_samples_split" => {

@@ -84,6 +84,22 @@ impl Preprocessor {
             .collect()
     }
 
+    /// Returns, for each model input after encoding, the index of the
+    /// feature it comes from (a category's indicators share their column's).
+    pub fn owners(&self) -> Vec<usize> {
+        self.features
+            .iter()
+            .enumerate()
+            .flat_map(|(index, f)| {
+                let width = match f {
+                    Feature::Numeric { .. } => 1,
+                    Feature::Categorical { categories, .. } => categories.len(),
+                };
+                std::iter::repeat_n(index, width)
+            })
+            .collect()
+    }
+
     /// Returns the number of model inputs after encoding.
     pub fn width(&self) -> usize {
         self.features

@@ -81,6 +81,16 @@ impl Problem<'_> {
 }
 
 impl Softmax {
+    /// Returns each input's mean absolute weight over the classes.
+    pub fn weight_sizes(&self) -> Vec<f64> {
+        self.weights
+            .iter()
+            .map(|per_class| {
+                per_class.iter().map(|w| w.abs()).sum::<f64>() / per_class.len().max(1) as f64
+            })
+            .collect()
+    }
+
     /// Fits on standardised `x` and class indices below `classes`; `alpha` is
     /// the L2 strength (1 / C), the intercepts are not penalised; each row's
     /// likelihood counts `weights[row]` (1 without weights).

@@ -127,6 +127,15 @@ pub(super) fn show(dir: &Place, args: &ShowArgs) -> anyhow::Result<String> {
     if args.json {
         let mut value = serde_json::to_value(&entry)?;
         value["current"] = Value::Bool(current);
+        if let Ok(model) = model::load(&registry.model_path(entry.version)) {
+            value["importances"] = model
+                .importances()
+                .into_iter()
+                .map(
+                    |(feature, share)| serde_json::json!({"feature": feature, "importance": share}),
+                )
+                .collect();
+        }
         return Ok(serde_json::to_string_pretty(&value)?);
     }
     let mut out = String::new();
@@ -149,6 +158,20 @@ pub(super) fn show(dir: &Place, args: &ShowArgs) -> anyhow::Result<String> {
     for (name, value) in &entry.metrics {
         if let Some(number) = value.as_f64() {
             let _ = writeln!(out, "  {name:<10}{:.4}", Fixed(number));
+        }
+    }
+    // The model file is read for what it looks at; a missing or damaged one is
+    // named by `promote` and `serve`, not here.
+    let importances = model::load(&registry.model_path(entry.version))
+        .map(|m| m.importances())
+        .unwrap_or_default();
+    if !importances.is_empty() {
+        let _ = writeln!(out, "importances");
+        for (feature, share) in importances.iter().take(10) {
+            let _ = writeln!(out, "  {feature:<24} {:.4}", Fixed(*share));
+        }
+        if importances.len() > 10 {
+            let _ = writeln!(out, "  … {} more (`--json` lists them)", importances.len() - 10);
         }
     }
     let _ = writeln!(

@@ -27,6 +27,9 @@ pub struct Tree {
     left: Vec<u32>,
     /// Leaf values, `width` per leaf.
     values: Vec<f64>,
+    /// Per node: its split's gain (0 for a leaf), for feature importances.
+    #[serde(default)]
+    gain: Vec<f64>,
 }
 
 /// What a tree learns from.
@@ -50,6 +53,11 @@ pub struct Growth {
     /// How many features each split tries at least (drawn at random when
     /// fewer than all; more are tried when none of them splits).
     pub max_features: usize,
+    /// The most leaves: grows best first when set (LightGBM's `num_leaves`).
+    pub max_leaf_nodes: Option<usize>,
+    /// How many features the whole tree sees, drawn at random (boosting's
+    /// column subsampling); `None`: all of them.
+    pub tree_features: Option<usize>,
 }
 
 impl Target<'_> {
@@ -175,6 +183,46 @@ struct Pending {
     depth: usize,
     stats: Vec<f64>,
     histograms: Option<Vec<f64>>,
+    /// Its best split, once searched for.
+    split: Option<Split>,
+}
+
+/// What the split search of one tree needs.
+struct Search<'a> {
+    space: (&'a Binned, &'a Edges, &'a Target<'a>, Growth),
+    layout: Option<&'a Layout>,
+    /// The features the tree may split on.
+    features: Vec<usize>,
+    scratch: Scratch,
+}
+
+impl Search<'_> {
+    /// Returns the best split of `pending`'s node, if it may and can be split.
+    fn evaluate(
+        &mut self,
+        pending: &Pending,
+        rows: &mut [u32],
+        random: &mut Random,
+    ) -> Option<Split> {
+        let (binned, edges, target, growth) = self.space;
+        let node_rows = &mut rows[pending.start..pending.end];
+        let splittable = growth.max_depth.is_none_or(|d| pending.depth < d)
+            && node_rows.len() >= growth.min_samples_split.max(2 * growth.min_samples_leaf)
+            && !target.pure(&pending.stats);
+        if !splittable {
+            return None;
+        }
+        // A fresh feature order per node: the features drawn when fewer
+        // than all are tried, and which of equally good splits wins (as
+        // scikit-learn's `random_state` decides it).
+        random.shuffle(&mut self.features);
+        let node = NodeView {
+            rows: node_rows,
+            stats: &pending.stats,
+            histograms: self.layout.zip(pending.histograms.as_deref()),
+        };
+        best_split(binned, edges, target, growth, node, &self.features, &mut self.scratch)
+    }
 }
 
 /// Where each feature's histogram starts in a node's histograms, every
@@ -228,7 +276,9 @@ fn worth_histograms(rows: usize) -> bool {
 }
 
 impl Tree {
-    /// Grows a tree on `rows` (indices into `binned`, repeats allowed).
+    /// Grows a tree on `rows` (indices into `binned`, repeats allowed): depth
+    /// first, or best first (the leaf whose split gains most) when
+    /// `growth.max_leaf_nodes` bounds the leaves.
     pub fn grow(
         binned: &Binned,
         edges: &Edges,
@@ -238,18 +288,33 @@ impl Tree {
         random: &mut Random,
     ) -> Self {
         let width = target.stats_width();
-        let mut tree =
-            Tree { feature: vec![LEAF], threshold: vec![0.0], left: vec![0], values: vec![] };
+        let mut tree = Tree {
+            feature: vec![LEAF],
+            threshold: vec![0.0],
+            left: vec![0],
+            values: vec![],
+            gain: vec![0.0],
+        };
         let mut root = vec![0.0; width];
         for &row in &rows {
             target.add(&mut root, row as usize);
         }
-        let mut scratch = Scratch::default();
         let mut features: Vec<usize> = (0..binned.columns.len()).collect();
         // When every node tries every feature, a node's histograms are its
         // parent's minus its sibling's: only the smaller child's are summed.
         let layout = (growth.max_features >= features.len())
             .then(|| Layout::new(edges, features.len(), width));
+        // Column subsampling: the tree sees a random share of the features.
+        if let Some(count) = growth.tree_features.filter(|&c| c < features.len()) {
+            random.shuffle(&mut features);
+            features.truncate(count.max(1));
+        }
+        let mut search = Search {
+            space: (binned, edges, target, growth),
+            layout: layout.as_ref(),
+            features,
+            scratch: Scratch::default(),
+        };
         // Histogram buffers no node holds any more, for reuse, kept per thread
         // from one tree to the next.
         let mut spare: Vec<Vec<f64>> = SPARE.take();
@@ -257,34 +322,57 @@ impl Tree {
             .as_ref()
             .filter(|_| worth_histograms(rows.len()))
             .map(|layout| layout.histograms((binned, target), &rows, &mut spare));
-        let mut stack =
-            vec![Pending { node: 0, start: 0, end: rows.len(), depth: 0, stats: root, histograms }];
-        while let Some(pending) = stack.pop() {
-            let node_rows = &mut rows[pending.start..pending.end];
-            let splittable = growth.max_depth.is_none_or(|d| pending.depth < d)
-                && node_rows.len() >= growth.min_samples_split.max(2 * growth.min_samples_leaf)
-                && !target.pure(&pending.stats);
-            let split = if splittable {
-                // A fresh feature order per node: the features drawn when fewer
-                // than all are tried, and which of equally good splits wins (as
-                // scikit-learn's `random_state` decides it).
-                random.shuffle(&mut features);
-                let node = NodeView {
-                    rows: node_rows,
-                    stats: &pending.stats,
-                    histograms: layout.as_ref().zip(pending.histograms.as_deref()),
-                };
-                best_split(binned, edges, target, growth, node, &features, &mut scratch)
-            } else {
-                None
+        let root = Pending {
+            node: 0,
+            start: 0,
+            end: rows.len(),
+            depth: 0,
+            stats: root,
+            histograms,
+            split: None,
+        };
+        let best_first = growth.max_leaf_nodes;
+        let mut frontier = vec![root];
+        if best_first.is_some() {
+            frontier[0].split = search.evaluate(&frontier[0], &mut rows, random);
+        }
+        let mut leaves = 1;
+        loop {
+            let mut pending = match best_first {
+                None => match frontier.pop() {
+                    Some(mut pending) => {
+                        pending.split = search.evaluate(&pending, &mut rows, random);
+                        pending
+                    }
+                    None => break,
+                },
+                Some(most) => {
+                    let pick = (leaves < most)
+                        .then(|| {
+                            frontier
+                                .iter()
+                                .enumerate()
+                                .filter_map(|(i, p)| p.split.as_ref().map(|s| (i, s.gain)))
+                                .max_by(|a, b| a.1.total_cmp(&b.1))
+                                .map(|(i, _)| i)
+                        })
+                        .flatten();
+                    match pick {
+                        Some(index) => frontier.swap_remove(index),
+                        None => {
+                            for pending in frontier.drain(..) {
+                                tree.make_leaf(target, pending, &mut spare);
+                            }
+                            break;
+                        }
+                    }
+                }
             };
-            let Some(split) = split else {
-                spare.extend(pending.histograms);
-                tree.feature[pending.node] = LEAF;
-                tree.left[pending.node] = (tree.values.len() / target.width()) as u32;
-                target.leaf(&pending.stats, &mut tree.values);
+            let Some(split) = pending.split.take() else {
+                tree.make_leaf(target, pending, &mut spare);
                 continue;
             };
+            let node_rows = &mut rows[pending.start..pending.end];
             let column = &binned.columns[split.feature];
             let middle = partition(node_rows, |row| column[row as usize] <= split.bin);
             let right_bin = node_rows[middle..].iter().map(|&r| column[r as usize]).min();
@@ -306,29 +394,59 @@ impl Tree {
             tree.threshold[pending.node] =
                 edges.threshold(split.feature, split.bin, right_bin.unwrap_or(split.bin + 1));
             tree.left[pending.node] = left as u32;
+            tree.gain[pending.node] = split.gain;
             tree.feature.extend([LEAF, LEAF]);
             tree.threshold.extend([0.0, 0.0]);
             tree.left.extend([0, 0]);
+            tree.gain.extend([0.0, 0.0]);
+            leaves += 1;
             let (start, depth) = (pending.start, pending.depth + 1);
-            stack.push(Pending {
+            let mut right = Pending {
                 node: left + 1,
                 start: start + middle,
                 end: pending.end,
                 depth,
                 stats: right_stats,
                 histograms: right_histograms,
-            });
-            stack.push(Pending {
+                split: None,
+            };
+            let mut left = Pending {
                 node: left,
                 start,
                 end: start + middle,
                 depth,
                 stats: left_stats,
                 histograms: left_histograms,
-            });
+                split: None,
+            };
+            if best_first.is_some() {
+                left.split = search.evaluate(&left, &mut rows, random);
+                right.split = search.evaluate(&right, &mut rows, random);
+            }
+            frontier.push(right);
+            frontier.push(left);
         }
         SPARE.set(spare);
         tree
+    }
+
+    /// Makes `pending`'s node a leaf holding its statistics' value.
+    fn make_leaf(&mut self, target: &Target, pending: Pending, spare: &mut Vec<Vec<f64>>) {
+        spare.extend(pending.histograms);
+        self.feature[pending.node] = LEAF;
+        self.left[pending.node] = (self.values.len() / target.width()) as u32;
+        target.leaf(&pending.stats, &mut self.values);
+    }
+
+    /// Returns, per feature, the sum of the gains of the splits on it.
+    pub fn gains(&self, features: usize) -> Vec<f64> {
+        let mut gains = vec![0.0; features];
+        for (node, &feature) in self.feature.iter().enumerate() {
+            if feature != LEAF && (feature as usize) < features {
+                gains[feature as usize] += self.gain.get(node).copied().unwrap_or(0.0);
+            }
+        }
+        gains
     }
 
     /// Returns the number of the leaf one row falls in.

@@ -96,6 +96,11 @@ impl Forest {
             .collect()
     }
 
+    /// Returns, per input, the summed gain of the splits on it.
+    pub fn gains(&self, inputs: usize) -> Vec<f64> {
+        sum_gains(&self.trees, inputs)
+    }
+
     /// Returns how many leaves the trees have together.
     pub fn leaves(&self) -> usize {
         self.trees.iter().map(Tree::leaves).sum()
@@ -140,6 +145,18 @@ pub struct BoostSettings {
     pub l2: f64,
     /// How each tree grows.
     pub growth: Growth,
+    /// Whether to stop when a held-out share of the rows stops improving.
+    pub early_stopping: Option<EarlyStopping>,
+}
+
+/// Early stopping, as scikit-learn's HistGradientBoosting does it: a share of
+/// the training rows (stratified for classification) is held out, and
+/// boosting stops once its loss has not improved by more than 1e-7 for
+/// `n_iter_no_change` rounds.
+#[derive(Clone, Copy, Debug)]
+pub struct EarlyStopping {
+    pub validation_fraction: f64,
+    pub n_iter_no_change: usize,
 }
 
 fn sigmoid(x: f64) -> f64 {
@@ -151,6 +168,38 @@ fn softmax(raw: &[f64]) -> Vec<f64> {
     let exp: Vec<f64> = raw.iter().map(|r| (r - top).exp()).collect();
     let sum: f64 = exp.iter().sum();
     exp.iter().map(|e| e / sum).collect()
+}
+
+/// Splits the rows into those trees are grown on and a held-out share
+/// (within each class for classification), both sorted.
+fn hold_out(y: &[f64], classes: usize, fraction: f64, random: &mut Random) -> (Vec<u32>, Vec<u32>) {
+    let groups: Vec<Vec<u32>> = if classes > 0 {
+        (0..classes)
+            .map(|c| (0..y.len() as u32).filter(|&r| y[r as usize] as usize == c).collect())
+            .collect()
+    } else {
+        vec![(0..y.len() as u32).collect()]
+    };
+    let (mut fitted, mut held_out) = (Vec::new(), Vec::new());
+    for mut group in groups {
+        random.shuffle(&mut group);
+        let count = ((group.len() as f64 * fraction).round() as usize).min(group.len());
+        held_out.extend_from_slice(&group[..count]);
+        fitted.extend_from_slice(&group[count..]);
+    }
+    fitted.sort_unstable();
+    held_out.sort_unstable();
+    (fitted, held_out)
+}
+
+/// Returns true when none of the last `patience` losses improved on the one
+/// before them by more than 1e-7 (scikit-learn's `_should_stop`).
+fn no_improvement(losses: &[f64], patience: usize) -> bool {
+    if losses.len() <= patience {
+        return false;
+    }
+    let reference = losses[losses.len() - patience - 1];
+    losses[losses.len() - patience..].iter().all(|&loss| loss >= reference - 1e-7)
 }
 
 /// Returns -1, 0 or 1 as numpy's `sign` does.
@@ -173,7 +222,21 @@ fn leaf_medians(tree: &Tree, x: &Array2<f64>, y: &[f64], raw: &[f64], sample: &[
         .collect()
 }
 
+/// Sums the trees' gains per input.
+fn sum_gains(trees: &[Tree], inputs: usize) -> Vec<f64> {
+    let mut total = vec![0.0; inputs];
+    for tree in trees {
+        total.iter_mut().zip(tree.gains(inputs)).for_each(|(t, g)| *t += g);
+    }
+    total
+}
+
 impl Boosted {
+    /// Returns, per input, the summed gain of the splits on it.
+    pub fn gains(&self, inputs: usize) -> Vec<f64> {
+        sum_gains(&self.trees, inputs)
+    }
+
     /// The raw scores each output has per row.
     fn outputs(&self) -> usize {
         if self.classes > 2 { self.classes } else { 1 }
@@ -193,15 +256,28 @@ impl Boosted {
         let (edges, binned) = Edges::fit(x);
         let rows = y.len();
         let weight = |row: usize| weights.map_or(1.0, |w| w[row]);
-        let total: f64 = (0..rows).map(weight).sum::<f64>().max(f64::MIN_POSITIVE);
+        let mut random = Random::task(seed, 0);
+        // The rows trees are grown on, and those held out for early stopping.
+        let (fitted, held_out) = match settings.early_stopping {
+            Some(stopping) => {
+                hold_out(y, classes.unwrap_or(0), stopping.validation_fraction, &mut random)
+            }
+            None => ((0..rows as u32).collect(), Vec::new()),
+        };
+        let total: f64 =
+            fitted.iter().map(|&r| weight(r as usize)).sum::<f64>().max(f64::MIN_POSITIVE);
         let classes = classes.unwrap_or(0);
         let absolute = classes == 0 && settings.loss == Loss::Absolute;
         let init = match classes {
-            0 if absolute => vec![median(&mut y.to_vec())],
-            0 => vec![(0..rows).map(|r| y[r] * weight(r)).sum::<f64>() / total],
+            0 if absolute => {
+                vec![median(&mut fitted.iter().map(|&r| y[r as usize]).collect::<Vec<_>>())]
+            }
+            0 => vec![
+                fitted.iter().map(|&r| y[r as usize] * weight(r as usize)).sum::<f64>() / total,
+            ],
             _ => {
                 let mut counts = vec![0.0; classes];
-                y.iter().enumerate().for_each(|(r, &c)| counts[c as usize] += weight(r));
+                fitted.iter().for_each(|&r| counts[y[r as usize] as usize] += weight(r as usize));
                 let prior: Vec<f64> =
                     counts.iter().map(|c| (c / total).clamp(1e-12, 1.0 - 1e-12)).collect();
                 if classes == 2 {
@@ -214,16 +290,20 @@ impl Boosted {
         let mut model = Self { classes, init, trees: Vec::new() };
         let outputs = model.outputs();
         let mut raw: Vec<Vec<f64>> = (0..outputs).map(|k| vec![model.init[k]; rows]).collect();
-        let mut random = Random::task(seed, 0);
-        let sampled = ((settings.subsample.clamp(0.0, 1.0) * rows as f64).round() as usize).max(1);
+        let sampled =
+            ((settings.subsample.clamp(0.0, 1.0) * fitted.len() as f64).round() as usize).max(1);
+        let mut validation = Vec::new();
+        if settings.early_stopping.is_some() {
+            validation.push(model.loss(&raw, y, &held_out, weights, absolute));
+        }
         for round in 0..settings.rounds {
-            let sample: Vec<u32> = if sampled < rows {
-                let mut all: Vec<u32> = (0..rows as u32).collect();
+            let sample: Vec<u32> = if sampled < fitted.len() {
+                let mut all = fitted.clone();
                 random.shuffle(&mut all);
                 all.truncate(sampled);
                 all
             } else {
-                (0..rows as u32).collect()
+                fitted.clone()
             };
             let probabilities: Vec<Vec<f64>> = if classes > 2 {
                 (0..rows)
@@ -282,8 +362,46 @@ impl Boosted {
                 })
                 .collect();
             model.trees.extend(grown);
+            if let Some(stopping) = settings.early_stopping {
+                validation.push(model.loss(&raw, y, &held_out, weights, absolute));
+                if no_improvement(&validation, stopping.n_iter_no_change) {
+                    break;
+                }
+            }
         }
         model
+    }
+
+    /// Returns the mean (weighted) loss of the raw scores on `rows`: squared
+    /// or absolute error, or log loss.
+    fn loss(
+        &self,
+        raw: &[Vec<f64>],
+        y: &[f64],
+        rows: &[u32],
+        weights: Option<&[f64]>,
+        absolute: bool,
+    ) -> f64 {
+        let (mut sum, mut total) = (0.0, 0.0);
+        for &r in rows {
+            let r = r as usize;
+            let w = weights.map_or(1.0, |w| w[r]);
+            let loss = match self.classes {
+                0 if absolute => (y[r] - raw[0][r]).abs(),
+                0 => (y[r] - raw[0][r]).powi(2),
+                2 => {
+                    let p = sigmoid(raw[0][r]).clamp(1e-15, 1.0 - 1e-15);
+                    if y[r] > 0.5 { -p.ln() } else { -(1.0 - p).ln() }
+                }
+                _ => {
+                    let p = softmax(&raw.iter().map(|k| k[r]).collect::<Vec<_>>());
+                    -p[y[r] as usize].max(1e-15).ln()
+                }
+            };
+            sum += w * loss;
+            total += w;
+        }
+        sum / total.max(f64::MIN_POSITIVE)
     }
 
     /// Returns, per row, class probabilities, or the predicted value.
@@ -328,7 +446,14 @@ mod tests {
     }
 
     fn growth(max_depth: Option<usize>) -> Growth {
-        Growth { max_depth, min_samples_split: 2, min_samples_leaf: 1, max_features: 2 }
+        Growth {
+            max_depth,
+            min_samples_split: 2,
+            min_samples_leaf: 1,
+            max_features: 2,
+            max_leaf_nodes: None,
+            tree_features: None,
+        }
     }
 
     #[test]
@@ -380,6 +505,7 @@ mod tests {
                 subsample: 1.0,
                 l2: 0.0,
                 growth: growth(Some(3)),
+                early_stopping: None,
             };
             let model = Boosted::fit(&x, &target, None, settings, (1, None));
             let p = model.predict(&x);
@@ -394,6 +520,7 @@ mod tests {
             subsample: 0.8,
             l2: 0.0,
             growth: growth(Some(3)),
+            early_stopping: None,
         };
         let binary = Boosted::fit(&x, &y, Some(2), settings, (1, None));
         let p = binary.predict(&x);
@@ -426,6 +553,7 @@ mod tests {
                 subsample: 1.0,
                 l2: 0.0,
                 growth: growth(Some(3)),
+                early_stopping: None,
             };
             Boosted::fit(&x, &noisy, None, settings, (1, None)).predict(&x)
         };
@@ -453,6 +581,7 @@ mod tests {
                 subsample: 1.0,
                 l2,
                 growth: growth(Some(1)),
+                early_stopping: None,
             };
             let p = Boosted::fit(&x, &y, None, settings, (1, None)).predict(&x);
             let values: Vec<f64> = p.iter().map(|v| v[0]).collect();
@@ -462,5 +591,61 @@ mod tests {
         // A stump's two leaves: G / H apart without a penalty, G / (H + λ) with one.
         let (free, penalised) = (spread(0.0), spread(250.0));
         assert!(free > 4.0 && penalised < 0.7 * free, "{free} {penalised}");
+    }
+
+    #[test]
+    fn best_first_growth_stops_at_the_leaf_budget_and_splits_where_it_gains_most() {
+        let (x, y) = data(3000);
+        let settings = |max_leaf_nodes| ForestSettings {
+            trees: 1,
+            bootstrap: false,
+            growth: Growth { max_leaf_nodes, ..growth(None) },
+        };
+        for budget in [2, 5, 31] {
+            let forest = Forest::fit(&x, &y, Some(2), settings(Some(budget)), (1, None));
+            assert_eq!(forest.leaves(), budget, "budget {budget}");
+        }
+        // Two leaves: the one split is the informative feature's, as depth one.
+        let stump = Forest::fit(&x, &y, Some(2), settings(Some(2)), (1, None));
+        let depth_one = ForestSettings { trees: 1, bootstrap: false, growth: growth(Some(1)) };
+        let same = Forest::fit(&x, &y, Some(2), depth_one, (1, None));
+        assert_eq!(stump.predict(&x), same.predict(&x));
+    }
+
+    #[test]
+    fn a_tree_sees_only_its_share_of_the_features() {
+        let (x, y) = data(2000);
+        let one = ForestSettings {
+            trees: 8,
+            bootstrap: false,
+            growth: Growth { tree_features: Some(1), ..growth(Some(3)) },
+        };
+        let forest = Forest::fit(&x, &y, Some(2), one, (5, None));
+        for tree in &forest.trees {
+            let used = tree.gains(2).iter().filter(|&&g| g > 0.0).count();
+            assert!(used <= 1, "a tree split on {used} features");
+        }
+    }
+
+    #[test]
+    fn early_stopping_stops_when_the_held_out_loss_stops_improving() {
+        let (x, y) = data(3000);
+        let settings = |early_stopping| BoostSettings {
+            loss: Loss::Squared,
+            rounds: 500,
+            learning_rate: 0.3,
+            subsample: 1.0,
+            l2: 0.0,
+            growth: growth(Some(3)),
+            early_stopping,
+        };
+        let all = Boosted::fit(&x, &y, Some(2), settings(None), (1, None));
+        assert_eq!(all.trees.len(), 500);
+        let stopping = EarlyStopping { validation_fraction: 0.1, n_iter_no_change: 10 };
+        let stopped = Boosted::fit(&x, &y, Some(2), settings(Some(stopping)), (1, None));
+        assert!(stopped.trees.len() < 200, "stopped after {} rounds", stopped.trees.len());
+        assert!(no_improvement(&[1.0, 0.9, 0.9, 0.9], 2));
+        assert!(!no_improvement(&[1.0, 0.9, 0.8, 0.9], 2));
+        assert!(!no_improvement(&[1.0, 0.9], 2));
     }
 }

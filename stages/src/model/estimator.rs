@@ -58,35 +58,48 @@ fn feature_count(params: &Hyperparameters, features: usize, classification: bool
     (wanted as usize).clamp(1, features.max(1))
 }
 
-/// Returns how a tree grows; `max_depth` absent (or null) grows until leaves
-/// are pure or too small, or to `max_leaf_nodes` leaves, best first, when
-/// that is given (and then no depth limit unless one is given too).
-fn growth(params: &Hyperparameters, max_features: usize, default_depth: Option<usize>) -> Growth {
-    let max_leaf_nodes = params.0.get("max_leaf_nodes").and_then(serde_json::Value::as_u64);
-    let max_depth = match params.0.get("max_depth") {
-        Some(value) => value.as_u64().map(|d| d.max(1) as usize),
-        None if max_leaf_nodes.is_some() => None,
-        None => default_depth,
+/// What a tree grows to unless told otherwise.
+#[derive(Clone, Copy)]
+struct Shape {
+    max_depth: Option<usize>,
+    max_leaf_nodes: Option<usize>,
+    min_samples_leaf: usize,
+}
+
+/// scikit-learn's trees and forests: as deep as the leaves allow.
+const UNBOUNDED: Shape = Shape { max_depth: None, max_leaf_nodes: None, min_samples_leaf: 1 };
+
+/// gbm: HistGradientBoosting's (and LightGBM's) 31 leaves grown best first,
+/// no depth limit, 20 rows a leaf at least (see bench/models-at-defaults).
+const BOOSTED: Shape = Shape { max_depth: None, max_leaf_nodes: Some(31), min_samples_leaf: 20 };
+
+/// Returns how a tree grows: `max_depth`, `max_leaf_nodes` (best first) and
+/// `min_samples_leaf` as given, null meaning no limit, else `shape`'s.
+fn growth(params: &Hyperparameters, max_features: usize, shape: Shape) -> Growth {
+    let limit = |key: &str, default: Option<usize>| match params.0.get(key) {
+        Some(value) => value.as_u64().map(|n| n as usize),
+        None => default,
     };
     Growth {
-        max_depth,
+        max_depth: limit("max_depth", shape.max_depth).map(|d| d.max(1)),
         min_samples_split: params.int("min_samples_split", 2).max(2) as usize,
-        min_samples_leaf: params.int("min_samples_leaf", 1).max(1) as usize,
+        min_samples_leaf: params.int("min_samples_leaf", shape.min_samples_leaf as i64).max(1)
+            as usize,
         max_features,
-        max_leaf_nodes: max_leaf_nodes.map(|n| n.max(2) as usize),
+        max_leaf_nodes: limit("max_leaf_nodes", shape.max_leaf_nodes).map(|n| n.max(2)),
         tree_features: None,
     }
 }
 
-/// Returns gbm's early stopping: `early_stopping` true, false or `auto` (on
-/// past 10,000 training rows, as scikit-learn's HistGradientBoosting), with
-/// `validation_fraction` (0.1) held out and `n_iter_no_change` (10) rounds of
-/// patience; off when absent.
+/// Returns gbm's early stopping: `early_stopping` true, false or `auto` (the
+/// default: on past 10,000 training rows, as scikit-learn's
+/// HistGradientBoosting), with `validation_fraction` (0.1) held out and
+/// `n_iter_no_change` (10) rounds of patience.
 fn early_stopping(params: &Hyperparameters, rows: usize) -> anyhow::Result<Option<EarlyStopping>> {
     let on = match params.0.get("early_stopping") {
-        None | Some(serde_json::Value::Bool(false)) => false,
+        Some(serde_json::Value::Bool(false)) => false,
         Some(serde_json::Value::Bool(true)) => true,
-        Some(_) => rows > 10_000,
+        _ => rows > 10_000,
     };
     Ok(on.then(|| EarlyStopping {
         validation_fraction: params.float("validation_fraction", 0.1),
@@ -207,7 +220,7 @@ pub fn fit(
             let settings = ForestSettings {
                 trees: 1,
                 bootstrap: false,
-                growth: growth(params, x.ncols(), None),
+                growth: growth(params, x.ncols(), UNBOUNDED),
             };
             let forest = Forest::fit(x, y, classes, settings, (seed, weights));
             Ok(Estimator::Forest { classification: classes.is_some(), forest })
@@ -217,7 +230,11 @@ pub fn fit(
                 trees: params.int("n_trees", 100).max(1) as usize,
                 bootstrap: params.0.get("bootstrap").and_then(serde_json::Value::as_bool)
                     != Some(false),
-                growth: growth(params, feature_count(params, x.ncols(), classes.is_some()), None),
+                growth: growth(
+                    params,
+                    feature_count(params, x.ncols(), classes.is_some()),
+                    UNBOUNDED,
+                ),
             };
             let forest = Forest::fit(x, y, classes, settings, (seed, weights));
             Ok(Estimator::Forest { classification: classes.is_some(), forest })
@@ -243,7 +260,7 @@ pub fn fit(
                         .0
                         .get("max_features")
                         .map(|_| feature_count(params, x.ncols(), false)),
-                    ..growth(params, x.ncols(), Some(3))
+                    ..growth(params, x.ncols(), BOOSTED)
                 },
                 early_stopping: early_stopping(params, x.nrows())?,
             };

@@ -79,12 +79,9 @@ pub fn run(args: &TrainArgs) -> anyhow::Result<String> {
     let params = Hyperparameters::collect(args.fit.model, &args.params_file, &args.params)?;
     let mut train = Labelled::read(&args.fit.train, &args.fit.target)?;
     let mut test = Labelled::read(&args.test, &args.fit.target)?;
-    let sample_weights = match &args.fit.weight_column {
-        Some(column) => {
-            test.take_weights(column)?;
-            Some(train.take_weights(column)?)
-        }
-        None => None,
+    let (sample_weights, test_weights) = match &args.fit.weight_column {
+        Some(column) => (Some(train.take_weights(column)?), Some(test.take_weights(column)?)),
+        None => (None, None),
     };
     if train.features != test.features {
         anyhow::bail!(
@@ -157,7 +154,7 @@ pub fn run(args: &TrainArgs) -> anyhow::Result<String> {
         gate_metric,
         &classes,
         &y_train,
-        &y_test,
+        (&y_test, test_weights.as_deref()),
         &predicted,
         probabilities.as_deref(),
     )?;
@@ -278,7 +275,7 @@ fn score(
     (key, lower_is_better): (&str, bool),
     classes: &[String],
     y_train: &[f64],
-    y_test: &[f64],
+    (y_test, test_weights): (&[f64], Option<&[f64]>),
     predicted: &[f64],
     probabilities: Option<&[Vec<f64>]>,
 ) -> anyhow::Result<Value> {
@@ -286,8 +283,8 @@ fn score(
         Task::Regression => {
             let mean = y_train.iter().sum::<f64>() / y_train.len().max(1) as f64;
             let constant = vec![mean; y_test.len()];
-            let baseline = metrics::regression_report(y_test, &constant);
-            let report = metrics::regression_report(y_test, predicted);
+            let baseline = metrics::regression_report(y_test, &constant, test_weights);
+            let report = metrics::regression_report(y_test, predicted, test_weights);
             (report, baseline.clone(), json!({"kind": "mean", "metrics": baseline}))
         }
         Task::Classification => {
@@ -306,8 +303,15 @@ fn score(
                 &truth,
                 &vec![majority; truth.len()],
                 Some(&constant_probabilities),
+                test_weights,
             );
-            let report = metrics::classification_report(classes, &truth, &labels, probabilities);
+            let report = metrics::classification_report(
+                classes,
+                &truth,
+                &labels,
+                probabilities,
+                test_weights,
+            );
             (
                 report,
                 baseline.clone(),

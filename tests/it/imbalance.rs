@@ -263,3 +263,70 @@ fn importances_are_in_the_metrics_and_in_model_show() {
     assert!(show.stdout.contains("importances\n  "), "{show}");
     assert!(show.stdout.contains("amount"), "{show}");
 }
+
+/// Returns `csv` with a column `w` appended: `weight(row)` per data row.
+fn with_weights(csv: &str, weight: impl Fn(usize) -> f64) -> String {
+    let mut lines = csv.lines();
+    let mut out = format!("{},w\n", lines.next().unwrap());
+    for (row, line) in lines.enumerate() {
+        out.push_str(&format!("{line},{}\n", weight(row)));
+    }
+    out
+}
+
+#[test]
+fn test_metrics_count_sample_weights_as_rows() {
+    let repo = Repo::new();
+    credit(&repo, "2000", "0.05");
+    let (train_csv, test_csv) = (repo.read("prepared/train.csv"), repo.read("prepared/test.csv"));
+    repo.write("train-w.csv", &with_weights(&train_csv, |_| 1.0));
+    // Weighing the first test rows 2 is counting them twice.
+    repo.write("test-w.csv", &with_weights(&test_csv, |row| if row < 40 { 2.0 } else { 1.0 }));
+    let mut lines: Vec<&str> = test_csv.lines().collect();
+    let doubled: Vec<&str> = lines[1..41].to_vec();
+    lines.extend(doubled);
+    repo.write("test-twice.csv", &with_weights(&(lines.join("\n") + "\n"), |_| 1.0));
+    let run = |test: &str| {
+        let args = [
+            "stage",
+            "train",
+            "--train",
+            "train-w.csv",
+            "--test",
+            test,
+            "--target",
+            "is_fraud",
+            "--task",
+            "classification",
+            "--model",
+            "gbm",
+            "--param",
+            "n_trees=20",
+            "--weight-column",
+            "w",
+            "--model-out",
+            "m.model",
+            "--metrics-out",
+            "m.json",
+        ];
+        let done = repo.pipit(args);
+        assert_eq!(done.code, 0, "{done}");
+        metrics(&repo)
+    };
+    let (weighted, twice) = (run("test-w.csv"), run("test-twice.csv"));
+    for metric in
+        ["accuracy", "precision", "recall", "f1", "roc_auc", "pr_auc", "log_loss", "brier"]
+    {
+        let (a, b) = (weighted[metric].as_f64().unwrap(), twice[metric].as_f64().unwrap());
+        assert!((a - b).abs() < 1e-9, "{metric}: {a} weighted against {b} repeated");
+    }
+    let total = |m: &Value| -> f64 {
+        m["confusion_matrix"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .flat_map(|r| r.as_array().unwrap().iter().map(|c| c.as_f64().unwrap()))
+            .sum()
+    };
+    assert_eq!(total(&weighted), total(&twice), "the matrix sums the weights");
+}

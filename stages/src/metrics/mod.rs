@@ -56,85 +56,112 @@ pub fn key_metric(
         })
 }
 
-/// Returns R², RMSE and MAE as JSON.
-pub fn regression_report(truth: &[f64], predicted: &[f64]) -> Value {
+/// Returns R², RMSE and MAE as JSON; with `weights`, each test row counts
+/// its weight (scikit-learn's `sample_weight`).
+pub fn regression_report(truth: &[f64], predicted: &[f64], weights: Option<&[f64]>) -> Value {
     json!({
-        "r2": r2(truth, predicted),
-        "rmse": rmse(truth, predicted),
-        "mae": mae(truth, predicted),
+        "r2": r2(truth, predicted, weights),
+        "rmse": rmse(truth, predicted, weights),
+        "mae": mae(truth, predicted, weights),
     })
 }
 
 /// Returns accuracy, precision, recall, F1, ROC-AUC, PR-AUC (binary),
-/// log-loss, Brier score (binary) and the confusion matrix as JSON.
+/// log-loss, Brier score (binary) and the confusion matrix as JSON; with
+/// `weights`, each test row counts its weight, the confusion matrix too.
 pub fn classification_report(
     classes: &[String],
     truth: &[usize],
     predicted: &[usize],
     probabilities: Option<&[Vec<f64>]>,
+    weights: Option<&[f64]>,
 ) -> Value {
-    let matrix = confusion(truth, predicted, classes.len());
+    let matrix = confusion(truth, predicted, classes.len(), weights);
     let (precision, recall, f1) = precision_recall_f1(&matrix);
     let (roc_auc, pr_auc) = match probabilities {
         Some(p) if classes.len() == 2 => {
             let positive: Vec<bool> = truth.iter().map(|&t| t == 1).collect();
             let scores: Vec<f64> = p.iter().map(|row| row.get(1).copied().unwrap_or(0.0)).collect();
-            (ranking::roc_auc(&positive, &scores), average_precision(&positive, &scores))
+            (
+                ranking::roc_auc(&positive, &scores, weights),
+                average_precision(&positive, &scores, weights),
+            )
         }
-        Some(p) => (roc_auc_ovr(truth, p, classes.len()), None),
+        Some(p) => (roc_auc_ovr(truth, p, classes.len(), weights), None),
         None => (None, None),
     };
+    // Counts unweighted, sums of weights with weights.
+    let shown: Value = if weights.is_some() {
+        json!(matrix)
+    } else {
+        json!(
+            matrix
+                .iter()
+                .map(|row| row.iter().map(|&c| c as u64).collect())
+                .collect::<Vec<Vec<u64>>>()
+        )
+    };
     json!({
-        "accuracy": accuracy(truth, predicted),
+        "accuracy": accuracy(truth, predicted, weights),
         "precision": precision,
         "recall": recall,
         "f1": f1,
         "roc_auc": roc_auc,
         "pr_auc": pr_auc,
-        "log_loss": probabilities.map(|p| log_loss(truth, p)),
-        "brier": probabilities.filter(|_| classes.len() == 2).map(|p| brier(truth, p)),
+        "log_loss": probabilities.map(|p| log_loss(truth, p, weights)),
+        "brier": probabilities.filter(|_| classes.len() == 2).map(|p| brier(truth, p, weights)),
         "classes": classes,
-        "confusion_matrix": matrix,
+        "confusion_matrix": shown,
     })
+}
+
+/// Returns the weighted mean of `values` (each weighing 1 without weights).
+fn mean_of(values: impl Iterator<Item = f64>, weights: Option<&[f64]>) -> f64 {
+    let (mut sum, mut total) = (0.0, 0.0);
+    for (i, value) in values.enumerate() {
+        let w = weights.map_or(1.0, |w| w[i]);
+        sum += w * value;
+        total += w;
+    }
+    if total > 0.0 { sum / total } else { 0.0 }
 }
 
 /// Returns the mean negative log-likelihood of the true classes (scikit-learn's
 /// `log_loss`, probabilities clipped to [ε, 1 − ε] with ε = f64::EPSILON).
-pub fn log_loss(truth: &[usize], probabilities: &[Vec<f64>]) -> f64 {
-    let total: f64 = truth
-        .iter()
-        .zip(probabilities)
-        .map(|(&t, p)| {
-            let p = p.get(t).copied().unwrap_or(0.0).clamp(f64::EPSILON, 1.0 - f64::EPSILON);
-            -p.ln()
-        })
-        .sum();
-    total / truth.len().max(1) as f64
+pub fn log_loss(truth: &[usize], probabilities: &[Vec<f64>], weights: Option<&[f64]>) -> f64 {
+    let losses = truth.iter().zip(probabilities).map(|(&t, p)| {
+        -p.get(t).copied().unwrap_or(0.0).clamp(f64::EPSILON, 1.0 - f64::EPSILON).ln()
+    });
+    mean_of(losses, weights)
 }
 
 /// Returns the mean squared difference between the positive class's
 /// probability and the truth (scikit-learn's binary `brier_score_loss`).
-pub fn brier(truth: &[usize], probabilities: &[Vec<f64>]) -> f64 {
-    let total: f64 = truth
+pub fn brier(truth: &[usize], probabilities: &[Vec<f64>], weights: Option<&[f64]>) -> f64 {
+    let errors = truth
         .iter()
         .zip(probabilities)
-        .map(|(&t, p)| (p.get(1).copied().unwrap_or(0.0) - f64::from(u8::from(t == 1))).powi(2))
-        .sum();
-    total / truth.len().max(1) as f64
+        .map(|(&t, p)| (p.get(1).copied().unwrap_or(0.0) - f64::from(u8::from(t == 1))).powi(2));
+    mean_of(errors, weights)
 }
 
-/// Returns the share of `predicted` labels equal to `truth`.
-pub fn accuracy(truth: &[usize], predicted: &[usize]) -> f64 {
-    let hits = truth.iter().zip(predicted).filter(|(t, p)| t == p).count();
-    hits as f64 / truth.len().max(1) as f64
+/// Returns the (weighted) share of `predicted` labels equal to `truth`.
+pub fn accuracy(truth: &[usize], predicted: &[usize], weights: Option<&[f64]>) -> f64 {
+    mean_of(truth.iter().zip(predicted).map(|(t, p)| f64::from(u8::from(t == p))), weights)
 }
 
-/// Returns the confusion matrix: `matrix[t][p]` counts truth `t` predicted `p`.
-pub fn confusion(truth: &[usize], predicted: &[usize], classes: usize) -> Vec<Vec<usize>> {
-    let mut matrix = vec![vec![0; classes]; classes];
-    for (&t, &p) in truth.iter().zip(predicted) {
+/// Returns the confusion matrix: `matrix[t][p]` counts (or sums the weights
+/// of) the rows of truth `t` predicted `p`.
+pub fn confusion(
+    truth: &[usize],
+    predicted: &[usize],
+    classes: usize,
+    weights: Option<&[f64]>,
+) -> Vec<Vec<f64>> {
+    let mut matrix = vec![vec![0.0; classes]; classes];
+    for (i, (&t, &p)) in truth.iter().zip(predicted).enumerate() {
         if t < classes && p < classes {
-            matrix[t][p] += 1;
+            matrix[t][p] += weights.map_or(1.0, |w| w[i]);
         }
     }
     matrix
@@ -142,11 +169,11 @@ pub fn confusion(truth: &[usize], predicted: &[usize], classes: usize) -> Vec<Ve
 
 /// Precision, recall and F1 of class `class` (0 where undefined, as
 /// scikit-learn's `zero_division=0`).
-pub fn class_scores(matrix: &[Vec<usize>], class: usize) -> (f64, f64, f64) {
-    let true_positive = matrix[class][class] as f64;
-    let predicted: usize = matrix.iter().map(|row| row[class]).sum();
-    let actual: usize = matrix[class].iter().sum();
-    let ratio = |a: f64, b: usize| if b == 0 { 0.0 } else { a / b as f64 };
+pub fn class_scores(matrix: &[Vec<f64>], class: usize) -> (f64, f64, f64) {
+    let true_positive = matrix[class][class];
+    let predicted: f64 = matrix.iter().map(|row| row[class]).sum();
+    let actual: f64 = matrix[class].iter().sum();
+    let ratio = |a: f64, b: f64| if b == 0.0 { 0.0 } else { a / b };
     let (precision, recall) = (ratio(true_positive, predicted), ratio(true_positive, actual));
     let f1 = if precision + recall == 0.0 {
         0.0
@@ -158,7 +185,7 @@ pub fn class_scores(matrix: &[Vec<usize>], class: usize) -> (f64, f64, f64) {
 
 /// Precision, recall and F1: of class 1 for two classes, macro-averaged over
 /// all classes otherwise.
-pub fn precision_recall_f1(matrix: &[Vec<usize>]) -> (f64, f64, f64) {
+pub fn precision_recall_f1(matrix: &[Vec<f64>]) -> (f64, f64, f64) {
     if matrix.len() == 2 {
         return class_scores(matrix, 1);
     }
@@ -173,13 +200,18 @@ pub fn precision_recall_f1(matrix: &[Vec<usize>]) -> (f64, f64, f64) {
 
 /// One-vs-rest ROC-AUC averaged over classes (scikit-learn's
 /// `multi_class="ovr", average="macro"`); `probabilities[row][class]`.
-pub fn roc_auc_ovr(truth: &[usize], probabilities: &[Vec<f64>], classes: usize) -> Option<f64> {
+pub fn roc_auc_ovr(
+    truth: &[usize],
+    probabilities: &[Vec<f64>],
+    classes: usize,
+    weights: Option<&[f64]>,
+) -> Option<f64> {
     let per_class: Option<Vec<f64>> = (0..classes)
         .map(|class| {
             let positive: Vec<bool> = truth.iter().map(|&t| t == class).collect();
             let scores: Vec<f64> =
                 probabilities.iter().map(|p| p.get(class).copied().unwrap_or(0.0)).collect();
-            roc_auc(&positive, &scores)
+            roc_auc(&positive, &scores, weights)
         })
         .collect();
     per_class.map(|aucs| aucs.iter().sum::<f64>() / aucs.len().max(1) as f64)
@@ -187,10 +219,12 @@ pub fn roc_auc_ovr(truth: &[usize], probabilities: &[Vec<f64>], classes: usize) 
 
 /// R² (scikit-learn's `r2_score`: 1 for a perfect fit of a constant target,
 /// 0 for an imperfect one).
-pub fn r2(truth: &[f64], predicted: &[f64]) -> f64 {
-    let mean = truth.iter().sum::<f64>() / truth.len().max(1) as f64;
-    let residual: f64 = truth.iter().zip(predicted).map(|(t, p)| (t - p).powi(2)).sum();
-    let total: f64 = truth.iter().map(|t| (t - mean).powi(2)).sum();
+pub fn r2(truth: &[f64], predicted: &[f64], weights: Option<&[f64]>) -> f64 {
+    let mean = mean_of(truth.iter().copied(), weights);
+    let w = |i: usize| weights.map_or(1.0, |w| w[i]);
+    let residual: f64 =
+        truth.iter().zip(predicted).enumerate().map(|(i, (t, p))| w(i) * (t - p).powi(2)).sum();
+    let total: f64 = truth.iter().enumerate().map(|(i, t)| w(i) * (t - mean).powi(2)).sum();
     if total == 0.0 {
         return if residual == 0.0 { 1.0 } else { 0.0 };
     }
@@ -198,14 +232,13 @@ pub fn r2(truth: &[f64], predicted: &[f64]) -> f64 {
 }
 
 /// Root mean squared error.
-pub fn rmse(truth: &[f64], predicted: &[f64]) -> f64 {
-    let squared: f64 = truth.iter().zip(predicted).map(|(t, p)| (t - p).powi(2)).sum();
-    (squared / truth.len().max(1) as f64).sqrt()
+pub fn rmse(truth: &[f64], predicted: &[f64], weights: Option<&[f64]>) -> f64 {
+    mean_of(truth.iter().zip(predicted).map(|(t, p)| (t - p).powi(2)), weights).sqrt()
 }
 
 /// Mean absolute error.
-pub fn mae(truth: &[f64], predicted: &[f64]) -> f64 {
-    truth.iter().zip(predicted).map(|(t, p)| (t - p).abs()).sum::<f64>() / truth.len().max(1) as f64
+pub fn mae(truth: &[f64], predicted: &[f64], weights: Option<&[f64]>) -> f64 {
+    mean_of(truth.iter().zip(predicted).map(|(t, p)| (t - p).abs()), weights)
 }
 
 #[cfg(test)]
@@ -217,9 +250,9 @@ mod tests {
         // truth 1 1 1 0 0 0 0 0, predicted 1 1 0 1 0 0 0 0: TP 2, FN 1, FP 1, TN 4.
         let truth = [1, 1, 1, 0, 0, 0, 0, 0];
         let predicted = [1, 1, 0, 1, 0, 0, 0, 0];
-        let matrix = confusion(&truth, &predicted, 2);
-        assert_eq!(matrix, [[4, 1], [1, 2]]);
-        assert_eq!(accuracy(&truth, &predicted), 0.75);
+        let matrix = confusion(&truth, &predicted, 2, None);
+        assert_eq!(matrix, [[4.0, 1.0], [1.0, 2.0]]);
+        assert_eq!(accuracy(&truth, &predicted, None), 0.75);
         let (p, r, f) = precision_recall_f1(&matrix);
         assert_eq!((p, r), (2.0 / 3.0, 2.0 / 3.0));
         assert!((f - 2.0 / 3.0).abs() < 1e-12);
@@ -227,7 +260,7 @@ mod tests {
 
     #[test]
     fn a_model_that_never_predicts_positive_scores_zero_not_nan() {
-        let matrix = confusion(&[1, 0, 0], &[0, 0, 0], 2);
+        let matrix = confusion(&[1, 0, 0], &[0, 0, 0], 2, None);
         assert_eq!(precision_recall_f1(&matrix), (0.0, 0.0, 0.0));
     }
 
@@ -236,7 +269,7 @@ mod tests {
         // Class 0: P 1, R 1/2; class 1: P 1/2, R 1; class 2: P 1, R 1.
         let truth = [0, 0, 1, 2];
         let predicted = [0, 1, 1, 2];
-        let (p, r, f) = precision_recall_f1(&confusion(&truth, &predicted, 3));
+        let (p, r, f) = precision_recall_f1(&confusion(&truth, &predicted, 3, None));
         assert!((p - 2.5 / 3.0).abs() < 1e-12 && (r - 2.5 / 3.0).abs() < 1e-12);
         let f_expected = (2.0 / 3.0 + 2.0 / 3.0 + 1.0) / 3.0;
         assert!((f - f_expected).abs() < 1e-12);
@@ -247,7 +280,7 @@ mod tests {
         // Class 0 and 2 perfectly ranked, class 1 ranked backwards: (1 + 0 + 1) / 3.
         let truth = [0, 1, 2];
         let probabilities = vec![vec![0.8, 0.1, 0.1], vec![0.5, 0.0, 0.5], vec![0.1, 0.2, 0.7]];
-        let auc = roc_auc_ovr(&truth, &probabilities, 3).unwrap();
+        let auc = roc_auc_ovr(&truth, &probabilities, 3, None).unwrap();
         assert!((auc - 2.0 / 3.0).abs() < 1e-12, "{auc}");
     }
 
@@ -256,13 +289,13 @@ mod tests {
         // scikit-learn's documented example: log_loss(["spam", "ham", "ham", "spam"],
         // [[.1, .9], [.9, .1], [.8, .2], [.35, .65]]) = 0.21616…
         let p = vec![vec![0.1, 0.9], vec![0.9, 0.1], vec![0.8, 0.2], vec![0.35, 0.65]];
-        assert!((log_loss(&[1, 0, 0, 1], &p) - 0.216_161_874_680_579_1).abs() < 1e-12);
+        assert!((log_loss(&[1, 0, 0, 1], &p, None) - 0.216_161_874_680_579_1).abs() < 1e-12);
         let truth = [0, 1, 1, 0];
         // brier_score_loss([0, 1, 1, 0], [0.1, 0.9, 0.8, 0.3]) = 0.0375
         let q = vec![vec![0.9, 0.1], vec![0.1, 0.9], vec![0.2, 0.8], vec![0.7, 0.3]];
-        assert!((brier(&truth, &q) - 0.0375).abs() < 1e-12);
+        assert!((brier(&truth, &q, None) - 0.0375).abs() < 1e-12);
         let report =
-            classification_report(&["a".into(), "b".into()], &truth, &[0, 1, 1, 0], Some(&q));
+            classification_report(&["a".into(), "b".into()], &truth, &[0, 1, 1, 0], Some(&q), None);
         assert!(report["brier"].as_f64().is_some() && report["log_loss"].as_f64().is_some());
     }
 
@@ -271,10 +304,19 @@ mod tests {
         let truth = [3.0, -0.5, 2.0, 7.0];
         let predicted = [2.5, 0.0, 2.0, 8.0];
         // scikit-learn's documented example: r2_score = 0.9486..., MAE 0.5, MSE 0.375.
-        assert!((r2(&truth, &predicted) - 0.948_608_137_044_967_9).abs() < 1e-12);
-        assert_eq!(mae(&truth, &predicted), 0.5);
-        assert!((rmse(&truth, &predicted) - 0.375f64.sqrt()).abs() < 1e-12);
-        assert_eq!(r2(&[2.0, 2.0], &[2.0, 2.0]), 1.0);
-        assert_eq!(r2(&[2.0, 2.0], &[1.0, 2.0]), 0.0);
+        assert!((r2(&truth, &predicted, None) - 0.948_608_137_044_967_9).abs() < 1e-12);
+        assert_eq!(mae(&truth, &predicted, None), 0.5);
+        assert!((rmse(&truth, &predicted, None) - 0.375f64.sqrt()).abs() < 1e-12);
+        assert_eq!(r2(&[2.0, 2.0], &[2.0, 2.0], None), 1.0);
+        assert_eq!(r2(&[2.0, 2.0], &[1.0, 2.0], None), 0.0);
+        // A weight of 2 is a row counted twice.
+        let weights = [2.0, 1.0, 1.0, 1.0];
+        let twice = ([3.0, 3.0, -0.5, 2.0, 7.0], [2.5, 2.5, 0.0, 2.0, 8.0]);
+        assert!(
+            (r2(&truth, &predicted, Some(&weights)) - r2(&twice.0, &twice.1, None)).abs() < 1e-12
+        );
+        assert!(
+            (mae(&truth, &predicted, Some(&weights)) - mae(&twice.0, &twice.1, None)).abs() < 1e-12
+        );
     }
 }

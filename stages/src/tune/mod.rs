@@ -131,6 +131,8 @@ struct Fold {
     y_train: Vec<f64>,
     /// The training rows' sample weights (`--weight-column`).
     w_train: Option<Vec<f64>>,
+    /// The held-out rows' sample weights, which the score counts.
+    w_test: Option<Vec<f64>>,
     x_test: Array2<f64>,
     y_test: Vec<f64>,
 }
@@ -170,7 +172,9 @@ impl Study {
         )?;
         let predicted = estimator.predict(&fold.x_test)?;
         let report = match self.task {
-            Task::Regression => metrics::regression_report(&fold.y_test, &predicted),
+            Task::Regression => {
+                metrics::regression_report(&fold.y_test, &predicted, fold.w_test.as_deref())
+            }
             Task::Classification => {
                 let probabilities = estimator.predict_proba(&fold.x_test)?;
                 let truth: Vec<usize> = fold.y_test.iter().map(|&v| v as usize).collect();
@@ -180,6 +184,7 @@ impl Study {
                     &truth,
                     &labels,
                     probabilities.as_deref(),
+                    fold.w_test.as_deref(),
                 )
             }
         };
@@ -398,9 +403,11 @@ pub fn run(args: &TuneArgs) -> anyhow::Result<String> {
                 (preprocessor.matrix(&records), rows.iter().map(|&r| y[r]).collect::<Vec<f64>>())
             };
             let ((x_train, y_train), (x_test, y_test)) = (pick(&train_rows), pick(test_rows));
-            let w_train =
-                sample_weights.as_ref().map(|w| train_rows.iter().map(|&r| w[r]).collect());
-            Fold { x_train, y_train, w_train, x_test, y_test }
+            let pick_weights = |rows: &[usize]| {
+                sample_weights.as_ref().map(|w| rows.iter().map(|&r| w[r]).collect())
+            };
+            let (w_train, w_test) = (pick_weights(&train_rows), pick_weights(test_rows));
+            Fold { x_train, y_train, w_train, x_test, y_test, w_test }
         })
         .collect();
     let study = Study {

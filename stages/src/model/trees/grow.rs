@@ -32,6 +32,16 @@ pub struct Tree {
     gain: Vec<f64>,
 }
 
+/// Where the rows a tree was grown on ended: `rows` reordered so that each
+/// leaf's are `rows[start..end]` for its `(leaf, start, end)` in `leaves`.
+pub struct Placed {
+    pub rows: Vec<u32>,
+    pub leaves: Vec<LeafRows>,
+}
+
+/// A leaf and the range of [`Placed::rows`] it holds: `(leaf, start, end)`.
+pub type LeafRows = (usize, usize, usize);
+
 /// What a tree learns from.
 pub enum Target<'a> {
     /// Class indices below `classes`, each row counting `weights[row]`
@@ -251,6 +261,43 @@ impl Layout {
         let mut histograms = spare.pop().unwrap_or_default();
         histograms.clear();
         histograms.resize(*self.offsets.last().expect("offsets start at 0"), 0.0);
+        if let Target::Gradients { gradients, hessians, .. } = target {
+            // The rows' gradients and hessians gathered once, in row order, so
+            // that every feature's pass reads them in sequence.
+            let gathered: Vec<[f64; 2]> =
+                rows.iter().map(|&row| [gradients[row as usize], hessians[row as usize]]).collect();
+            let mut copies = Vec::new();
+            for (feature, column) in binned.columns.iter().enumerate() {
+                let slice = &mut histograms[self.offsets[feature]..self.offsets[feature + 1]];
+                let bins = slice.len() / 3;
+                if bins > 16 {
+                    for (&row, [g, h]) in rows.iter().zip(&gathered) {
+                        let slot = column[row as usize] as usize * 3;
+                        slice[slot] += 1.0;
+                        slice[slot + 1] += g;
+                        slice[slot + 2] += h;
+                    }
+                    continue;
+                }
+                // Few bins (an indicator): consecutive rows mostly add to the
+                // same slot, and each add would wait for the last. Four copies
+                // of the histogram, row i adding to copy i mod 4, keep four
+                // chains going at once; they are summed at the end.
+                copies.clear();
+                copies.resize(4 * slice.len(), 0.0);
+                let width = slice.len();
+                for (i, (&row, [g, h])) in rows.iter().zip(&gathered).enumerate() {
+                    let slot = (i & 3) * width + column[row as usize] as usize * 3;
+                    copies[slot] += 1.0;
+                    copies[slot + 1] += g;
+                    copies[slot + 2] += h;
+                }
+                for copy in copies.chunks_exact(width) {
+                    slice.iter_mut().zip(copy).for_each(|(s, c)| *s += c);
+                }
+            }
+            return histograms;
+        }
         for (feature, column) in binned.columns.iter().enumerate() {
             let slice = &mut histograms[self.offsets[feature]..self.offsets[feature + 1]];
             target.accumulate(rows, column, slice);
@@ -284,9 +331,22 @@ impl Tree {
         edges: &Edges,
         target: &Target,
         growth: Growth,
-        mut rows: Vec<u32>,
+        rows: Vec<u32>,
         random: &mut Random,
     ) -> Self {
+        Self::grow_placed(binned, edges, target, growth, rows, random).0
+    }
+
+    /// Grows a tree as [`Tree::grow`] does, and returns with it where `rows`
+    /// went: the rows, reordered, and each leaf's range of them.
+    pub fn grow_placed(
+        binned: &Binned,
+        edges: &Edges,
+        target: &Target,
+        growth: Growth,
+        mut rows: Vec<u32>,
+        random: &mut Random,
+    ) -> (Self, Placed) {
         let width = target.stats_width();
         let mut tree = Tree {
             feature: vec![LEAF],
@@ -332,6 +392,8 @@ impl Tree {
             split: None,
         };
         let best_first = growth.max_leaf_nodes;
+        let mut moved = Vec::new();
+        let mut placed = Vec::new();
         let mut frontier = vec![root];
         if best_first.is_some() {
             frontier[0].split = search.evaluate(&frontier[0], &mut rows, random);
@@ -361,7 +423,7 @@ impl Tree {
                         Some(index) => frontier.swap_remove(index),
                         None => {
                             for pending in frontier.drain(..) {
-                                tree.make_leaf(target, pending, &mut spare);
+                                tree.make_leaf(target, pending, (&mut spare, &mut placed));
                             }
                             break;
                         }
@@ -369,12 +431,12 @@ impl Tree {
                 }
             };
             let Some(split) = pending.split.take() else {
-                tree.make_leaf(target, pending, &mut spare);
+                tree.make_leaf(target, pending, (&mut spare, &mut placed));
                 continue;
             };
             let node_rows = &mut rows[pending.start..pending.end];
             let column = &binned.columns[split.feature];
-            let middle = partition(node_rows, |row| column[row as usize] <= split.bin);
+            let middle = partition(node_rows, |row| column[row as usize] <= split.bin, &mut moved);
             let right_bin = node_rows[middle..].iter().map(|&r| column[r as usize]).min();
             let mut left_stats = vec![0.0; width];
             for &row in &node_rows[..middle] {
@@ -427,14 +489,22 @@ impl Tree {
             frontier.push(left);
         }
         SPARE.set(spare);
-        tree
+        (tree, Placed { rows, leaves: placed })
     }
 
-    /// Makes `pending`'s node a leaf holding its statistics' value.
-    fn make_leaf(&mut self, target: &Target, pending: Pending, spare: &mut Vec<Vec<f64>>) {
+    /// Makes `pending`'s node a leaf holding its statistics' value, and notes
+    /// which rows it holds.
+    fn make_leaf(
+        &mut self,
+        target: &Target,
+        pending: Pending,
+        (spare, placed): (&mut Vec<Vec<f64>>, &mut Vec<LeafRows>),
+    ) {
         spare.extend(pending.histograms);
         self.feature[pending.node] = LEAF;
-        self.left[pending.node] = (self.values.len() / target.width()) as u32;
+        let leaf = self.values.len() / target.width();
+        self.left[pending.node] = leaf as u32;
+        placed.push((leaf, pending.start, pending.end));
         target.leaf(&pending.stats, &mut self.values);
     }
 
@@ -466,6 +536,11 @@ impl Tree {
     pub fn leaf_values(&self, row: &[f64], width: usize) -> &[f64] {
         let leaf = self.leaf(row);
         &self.values[leaf * width..(leaf + 1) * width]
+    }
+
+    /// Returns the value of leaf `leaf` of a tree with one value per leaf.
+    pub fn value(&self, leaf: usize) -> f64 {
+        self.values[leaf]
     }
 
     /// Replaces the values of a tree with one value per leaf.
@@ -650,14 +725,21 @@ fn best_split(
     best
 }
 
-/// Moves the rows for which `left` holds to the front; returns how many.
-fn partition(rows: &mut [u32], left: impl Fn(u32) -> bool) -> usize {
+/// Moves the rows for which `left` holds to the front, keeping the order of
+/// both sides (ascending rows stay ascending, so that every later pass reads
+/// the columns in order); returns how many. `moved` is a scratch buffer.
+fn partition(rows: &mut [u32], left: impl Fn(u32) -> bool, moved: &mut Vec<u32>) -> usize {
+    moved.clear();
     let mut middle = 0;
     for i in 0..rows.len() {
-        if left(rows[i]) {
-            rows.swap(i, middle);
+        let row = rows[i];
+        if left(row) {
+            rows[middle] = row;
             middle += 1;
+        } else {
+            moved.push(row);
         }
     }
+    rows[middle..].copy_from_slice(moved);
     middle
 }

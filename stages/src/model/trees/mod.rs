@@ -69,7 +69,11 @@ impl Forest {
             .map(|index| {
                 let mut random = Random::task(seed, index as u64);
                 let sample: Vec<u32> = if settings.bootstrap {
-                    (0..rows).map(|_| random.int(0, rows as i64 - 1) as u32).collect()
+                    // Sorted, so that the passes over a node's rows read in order.
+                    let mut drawn: Vec<u32> =
+                        (0..rows).map(|_| random.int(0, rows as i64 - 1) as u32).collect();
+                    drawn.sort_unstable();
+                    drawn
                 } else {
                     (0..rows as u32).collect()
                 };
@@ -301,6 +305,7 @@ impl Boosted {
                 let mut all = fitted.clone();
                 random.shuffle(&mut all);
                 all.truncate(sampled);
+                all.sort_unstable();
                 all
             } else {
                 fitted.clone()
@@ -342,7 +347,7 @@ impl Boosted {
                         l2: settings.l2,
                     };
                     let mut random = Random::task(seed, (1 + round * outputs + k) as u64);
-                    let mut tree = Tree::grow(
+                    let (mut tree, placed) = Tree::grow_placed(
                         &binned,
                         &edges,
                         &target,
@@ -354,9 +359,24 @@ impl Boosted {
                         tree.set_leaf_values(leaf_medians(&tree, x, y, raw_k, &sample));
                     }
                     tree.scale(settings.learning_rate);
-                    for (value, row) in raw_k.iter_mut().zip(x.rows()) {
-                        let row = row.as_slice().expect("the matrix is in standard layout");
-                        *value += tree.leaf_values(row, 1)[0];
+                    // The rows the tree was grown on are known by leaf; only the
+                    // others (left out by subsampling, held out) go down it.
+                    let mut reached = vec![false; rows];
+                    for &(leaf, start, end) in &placed.leaves {
+                        let value = tree.value(leaf);
+                        for &row in &placed.rows[start..end] {
+                            raw_k[row as usize] += value;
+                            reached[row as usize] = true;
+                        }
+                    }
+                    if sample.len() < rows {
+                        for ((value, row), reached) in raw_k.iter_mut().zip(x.rows()).zip(&reached)
+                        {
+                            if !reached {
+                                let row = row.as_slice().expect("the matrix is in standard layout");
+                                *value += tree.leaf_values(row, 1)[0];
+                            }
+                        }
                     }
                     tree
                 })

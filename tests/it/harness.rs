@@ -129,18 +129,15 @@ pub fn demo() -> (String, String) {
 
 /// Generates churn data (`raw.csv`) in `repo` and prepares it into `prepared/`.
 pub fn prepare_churn(repo: &Repo, rows: &str, seed: &str) {
-    let run = repo.pipit([
-        "stage",
-        "generate",
-        "--dataset",
-        "churn",
-        "--rows",
-        rows,
-        "--seed",
-        seed,
-        "--out",
-        "raw.csv",
-    ]);
+    prepare_generated(repo, ("churn", "Churn"), &["--rows", rows, "--seed", seed]);
+}
+
+/// Generates a classification data set (`raw.csv`) with `generate`'s
+/// arguments and prepares it into `prepared/`.
+pub fn prepare_generated(repo: &Repo, (dataset, target): (&str, &str), generate: &[&str]) {
+    let mut args = vec!["stage", "generate", "--dataset", dataset, "--out", "raw.csv"];
+    args.extend_from_slice(generate);
+    let run = repo.pipit(args);
     assert_eq!(run.code, 0, "{run}");
     let run = repo.pipit([
         "stage",
@@ -148,7 +145,7 @@ pub fn prepare_churn(repo: &Repo, rows: &str, seed: &str) {
         "--data",
         "raw.csv",
         "--target",
-        "Churn",
+        target,
         "--task",
         "classification",
         "--out-dir",

@@ -8,34 +8,8 @@ use crate::harness::{Repo, Run};
 
 /// Generates credit data with `rate` fraud and prepares it into `prepared/`.
 fn credit(repo: &Repo, rows: &str, rate: &str) {
-    let generate = repo.pipit([
-        "stage",
-        "generate",
-        "--dataset",
-        "credit",
-        "--rows",
-        rows,
-        "--positive-rate",
-        rate,
-        "--seed",
-        "3",
-        "--out",
-        "raw.csv",
-    ]);
-    assert_eq!(generate.code, 0, "{generate}");
-    let prepare = repo.pipit([
-        "stage",
-        "prepare",
-        "--data",
-        "raw.csv",
-        "--target",
-        "is_fraud",
-        "--task",
-        "classification",
-        "--out-dir",
-        "prepared",
-    ]);
-    assert_eq!(prepare.code, 0, "{prepare}");
+    let generate = ["--rows", rows, "--positive-rate", rate, "--seed", "3"];
+    crate::harness::prepare_generated(repo, ("credit", "is_fraud"), &generate);
 }
 
 fn train(repo: &Repo, model: &str, extra: &[&str]) -> Run {

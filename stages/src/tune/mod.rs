@@ -16,7 +16,6 @@ use std::time::Instant;
 
 use anyhow::{Context, bail};
 use clap::{Args, ValueEnum};
-use ndarray::Array2;
 use rayon::prelude::*;
 use serde_json::{Map, Value, json};
 
@@ -30,6 +29,7 @@ use crate::model::{Kind, Model, Task, fit};
 use crate::random::Random;
 use crate::statistics::median;
 use crate::train::FitArgs;
+use folds::Fold;
 use space::Dimension;
 
 /// Trials proposed together, from the trials of earlier rounds.
@@ -123,18 +123,6 @@ impl Trial {
     fn value(&self) -> f64 {
         self.running.last().copied().unwrap_or(f64::NAN)
     }
-}
-
-/// One fold's matrices, prepared once for every trial.
-struct Fold {
-    x_train: Array2<f64>,
-    y_train: Vec<f64>,
-    /// The training rows' sample weights (`--weight-column`).
-    w_train: Option<Vec<f64>>,
-    /// The held-out rows' sample weights, which the score counts.
-    w_test: Option<Vec<f64>>,
-    x_test: Array2<f64>,
-    y_test: Vec<f64>,
 }
 
 /// What every trial shares.
@@ -391,23 +379,13 @@ pub fn run(args: &TuneArgs) -> anyhow::Result<String> {
     let labels: Vec<usize> = y.iter().map(|&v| v as usize).collect();
     let stratify = (args.fit.task == Task::Classification).then_some(labels.as_slice());
     let split = folds::folds(data.records.len(), args.folds, stratify, args.seed);
+    // Each fold's matrices, prepared once for every trial; the held-out rows'
+    // sample weights count in its score.
     let folds: Vec<Fold> = split
         .iter()
         .map(|test_rows| {
-            let train_rows: Vec<usize> =
-                (0..data.records.len()).filter(|r| test_rows.binary_search(r).is_err()).collect();
-            let preprocessor =
-                Preprocessor::fit(&data.columns(&train_rows), args.fit.model.standardises());
-            let pick = |rows: &[usize]| {
-                let records: Vec<_> = rows.iter().map(|&r| data.records[r].clone()).collect();
-                (preprocessor.matrix(&records), rows.iter().map(|&r| y[r]).collect::<Vec<f64>>())
-            };
-            let ((x_train, y_train), (x_test, y_test)) = (pick(&train_rows), pick(test_rows));
-            let pick_weights = |rows: &[usize]| {
-                sample_weights.as_ref().map(|w| rows.iter().map(|&r| w[r]).collect())
-            };
-            let (w_train, w_test) = (pick_weights(&train_rows), pick_weights(test_rows));
-            Fold { x_train, y_train, w_train, x_test, y_test, w_test }
+            let source = (&data, y.as_slice(), sample_weights.as_deref());
+            Fold::cut(source, test_rows, args.fit.model.standardises())
         })
         .collect();
     let study = Study {

@@ -13,7 +13,7 @@ use crate::metrics;
 use crate::model::params::Hyperparameters;
 use crate::model::preprocess::Preprocessor;
 use crate::model::weights::row_weights;
-use crate::model::{Kind, Task, TrainedModel, argmax, fit, save};
+use crate::model::{Kind, Task, TrainedModel, argmax, fit, importances_json, save};
 use crate::registry::Gate;
 use crate::threshold::{Chosen, Fitting};
 
@@ -162,11 +162,7 @@ pub fn run(args: &TrainArgs) -> anyhow::Result<String> {
         report["threshold"] = threshold_report(chosen);
     }
     // What the model looks at: split gains, or coefficients on standardised inputs.
-    report["importances"] = model
-        .importances()
-        .into_iter()
-        .map(|(feature, share)| json!({"feature": feature, "importance": share}))
-        .collect();
+    report["importances"] = importances_json(&model.importances());
     // The metrics name the model they measured, so that `pipit model register`
     // can refuse metrics that belong to another model.
     report["model"]["blake3"] = save(&model, &args.model_out)?.into();

@@ -57,6 +57,15 @@ pub struct TrainedModel {
     pub threshold: Option<f64>,
 }
 
+/// Returns importances as the metrics JSON and `model show --json` write them:
+/// `[{"feature": …, "importance": …}, …]`, largest first.
+pub fn importances_json(importances: &[(String, f64)]) -> serde_json::Value {
+    importances
+        .iter()
+        .map(|(feature, share)| serde_json::json!({"feature": feature, "importance": share}))
+        .collect()
+}
+
 impl TrainedModel {
     /// Returns each input column's share of the model's importance (summed
     /// over a category's indicators; the shares sum to 1), largest first;

@@ -124,17 +124,15 @@ pub(super) fn show(dir: &Place, args: &ShowArgs) -> anyhow::Result<String> {
     let registry = Registry::open(dir);
     let entry = find(&registry, &args.number)?;
     let current = registry.current()?.get(&entry.dataset) == Some(&entry.version);
+    // The model file is read for what it looks at; a missing or damaged one is
+    // named by `promote` and `serve`, not here.
+    let importances =
+        model::load(&registry.model_path(entry.version)).ok().map(|m| m.importances());
     if args.json {
         let mut value = serde_json::to_value(&entry)?;
         value["current"] = Value::Bool(current);
-        if let Ok(model) = model::load(&registry.model_path(entry.version)) {
-            value["importances"] = model
-                .importances()
-                .into_iter()
-                .map(
-                    |(feature, share)| serde_json::json!({"feature": feature, "importance": share}),
-                )
-                .collect();
+        if let Some(importances) = &importances {
+            value["importances"] = model::importances_json(importances);
         }
         return Ok(serde_json::to_string_pretty(&value)?);
     }
@@ -160,11 +158,7 @@ pub(super) fn show(dir: &Place, args: &ShowArgs) -> anyhow::Result<String> {
             let _ = writeln!(out, "  {name:<10}{:.4}", Fixed(number));
         }
     }
-    // The model file is read for what it looks at; a missing or damaged one is
-    // named by `promote` and `serve`, not here.
-    let importances = model::load(&registry.model_path(entry.version))
-        .map(|m| m.importances())
-        .unwrap_or_default();
+    let importances = importances.unwrap_or_default();
     if !importances.is_empty() {
         let _ = writeln!(out, "importances");
         for (feature, share) in importances.iter().take(10) {

@@ -56,7 +56,7 @@ fn benchmarks(c: &mut Criterion) {
     let all = (0..pipeline.stages.len()).collect();
     let graph = Graph::stages(&pipeline, &dag, &all);
     c.bench_function("draw 1,000 stages for the terminal", |b| {
-        b.iter(|| render::text(black_box(&graph), 80).len())
+        b.iter(|| render::lanes(black_box(&graph), 80).len())
     });
     c.bench_function("draw 1,000 stages as DOT", |b| {
         b.iter(|| render::dot(black_box(&graph)).len())

@@ -77,9 +77,10 @@ pub fn run(args: DagArgs, printer: &Printer) -> anyhow::Result<Outcome> {
 /// Returns the box drawing when it fits `width` columns, else lanes with a
 /// note saying why.
 fn boxes(graph: &Graph, width: usize) -> String {
-    let drawing = render::text(graph, width);
-    let fits = drawing.lines().all(|l| unicode_width::UnicodeWidthStr::width(l) <= width);
-    if fits && !drawing.starts_with("(too many crossing edges") {
+    let fits = |drawing: &String| {
+        drawing.lines().all(|l| unicode_width::UnicodeWidthStr::width(l) <= width)
+    };
+    if let Some(drawing) = render::boxes(graph, width).filter(fits) {
         return drawing;
     }
     let note = format!("(the boxes do not fit in {width} columns: one stage per line instead)\n");

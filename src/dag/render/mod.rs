@@ -16,7 +16,7 @@ pub use dot::dot;
 pub use json::json;
 pub use lanes::lanes;
 pub use mermaid::mermaid;
-pub use text::text;
+pub use text::boxes;
 
 /// What the nodes of a drawing stand for.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

@@ -1,6 +1,7 @@
-//! The terminal drawing of a DAG: rows of boxes, top to bottom, with the lines
-//! between them routed so that none overlap (see `route`). A rank too wide for
-//! the terminal wraps onto several rows instead of running off the screen.
+//! The terminal drawing of a DAG as boxes: rows of boxes, top to bottom, with
+//! the lines between them routed so that none overlap (see `route`). A rank
+//! too wide for the terminal wraps onto several rows instead of running off
+//! the screen; a graph whose edges cannot be drawn at all is not drawn.
 
 mod canvas;
 mod layout;
@@ -11,12 +12,13 @@ use super::Graph;
 use canvas::Canvas;
 use route::Level;
 
-/// Draws `graph` for a terminal `width` columns wide.
-pub fn text(graph: &Graph, width: usize) -> String {
+/// Draws `graph` as boxes for a terminal `width` columns wide; `None` when
+/// its edges cannot be drawn at this width.
+pub fn boxes(graph: &Graph, width: usize) -> Option<String> {
     if graph.nodes.is_empty() {
-        return String::new();
+        return Some(String::new());
     }
-    let Some(layout) = layout::layout(graph, width) else { return listing(graph, width) };
+    let layout = layout::layout(graph, width)?;
     let channels: Vec<route::Channel> =
         (0..layout.rows.len().saturating_sub(1)).map(|row| route::route(&layout, row)).collect();
     let mut canvas = Canvas::default();
@@ -32,7 +34,7 @@ pub fn text(graph: &Graph, width: usize) -> String {
             y += height;
         }
     }
-    canvas.render()
+    Some(canvas.render())
 }
 
 fn draw_row(
@@ -76,26 +78,4 @@ fn draw_channel(canvas: &mut Canvas, channel: &route::Channel, top: usize, heigh
         let (y0, y1) = (level_y(from), level_y(to));
         canvas.vertical(column, y0, y1, from == Level::Top, to == Level::Bottom);
     }
-}
-
-/// The fallback for graphs whose edges cannot be drawn at this width: every
-/// node in order with the nodes it depends on.
-fn listing(graph: &Graph, width: usize) -> String {
-    let mut parents = vec![Vec::new(); graph.nodes.len()];
-    for &(from, to) in &graph.edges {
-        parents[to].push(graph.nodes[from].label());
-    }
-    let mut out = format!(
-        "(too many crossing edges to draw in {width} columns; each stage with what it needs.\n \
-         Draw less with a target or --collapse, or all of it with --dot.)\n"
-    );
-    for (node, parents) in graph.nodes.iter().zip(parents) {
-        out.push_str(&node.label());
-        if !parents.is_empty() {
-            out.push_str(" <- ");
-            out.push_str(&parents.join(", "));
-        }
-        out.push('\n');
-    }
-    out
 }

@@ -361,15 +361,17 @@ impl Boosted {
                     tree.scale(settings.learning_rate);
                     // The rows the tree was grown on are known by leaf; only the
                     // others (left out by subsampling, held out) go down it.
-                    let mut reached = vec![false; rows];
                     for &(leaf, start, end) in &placed.leaves {
                         let value = tree.value(leaf);
                         for &row in &placed.rows[start..end] {
                             raw_k[row as usize] += value;
-                            reached[row as usize] = true;
                         }
                     }
                     if sample.len() < rows {
+                        let mut reached = vec![false; rows];
+                        for &row in &placed.rows {
+                            reached[row as usize] = true;
+                        }
                         for ((value, row), reached) in raw_k.iter_mut().zip(x.rows()).zip(&reached)
                         {
                             if !reached {

@@ -51,7 +51,8 @@ pub fn choose(fitting: &Fitting<'_>, data: &Labelled, y: &[f64]) -> anyhow::Resu
     let folds = crate::tune::folds::folds(y.len(), FOLDS, Some(&labels), fitting.seed);
     let mut scores = vec![0.0; y.len()];
     for test_rows in &folds {
-        let fold = Fold::cut((data, y, fitting.weights), test_rows, fitting.kind.standardises());
+        let fold =
+            Fold::cut((data, y, fitting.weights), test_rows, fitting.kind.encoding(fitting.params));
         let estimator = fit(
             fitting.kind,
             fitting.params,

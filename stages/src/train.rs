@@ -91,7 +91,7 @@ pub fn run(args: &TrainArgs) -> anyhow::Result<String> {
         );
     }
     let all: Vec<usize> = (0..train.records.len()).collect();
-    let preprocessor = Preprocessor::fit(&train.columns(&all), args.fit.model.standardises());
+    let preprocessor = Preprocessor::fit(&train.columns(&all), args.fit.model.encoding(&params));
     refuse_constant(args.fit.model, &preprocessor, &args.fit.train)?;
     let classes = train.classes(args.fit.task)?;
     let (y_train, y_test) =

@@ -117,6 +117,14 @@ fn tuning_explains_a_bad_space_or_metric() {
     let run = tune(&repo, "1", "x.json", &["--space", "loss.yaml:gbm"]);
     assert_eq!(run.code, 1, "{run}");
     assert!(run.stderr.contains("`loss` is for regression"), "{run}");
+    // How missing values are encoded is fixed for the study, not tuned.
+    repo.write("missing.yaml", "gbm:\n  missing: {choice: [impute, learn]}\n");
+    let run = tune(&repo, "1", "x.json", &["--space", "missing.yaml:gbm"]);
+    assert_eq!(run.code, 1, "{run}");
+    assert!(
+        run.stderr.contains("fix it for the whole study with `--param missing=learn`"),
+        "{run}"
+    );
     let run = tune(&repo, "1", "x.json", &["--metric", "r2"]);
     assert_eq!(run.code, 1, "{run}");
     assert!(run.stderr.contains("--metric `r2` is not a classification metric"), "{run}");

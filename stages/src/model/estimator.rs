@@ -12,6 +12,7 @@ use smartcore::linear::ridge_regression::{
 };
 
 use super::params::Hyperparameters;
+use super::preprocess::{Encoding, Missing};
 use super::softmax::Softmax;
 use super::trees::{BoostSettings, Boosted, EarlyStopping, Forest, ForestSettings, Growth, Loss};
 
@@ -141,8 +142,19 @@ impl Kind {
     }
 
     /// Returns true when features are standardised for this model.
-    pub fn standardises(self) -> bool {
+    fn standardises(self) -> bool {
         matches!(self, Kind::Linear | Kind::Ridge | Kind::Logistic)
+    }
+
+    /// Returns how this model with `params` wants its inputs: linear models
+    /// standardised, and missing values imputed unless a tree model has
+    /// `missing: learn`.
+    pub fn encoding(self, params: &Hyperparameters) -> Encoding {
+        let missing = match params.0.get("missing").and_then(serde_json::Value::as_str) {
+            Some("learn") => Missing::Learn,
+            _ => Missing::Impute,
+        };
+        Encoding { standardise: self.standardises(), missing }
     }
 }
 

@@ -131,7 +131,7 @@ mod tests {
             ("x".to_owned(), records.iter().map(|r| r[0].clone()).collect()),
             ("colour".to_owned(), records.iter().map(|r| r[1].clone()).collect()),
         ];
-        let preprocessor = Preprocessor::fit(&columns, kind.standardises());
+        let preprocessor = Preprocessor::fit(&columns, kind.encoding(&Hyperparameters::default()));
         let x = preprocessor.matrix(&records);
         let classes = classify.then_some(2);
         let estimator = fit(kind, &Hyperparameters::default(), &x, &y, classes, 7, None).unwrap();

@@ -25,6 +25,7 @@ pub fn accepted(kind: Kind) -> &'static [&'static str] {
             "max_leaf_nodes",
             "class_weight",
             "threshold",
+            "missing",
         ],
         Kind::Forest => &[
             "n_trees",
@@ -35,10 +36,12 @@ pub fn accepted(kind: Kind) -> &'static [&'static str] {
             "max_leaf_nodes",
             "class_weight",
             "threshold",
+            "missing",
         ],
         Kind::Gbm => &[
             "class_weight",
             "threshold",
+            "missing",
             "max_leaf_nodes",
             "max_features",
             "early_stopping",
@@ -118,6 +121,12 @@ pub fn check(kind: Kind, key: &str, value: &Value) -> anyhow::Result<()> {
                 }),
             "`balanced` or a map of class → weight (0 or more)".to_owned(),
         ),
+        "missing" => (
+            matches!(value.as_str(), Some("impute" | "learn")),
+            "`impute` (the training median or most frequent category) or `learn` (each split \
+             learns which side missing values go)"
+                .to_owned(),
+        ),
         "loss" => (
             value.as_str().is_some_and(|v| LOSSES.contains(&v)),
             format!("one of {}", LOSSES.join(", ")),
@@ -193,6 +202,8 @@ mod tests {
             (Kind::Forest, "bootstrap", json!(false)),
             (Kind::Ridge, "alpha", json!(0)),
             (Kind::Gbm, "l2_regularization", json!(1.5)),
+            (Kind::Gbm, "missing", json!("learn")),
+            (Kind::Forest, "missing", json!("impute")),
         ] {
             check(kind, key, &value).unwrap();
         }
@@ -208,6 +219,8 @@ mod tests {
             (Kind::Logistic, "c", json!(0), "a number above 0"),
             (Kind::Gbm, "l2_regularization", json!(-1), "a number, 0 or more"),
             (Kind::Tree, "loss", json!("squared"), "`tree` has no hyperparameter `loss`"),
+            (Kind::Gbm, "missing", json!("drop"), "`impute` (the training median"),
+            (Kind::Logistic, "missing", json!("learn"), "`logistic` has no hyperparameter"),
         ] {
             let error = check(kind, key, &value).unwrap_err().to_string();
             assert!(error.contains(message), "{key} = {value}: {error}");

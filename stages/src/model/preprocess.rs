@@ -1,7 +1,8 @@
 //! What a model does to a raw record before its estimator sees it, learnt on
 //! the training rows only and saved inside the model: median / most-frequent
-//! imputation, one-hot encoding of categories, and (for linear models)
-//! standardisation. It also keeps the input schema, so that serving can
+//! imputation (or, for tree models that learn where missing values go, NaN
+//! and no indicator), one-hot encoding of categories, and (for linear
+//! models) standardisation. It also keeps the input schema, so that serving can
 //! validate a record and needs nothing but the record.
 
 use std::collections::BTreeMap;
@@ -32,6 +33,27 @@ pub enum Cell {
     Missing,
 }
 
+/// What becomes of a missing value.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Missing {
+    /// A number takes the training median, a category its mode.
+    #[default]
+    Impute,
+    /// A number stays missing (NaN), for a tree to learn which way it goes;
+    /// a category sets none of its indicators.
+    Learn,
+}
+
+/// How a model wants its inputs.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Encoding {
+    /// Whether numbers are standardised.
+    pub standardise: bool,
+    /// What becomes of missing values.
+    pub missing: Missing,
+}
+
 /// The learnt preprocessing.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Preprocessor {
@@ -39,6 +61,9 @@ pub struct Preprocessor {
     pub features: Vec<Feature>,
     /// Whether numbers are standardised.
     pub standardise: bool,
+    /// What becomes of missing values (models saved before 2026-12-03 impute).
+    #[serde(default)]
+    pub missing: Missing,
 }
 
 impl Feature {
@@ -52,7 +77,7 @@ impl Feature {
 
 impl Preprocessor {
     /// Learns the preprocessing of `columns` (name, cells of the train rows).
-    pub fn fit(columns: &[(String, Vec<Cell>)], standardise: bool) -> Self {
+    pub fn fit(columns: &[(String, Vec<Cell>)], encoding: Encoding) -> Self {
         let features = columns
             .iter()
             .map(|(name, cells)| {
@@ -64,7 +89,7 @@ impl Preprocessor {
                 if texts == 0 { numeric(name, numbers) } else { categorical(name, cells) }
             })
             .collect();
-        Self { features, standardise }
+        Self { features, standardise: encoding.standardise, missing: encoding.missing }
     }
 
     /// Returns the columns that hold one value in every training row (after
@@ -127,10 +152,14 @@ impl Preprocessor {
         for (feature, cell) in self.features.iter().zip(record) {
             match feature {
                 Feature::Numeric { median, mean, scale, .. } => {
+                    let absent = match self.missing {
+                        Missing::Impute => *median,
+                        Missing::Learn => f64::NAN,
+                    };
                     let value = match cell {
                         Cell::Number(x) => *x,
-                        Cell::Text(t) => t.trim().parse().unwrap_or(*median),
-                        Cell::Missing => *median,
+                        Cell::Text(t) => t.trim().parse().unwrap_or(absent),
+                        Cell::Missing => absent,
                     };
                     out.push(if self.standardise { (value - mean) / scale } else { value });
                 }
@@ -138,6 +167,10 @@ impl Preprocessor {
                     let text = match cell {
                         Cell::Text(t) => t.clone(),
                         Cell::Number(x) => x.to_string(),
+                        Cell::Missing if self.missing == Missing::Learn => {
+                            out.extend(std::iter::repeat_n(0.0, categories.len()));
+                            continue;
+                        }
                         Cell::Missing => mode.clone(),
                     };
                     out.extend(categories.iter().map(|c| f64::from(u8::from(*c == text))));
@@ -182,6 +215,8 @@ fn categorical(name: &str, cells: &[Cell]) -> Feature {
 mod tests {
     use super::*;
 
+    const IMPUTE_STANDARDISED: Encoding = Encoding { standardise: true, missing: Missing::Impute };
+
     #[test]
     fn imputes_encodes_and_standardises_from_training_only() {
         let columns = vec![
@@ -199,7 +234,7 @@ mod tests {
                 ],
             ),
         ];
-        let pre = Preprocessor::fit(&columns, true);
+        let pre = Preprocessor::fit(&columns, IMPUTE_STANDARDISED);
         assert_eq!(pre.width(), 3);
         let mut out = Vec::new();
         pre.encode(&[Cell::Missing, Cell::Text("green".into())], &mut out);
@@ -219,7 +254,28 @@ mod tests {
             ("x".to_owned(), vec![Cell::Number(1.0), Cell::Number(2.0), Cell::Number(3.0)]),
             ("kind".to_owned(), vec![Cell::Text("a".into()), Cell::Missing, Cell::Missing]),
         ];
-        let pre = Preprocessor::fit(&columns, true);
+        let pre = Preprocessor::fit(&columns, IMPUTE_STANDARDISED);
         assert_eq!(pre.constant(), [("one", "1".to_owned()), ("kind", "a".to_owned())]);
+    }
+
+    #[test]
+    fn learning_missing_values_leaves_them_missing() {
+        let columns = vec![
+            ("size".to_owned(), vec![Cell::Number(1.0), Cell::Missing, Cell::Number(5.0)]),
+            (
+                "colour".to_owned(),
+                vec![Cell::Text("red".into()), Cell::Missing, Cell::Text("blue".into())],
+            ),
+        ];
+        let learn = Encoding { standardise: false, missing: Missing::Learn };
+        let pre = Preprocessor::fit(&columns, learn);
+        let mut out = Vec::new();
+        pre.encode(&[Cell::Missing, Cell::Missing], &mut out);
+        assert!(out[0].is_nan());
+        assert_eq!(out[1..], [0.0, 0.0], "a missing colour sets no indicator");
+        out.clear();
+        pre.encode(&[Cell::Text("n/a".into()), Cell::Text("red".into())], &mut out);
+        assert!(out[0].is_nan(), "text in a number column is missing too");
+        assert_eq!(out[1..], [0.0, 1.0]);
     }
 }

@@ -171,6 +171,7 @@ pub fn check_text(schema: &Preprocessor, row: &[Option<&str>]) -> Result<Vec<Cel
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::model::preprocess::{Encoding, Missing};
     use serde_json::json;
 
     fn schema() -> Preprocessor {
@@ -178,7 +179,7 @@ mod tests {
             ("size".to_owned(), vec![Cell::Number(1.0), Cell::Number(5.0)]),
             ("colour".to_owned(), vec![Cell::Text("red".into()), Cell::Text("blue".into())]),
         ];
-        Preprocessor::fit(&columns, false)
+        Preprocessor::fit(&columns, Encoding { standardise: false, missing: Missing::Impute })
     }
 
     #[test]

@@ -5,7 +5,7 @@
 use ndarray::Array2;
 
 use crate::labelled::Labelled;
-use crate::model::preprocess::Preprocessor;
+use crate::model::preprocess::{Encoding, Preprocessor};
 use crate::random::{Random, Stream};
 
 /// One fold's matrices: the preprocessing is learnt on its training rows only.
@@ -22,15 +22,15 @@ pub struct Fold {
 
 impl Fold {
     /// Cuts the fold that holds out `test_rows` (sorted) of `data`, whose
-    /// encoded targets are `y`; `standardise` as the model wants its inputs.
+    /// encoded targets are `y`, encoded as the model wants its inputs.
     pub fn cut(
         (data, y, weights): (&Labelled, &[f64], Option<&[f64]>),
         test_rows: &[usize],
-        standardise: bool,
+        encoding: Encoding,
     ) -> Self {
         let train_rows: Vec<usize> =
             (0..data.records.len()).filter(|r| test_rows.binary_search(r).is_err()).collect();
-        let preprocessor = Preprocessor::fit(&data.columns(&train_rows), standardise);
+        let preprocessor = Preprocessor::fit(&data.columns(&train_rows), encoding);
         let pick = |rows: &[usize]| {
             let records: Vec<_> = rows.iter().map(|&r| data.records[r].clone()).collect();
             (preprocessor.matrix(&records), rows.iter().map(|&r| y[r]).collect::<Vec<f64>>())

@@ -344,6 +344,12 @@ pub fn run(args: &TuneArgs) -> anyhow::Result<String> {
                 args.fit.model.name()
             );
         }
+        if dimension.name == "missing" {
+            bail!(
+                "the search space has `missing`, which changes how the folds are encoded: fix it \
+                 for the whole study with `--param missing=learn` instead"
+            );
+        }
         // Every value the range can give must be one the model takes.
         for value in dimension.range.extremes() {
             params::check(args.fit.model, &dimension.name, &value)
@@ -373,7 +379,7 @@ pub fn run(args: &TuneArgs) -> anyhow::Result<String> {
     }
     if matches!(args.fit.model, Kind::Linear | Kind::Ridge) {
         let all: Vec<usize> = (0..data.records.len()).collect();
-        let preprocessor = Preprocessor::fit(&data.columns(&all), true);
+        let preprocessor = Preprocessor::fit(&data.columns(&all), args.fit.model.encoding(&fixed));
         crate::train::refuse_constant(args.fit.model, &preprocessor, &args.fit.train)?;
     }
     let labels: Vec<usize> = y.iter().map(|&v| v as usize).collect();
@@ -385,7 +391,7 @@ pub fn run(args: &TuneArgs) -> anyhow::Result<String> {
         .iter()
         .map(|test_rows| {
             let source = (&data, y.as_slice(), sample_weights.as_deref());
-            Fold::cut(source, test_rows, args.fit.model.standardises())
+            Fold::cut(source, test_rows, args.fit.model.encoding(&fixed))
         })
         .collect();
     let study = Study {

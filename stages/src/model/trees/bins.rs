@@ -3,7 +3,9 @@
 //! distinct values gets one bin per value, as an exact tree sees them; one
 //! with many gets quantile bins. Each bin remembers its smallest and largest
 //! training value, so that a split's threshold can lie halfway between the
-//! values on either side of it, as scikit-learn places it.
+//! values on either side of it, as scikit-learn places it. A feature with
+//! missing values (NaN) in training gets one more bin for them, after the
+//! others, so that a split can learn which side they go to.
 
 use ndarray::Array2;
 
@@ -18,6 +20,8 @@ pub struct Edges {
     lows: Vec<Vec<f64>>,
     /// Per feature and bin: the largest training value in it.
     highs: Vec<Vec<f64>>,
+    /// Per feature: whether it had missing values, which then have the last bin.
+    missing: Vec<bool>,
 }
 
 /// The training matrix as bins, one column per feature.
@@ -29,15 +33,22 @@ pub struct Binned {
 impl Edges {
     /// Learns the bins of the training matrix and returns it binned.
     pub fn fit(x: &Array2<f64>) -> (Self, Binned) {
-        let mut edges = Edges { edges: vec![], lows: vec![], highs: vec![] };
+        let mut edges = Edges { edges: vec![], lows: vec![], highs: vec![], missing: vec![] };
         let mut columns = Vec::with_capacity(x.ncols());
         for column in x.columns() {
-            let points = split_points(column.to_vec());
+            let missing = column.iter().any(|v| v.is_nan());
+            // The missing values' bin must fit in a byte too.
+            let most = if missing { MAX_BINS - 1 } else { MAX_BINS };
+            let points = split_points(column.to_vec(), most);
+            let missing_bin = points.len() + 1;
             let mut lows = vec![f64::INFINITY; points.len() + 1];
             let mut highs = vec![f64::NEG_INFINITY; points.len() + 1];
             let bins: Vec<u8> = column
                 .iter()
                 .map(|&value| {
+                    if value.is_nan() {
+                        return missing_bin as u8;
+                    }
                     let bin = bin_of(&points, value);
                     lows[bin as usize] = lows[bin as usize].min(value);
                     highs[bin as usize] = highs[bin as usize].max(value);
@@ -48,13 +59,24 @@ impl Edges {
             edges.edges.push(points);
             edges.lows.push(lows);
             edges.highs.push(highs);
+            edges.missing.push(missing);
         }
         (edges, Binned { columns })
     }
 
-    /// Returns how many bins `feature` has.
+    /// Returns how many bins `feature` has, its missing values' included.
     pub fn bins(&self, feature: usize) -> usize {
+        self.value_bins(feature) + usize::from(self.missing[feature])
+    }
+
+    /// Returns how many bins `feature`'s values (not missing) have.
+    pub fn value_bins(&self, feature: usize) -> usize {
         self.edges[feature].len() + 1
+    }
+
+    /// Returns the bin of `feature`'s missing values, when it had any.
+    pub fn missing_bin(&self, feature: usize) -> Option<u8> {
+        self.missing[feature].then(|| self.value_bins(feature) as u8)
     }
 
     /// Returns the threshold between bin `left` and a higher bin `right` of
@@ -75,17 +97,18 @@ fn between(low: f64, high: f64) -> f64 {
     if middle >= high { low } else { middle }
 }
 
-fn split_points(mut values: Vec<f64>) -> Vec<f64> {
+/// Returns the boundaries of at most `most` bins of `values` (NaN left out).
+fn split_points(mut values: Vec<f64>, most: usize) -> Vec<f64> {
     values.retain(|v| !v.is_nan());
     values.sort_by(f64::total_cmp);
     let mut distinct = values.clone();
     distinct.dedup();
-    if distinct.len() <= MAX_BINS {
+    if distinct.len() <= most {
         return distinct.windows(2).map(|pair| between(pair[0], pair[1])).collect();
     }
-    let mut edges: Vec<f64> = Vec::with_capacity(MAX_BINS - 1);
-    for k in 1..MAX_BINS {
-        let low = values[k * values.len() / MAX_BINS - 1];
+    let mut edges: Vec<f64> = Vec::with_capacity(most - 1);
+    for k in 1..most {
+        let low = values[k * values.len() / most - 1];
         let next = values.partition_point(|&v| v <= low);
         let Some(&high) = values.get(next) else { break };
         let edge = between(low, high);
@@ -102,8 +125,8 @@ mod tests {
 
     #[test]
     fn few_distinct_values_split_halfway_between_neighbours() {
-        assert_eq!(split_points(vec![3.0, 1.0, 2.0, 1.0]), vec![1.5, 2.5]);
-        assert_eq!(split_points(vec![5.0, 5.0]), Vec::<f64>::new());
+        assert_eq!(split_points(vec![3.0, 1.0, 2.0, 1.0], MAX_BINS), vec![1.5, 2.5]);
+        assert_eq!(split_points(vec![5.0, 5.0], MAX_BINS), Vec::<f64>::new());
         let x = Array2::from_shape_vec((4, 1), vec![3.0, 1.0, 2.0, 1.0]).unwrap();
         let (edges, binned) = Edges::fit(&x);
         assert_eq!(binned.columns, vec![vec![2, 0, 1, 0]]);
@@ -114,7 +137,7 @@ mod tests {
     #[test]
     fn many_distinct_values_get_quantile_bins_and_thresholds_between_them() {
         let values: Vec<f64> = (0..10_000).map(|i| f64::from(i * 7919 % 10_007)).collect();
-        let edges = split_points(values.clone());
+        let edges = split_points(values.clone(), MAX_BINS);
         assert!(edges.len() < MAX_BINS && edges.len() > 200, "{}", edges.len());
         assert!(edges.windows(2).all(|w| w[0] < w[1]));
         let x = Array2::from_shape_vec((values.len(), 1), values.clone()).unwrap();
@@ -126,5 +149,19 @@ mod tests {
                 assert_eq!(bin <= split, value <= threshold, "{value} {split} {threshold}");
             }
         }
+    }
+
+    #[test]
+    fn missing_values_get_their_own_last_bin() {
+        let values: Vec<f64> = (0..1000).map(f64::from).chain([f64::NAN; 10]).collect();
+        let x = Array2::from_shape_vec((values.len(), 1), values).unwrap();
+        let (edges, binned) = Edges::fit(&x);
+        assert_eq!(edges.value_bins(0), MAX_BINS - 1);
+        assert_eq!(edges.bins(0), MAX_BINS);
+        assert_eq!(edges.missing_bin(0), Some((MAX_BINS - 1) as u8));
+        assert!(binned.columns[0][..1000].iter().all(|&b| (b as usize) < MAX_BINS - 1));
+        assert!(binned.columns[0][1000..].iter().all(|&b| b as usize == MAX_BINS - 1));
+        let whole = Array2::from_shape_vec((3, 1), vec![1.0, 2.0, 3.0]).unwrap();
+        assert_eq!(Edges::fit(&whole).0.missing_bin(0), None);
     }
 }

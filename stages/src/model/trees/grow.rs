@@ -16,7 +16,10 @@ const LEAF: u32 = u32::MAX;
 const MIN_HESSIAN: f64 = 1e-3;
 
 /// A fitted tree, as parallel arrays (compact when saved). A value goes left
-/// when it is at most the threshold.
+/// when it is at most the threshold; a missing value (NaN) goes where the
+/// split learnt to send the training rows' missing values, or, when they
+/// had none, to the child that had more rows (as scikit-learn's
+/// HistGradientBoosting sends them).
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Tree {
     /// Per node: the feature it splits on, or [`LEAF`].
@@ -30,6 +33,10 @@ pub struct Tree {
     /// Per node: its split's gain (0 for a leaf), for feature importances.
     #[serde(default)]
     gain: Vec<f64>,
+    /// Per node: whether a missing value goes left (trees saved before
+    /// 2026-12-03 have none: every missing value went left).
+    #[serde(default)]
+    missing_left: Vec<bool>,
 }
 
 /// Where the rows a tree was grown on ended: `rows` reordered so that each
@@ -182,6 +189,8 @@ struct Split {
     feature: usize,
     /// Rows in this bin or below go left.
     bin: u8,
+    /// Whether the rows in the feature's missing-value bin go left.
+    missing_left: bool,
 }
 
 /// A node waiting to be grown: its slot, its rows and its depth, and, when
@@ -354,6 +363,7 @@ impl Tree {
             left: vec![0],
             values: vec![],
             gain: vec![0.0],
+            missing_left: vec![true],
         };
         let mut root = vec![0.0; width];
         for &row in &rows {
@@ -436,8 +446,17 @@ impl Tree {
             };
             let node_rows = &mut rows[pending.start..pending.end];
             let column = &binned.columns[split.feature];
-            let middle = partition(node_rows, |row| column[row as usize] <= split.bin, &mut moved);
-            let right_bin = node_rows[middle..].iter().map(|&r| column[r as usize]).min();
+            let missing_bin = edges.missing_bin(split.feature);
+            let goes_left = |row: u32| {
+                let bin = column[row as usize];
+                if Some(bin) == missing_bin { split.missing_left } else { bin <= split.bin }
+            };
+            let middle = partition(node_rows, goes_left, &mut moved);
+            let right_bin = node_rows[middle..]
+                .iter()
+                .map(|&r| column[r as usize])
+                .filter(|&bin| Some(bin) != missing_bin)
+                .min();
             let mut left_stats = vec![0.0; width];
             for &row in &node_rows[..middle] {
                 target.add(&mut left_stats, row as usize);
@@ -453,14 +472,20 @@ impl Tree {
             );
             let left = tree.feature.len();
             tree.feature[pending.node] = split.feature as u32;
-            tree.threshold[pending.node] =
-                edges.threshold(split.feature, split.bin, right_bin.unwrap_or(split.bin + 1));
+            // Only missing values on the right: every value goes left.
+            tree.threshold[pending.node] = right_bin
+                .map_or(f64::MAX, |right| edges.threshold(split.feature, split.bin, right));
             tree.left[pending.node] = left as u32;
             tree.gain[pending.node] = split.gain;
+            tree.missing_left[pending.node] = match missing_bin {
+                Some(_) => split.missing_left,
+                None => 2 * middle >= node_rows.len(),
+            };
             tree.feature.extend([LEAF, LEAF]);
             tree.threshold.extend([0.0, 0.0]);
             tree.left.extend([0, 0]);
             tree.gain.extend([0.0, 0.0]);
+            tree.missing_left.extend([true, true]);
             leaves += 1;
             let (start, depth) = (pending.start, pending.depth + 1);
             let mut right = Pending {
@@ -524,9 +549,12 @@ impl Tree {
         let mut node = 0;
         while self.feature[node] != LEAF {
             let left = self.left[node] as usize;
-            // A NaN goes left, as it falls in bin 0 when binned.
             let value = row[self.feature[node] as usize];
-            let goes_left = value <= self.threshold[node] || value.is_nan();
+            let goes_left = if value.is_nan() {
+                self.missing_left.get(node).copied().unwrap_or(true)
+            } else {
+                value <= self.threshold[node]
+            };
             node = if goes_left { left } else { left + 1 };
         }
         self.left[node] as usize
@@ -644,15 +672,14 @@ fn best_split(
             break;
         }
         let bins = edges.bins(feature);
+        let missing_bin = edges.missing_bin(feature);
         if bins < 2 {
             continue;
         }
         let column = &binned.columns[feature];
-        scratch.left.clear();
-        scratch.left.resize(width, 0.0);
         scratch.right.clear();
         scratch.right.resize(width, 0.0);
-        let mut consider = |left: &[f64], bin: u8, right: &mut Vec<f64>| {
+        let mut consider = |left: &[f64], (bin, missing_left): (u8, bool), right: &mut Vec<f64>| {
             for ((r, p), l) in right.iter_mut().zip(parent).zip(left) {
                 *r = p - l;
             }
@@ -663,11 +690,13 @@ fn best_split(
             }
             let gain = target.score(left) + target.score(right) - parent_score;
             if gain > tolerance && best.as_ref().is_none_or(|b| gain > b.gain) {
-                best = Some(Split { gain, feature, bin });
+                best = Some(Split { gain, feature, bin, missing_left });
             }
         };
-        // Sorting costs about log2(rows) per row, a histogram one pass over its bins.
-        if known.is_some() || rows.len() * 8 >= bins {
+        // Sorting costs about log2(rows) per row, a histogram one pass over
+        // its bins; a feature with missing values is always scanned by
+        // histogram, which has their sums in one place.
+        if known.is_some() || rows.len() * 8 >= bins || missing_bin.is_some() {
             let histogram = match known {
                 Some((layout, histograms)) => layout.feature(histograms, feature),
                 None => {
@@ -677,39 +706,65 @@ fn best_split(
                     &scratch.histogram
                 }
             };
+            // Two scans when the feature has missing values: with them on the
+            // right (up to splitting them from every value), then starting on
+            // the left (up to the last value bin, which would leave none).
+            let value_bins = edges.value_bins(feature);
+            let missing = missing_bin
+                .map(|bin| &histogram[bin as usize * width..(bin as usize + 1) * width])
+                .filter(|sums| sums[0] > 0.0);
+            let scans = [
+                (false, None, if missing.is_some() { value_bins } else { value_bins - 1 }),
+                (true, missing, value_bins - 1),
+            ];
+            let scans = scans
+                .into_iter()
+                .filter(|(missing_left, start, _)| !missing_left || start.is_some());
             if let Target::Gradients { l2, .. } = target {
-                // The same scan as below, unrolled for (count, G, H): boosting
-                // spends most of its time here.
+                // The same scan as below, unrolled for (count, G, H):
+                // boosting spends most of its time here.
                 let min_rows = growth.min_samples_leaf as f64;
-                let (mut n, mut g, mut h) = (0.0, 0.0, 0.0);
-                for (bin, slot) in histogram.chunks_exact(3).take(bins - 1).enumerate() {
-                    if slot[0] == 0.0 {
-                        continue;
-                    }
-                    (n, g, h) = (n + slot[0], g + slot[1], h + slot[2]);
-                    let (rn, rg, rh) = (parent[0] - n, parent[1] - g, parent[2] - h);
-                    if rn < min_rows {
-                        break;
-                    }
-                    if n < min_rows || h < MIN_HESSIAN || rh < MIN_HESSIAN {
-                        continue;
-                    }
-                    let gain = g * g / (h + l2) + rg * rg / (rh + l2) - parent_score;
-                    if gain > tolerance && best.as_ref().is_none_or(|b| gain > b.gain) {
-                        best = Some(Split { gain, feature, bin: bin as u8 });
+                for (missing_left, start, last) in scans {
+                    let (mut n, mut g, mut h) =
+                        start.map_or((0.0, 0.0, 0.0), |s| (s[0], s[1], s[2]));
+                    for (bin, slot) in histogram.chunks_exact(3).take(last).enumerate() {
+                        if slot[0] == 0.0 {
+                            continue;
+                        }
+                        (n, g, h) = (n + slot[0], g + slot[1], h + slot[2]);
+                        let (rn, rg, rh) = (parent[0] - n, parent[1] - g, parent[2] - h);
+                        if rn < min_rows {
+                            break;
+                        }
+                        if n < min_rows || h < MIN_HESSIAN || rh < MIN_HESSIAN {
+                            continue;
+                        }
+                        let gain = g * g / (h + l2) + rg * rg / (rh + l2) - parent_score;
+                        if gain > tolerance && best.as_ref().is_none_or(|b| gain > b.gain) {
+                            best = Some(Split { gain, feature, bin: bin as u8, missing_left });
+                        }
                     }
                 }
                 continue;
             }
-            for bin in 0..bins - 1 {
-                let counts = &histogram[bin * width..(bin + 1) * width];
-                if counts[0] == 0.0 {
-                    continue;
+            for (missing_left, start, last) in scans {
+                scratch.left.clear();
+                match start {
+                    Some(sums) => scratch.left.extend_from_slice(sums),
+                    None => scratch.left.resize(width, 0.0),
                 }
-                scratch.left.iter_mut().zip(counts).for_each(|(l, c)| *l += c);
-                consider(&scratch.left, bin as u8, &mut scratch.right);
+                for bin in 0..last {
+                    let counts = &histogram[bin * width..(bin + 1) * width];
+                    if counts[0] == 0.0 {
+                        continue;
+                    }
+                    scratch.left.iter_mut().zip(counts).for_each(|(l, c)| *l += c);
+                    consider(&scratch.left, (bin as u8, missing_left), &mut scratch.right);
+                }
             }
         } else {
+            scratch.left.clear();
+            scratch.left.resize(width, 0.0);
             scratch.sorted.clear();
             scratch.sorted.extend(rows.iter().map(|&row| (column[row as usize], row)));
             scratch.sorted.sort_unstable();
@@ -717,7 +772,7 @@ fn best_split(
                 target.add(&mut scratch.left, row as usize);
                 let last_of_bin = scratch.sorted.get(i + 1).is_none_or(|next| next.0 != bin);
                 if last_of_bin && i + 1 < scratch.sorted.len() {
-                    consider(&scratch.left, bin, &mut scratch.right);
+                    consider(&scratch.left, (bin, false), &mut scratch.right);
                 }
             }
         }

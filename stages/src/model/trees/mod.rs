@@ -670,4 +670,51 @@ mod tests {
         assert!(!no_improvement(&[1.0, 0.9, 0.8, 0.9], 2));
         assert!(!no_improvement(&[1.0, 0.9], 2));
     }
+
+    #[test]
+    fn a_split_learns_which_side_missing_values_go() {
+        // Class 1 when x0 > 0.5, or when x0 is missing (a fifth of the rows).
+        let (mut x, mut y) = data(2000);
+        for row in (0..2000).step_by(5) {
+            x[[row, 0]] = f64::NAN;
+            y[row] = 1.0;
+        }
+        let settings = ForestSettings { trees: 1, bootstrap: false, growth: growth(Some(1)) };
+        let stump = Forest::fit(&x, &y, Some(2), settings, (1, None));
+        let probe =
+            Array2::from_shape_vec((3, 2), vec![f64::NAN, 0.5, 0.2, 0.5, 0.9, 0.5]).unwrap();
+        let p = stump.predict(&probe);
+        assert!(p[0][1] > 0.85 && p[1][1] < 0.15 && p[2][1] > 0.85, "{p:?}");
+        // Missing values alone make a split when they are what tells.
+        let only_missing: Vec<f64> = (0..2000).map(|r| f64::from(u8::from(r % 5 == 0))).collect();
+        let stump = Forest::fit(&x, &only_missing, Some(2), settings, (1, None));
+        let p = stump.predict(&probe);
+        assert!(p[0][1] > 0.99 && p[1][1] < 0.01 && p[2][1] < 0.01, "{p:?}");
+        // x1 had no missing values: one at prediction goes to the larger child.
+        let (x, y) = data(2000);
+        let lopsided: Vec<f64> =
+            x.column(1).iter().map(|&v| f64::from(u8::from(v > 0.8))).collect();
+        let stump = Forest::fit(&x, &lopsided, Some(2), settings, (1, None));
+        let probe = Array2::from_shape_vec((1, 2), vec![0.5, f64::NAN]).unwrap();
+        assert!(stump.predict(&probe)[0][1] < 0.01);
+        // Boosting learns it too: log loss on the rows with x0 missing.
+        let mut x_missing = x.clone();
+        let mut y_missing = y.clone();
+        for row in (0..2000).step_by(5) {
+            x_missing[[row, 0]] = f64::NAN;
+            y_missing[row] = 1.0;
+        }
+        let settings = BoostSettings {
+            loss: Loss::Squared,
+            rounds: 50,
+            learning_rate: 0.1,
+            subsample: 1.0,
+            l2: 0.0,
+            growth: growth(Some(3)),
+            early_stopping: None,
+        };
+        let boosted = Boosted::fit(&x_missing, &y_missing, Some(2), settings, (1, None));
+        let p = boosted.predict(&x_missing);
+        assert!((0..2000).step_by(5).all(|r| p[r][1] > 0.9));
+    }
 }

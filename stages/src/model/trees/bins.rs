@@ -28,6 +28,75 @@ pub struct Edges {
 pub struct Binned {
     /// `columns[feature][row]`.
     pub columns: Vec<Vec<u8>>,
+    /// Two-bin features bundled so that one pass fills their histograms.
+    pub bundles: Vec<Bundle>,
+    /// The features in no bundle.
+    pub unbundled: Vec<usize>,
+}
+
+/// Two-bin features whose rarer bins never meet in one row (a category's
+/// indicators, above all): LightGBM's exclusive feature bundling, without
+/// conflicts. One histogram over `column` gives each member's: its rare
+/// bin's sums are the bundle's slot for it, its other bin's the rest.
+pub struct Bundle {
+    /// The members: a feature and its rare bin (0 or 1).
+    pub members: Vec<(usize, u8)>,
+    /// Per row: 0, or 1 + the index of the member whose rare bin it is in.
+    pub column: Vec<u8>,
+}
+
+/// The most members a bundle takes (its column's values must fit in a byte).
+const MOST_MEMBERS: usize = 255;
+
+/// Bundles the two-bin features of `columns` greedily, in feature order: each
+/// joins the first bundle none of whose rows share its rare bin. Returns the
+/// bundles of two members or more, and the features left alone.
+fn bundle(columns: &[Vec<u8>], bins: impl Fn(usize) -> usize) -> (Vec<Bundle>, Vec<usize>) {
+    let rows = columns.first().map_or(0, Vec::len);
+    let mut bundles: Vec<(Bundle, Vec<u64>)> = Vec::new();
+    let mut unbundled = Vec::new();
+    for (feature, column) in columns.iter().enumerate() {
+        if bins(feature) != 2 {
+            unbundled.push(feature);
+            continue;
+        }
+        // An indicator's rare bin is its ones (so that a two-category
+        // column's complementary indicators bundle); else its zeros, when they
+        // fit a bundle and the ones do not.
+        let rows_in = |bin: u8| (0..rows).filter(|&r| column[r] == bin).collect::<Vec<usize>>();
+        let free = |used: &[u64], rare_rows: &[usize]| {
+            rare_rows.iter().all(|&r| used[r / 64] & (1 << (r % 64)) == 0)
+        };
+        let fits = |rare_rows: &[usize]| {
+            bundles
+                .iter()
+                .position(|(b, used)| b.members.len() < MOST_MEMBERS && free(used, rare_rows))
+        };
+        let (ones, zeros) = (rows_in(1), rows_in(0));
+        let (rare, rare_rows, index) = match (fits(&ones), fits(&zeros)) {
+            (Some(index), _) => (1, ones, index),
+            (None, Some(index)) => (0, zeros, index),
+            (None, None) => {
+                let empty = Bundle { members: Vec::new(), column: vec![0; rows] };
+                bundles.push((empty, vec![0; rows.div_ceil(64)]));
+                let (rare, rare_rows) =
+                    if ones.len() <= zeros.len() { (1, ones) } else { (0, zeros) };
+                (rare, rare_rows, bundles.len() - 1)
+            }
+        };
+        let (bundle, used) = &mut bundles[index];
+        bundle.members.push((feature, rare));
+        let slot = bundle.members.len() as u8;
+        for &r in &rare_rows {
+            used[r / 64] |= 1 << (r % 64);
+            bundle.column[r] = slot;
+        }
+    }
+    let (bundles, single): (Vec<_>, Vec<_>) =
+        bundles.into_iter().map(|(b, _)| b).partition(|b| b.members.len() > 1);
+    unbundled.extend(single.iter().map(|b| b.members[0].0));
+    unbundled.sort_unstable();
+    (bundles, unbundled)
 }
 
 impl Edges {
@@ -61,7 +130,8 @@ impl Edges {
             edges.highs.push(highs);
             edges.missing.push(missing);
         }
-        (edges, Binned { columns })
+        let (bundles, unbundled) = bundle(&columns, |feature| edges.bins(feature));
+        (edges, Binned { columns, bundles, unbundled })
     }
 
     /// Returns how many bins `feature` has, its missing values' included.
@@ -163,5 +233,29 @@ mod tests {
         assert!(binned.columns[0][1000..].iter().all(|&b| b as usize == MAX_BINS - 1));
         let whole = Array2::from_shape_vec((3, 1), vec![1.0, 2.0, 3.0]).unwrap();
         assert_eq!(Edges::fit(&whole).0.missing_bin(0), None);
+    }
+
+    #[test]
+    fn indicators_of_one_category_share_a_bundle() {
+        // Columns: a number, then three indicators of one category (row r
+        // has category r % 3), then one that overlaps them (r % 2).
+        let rows = 60;
+        let mut values = Vec::new();
+        for r in 0..rows {
+            values.push(f64::from(r as u32));
+            values.extend((0..3).map(|c| f64::from(u8::from(r % 3 == c))));
+            values.push(f64::from(u8::from(r % 2 == 0)));
+        }
+        let x = Array2::from_shape_vec((rows, 5), values).unwrap();
+        let (_, binned) = Edges::fit(&x);
+        assert_eq!(binned.bundles.len(), 1);
+        let bundle = &binned.bundles[0];
+        assert_eq!(bundle.members, [(1, 1), (2, 1), (3, 1)]);
+        for r in 0..rows {
+            assert_eq!(bundle.column[r] as usize, 1 + r % 3, "row {r}");
+        }
+        // The last column's rare bin (the even rows) meets the indicators',
+        // and the number has many bins: both stay alone.
+        assert_eq!(binned.unbundled, [0, 4]);
     }
 }

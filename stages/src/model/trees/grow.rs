@@ -276,33 +276,23 @@ impl Layout {
             let gathered: Vec<[f64; 2]> =
                 rows.iter().map(|&row| [gradients[row as usize], hessians[row as usize]]).collect();
             let mut copies = Vec::new();
-            for (feature, column) in binned.columns.iter().enumerate() {
+            for &feature in &binned.unbundled {
                 let slice = &mut histograms[self.offsets[feature]..self.offsets[feature + 1]];
-                let bins = slice.len() / 3;
-                if bins > 16 {
-                    for (&row, [g, h]) in rows.iter().zip(&gathered) {
-                        let slot = column[row as usize] as usize * 3;
-                        slice[slot] += 1.0;
-                        slice[slot + 1] += g;
-                        slice[slot + 2] += h;
+                sum_gradients((rows, &gathered), &binned.columns[feature], slice, &mut copies);
+            }
+            let mut sums = Vec::new();
+            for bundle in &binned.bundles {
+                sums.clear();
+                sums.resize(3 * (bundle.members.len() + 1), 0.0);
+                sum_gradients((rows, &gathered), &bundle.column, &mut sums, &mut copies);
+                let total: [f64; 3] = std::array::from_fn(|k| sums.iter().skip(k).step_by(3).sum());
+                for (slot, &(feature, rare)) in sums.chunks_exact(3).skip(1).zip(&bundle.members) {
+                    let slice = &mut histograms[self.offsets[feature]..self.offsets[feature + 1]];
+                    let (rare, common) = (3 * rare as usize, 3 * (1 - rare as usize));
+                    slice[rare..rare + 3].copy_from_slice(slot);
+                    for k in 0..3 {
+                        slice[common + k] = total[k] - slot[k];
                     }
-                    continue;
-                }
-                // Few bins (an indicator): consecutive rows mostly add to the
-                // same slot, and each add would wait for the last. Four copies
-                // of the histogram, row i adding to copy i mod 4, keep four
-                // chains going at once; they are summed at the end.
-                copies.clear();
-                copies.resize(4 * slice.len(), 0.0);
-                let width = slice.len();
-                for (i, (&row, [g, h])) in rows.iter().zip(&gathered).enumerate() {
-                    let slot = (i & 3) * width + column[row as usize] as usize * 3;
-                    copies[slot] += 1.0;
-                    copies[slot + 1] += g;
-                    copies[slot + 2] += h;
-                }
-                for copy in copies.chunks_exact(width) {
-                    slice.iter_mut().zip(copy).for_each(|(s, c)| *s += c);
                 }
             }
             return histograms;
@@ -317,6 +307,42 @@ impl Layout {
     /// One feature's histogram within a node's.
     fn feature<'a>(&self, histograms: &'a [f64], feature: usize) -> &'a [f64] {
         &histograms[self.offsets[feature]..self.offsets[feature + 1]]
+    }
+}
+
+/// Adds each row's count, gradient and hessian (`gathered`, in the order of
+/// `rows`) to the slot of its bin in `column`, three values a bin.
+fn sum_gradients(
+    (rows, gathered): (&[u32], &[[f64; 2]]),
+    column: &[u8],
+    histogram: &mut [f64],
+    copies: &mut Vec<f64>,
+) {
+    let bins = histogram.len() / 3;
+    if bins > 16 {
+        for (&row, [g, h]) in rows.iter().zip(gathered) {
+            let slot = column[row as usize] as usize * 3;
+            histogram[slot] += 1.0;
+            histogram[slot + 1] += g;
+            histogram[slot + 2] += h;
+        }
+        return;
+    }
+    // Few bins (an indicator): consecutive rows mostly add to the same slot,
+    // and each add would wait for the last. Four copies of the histogram, row
+    // i adding to copy i mod 4, keep four chains going at once; they are
+    // summed at the end.
+    let width = histogram.len();
+    copies.clear();
+    copies.resize(4 * width, 0.0);
+    for (i, (&row, [g, h])) in rows.iter().zip(gathered).enumerate() {
+        let slot = (i & 3) * width + column[row as usize] as usize * 3;
+        copies[slot] += 1.0;
+        copies[slot + 1] += g;
+        copies[slot + 2] += h;
+    }
+    for copy in copies.chunks_exact(width) {
+        histogram.iter_mut().zip(copy).for_each(|(s, c)| *s += c);
     }
 }
 
@@ -797,4 +823,42 @@ fn partition(rows: &mut [u32], left: impl Fn(u32) -> bool, moved: &mut Vec<u32>)
     }
     rows[middle..].copy_from_slice(moved);
     middle
+}
+
+#[cfg(test)]
+mod tests {
+    use ndarray::Array2;
+
+    use super::*;
+
+    #[test]
+    fn bundled_histograms_equal_each_features_own() {
+        // A number, a category's three indicators, and a two-bin column
+        // that overlaps them; gradients and hessians that vary by row.
+        let rows = 500;
+        let mut values = Vec::new();
+        for r in 0..rows {
+            values.push(f64::from(r as u32 % 37));
+            values.extend((0..3).map(|c| f64::from(u8::from(r % 3 == c))));
+            values.push(f64::from(u8::from(r % 2 == 0)));
+        }
+        let x = Array2::from_shape_vec((rows, 5), values).unwrap();
+        let (edges, binned) = Edges::fit(&x);
+        assert_eq!(binned.bundles.len(), 1);
+        let gradients: Vec<f64> = (0..rows).map(|r| (r as f64 * 0.37).sin()).collect();
+        let hessians: Vec<f64> = (0..rows).map(|r| 0.1 + (r % 7) as f64 / 10.0).collect();
+        let target = Target::Gradients { gradients: &gradients, hessians: &hessians, l2: 0.0 };
+        let layout = Layout::new(&edges, 5, 3);
+        // Every other row, as a node's rows.
+        let node: Vec<u32> = (0..rows as u32).filter(|r| r % 5 != 1).collect();
+        let histograms = layout.histograms((&binned, &target), &node, &mut Vec::new());
+        for feature in 0..5 {
+            let mut own = vec![0.0; edges.bins(feature) * 3];
+            target.accumulate(&node, &binned.columns[feature], &mut own);
+            let bundled = layout.feature(&histograms, feature);
+            for (a, b) in own.iter().zip(bundled) {
+                assert!((a - b).abs() < 1e-9, "feature {feature}: {own:?} {bundled:?}");
+            }
+        }
+    }
 }

@@ -483,9 +483,29 @@ impl Tree {
                 .map(|&r| column[r as usize])
                 .filter(|&bin| Some(bin) != missing_bin)
                 .min();
+            // The left child's statistics: its bins' sums when the node has
+            // histograms, else its rows'.
             let mut left_stats = vec![0.0; width];
-            for &row in &node_rows[..middle] {
-                target.add(&mut left_stats, row as usize);
+            match (&layout, &pending.histograms) {
+                (Some(layout), Some(histograms)) => {
+                    let histogram = layout.feature(histograms, split.feature);
+                    for (bin, sums) in histogram.chunks_exact(width).enumerate() {
+                        let bin = bin as u8;
+                        let left = if Some(bin) == missing_bin {
+                            split.missing_left
+                        } else {
+                            bin <= split.bin
+                        };
+                        if left {
+                            left_stats.iter_mut().zip(sums).for_each(|(l, s)| *l += s);
+                        }
+                    }
+                }
+                _ => {
+                    for &row in &node_rows[..middle] {
+                        target.add(&mut left_stats, row as usize);
+                    }
+                }
             }
             let right_stats: Vec<f64> =
                 pending.stats.iter().zip(&left_stats).map(|(p, l)| p - l).collect();
@@ -810,18 +830,20 @@ fn best_split(
 /// both sides (ascending rows stay ascending, so that every later pass reads
 /// the columns in order); returns how many. `moved` is a scratch buffer.
 fn partition(rows: &mut [u32], left: impl Fn(u32) -> bool, moved: &mut Vec<u32>) -> usize {
+    // Every row is written to both sides and only one side's count moves on:
+    // no branch on which side, which would mispredict half the time.
     moved.clear();
-    let mut middle = 0;
+    moved.resize(rows.len(), 0);
+    let (mut middle, mut right) = (0, 0);
     for i in 0..rows.len() {
         let row = rows[i];
-        if left(row) {
-            rows[middle] = row;
-            middle += 1;
-        } else {
-            moved.push(row);
-        }
+        let goes_left = usize::from(left(row));
+        rows[middle] = row;
+        moved[right] = row;
+        middle += goes_left;
+        right += 1 - goes_left;
     }
-    rows[middle..].copy_from_slice(moved);
+    rows[middle..].copy_from_slice(&moved[..right]);
     middle
 }
 

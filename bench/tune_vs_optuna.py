@@ -8,8 +8,10 @@ import sys
 import time
 import warnings
 
+import lightgbm
 import numpy as np
 import optuna
+import pandas as pd
 import sklearn
 from sklearn import datasets
 from sklearn.ensemble import HistGradientBoostingClassifier, HistGradientBoostingRegressor
@@ -23,39 +25,73 @@ SPACE = """gbm:
   n_trees: {int: [50, 300], step: 50}
   max_depth: {int: [2, 6]}
 """
+
+
+def bundled(load):
+    def frame():
+        return load(as_frame=True).frame
+    return frame
+
+
+def churn():
+    """The demo's churn data, generated and cleaned by pipit (train and test
+    splits together): 7,043 rows, 16 text columns that the Python models get
+    one-hot encoded."""
+    folder = os.path.join(WORK, "generated")
+    os.makedirs(folder, exist_ok=True)
+    raw = os.path.join(folder, "churn.csv")
+    subprocess.run([PIPIT, "stage", "generate", "--dataset", "churn", "--rows", "7043",
+                    "--seed", "42", "--out", raw], check=True, capture_output=True)
+    subprocess.run([PIPIT, "stage", "prepare", "--data", raw, "--target", "Churn", "--task",
+                    "classification", "--out-dir", os.path.join(folder, "churn")],
+                   check=True, capture_output=True)
+    parts = [pd.read_csv(os.path.join(folder, "churn", f)) for f in ("train.csv", "test.csv")]
+    return pd.concat(parts, ignore_index=True).rename(columns={"Churn": "target"})
+
+
 DATASETS = [
-    ("breast cancer", datasets.load_breast_cancer, "classification", "F1"),
-    ("diabetes", datasets.load_diabetes, "regression", "R²"),
+    ("breast cancer", bundled(datasets.load_breast_cancer), "classification", "F1"),
+    ("diabetes", bundled(datasets.load_diabetes), "regression", "R²"),
+    ("churn (demo)", churn, "classification", "F1"),
 ]
 optuna.logging.set_verbosity(optuna.logging.WARNING)
 # scikit-learn 1.9 warns about its own joblib use on every fit.
 warnings.filterwarnings("ignore", category=UserWarning, module="sklearn")
 
 
-def sklearn_folds(frame, task, seed):
-    """Returns an objective's fold scores for scikit-learn's HistGradientBoosting."""
-    x, y = frame.drop(columns="target").to_numpy(), frame["target"].to_numpy()
+def python_folds(frame, task, seed):
+    """The matrix (text columns one-hot), the targets and the seed's folds."""
+    x = pd.get_dummies(frame.drop(columns="target"), dtype=float).to_numpy()
+    y = frame["target"].to_numpy()
     if task == "classification":
         splitter = StratifiedKFold(FOLDS, shuffle=True, random_state=seed)
     else:
         splitter = KFold(FOLDS, shuffle=True, random_state=seed)
-    folds = list(splitter.split(x, y))
+    return x, y, list(splitter.split(x, y))
+
+
+def library_folds(library, frame, task, seed):
+    """Returns an objective's fold scores for scikit-learn's
+    HistGradientBoosting or LightGBM, each at its defaults (31 leaves, 20
+    rows a leaf, like pipit's gbm) but for the tuned three, without early
+    stopping."""
+    x, y, folds = python_folds(frame, task, seed)
+    classify = task == "classification"
+
+    def model(params):
+        if library == "lightgbm":
+            cls = lightgbm.LGBMClassifier if classify else lightgbm.LGBMRegressor
+            return cls(learning_rate=params["learning_rate"], n_estimators=params["n_trees"],
+                       max_depth=params["max_depth"], random_state=seed, verbose=-1)
+        cls = HistGradientBoostingClassifier if classify else HistGradientBoostingRegressor
+        return cls(learning_rate=params["learning_rate"], max_iter=params["n_trees"],
+                   max_depth=params["max_depth"], early_stopping=False, random_state=seed)
 
     def scores(params):
-        model_params = dict(
-            learning_rate=params["learning_rate"],
-            max_iter=params["n_trees"],
-            max_depth=params["max_depth"],
-            min_samples_leaf=1,
-            early_stopping=False,
-        )
         for train, test in folds:
-            if task == "classification":
-                model = HistGradientBoostingClassifier(**model_params).fit(x[train], y[train])
-                yield f1_score(y[test], model.predict(x[test]))
-            else:
-                model = HistGradientBoostingRegressor(**model_params).fit(x[train], y[train])
-                yield r2_score(y[test], model.predict(x[test]))
+            fitted = model(params).fit(x[train], y[train])
+            predicted = fitted.predict(x[test])
+            yield f1_score(y[test], predicted) if classify else r2_score(y[test], predicted)
 
     return scores
 
@@ -75,7 +111,7 @@ def pipit_folds(folder, task, seed):
                 PIPIT, "stage", "tune", "--train", os.path.join(folder, "data.csv"),
                 "--target", "target", "--task", task, "--model", "gbm",
                 "--trials", "1", "--folds", str(FOLDS), "--seed", str(seed),
-                "--space", space + ":gbm", "--pruner", "none",
+                "--space", space + ":gbm", "--pruner", "none", "--param", "early_stopping=false",
                 "--out", os.path.join(folder, f"point-{seed}.json"), "--trials-out", log,
             ],
             check=True,
@@ -125,6 +161,7 @@ def pipit_best(folder, task, seed, sampler):
             "--target", "target", "--task", task, "--model", "gbm",
             "--trials", str(TRIALS), "--folds", str(FOLDS), "--seed", str(seed),
             "--space", os.path.join(folder, "space.yaml") + ":gbm", "--sampler", sampler,
+            "--param", "early_stopping=false",
             "--out", out, "--trials-out", trials,
         ],
         check=True,
@@ -138,7 +175,8 @@ def pipit_best(folder, task, seed, sampler):
 
 
 def main():
-    print(f"# pipit tune vs Optuna {optuna.__version__} (scikit-learn {sklearn.__version__})")
+    print(f"# pipit tune vs Optuna {optuna.__version__} (scikit-learn {sklearn.__version__}, "
+          f"LightGBM {lightgbm.__version__})")
     print()
     print(f"{platform.node()}, {os.cpu_count()} cores; gradient boosting, {FOLDS}-fold CV, "
           f"median pruner, {TRIALS} trials, means over {SEEDS} seeds.")
@@ -146,52 +184,59 @@ def main():
     print()
     print("- *same model*: both samplers tune pipit's gbm on pipit's folds (Optuna's objective")
     print("  runs `pipit stage tune` on the one point it proposes), so only the sampler differs;")
-    print("- *scikit-learn*: Optuna tunes HistGradientBoosting on scikit-learn's folds, as the")
-    print("  project's users do today.")
+    print("- *scikit-learn*, *LightGBM*: Optuna tunes HistGradientBoosting or LightGBM on")
+    print("  scikit-learn's folds, as the project's users do today. Every model is at its")
+    print("  defaults but for the three tuned (31 leaves, 20 rows a leaf at least), without")
+    print("  early stopping; text columns are one-hot encoded for the Python models.")
     print()
     print("Time per trial: the whole search's wall time divided by the trials (pipit includes")
-    print("reading the data; both run their default parallelism).")
+    print("reading the data and runs two trials at once; Optuna runs one at a time, and")
+    print("HistGradientBoosting and LightGBM use both cores within a fit).")
     print()
     print("| data set | metric | pipit TPE | pipit random | Optuna TPE, same model | "
-          "Optuna TPE, scikit-learn | pipit s/trial | Optuna + scikit-learn s/trial |")
-    print("|---|---|---:|---:|---:|---:|---:|---:|")
+          "Optuna TPE, scikit-learn | Optuna TPE, LightGBM | pipit s/trial | "
+          "Optuna + scikit-learn s/trial | Optuna + LightGBM s/trial |")
+    print("|---|---|---:|---:|---:|---:|---:|---:|---:|---:|")
     paired = []
     for title, load, task, metric in DATASETS:
         folder = os.path.join(WORK, title.replace(" ", "-"))
         os.makedirs(folder, exist_ok=True)
-        frame = load(as_frame=True).frame
+        frame = load()
         frame.to_csv(os.path.join(folder, "data.csv"), index=False)
         with open(os.path.join(folder, "space.yaml"), "w") as file:
             file.write(SPACE)
-        results = {"tpe": [], "random": [], "same": [], "sklearn": []}
-        times = {"tpe": [], "sklearn": []}
+        results = {"tpe": [], "random": [], "same": [], "sklearn": [], "lightgbm": []}
+        times = {"tpe": [], "sklearn": [], "lightgbm": []}
         for seed in range(SEEDS):
             best, seconds = pipit_best(folder, task, seed, "tpe")
             results["tpe"].append(best)
             times["tpe"].append(seconds)
             results["random"].append(pipit_best(folder, task, seed, "random")[0])
             results["same"].append(optuna_best(pipit_folds(folder, task, seed), seed)[0])
-            best, seconds = optuna_best(sklearn_folds(frame, task, seed), seed)
-            results["sklearn"].append(best)
-            times["sklearn"].append(seconds)
+            for library in ("sklearn", "lightgbm"):
+                best, seconds = optuna_best(library_folds(library, frame, task, seed), seed)
+                results[library].append(best)
+                times[library].append(seconds)
             print(f"<!-- {title} seed {seed}: "
                   + ", ".join(f"{k} {v[-1]:.4f}" for k, v in results.items()) + " -->",
                   flush=True)
         mean = {k: float(np.mean(v)) for k, v in results.items()}
         print(f"| {title} | {metric} | {mean['tpe']:.4f} | {mean['random']:.4f} | "
-              f"{mean['same']:.4f} | {mean['sklearn']:.4f} | {np.mean(times['tpe']):.3f} | "
-              f"{np.mean(times['sklearn']):.3f} |", flush=True)
+              f"{mean['same']:.4f} | {mean['sklearn']:.4f} | {mean['lightgbm']:.4f} | "
+              f"{np.mean(times['tpe']):.3f} | {np.mean(times['sklearn']):.3f} | "
+              f"{np.mean(times['lightgbm']):.3f} |", flush=True)
         paired.append((title, results))
     print()
     print("Paired by seed (on the same model, a seed gives both samplers the same folds): pipit")
     print("TPE minus the other, mean ± standard error, and how often pipit TPE was ahead / level /")
     print("behind.")
     print()
-    print("| data set | − pipit random | − Optuna TPE, same model | − Optuna TPE, scikit-learn |")
-    print("|---|---:|---:|---:|")
+    print("| data set | − pipit random | − Optuna TPE, same model | − Optuna TPE, scikit-learn | "
+          "− Optuna TPE, LightGBM |")
+    print("|---|---:|---:|---:|---:|")
     for title, results in paired:
         cells = []
-        for other in ("random", "same", "sklearn"):
+        for other in ("random", "same", "sklearn", "lightgbm"):
             diff = np.array(results["tpe"]) - np.array(results[other])
             error = diff.std(ddof=1) / np.sqrt(len(diff)) if len(diff) > 1 else float("nan")
             ahead, level = int((diff > 0).sum()), int((diff == 0).sum())

@@ -96,13 +96,18 @@ fn growth(params: &Hyperparameters, max_features: usize, shape: Shape) -> Growth
 
 /// Returns gbm's early stopping: `early_stopping` true, false or `auto` (the
 /// default: on past 10,000 training rows, as scikit-learn's
-/// HistGradientBoosting), with `validation_fraction` (0.1) held out and
-/// `n_iter_no_change` (10) rounds of patience.
+/// HistGradientBoosting, but not with class weights), with
+/// `validation_fraction` (0.1) held out and `n_iter_no_change` (10) rounds
+/// of patience. With class weights the held-out loss is mostly the few
+/// held-out rows of the rare class, and stops too soon: on the demo's credit
+/// data (40,000 training rows, 200 of them fraud) balanced weights with
+/// early stopping reach a test PR-AUC of 0.66, without it 0.74 (median of 5
+/// seeds; bench/models-at-defaults).
 fn early_stopping(params: &Hyperparameters, rows: usize) -> anyhow::Result<Option<EarlyStopping>> {
     let on = match params.0.get("early_stopping") {
         Some(serde_json::Value::Bool(false)) => false,
         Some(serde_json::Value::Bool(true)) => true,
-        _ => rows > 10_000,
+        _ => rows > 10_000 && !params.0.contains_key("class_weight"),
     };
     Ok(on.then(|| EarlyStopping {
         validation_fraction: params.float("validation_fraction", 0.1),
@@ -359,4 +364,26 @@ pub fn argmax(values: &[f64]) -> usize {
         .enumerate()
         .fold((0, f64::NEG_INFINITY), |best, (i, &v)| if v > best.1 { (i, v) } else { best })
         .0
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn params(pairs: &[(&str, serde_json::Value)]) -> Hyperparameters {
+        Hyperparameters(pairs.iter().map(|(k, v)| ((*k).to_owned(), v.clone())).collect())
+    }
+
+    #[test]
+    fn early_stopping_is_on_past_ten_thousand_rows_without_class_weights() {
+        let on = |p: &Hyperparameters, rows| early_stopping(p, rows).unwrap().is_some();
+        assert!(!on(&params(&[]), 10_000));
+        assert!(on(&params(&[]), 10_001));
+        assert!(!on(&params(&[("class_weight", json!("balanced"))]), 50_000));
+        let forced =
+            params(&[("class_weight", json!("balanced")), ("early_stopping", json!(true))]);
+        assert!(on(&forced, 500));
+        assert!(!on(&params(&[("early_stopping", json!(false))]), 50_000));
+    }
 }

@@ -85,7 +85,7 @@ pub fn check(kind: Kind, key: &str, value: &Value) -> anyhow::Result<()> {
         ),
         "early_stopping" => (
             value.is_boolean() || value.as_str() == Some("auto"),
-            "`auto` (on past 10,000 training rows), true or false".to_owned(),
+            "`auto` (on past 10,000 training rows without class weights), true or false".to_owned(),
         ),
         "validation_fraction" => {
             (number.is_some_and(|v| v > 0.0 && v < 1.0), "a share in (0, 1)".to_owned())

@@ -46,7 +46,10 @@ def churn():
                     "classification", "--out-dir", os.path.join(folder, "churn")],
                    check=True, capture_output=True)
     parts = [pd.read_csv(os.path.join(folder, "churn", f)) for f in ("train.csv", "test.csv")]
-    return pd.concat(parts, ignore_index=True).rename(columns={"Churn": "target"})
+    frame = pd.concat(parts, ignore_index=True).rename(columns={"Churn": "target"})
+    # No → 0, Yes → 1: the positive class is the same for pipit and the libraries.
+    frame["target"] = pd.factorize(frame["target"].astype(str), sort=True)[0]
+    return frame
 
 
 DATASETS = [

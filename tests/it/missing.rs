@@ -3,7 +3,7 @@
 
 use serde_json::Value;
 
-use crate::harness::Repo;
+use crate::harness::{Repo, Run};
 
 /// Rows of `income,region,label`: the label is 1 above an income of 60, and
 /// also when the income is missing (a quarter of the rows), which the
@@ -27,8 +27,8 @@ fn rows(count: u64, seed: u64) -> String {
     csv
 }
 
-fn train(repo: &Repo, model: &str, missing: &str, extra: &[&str]) -> Value {
-    let run = repo.pipit(
+fn train_run(repo: &Repo, model: &str, missing: &str, extra: &[&str]) -> Run {
+    repo.pipit(
         [
             "stage",
             "train",
@@ -51,7 +51,11 @@ fn train(repo: &Repo, model: &str, missing: &str, extra: &[&str]) -> Value {
         ]
         .into_iter()
         .chain(extra.iter().copied()),
-    );
+    )
+}
+
+fn train(repo: &Repo, model: &str, missing: &str, extra: &[&str]) -> Value {
+    let run = train_run(repo, model, missing, extra);
     assert_eq!(run.code, 0, "{run}");
     serde_json::from_str(&repo.read("m.json")).unwrap()
 }
@@ -101,32 +105,10 @@ fn missing_learn_is_for_tree_models_and_takes_two_values() {
     let repo = Repo::new();
     repo.write("train.csv", &rows(200, 1));
     repo.write("test.csv", &rows(100, 2));
-    let run = |model: &str, value: &str| {
-        repo.pipit([
-            "stage",
-            "train",
-            "--train",
-            "train.csv",
-            "--test",
-            "test.csv",
-            "--target",
-            "label",
-            "--task",
-            "classification",
-            "--model",
-            model,
-            "--param",
-            &format!("missing={value}"),
-            "--model-out",
-            "m.model",
-            "--metrics-out",
-            "m.json",
-        ])
-    };
-    let wrong = run("gbm", "drop");
+    let wrong = train_run(&repo, "gbm", "drop", &[]);
     assert_eq!(wrong.code, 1, "{wrong}");
     assert!(wrong.stderr.contains("`missing` must be `impute`"), "{wrong}");
-    let linear = run("logistic", "learn");
+    let linear = train_run(&repo, "logistic", "learn", &[]);
     assert_eq!(linear.code, 1, "{linear}");
     assert!(linear.stderr.contains("`logistic` has no hyperparameter `missing`"), "{linear}");
 }

@@ -785,8 +785,16 @@ fn best_split(
                         if n < min_rows || h < MIN_HESSIAN || rh < MIN_HESSIAN {
                             continue;
                         }
-                        let gain = g * g / (h + l2) + rg * rg / (rh + l2) - parent_score;
-                        if gain > tolerance && best.as_ref().is_none_or(|b| gain > b.gain) {
+                        // The children's score g²/hl + rg²/hr is num / den;
+                        // both hessian sums are positive, so it beats the
+                        // bar when num > bar × den, with no division (whose
+                        // latency would otherwise set the scan's pace).
+                        let (hl, hr) = (h + l2, rh + l2);
+                        let (num, den) = (g * g * hr + rg * rg * hl, hl * hr);
+                        let bar = parent_score
+                            + best.as_ref().map_or(tolerance, |b| b.gain.max(tolerance));
+                        if num > bar * den {
+                            let gain = num / den - parent_score;
                             best = Some(Split { gain, feature, bin: bin as u8, missing_left });
                         }
                     }

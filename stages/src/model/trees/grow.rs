@@ -391,10 +391,6 @@ impl Tree {
             gain: vec![0.0],
             missing_left: vec![true],
         };
-        let mut root = vec![0.0; width];
-        for &row in &rows {
-            target.add(&mut root, row as usize);
-        }
         let mut features: Vec<usize> = (0..binned.columns.len()).collect();
         // When every node tries every feature, a node's histograms are its
         // parent's minus its sibling's: only the smaller child's are summed.
@@ -418,6 +414,16 @@ impl Tree {
             .as_ref()
             .filter(|_| worth_histograms(rows.len()))
             .map(|layout| layout.histograms((binned, target), &rows, &mut spare));
+        // The root's statistics: any feature's bins sum to them.
+        let mut root = vec![0.0; width];
+        match (&layout, &histograms) {
+            (Some(layout), Some(histograms)) if !binned.columns.is_empty() => {
+                for sums in layout.feature(histograms, 0).chunks_exact(width) {
+                    root.iter_mut().zip(sums).for_each(|(r, s)| *r += s);
+                }
+            }
+            _ => rows.iter().for_each(|&row| target.add(&mut root, row as usize)),
+        }
         let root = Pending {
             node: 0,
             start: 0,

@@ -226,6 +226,15 @@ fn leaf_medians(tree: &Tree, x: &Array2<f64>, y: &[f64], raw: &[f64], sample: &[
         .collect()
 }
 
+/// What growing one output's tree each round needs, kept between rounds.
+#[derive(Default)]
+struct RoundBuffers {
+    gradients: Vec<f64>,
+    hessians: Vec<f64>,
+    /// The rows the tree is grown on, handed to it and back.
+    rows: Vec<u32>,
+}
+
 /// Sums the trees' gains per input.
 fn sum_gains(trees: &[Tree], inputs: usize) -> Vec<f64> {
     let mut total = vec![0.0; inputs];
@@ -300,15 +309,20 @@ impl Boosted {
         if settings.early_stopping.is_some() {
             validation.push(model.loss(&raw, y, &held_out, weights, absolute));
         }
+        // Each output's buffers, kept from round to round (fresh ones of
+        // this size would cost page faults every round).
+        let mut buffers: Vec<RoundBuffers> =
+            (0..outputs).map(|_| RoundBuffers::default()).collect();
+        let mut drawn = Vec::new();
         for round in 0..settings.rounds {
-            let sample: Vec<u32> = if sampled < fitted.len() {
-                let mut all = fitted.clone();
-                random.shuffle(&mut all);
-                all.truncate(sampled);
-                all.sort_unstable();
-                all
+            let sample: &[u32] = if sampled < fitted.len() {
+                drawn.clone_from(&fitted);
+                random.shuffle(&mut drawn);
+                drawn.truncate(sampled);
+                drawn.sort_unstable();
+                &drawn
             } else {
-                fitted.clone()
+                &fitted
             };
             let probabilities: Vec<Vec<f64>> = if classes > 2 {
                 (0..rows)
@@ -322,41 +336,42 @@ impl Boosted {
             // depend on the thread count.
             let grown: Vec<Tree> = raw
                 .par_iter_mut()
+                .zip(buffers.par_iter_mut())
                 .enumerate()
-                .map(|(k, raw_k)| {
-                    let (gradients, hessians): (Vec<f64>, Vec<f64>) = (0..rows)
-                        .map(|r| {
-                            let (g, h) = match classes {
-                                0 if absolute => (sign(y[r] - raw_k[r]), 1.0),
-                                0 => (y[r] - raw_k[r], 1.0),
-                                2 => {
-                                    let p = sigmoid(raw_k[r]);
-                                    (y[r] - p, p * (1.0 - p))
-                                }
-                                _ => {
-                                    let p = probabilities[r][k];
-                                    (f64::from(u8::from(y[r] as usize == k)) - p, p * (1.0 - p))
-                                }
-                            };
-                            (g * weight(r), h * weight(r))
-                        })
-                        .unzip();
-                    let target = Target::Gradients {
-                        gradients: &gradients,
-                        hessians: &hessians,
-                        l2: settings.l2,
-                    };
+                .map(|(k, (raw_k, buffer))| {
+                    let RoundBuffers { gradients, hessians, rows: tree_rows } = buffer;
+                    gradients.clear();
+                    hessians.clear();
+                    for r in 0..rows {
+                        let (g, h) = match classes {
+                            0 if absolute => (sign(y[r] - raw_k[r]), 1.0),
+                            0 => (y[r] - raw_k[r], 1.0),
+                            2 => {
+                                let p = sigmoid(raw_k[r]);
+                                (y[r] - p, p * (1.0 - p))
+                            }
+                            _ => {
+                                let p = probabilities[r][k];
+                                (f64::from(u8::from(y[r] as usize == k)) - p, p * (1.0 - p))
+                            }
+                        };
+                        gradients.push(g * weight(r));
+                        hessians.push(h * weight(r));
+                    }
+                    let target = Target::Gradients { gradients, hessians, l2: settings.l2 };
+                    tree_rows.clear();
+                    tree_rows.extend_from_slice(sample);
                     let mut random = Random::task(seed, (1 + round * outputs + k) as u64);
                     let (mut tree, placed) = Tree::grow_placed(
                         &binned,
                         &edges,
                         &target,
                         settings.growth,
-                        sample.clone(),
+                        std::mem::take(tree_rows),
                         &mut random,
                     );
                     if absolute {
-                        tree.set_leaf_values(leaf_medians(&tree, x, y, raw_k, &sample));
+                        tree.set_leaf_values(leaf_medians(&tree, x, y, raw_k, sample));
                     }
                     tree.scale(settings.learning_rate);
                     // The rows the tree was grown on are known by leaf; only the
@@ -380,6 +395,7 @@ impl Boosted {
                             }
                         }
                     }
+                    *tree_rows = placed.rows;
                     tree
                 })
                 .collect();

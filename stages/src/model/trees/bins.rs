@@ -100,15 +100,21 @@ fn bundle(columns: &[Vec<u8>], bins: impl Fn(usize) -> usize) -> (Vec<Bundle>, V
 }
 
 impl Edges {
-    /// Learns the bins of the training matrix and returns it binned.
-    pub fn fit(x: &Array2<f64>) -> (Self, Binned) {
+    /// Learns the bins of the training matrix and returns it binned; with
+    /// row weights, a feature with many values is cut at weighted quantiles
+    /// (as scikit-learn's HistGradientBoosting does since 1.6), so that rows
+    /// that weigh more, a rare class's under class weights, get finer bins.
+    pub fn fit(x: &Array2<f64>, weights: Option<&[f64]>) -> (Self, Binned) {
         let mut edges = Edges { edges: vec![], lows: vec![], highs: vec![], missing: vec![] };
         let mut columns = Vec::with_capacity(x.ncols());
         for column in x.columns() {
             let missing = column.iter().any(|v| v.is_nan());
             // The missing values' bin must fit in a byte too.
             let most = if missing { MAX_BINS - 1 } else { MAX_BINS };
-            let points = split_points(column.to_vec(), most);
+            let points = match weights {
+                Some(weights) => weighted_split_points(column.to_vec(), weights, most),
+                None => split_points(column.to_vec(), most),
+            };
             let missing_bin = points.len() + 1;
             let mut lows = vec![f64::INFINITY; points.len() + 1];
             let mut highs = vec![f64::NEG_INFINITY; points.len() + 1];
@@ -189,6 +195,41 @@ fn split_points(mut values: Vec<f64>, most: usize) -> Vec<f64> {
     edges
 }
 
+/// Returns the boundaries of at most `most` bins of `values` (NaN and rows
+/// of weight 0 left out), cut at quantiles of the rows' `weights`.
+fn weighted_split_points(values: Vec<f64>, weights: &[f64], most: usize) -> Vec<f64> {
+    let mut pairs: Vec<(f64, f64)> = values
+        .into_iter()
+        .zip(weights.iter().copied())
+        .filter(|&(value, weight)| !value.is_nan() && weight > 0.0)
+        .collect();
+    pairs.sort_by(|a, b| a.0.total_cmp(&b.0));
+    let mut distinct: Vec<f64> = pairs.iter().map(|p| p.0).collect();
+    distinct.dedup();
+    if distinct.len() <= most {
+        return distinct.windows(2).map(|pair| between(pair[0], pair[1])).collect();
+    }
+    let total: f64 = pairs.iter().map(|p| p.1).sum();
+    let mut edges: Vec<f64> = Vec::with_capacity(most - 1);
+    let (mut below, mut index) = (0.0, 0);
+    for k in 1..most {
+        // The value at which the cumulative weight reaches k / most of the total.
+        let wanted = total * k as f64 / most as f64;
+        while index + 1 < pairs.len() && below + pairs[index].1 < wanted {
+            below += pairs[index].1;
+            index += 1;
+        }
+        let low = pairs[index].0;
+        let next = pairs.partition_point(|p| p.0 <= low);
+        let Some(&(high, _)) = pairs.get(next) else { break };
+        let edge = between(low, high);
+        if edges.last().is_none_or(|&last| edge > last) {
+            edges.push(edge);
+        }
+    }
+    edges
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -198,7 +239,7 @@ mod tests {
         assert_eq!(split_points(vec![3.0, 1.0, 2.0, 1.0], MAX_BINS), vec![1.5, 2.5]);
         assert_eq!(split_points(vec![5.0, 5.0], MAX_BINS), Vec::<f64>::new());
         let x = Array2::from_shape_vec((4, 1), vec![3.0, 1.0, 2.0, 1.0]).unwrap();
-        let (edges, binned) = Edges::fit(&x);
+        let (edges, binned) = Edges::fit(&x, None);
         assert_eq!(binned.columns, vec![vec![2, 0, 1, 0]]);
         assert_eq!(edges.threshold(0, 0, 1), 1.5);
         assert_eq!(edges.threshold(0, 0, 2), 2.0);
@@ -211,7 +252,7 @@ mod tests {
         assert!(edges.len() < MAX_BINS && edges.len() > 200, "{}", edges.len());
         assert!(edges.windows(2).all(|w| w[0] < w[1]));
         let x = Array2::from_shape_vec((values.len(), 1), values.clone()).unwrap();
-        let (edges, binned) = Edges::fit(&x);
+        let (edges, binned) = Edges::fit(&x, None);
         for (row, &value) in values.iter().enumerate() {
             let bin = binned.columns[0][row];
             for split in 0..(edges.bins(0) - 1) as u8 {
@@ -225,14 +266,14 @@ mod tests {
     fn missing_values_get_their_own_last_bin() {
         let values: Vec<f64> = (0..1000).map(f64::from).chain([f64::NAN; 10]).collect();
         let x = Array2::from_shape_vec((values.len(), 1), values).unwrap();
-        let (edges, binned) = Edges::fit(&x);
+        let (edges, binned) = Edges::fit(&x, None);
         assert_eq!(edges.value_bins(0), MAX_BINS - 1);
         assert_eq!(edges.bins(0), MAX_BINS);
         assert_eq!(edges.missing_bin(0), Some((MAX_BINS - 1) as u8));
         assert!(binned.columns[0][..1000].iter().all(|&b| (b as usize) < MAX_BINS - 1));
         assert!(binned.columns[0][1000..].iter().all(|&b| b as usize == MAX_BINS - 1));
         let whole = Array2::from_shape_vec((3, 1), vec![1.0, 2.0, 3.0]).unwrap();
-        assert_eq!(Edges::fit(&whole).0.missing_bin(0), None);
+        assert_eq!(Edges::fit(&whole, None).0.missing_bin(0), None);
     }
 
     #[test]
@@ -247,7 +288,7 @@ mod tests {
             values.push(f64::from(u8::from(r % 2 == 0)));
         }
         let x = Array2::from_shape_vec((rows, 5), values).unwrap();
-        let (_, binned) = Edges::fit(&x);
+        let (_, binned) = Edges::fit(&x, None);
         assert_eq!(binned.bundles.len(), 1);
         let bundle = &binned.bundles[0];
         assert_eq!(bundle.members, [(1, 1), (2, 1), (3, 1)]);
@@ -257,5 +298,24 @@ mod tests {
         // The last column's rare bin (the even rows) meets the indicators',
         // and the number has many bins: both stay alone.
         assert_eq!(binned.unbundled, [0, 4]);
+    }
+
+    #[test]
+    fn weighted_rows_get_finer_bins() {
+        // 10,000 values; the top 100 weigh 100 times the others.
+        let values: Vec<f64> = (0..10_000).map(f64::from).collect();
+        let weights: Vec<f64> = (0..10_000).map(|i| if i >= 9_900 { 100.0 } else { 1.0 }).collect();
+        let plain = split_points(values.clone(), MAX_BINS);
+        let weighted = weighted_split_points(values.clone(), &weights, MAX_BINS);
+        let in_top = |edges: &[f64]| edges.iter().filter(|&&e| e > 9_900.0).count();
+        assert!(in_top(&plain) <= 3, "{}", in_top(&plain));
+        // The top rows hold half the weight, and get a bin each (half the
+        // bins would be more than their 100 values).
+        assert_eq!(in_top(&weighted), 99);
+        assert!(weighted.windows(2).all(|w| w[0] < w[1]));
+        // Equal weights cut where the plain quantiles do, give or take a value.
+        let even = weighted_split_points(values.clone(), &vec![2.0; 10_000], MAX_BINS);
+        assert_eq!(even.len(), plain.len());
+        assert!(even.iter().zip(&plain).all(|(a, b)| (a - b).abs() <= 1.0));
     }
 }

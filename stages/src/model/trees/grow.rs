@@ -879,7 +879,7 @@ mod tests {
             values.push(f64::from(u8::from(r % 2 == 0)));
         }
         let x = Array2::from_shape_vec((rows, 5), values).unwrap();
-        let (edges, binned) = Edges::fit(&x);
+        let (edges, binned) = Edges::fit(&x, None);
         assert_eq!(binned.bundles.len(), 1);
         let gradients: Vec<f64> = (0..rows).map(|r| (r as f64 * 0.37).sin()).collect();
         let hessians: Vec<f64> = (0..rows).map(|r| 0.1 + (r % 7) as f64 / 10.0).collect();

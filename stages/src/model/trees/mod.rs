@@ -56,7 +56,7 @@ impl Forest {
         settings: ForestSettings,
         (seed, weights): (u64, Option<&[f64]>),
     ) -> Self {
-        let (edges, binned) = Edges::fit(x);
+        let (edges, binned) = Edges::fit(x, weights);
         let labels: Vec<u32> = y.iter().map(|&v| v as u32).collect();
         let (gradients, hessians) = as_gradients(y, weights);
         let target = match classes {
@@ -266,7 +266,7 @@ impl Boosted {
         (seed, weights): (u64, Option<&[f64]>),
     ) -> Self {
         let x = &x.as_standard_layout().into_owned();
-        let (edges, binned) = Edges::fit(x);
+        let (edges, binned) = Edges::fit(x, weights);
         let rows = y.len();
         let weight = |row: usize| weights.map_or(1.0, |w| w[row]);
         let mut random = Random::task(seed, 0);

@@ -10,6 +10,7 @@ pub mod gitignore;
 pub mod hash;
 pub mod integrity;
 pub mod lockfile;
+pub mod metrics;
 pub mod pipeline;
 pub mod platform;
 pub mod remote;

@@ -8,6 +8,7 @@ mod completions;
 mod dag;
 mod gc;
 mod logs;
+mod metrics;
 mod printer;
 mod progress;
 mod remote;
@@ -64,6 +65,8 @@ enum Command {
     Serve(stage::ServeArgs),
     /// What a stage printed the last time its command ran
     Logs(logs::LogsArgs),
+    /// The metrics files the stages write: `show`
+    Metrics(metrics::MetricsArgs),
     /// List every stage after expansion, with its command, deps, params and outs
     Stages(stages::StagesArgs),
     /// Print a shell completion script
@@ -86,7 +89,6 @@ pub enum Outcome {
 fn unknown_command(name: &str) -> String {
     let dvc = [
         ("exp", "experiments are not in pipit yet; `pipit repro` runs the pipeline"),
-        ("metrics", "metrics are not in pipit yet; `pipit stage compare` compares the models'"),
         ("params", "params are not in pipit yet; `pipit status` shows what changed"),
         ("plots", "plots are not in pipit yet"),
         ("init", "pipit needs no init: write a `pipeline.yaml` and run `pipit repro`"),
@@ -158,6 +160,7 @@ pub fn main() -> ExitCode {
         Command::Model(args) => stage::model(args, &printer),
         Command::Serve(args) => stage::serve(&args, &printer),
         Command::Logs(args) => logs::run(args, &printer),
+        Command::Metrics(args) => metrics::run(args, &printer),
         Command::Stages(args) => stages::run(args, &printer),
         Command::Completions(args) => completions::run(args, &printer),
     };

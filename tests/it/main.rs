@@ -10,6 +10,7 @@ mod drift_integrity;
 mod harness;
 mod imbalance;
 mod integrity;
+mod metrics;
 mod missing;
 mod output;
 mod page;

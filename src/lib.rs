@@ -6,6 +6,7 @@ pub mod containment;
 pub mod dag;
 pub mod fsutil;
 pub mod gc;
+pub mod git;
 pub mod gitignore;
 pub mod hash;
 pub mod integrity;

@@ -14,20 +14,29 @@ pub type Flat = IndexMap<String, Value>;
 /// errors name it `shown`.
 pub fn read(path: &Path, shown: &str) -> anyhow::Result<Flat> {
     let text = fs_err::read_to_string(path).map_err(|e| anyhow::anyhow!("`{shown}`: {e}"))?;
-    let extension =
-        path.extension().and_then(|e| e.to_str()).unwrap_or_default().to_ascii_lowercase();
+    parse(&text, shown)
+}
+
+/// Parses the text of the metrics file `shown` (a path), its format told by
+/// its extension.
+pub fn parse(text: &str, shown: &str) -> anyhow::Result<Flat> {
+    let extension = Path::new(shown)
+        .extension()
+        .and_then(|e| e.to_str())
+        .unwrap_or_default()
+        .to_ascii_lowercase();
     let tree: Value = match extension.as_str() {
-        "json" => serde_json::from_str(&text)
+        "json" => serde_json::from_str(text)
             .map_err(|e| anyhow::anyhow!("`{shown}` is not valid JSON: {e}"))?,
-        "yaml" | "yml" => serde_saphyr::from_str(&text)
+        "yaml" | "yml" => serde_saphyr::from_str(text)
             .map_err(|e| anyhow::anyhow!("`{shown}` is not valid YAML: {e}"))?,
         "toml" => {
-            let table: toml::Table = toml::from_str(&text)
+            let table: toml::Table = toml::from_str(text)
                 .map_err(|e| anyhow::anyhow!("`{shown}` is not valid TOML: {e}"))?;
             serde_json::to_value(table)?
         }
-        "csv" => one_row(&text, ',', shown)?,
-        "tsv" => one_row(&text, '\t', shown)?,
+        "csv" => one_row(text, ',', shown)?,
+        "tsv" => one_row(text, '\t', shown)?,
         _ => anyhow::bail!(
             "`{shown}`: metrics files are JSON, YAML, TOML, CSV or TSV (by their extension)"
         ),

@@ -1,8 +1,10 @@
 //! `pipit metrics show`: the metrics files the stages declare (`metrics:`
 //! outs), or the files named, one row each with their keys flattened
-//! (`a.b.c`), as a table, Markdown, CSV or JSON.
+//! (`a.b.c`), as a table, Markdown, CSV or JSON. `pipit metrics diff`: the
+//! declared files' values at two git revisions (or the workspace), with the
+//! change.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use clap::{Args, Subcommand};
 use pipit::metrics::{self, Flat};
@@ -21,6 +23,29 @@ pub struct MetricsArgs {
 enum MetricsCommand {
     /// Show the metrics files the stages declare (`metrics:` outs), or those named
     Show(ShowArgs),
+    /// Compare the declared metrics at two git revisions, or a revision and the workspace
+    Diff(DiffArgs),
+}
+
+/// Arguments of `pipit metrics diff`
+#[derive(Debug, Args)]
+struct DiffArgs {
+    /// The old side: a git revision [default: HEAD]
+    a_rev: Option<String>,
+    /// The new side: a git revision, or `workspace` [default: workspace]
+    b_rev: Option<String>,
+    /// Show unchanged metrics too
+    #[arg(long)]
+    all: bool,
+    /// Print JSON
+    #[arg(long, conflicts_with = "md")]
+    json: bool,
+    /// Print a Markdown table
+    #[arg(long)]
+    md: bool,
+    /// The most decimals a number shows
+    #[arg(long, value_name = "N", default_value_t = 5)]
+    precision: usize,
 }
 
 /// Arguments of `pipit metrics show`
@@ -47,7 +72,191 @@ struct ShowArgs {
 pub fn run(args: MetricsArgs, printer: &Printer) -> anyhow::Result<Outcome> {
     match args.command {
         MetricsCommand::Show(args) => show(&args, printer),
+        MetricsCommand::Diff(args) => diff(&args, printer),
     }
+}
+
+/// Returns the metrics files the stages declare, by path (relative to the
+/// root), each once, in pipeline order.
+fn declared(pipeline: &pipit::pipeline::Pipeline) -> Vec<String> {
+    let mut paths: Vec<String> = Vec::new();
+    for out in pipeline.stages.iter().flat_map(|s| &s.outs) {
+        let path = out.path.to_string();
+        if out.kind == OutKind::Metric && !paths.contains(&path) {
+            paths.push(path);
+        }
+    }
+    paths
+}
+
+/// The name `metrics diff` gives the working tree.
+const WORKSPACE: &str = "workspace";
+
+/// Reads the metrics file `path` as revision `rev` has it: from git when the
+/// revision tracks it, else from the cache by the hash that revision's
+/// `pipeline.lock` records (a git-ignored file); `None` when neither has it.
+fn at_revision(
+    files: &pipit::workspace::Workspace,
+    rev: &str,
+    path: &str,
+) -> anyhow::Result<Option<Flat>> {
+    if rev == WORKSPACE {
+        let file = files.root.join(path);
+        return if file.exists() { metrics::read(&file, path).map(Some) } else { Ok(None) };
+    }
+    let text = match pipit::git::show(&files.root, rev, path)? {
+        Some(bytes) => bytes,
+        None => {
+            let Some(lock) = pipit::git::show(&files.root, rev, pipit::lockfile::LOCK_FILE)? else {
+                return Ok(None);
+            };
+            let lock: pipit::lockfile::LockFile =
+                serde_saphyr::from_str(&String::from_utf8_lossy(&lock)).map_err(|e| {
+                    anyhow::anyhow!("`pipeline.lock` at `{rev}` is not a valid lock file: {e}")
+                })?;
+            let Some(locked) = lock.stages.values().flat_map(|e| &e.outs).find(|o| o.path == path)
+            else {
+                return Ok(None);
+            };
+            files.cache.read(&locked.hash).map_err(|e| {
+                anyhow::anyhow!(
+                    "`{path}` at `{rev}` is neither in git nor readable from the cache ({e}); \
+                     `pipit pull` may bring it"
+                )
+            })?
+        }
+    };
+    metrics::parse(&String::from_utf8_lossy(&text), path).map(Some)
+}
+
+/// One metric's values on both sides, and whether they differ.
+struct Change {
+    path: String,
+    key: String,
+    old: Option<serde_json::Value>,
+    new: Option<serde_json::Value>,
+}
+
+impl Change {
+    fn changed(&self) -> bool {
+        match (&self.old, &self.new) {
+            (Some(a), Some(b)) => match (a.as_f64(), b.as_f64()) {
+                (Some(x), Some(y)) => x != y,
+                _ => a != b,
+            },
+            (a, b) => a.is_some() != b.is_some(),
+        }
+    }
+
+    /// The new value minus the old, when both are numbers.
+    fn delta(&self) -> Option<f64> {
+        Some(self.new.as_ref()?.as_f64()? - self.old.as_ref()?.as_f64()?)
+    }
+
+    /// The change relative to the old value, in percent.
+    fn percent(&self) -> Option<f64> {
+        let old = self.old.as_ref()?.as_f64()?;
+        let delta = self.delta()?;
+        (old != 0.0).then(|| 100.0 * delta / old.abs())
+    }
+}
+
+fn diff(args: &DiffArgs, printer: &Printer) -> anyhow::Result<Outcome> {
+    let Some(loaded) = workspace::load(printer)? else {
+        return Ok(Outcome::Invalid);
+    };
+    let root = &loaded.pipeline.root;
+    let a = args.a_rev.clone().unwrap_or_else(|| "HEAD".to_owned());
+    let b = args.b_rev.clone().unwrap_or_else(|| WORKSPACE.to_owned());
+    for rev in [&a, &b] {
+        if rev != WORKSPACE {
+            pipit::git::verify(root, rev)?;
+        }
+    }
+    let files = workspace::open_files(root)?;
+    let mut changes: Vec<Change> = Vec::new();
+    for path in declared(&loaded.pipeline) {
+        let (old, new) = (at_revision(&files, &a, &path)?, at_revision(&files, &b, &path)?);
+        let (old, new) = (old.unwrap_or_default(), new.unwrap_or_default());
+        let mut keys: Vec<&String> = old.keys().collect();
+        keys.extend(new.keys().filter(|k| !old.contains_key(*k)));
+        for key in keys {
+            let change = Change {
+                path: path.clone(),
+                key: key.clone(),
+                old: old.get(key).cloned(),
+                new: new.get(key).cloned(),
+            };
+            if args.all || change.changed() {
+                changes.push(change);
+            }
+        }
+    }
+    let precision = args.precision;
+    let value = |v: &Option<serde_json::Value>| {
+        v.as_ref().map_or_else(|| "-".to_owned(), |v| metrics::shown(v, precision))
+    };
+    let delta = |c: &Change| match (c.delta(), c.percent()) {
+        (Some(d), Some(p)) => format!("{} ({p:+.1} %)", signed(d, precision)),
+        (Some(d), None) => signed(d, precision),
+        _ if c.changed() => "changed".to_owned(),
+        _ => "-".to_owned(),
+    };
+    if args.json {
+        let list: Vec<serde_json::Value> = changes
+            .iter()
+            .map(|c| {
+                serde_json::json!({
+                    "path": c.path, "metric": c.key, "old": c.old, "new": c.new,
+                    "change": c.delta(), "percent": c.percent(),
+                })
+            })
+            .collect();
+        printer.out(&format!("{}\n", serde_json::to_string_pretty(&list)?))?;
+        return Ok(Outcome::Success);
+    }
+    if changes.is_empty() {
+        printer.note(&format!("no metric changed between {a} and {b}"));
+        return Ok(Outcome::Success);
+    }
+    let header = ["Path", "Metric", a.as_str(), b.as_str(), "Change"].map(str::to_owned).to_vec();
+    let mut lines = vec![header];
+    let mut last_path = "";
+    for change in &changes {
+        let path = if change.path == last_path { String::new() } else { change.path.clone() };
+        last_path = &change.path;
+        lines.push(vec![
+            path,
+            change.key.clone(),
+            value(&change.old),
+            value(&change.new),
+            delta(change),
+        ]);
+    }
+    let text = if args.md {
+        let mut text = String::from("| Path | Metric | ");
+        text.push_str(&format!("{a} | {b} | Change |\n|---|---|---:|---:|---:|\n"));
+        for line in &lines[1..] {
+            text.push_str(&format!("| {} |\n", line.join(" | ")));
+        }
+        text
+    } else {
+        let clip = |line: &Vec<String>| -> Vec<String> {
+            line.iter()
+                .enumerate()
+                .map(|(i, c)| if i == 2 || i == 3 { clipped(c) } else { c.clone() })
+                .collect()
+        };
+        aligned(&lines.iter().map(clip).collect::<Vec<_>>())
+    };
+    printer.out(&text)?;
+    Ok(Outcome::Success)
+}
+
+/// Returns `value` with its sign, at most `precision` decimals.
+fn signed(value: f64, precision: usize) -> String {
+    let text = metrics::shown(&serde_json::json!(value), precision);
+    if text.starts_with('-') || text == "0" { text } else { format!("+{text}") }
 }
 
 fn show(args: &ShowArgs, printer: &Printer) -> anyhow::Result<Outcome> {
@@ -56,19 +265,13 @@ fn show(args: &ShowArgs, printer: &Printer) -> anyhow::Result<Outcome> {
         let Some(loaded) = workspace::load(printer)? else {
             return Ok(Outcome::Invalid);
         };
-        let pipeline = &loaded.pipeline;
-        let mut declared: Vec<(String, PathBuf, bool)> = Vec::new();
-        for out in pipeline.stages.iter().flat_map(|s| &s.outs) {
-            let shown = out.path.to_string();
-            if out.kind == OutKind::Metric && !declared.iter().any(|d| d.0 == shown) {
-                declared.push((shown, pipeline.root.join(out.path.as_str()), false));
-            }
-        }
-        if declared.is_empty() {
+        let root: &Path = &loaded.pipeline.root;
+        let paths = declared(&loaded.pipeline);
+        if paths.is_empty() {
             printer.note("no metrics: no stage lists `metrics:` outs (name files to show them)");
             return Ok(Outcome::Success);
         }
-        declared
+        paths.into_iter().map(|p| (p.clone(), root.join(&p), false)).collect()
     } else {
         args.targets.iter().map(|t| (t.display().to_string(), t.clone(), true)).collect()
     };
@@ -128,6 +331,19 @@ fn cells(rows: &[(String, Flat)], keys: &[&str], precision: usize) -> Vec<Vec<St
         .collect()
 }
 
+/// The most characters a text value takes in a terminal table (a hash shows
+/// its first ones and `…`); Markdown, CSV and JSON keep it whole.
+const TEXT_WIDTH: usize = 16;
+
+/// Returns `cell` cut to [`TEXT_WIDTH`] characters.
+fn clipped(cell: &str) -> String {
+    if cell.chars().count() <= TEXT_WIDTH {
+        return cell.to_owned();
+    }
+    let kept: String = cell.chars().take(TEXT_WIDTH - 1).collect();
+    format!("{kept}…")
+}
+
 /// Lays out `lines` (the first a header) in columns two spaces apart.
 fn aligned(lines: &[Vec<String>]) -> String {
     let count = lines.iter().map(Vec::len).max().unwrap_or(0);
@@ -159,7 +375,11 @@ fn table(rows: &[(String, Flat)], precision: usize, width: usize) -> String {
     let header: Vec<String> =
         std::iter::once("Path".to_owned()).chain(keys.iter().map(|k| (*k).to_owned())).collect();
     let mut lines = vec![header];
-    lines.extend(cells(rows, &keys, precision));
+    lines.extend(cells(rows, &keys, precision).into_iter().map(|line| {
+        let mut cells = line.into_iter();
+        let path = cells.next().unwrap_or_default();
+        std::iter::once(path).chain(cells.map(|c| clipped(&c))).collect()
+    }));
     let wide = aligned(&lines);
     if wide.lines().all(|line| line.chars().count() <= width) {
         return wide;
@@ -168,7 +388,7 @@ fn table(rows: &[(String, Flat)], precision: usize, width: usize) -> String {
     for (path, flat) in rows {
         for (i, (key, value)) in flat.iter().enumerate() {
             let path = if i == 0 { path.clone() } else { String::new() };
-            long.push(vec![path, key.clone(), metrics::shown(value, precision)]);
+            long.push(vec![path, key.clone(), clipped(&metrics::shown(value, precision))]);
         }
     }
     aligned(&long)

@@ -49,6 +49,20 @@ impl Repo {
         repo
     }
 
+    /// Commits everything git does not ignore, with `message`.
+    pub fn commit(&self, message: &str) {
+        let git = |args: &[&str]| {
+            let status = Command::new("git")
+                .args(["-c", "user.name=pipit", "-c", "user.email=pipit@example.invalid"])
+                .args(args)
+                .current_dir(self.dir.path())
+                .status();
+            assert!(status.expect("git runs").success(), "git {args:?} failed");
+        };
+        git(&["add", "-A"]);
+        git(&["commit", "-q", "-m", message]);
+    }
+
     /// Returns the repository's root.
     pub fn path(&self) -> &Path {
         self.dir.path()

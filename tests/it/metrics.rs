@@ -75,3 +75,68 @@ fn metrics_show_explains_what_it_cannot_read() {
     assert_eq!(run.code, 0, "{run}");
     assert!(run.stderr.contains("no stage lists `metrics:` outs"), "{run}");
 }
+
+/// A stage that writes two metrics files from `value.txt`: `eval.json`
+/// (`cache: false`, so git tracks it) and `hidden.json` (cached, so git
+/// ignores it and only the lock's hash and the cache know it).
+const TWO_SIDES: &str = r#"stages:
+  evaluate:
+    cmd: >-
+      printf '{"acc": %s, "model": "gbm", "rows": 100}' "$(cat value.txt)" > eval.json &&
+      printf '{"loss": %s}' "$(cat value.txt)" > hidden.json
+    deps: [value.txt]
+    metrics:
+      - eval.json:
+          cache: false
+      - hidden.json
+"#;
+
+#[test]
+fn metrics_diff_compares_revisions_and_the_workspace_even_for_ignored_files() {
+    let repo = Repo::with_pipeline(TWO_SIDES, "");
+    repo.write("value.txt", "0.5");
+    assert_eq!(repo.pipit(["repro"]).code, 0);
+    repo.commit("first");
+    // The workspace against HEAD: nothing changed yet.
+    let same = repo.pipit(["metrics", "diff"]);
+    assert_eq!(same.code, 0, "{same}");
+    assert!(same.stderr.contains("no metric changed between HEAD and workspace"), "{same}");
+    repo.write("value.txt", "0.75");
+    assert_eq!(repo.pipit(["repro"]).code, 0);
+    insta::assert_snapshot!("metrics-diff-workspace", repo.pipit(["metrics", "diff"]));
+    repo.commit("second");
+    // hidden.json is git-ignored: HEAD~1's value comes from the cache.
+    let ignored = std::process::Command::new("git")
+        .args(["check-ignore", "-q", "hidden.json"])
+        .current_dir(repo.path())
+        .status()
+        .unwrap();
+    assert!(ignored.success(), "hidden.json should be ignored by git");
+    let run = repo.pipit(["metrics", "diff", "HEAD~1", "HEAD", "--all", "--json"]);
+    assert_eq!(run.code, 0, "{run}");
+    let changes: serde_json::Value = serde_json::from_str(&run.stdout).unwrap();
+    let find = |path: &str, metric: &str| {
+        changes
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|c| c["path"] == path && c["metric"] == metric)
+            .cloned()
+            .unwrap()
+    };
+    let loss = find("hidden.json", "loss");
+    assert_eq!((loss["old"].as_f64(), loss["new"].as_f64()), (Some(0.5), Some(0.75)), "{run}");
+    assert_eq!(loss["percent"].as_f64(), Some(50.0));
+    assert_eq!(
+        find("eval.json", "rows")["change"].as_f64(),
+        Some(0.0),
+        "--all keeps the unchanged"
+    );
+    insta::assert_snapshot!(
+        "metrics-diff-md",
+        repo.pipit(["metrics", "diff", "HEAD~1", "HEAD", "--md"])
+    );
+    let bad = repo.pipit(["metrics", "diff", "no-such-rev"]);
+    assert_eq!(bad.code, 2, "{bad}");
+    assert!(bad.stderr.contains("`no-such-rev` is not a revision"), "{bad}");
+}

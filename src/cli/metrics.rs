@@ -27,25 +27,25 @@ enum MetricsCommand {
     Diff(DiffArgs),
 }
 
-/// Arguments of `pipit metrics diff`
+/// Arguments of `pipit metrics diff` and `pipit params diff`
 #[derive(Debug, Args)]
-struct DiffArgs {
+pub(super) struct DiffArgs {
     /// The old side: a git revision [default: HEAD]
-    a_rev: Option<String>,
+    pub a_rev: Option<String>,
     /// The new side: a git revision, or `workspace` [default: workspace]
-    b_rev: Option<String>,
-    /// Show unchanged metrics too
+    pub b_rev: Option<String>,
+    /// Show unchanged values too
     #[arg(long)]
-    all: bool,
+    pub all: bool,
     /// Print JSON
     #[arg(long, conflicts_with = "md")]
-    json: bool,
+    pub json: bool,
     /// Print a Markdown table
     #[arg(long)]
-    md: bool,
+    pub md: bool,
     /// The most decimals a number shows
     #[arg(long, value_name = "N", default_value_t = 5)]
-    precision: usize,
+    pub precision: usize,
 }
 
 /// Arguments of `pipit metrics show`
@@ -90,7 +90,7 @@ fn declared(pipeline: &pipit::pipeline::Pipeline) -> Vec<String> {
 }
 
 /// The name `metrics diff` gives the working tree.
-const WORKSPACE: &str = "workspace";
+pub(super) const WORKSPACE: &str = "workspace";
 
 /// Reads the metrics file `path` as revision `rev` has it: from git when the
 /// revision tracks it, else from the cache by the hash that revision's
@@ -129,8 +129,8 @@ fn at_revision(
     metrics::parse(&String::from_utf8_lossy(&text), path).map(Some)
 }
 
-/// One metric's values on both sides, and whether they differ.
-struct Change {
+/// One value on both sides of a diff.
+pub(super) struct Change {
     path: String,
     key: String,
     old: Option<serde_json::Value>,
@@ -166,33 +166,72 @@ fn diff(args: &DiffArgs, printer: &Printer) -> anyhow::Result<Outcome> {
         return Ok(Outcome::Invalid);
     };
     let root = &loaded.pipeline.root;
-    let a = args.a_rev.clone().unwrap_or_else(|| "HEAD".to_owned());
-    let b = args.b_rev.clone().unwrap_or_else(|| WORKSPACE.to_owned());
+    let (a, b) = revisions(root, args.a_rev.as_deref(), args.b_rev.as_deref())?;
+    let files = workspace::open_files(root)?;
+    let mut changes: Vec<Change> = Vec::new();
+    for path in declared(&loaded.pipeline) {
+        let (old, new) = (at_revision(&files, &a, &path)?, at_revision(&files, &b, &path)?);
+        changes.extend(compare(
+            &path,
+            &old.unwrap_or_default(),
+            &new.unwrap_or_default(),
+            args.all,
+        ));
+    }
+    let view = DiffView { json: args.json, md: args.md, precision: args.precision, what: "metric" };
+    print_changes(&changes, (&a, &b), view, printer)
+}
+
+/// Returns the two sides of a diff (`HEAD` and the workspace unless given),
+/// each checked to be a revision of the repository or `workspace`.
+pub(super) fn revisions(
+    root: &Path,
+    a: Option<&str>,
+    b: Option<&str>,
+) -> anyhow::Result<(String, String)> {
+    let (a, b) = (a.unwrap_or("HEAD").to_owned(), b.unwrap_or(WORKSPACE).to_owned());
     for rev in [&a, &b] {
         if rev != WORKSPACE {
             pipit::git::verify(root, rev)?;
         }
     }
-    let files = workspace::open_files(root)?;
-    let mut changes: Vec<Change> = Vec::new();
-    for path in declared(&loaded.pipeline) {
-        let (old, new) = (at_revision(&files, &a, &path)?, at_revision(&files, &b, &path)?);
-        let (old, new) = (old.unwrap_or_default(), new.unwrap_or_default());
-        let mut keys: Vec<&String> = old.keys().collect();
-        keys.extend(new.keys().filter(|k| !old.contains_key(*k)));
-        for key in keys {
-            let change = Change {
-                path: path.clone(),
-                key: key.clone(),
-                old: old.get(key).cloned(),
-                new: new.get(key).cloned(),
-            };
-            if args.all || change.changed() {
-                changes.push(change);
-            }
-        }
-    }
-    let precision = args.precision;
+    Ok((a, b))
+}
+
+/// Returns the values of `path` that differ between `old` and `new` (all of
+/// them with `all`), in the order they first appear.
+pub(super) fn compare(path: &str, old: &Flat, new: &Flat, all: bool) -> Vec<Change> {
+    let mut keys: Vec<&String> = old.keys().collect();
+    keys.extend(new.keys().filter(|k| !old.contains_key(*k)));
+    keys.into_iter()
+        .map(|key| Change {
+            path: path.to_owned(),
+            key: key.clone(),
+            old: old.get(key).cloned(),
+            new: new.get(key).cloned(),
+        })
+        .filter(|change| all || change.changed())
+        .collect()
+}
+
+/// How a diff is printed.
+pub(super) struct DiffView {
+    pub json: bool,
+    pub md: bool,
+    pub precision: usize,
+    /// What a row is: `metric` or `param`.
+    pub what: &'static str,
+}
+
+/// Prints `changes` between revisions `a` and `b`: a table (Markdown with
+/// `md`) or JSON; a note when nothing changed.
+pub(super) fn print_changes(
+    changes: &[Change],
+    (a, b): (&str, &str),
+    view: DiffView,
+    printer: &Printer,
+) -> anyhow::Result<Outcome> {
+    let precision = view.precision;
     let value = |v: &Option<serde_json::Value>| {
         v.as_ref().map_or_else(|| "-".to_owned(), |v| metrics::shown(v, precision))
     };
@@ -202,12 +241,12 @@ fn diff(args: &DiffArgs, printer: &Printer) -> anyhow::Result<Outcome> {
         _ if c.changed() => "changed".to_owned(),
         _ => "-".to_owned(),
     };
-    if args.json {
+    if view.json {
         let list: Vec<serde_json::Value> = changes
             .iter()
             .map(|c| {
                 serde_json::json!({
-                    "path": c.path, "metric": c.key, "old": c.old, "new": c.new,
+                    "path": c.path, view.what: c.key, "old": c.old, "new": c.new,
                     "change": c.delta(), "percent": c.percent(),
                 })
             })
@@ -216,13 +255,14 @@ fn diff(args: &DiffArgs, printer: &Printer) -> anyhow::Result<Outcome> {
         return Ok(Outcome::Success);
     }
     if changes.is_empty() {
-        printer.note(&format!("no metric changed between {a} and {b}"));
+        printer.note(&format!("no {} changed between {a} and {b}", view.what));
         return Ok(Outcome::Success);
     }
-    let header = ["Path", "Metric", a.as_str(), b.as_str(), "Change"].map(str::to_owned).to_vec();
+    let title = if view.what == "param" { "Param" } else { "Metric" };
+    let header = ["Path", title, a, b, "Change"].map(str::to_owned).to_vec();
     let mut lines = vec![header];
     let mut last_path = "";
-    for change in &changes {
+    for change in changes {
         let path = if change.path == last_path { String::new() } else { change.path.clone() };
         last_path = &change.path;
         lines.push(vec![
@@ -233,9 +273,9 @@ fn diff(args: &DiffArgs, printer: &Printer) -> anyhow::Result<Outcome> {
             delta(change),
         ]);
     }
-    let text = if args.md {
-        let mut text = String::from("| Path | Metric | ");
-        text.push_str(&format!("{a} | {b} | Change |\n|---|---|---:|---:|---:|\n"));
+    let text = if view.md {
+        let mut text =
+            format!("| Path | {title} | {a} | {b} | Change |\n|---|---|---:|---:|---:|\n");
         for line in &lines[1..] {
             text.push_str(&format!("| {} |\n", line.join(" | ")));
         }

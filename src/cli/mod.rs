@@ -9,6 +9,7 @@ mod dag;
 mod gc;
 mod logs;
 mod metrics;
+mod params;
 mod printer;
 mod progress;
 mod remote;
@@ -65,8 +66,10 @@ enum Command {
     Serve(stage::ServeArgs),
     /// What a stage printed the last time its command ran
     Logs(logs::LogsArgs),
-    /// The metrics files the stages write: `show`
+    /// The metrics files the stages write: `show`, `diff`
     Metrics(metrics::MetricsArgs),
+    /// The params the stages read: `diff`
+    Params(params::ParamsArgs),
     /// List every stage after expansion, with its command, deps, params and outs
     Stages(stages::StagesArgs),
     /// Print a shell completion script
@@ -89,7 +92,6 @@ pub enum Outcome {
 fn unknown_command(name: &str) -> String {
     let dvc = [
         ("exp", "experiments are not in pipit yet; `pipit repro` runs the pipeline"),
-        ("params", "params are not in pipit yet; `pipit status` shows what changed"),
         ("plots", "plots are not in pipit yet"),
         ("init", "pipit needs no init: write a `pipeline.yaml` and run `pipit repro`"),
         ("commit", "`pipit repro` records outs in `pipeline.lock` as it runs"),
@@ -161,6 +163,7 @@ pub fn main() -> ExitCode {
         Command::Serve(args) => stage::serve(&args, &printer),
         Command::Logs(args) => logs::run(args, &printer),
         Command::Metrics(args) => metrics::run(args, &printer),
+        Command::Params(args) => params::run(args, &printer),
         Command::Stages(args) => stages::run(args, &printer),
         Command::Completions(args) => completions::run(args, &printer),
     };

@@ -140,3 +140,27 @@ fn metrics_diff_compares_revisions_and_the_workspace_even_for_ignored_files() {
     assert_eq!(bad.code, 2, "{bad}");
     assert!(bad.stderr.contains("`no-such-rev` is not a revision"), "{bad}");
 }
+
+#[test]
+fn params_diff_shows_the_params_the_stages_read_that_changed() {
+    let pipeline =
+        "stages:\n  train:\n    cmd: echo train\n    params:\n      - train\n      - seed\n";
+    let repo = Repo::with_pipeline(pipeline, "seed: 1\ntrain:\n  lr: 0.1\n  depth: 3\nunused: 1\n");
+    repo.commit("first");
+    repo.write("params.yaml", "seed: 1\ntrain:\n  lr: 0.2\n  depth: 3\nunused: 2\n");
+    insta::assert_snapshot!("params-diff", repo.pipit(["params", "diff"]));
+    let all = repo.pipit(["params", "diff", "--all", "--json"]);
+    assert_eq!(all.code, 0, "{all}");
+    let changes: serde_json::Value = serde_json::from_str(&all.stdout).unwrap();
+    let names: Vec<&str> =
+        changes.as_array().unwrap().iter().map(|c| c["param"].as_str().unwrap()).collect();
+    assert_eq!(names, ["seed", "train.lr", "train.depth"], "`unused` is read by no stage");
+    repo.commit("second");
+    let same = repo.pipit(["params", "diff"]);
+    assert!(same.stderr.contains("no param changed between HEAD and workspace"), "{same}");
+    let back = repo.pipit(["params", "diff", "HEAD", "HEAD~1", "--md"]);
+    assert!(
+        back.stdout.contains("| params.yaml | train.lr | 0.2 | 0.1 | -0.1 (-50.0 %) |"),
+        "{back}"
+    );
+}

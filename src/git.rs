@@ -35,3 +35,54 @@ pub fn show(root: &Path, rev: &str, path: &str) -> anyhow::Result<Option<Vec<u8>
     }
     anyhow::bail!("git cannot read `{path}` at `{rev}`: {}", message.trim())
 }
+
+/// Returns the bytes of each of `paths` (relative to `root`) at `rev`, `None`
+/// for those the revision does not have: one `git cat-file --batch` for all
+/// of them, instead of a process per file.
+pub fn show_many(root: &Path, rev: &str, paths: &[&str]) -> anyhow::Result<Vec<Option<Vec<u8>>>> {
+    use std::io::{BufRead, BufReader, Read, Write};
+    let prefix = Command::new("git")
+        .arg("-C")
+        .arg(root)
+        .args(["rev-parse", "--show-prefix"])
+        .output()
+        .map_err(|e| anyhow::anyhow!("cannot run `git`: {e}"))?;
+    if !prefix.status.success() {
+        anyhow::bail!("`{}` is not in a git repository", root.display());
+    }
+    let prefix = String::from_utf8_lossy(&prefix.stdout).trim().to_owned();
+    let mut child = Command::new("git")
+        .arg("-C")
+        .arg(root)
+        .args(["cat-file", "--batch"])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .map_err(|e| anyhow::anyhow!("cannot run `git cat-file`: {e}"))?;
+    let mut input = child.stdin.take().expect("stdin is piped");
+    let names: String = paths.iter().map(|p| format!("{rev}:{prefix}{p}\n")).collect();
+    // Written from a thread: git answers as it reads, and a full pipe either
+    // way would stall both.
+    let writer = std::thread::spawn(move || input.write_all(names.as_bytes()));
+    let mut output = BufReader::new(child.stdout.take().expect("stdout is piped"));
+    let mut found = Vec::with_capacity(paths.len());
+    for path in paths {
+        let mut header = String::new();
+        output.read_line(&mut header)?;
+        let fields: Vec<&str> = header.split_whitespace().collect();
+        match fields.as_slice() {
+            [_, "blob", size] => {
+                let size: usize = size.parse()?;
+                let mut bytes = vec![0; size + 1];
+                output.read_exact(&mut bytes)?;
+                bytes.pop();
+                found.push(Some(bytes));
+            }
+            [.., "missing"] => found.push(None),
+            _ => anyhow::bail!("git cannot read `{path}` at `{rev}`: {}", header.trim()),
+        }
+    }
+    writer.join().map_err(|_| anyhow::anyhow!("writing to `git cat-file` panicked"))??;
+    child.wait()?;
+    Ok(found)
+}

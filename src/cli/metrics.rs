@@ -92,41 +92,63 @@ fn declared(pipeline: &pipit::pipeline::Pipeline) -> Vec<String> {
 /// The name `metrics diff` gives the working tree.
 pub(super) const WORKSPACE: &str = "workspace";
 
-/// Reads the metrics file `path` as revision `rev` has it: from git when the
-/// revision tracks it, else from the cache by the hash that revision's
-/// `pipeline.lock` records (a git-ignored file); `None` when neither has it.
+/// Reads the metrics files `paths` as revision `rev` has them: from git when
+/// the revision tracks them, else from the cache by the hash that revision's
+/// `pipeline.lock` records (a git-ignored file); `None` for a file neither
+/// has.
 fn at_revision(
     files: &pipit::workspace::Workspace,
     rev: &str,
-    path: &str,
-) -> anyhow::Result<Option<Flat>> {
+    paths: &[String],
+) -> anyhow::Result<Vec<Option<Flat>>> {
     if rev == WORKSPACE {
-        let file = files.root.join(path);
-        return if file.exists() { metrics::read(&file, path).map(Some) } else { Ok(None) };
+        return paths
+            .iter()
+            .map(|path| {
+                let file = files.root.join(path);
+                if file.exists() { metrics::read(&file, path).map(Some) } else { Ok(None) }
+            })
+            .collect();
     }
-    let text = match pipit::git::show(&files.root, rev, path)? {
-        Some(bytes) => bytes,
-        None => {
-            let Some(lock) = pipit::git::show(&files.root, rev, pipit::lockfile::LOCK_FILE)? else {
-                return Ok(None);
-            };
-            let lock: pipit::lockfile::LockFile =
-                serde_saphyr::from_str(&String::from_utf8_lossy(&lock)).map_err(|e| {
-                    anyhow::anyhow!("`pipeline.lock` at `{rev}` is not a valid lock file: {e}")
-                })?;
-            let Some(locked) = lock.stages.values().flat_map(|e| &e.outs).find(|o| o.path == path)
-            else {
-                return Ok(None);
-            };
-            files.cache.read(&locked.hash).map_err(|e| {
-                anyhow::anyhow!(
-                    "`{path}` at `{rev}` is neither in git nor readable from the cache ({e}); \
-                     `pipit pull` may bring it"
-                )
-            })?
-        }
-    };
-    metrics::parse(&String::from_utf8_lossy(&text), path).map(Some)
+    let mut names: Vec<&str> = paths.iter().map(String::as_str).collect();
+    names.push(pipit::lockfile::LOCK_FILE);
+    let mut contents = pipit::git::show_many(&files.root, rev, &names)?;
+    let lock_text = contents.pop().flatten();
+    let mut lock: Option<pipit::lockfile::LockFile> = None;
+    let mut found = Vec::with_capacity(paths.len());
+    for (path, content) in paths.iter().zip(contents) {
+        let bytes = match content {
+            Some(bytes) => bytes,
+            None => {
+                let Some(text) = &lock_text else {
+                    found.push(None);
+                    continue;
+                };
+                if lock.is_none() {
+                    let parsed =
+                        serde_saphyr::from_str(&String::from_utf8_lossy(text)).map_err(|e| {
+                            anyhow::anyhow!(
+                                "`pipeline.lock` at `{rev}` is not a valid lock file: {e}"
+                            )
+                        })?;
+                    lock = Some(parsed);
+                }
+                let outs = lock.iter().flat_map(|l| l.stages.values()).flat_map(|e| &e.outs);
+                let Some(locked) = outs.into_iter().find(|o| &o.path == path) else {
+                    found.push(None);
+                    continue;
+                };
+                files.cache.read(&locked.hash).map_err(|e| {
+                    anyhow::anyhow!(
+                        "`{path}` at `{rev}` is neither in git nor readable from the cache ({e}); \
+                         `pipit pull` may bring it"
+                    )
+                })?
+            }
+        };
+        found.push(Some(metrics::parse(&String::from_utf8_lossy(&bytes), path)?));
+    }
+    Ok(found)
 }
 
 /// One value on both sides of a diff.
@@ -169,14 +191,10 @@ fn diff(args: &DiffArgs, printer: &Printer) -> anyhow::Result<Outcome> {
     let (a, b) = revisions(root, args.a_rev.as_deref(), args.b_rev.as_deref())?;
     let files = workspace::open_files(root)?;
     let mut changes: Vec<Change> = Vec::new();
-    for path in declared(&loaded.pipeline) {
-        let (old, new) = (at_revision(&files, &a, &path)?, at_revision(&files, &b, &path)?);
-        changes.extend(compare(
-            &path,
-            &old.unwrap_or_default(),
-            &new.unwrap_or_default(),
-            args.all,
-        ));
+    let paths = declared(&loaded.pipeline);
+    let (old, new) = (at_revision(&files, &a, &paths)?, at_revision(&files, &b, &paths)?);
+    for ((path, old), new) in paths.iter().zip(old).zip(new) {
+        changes.extend(compare(path, &old.unwrap_or_default(), &new.unwrap_or_default(), args.all));
     }
     let view = DiffView { json: args.json, md: args.md, precision: args.precision, what: "metric" };
     print_changes(&changes, (&a, &b), view, printer)

@@ -48,7 +48,12 @@ fn benchmarks(c: &mut Criterion) {
     c.bench_function("parse, expand and validate 1,000 stages", |b| {
         b.iter(|| parse(black_box(dir.path()), black_box(&file)).map(|s| s.len()))
     });
-    let pipeline = Pipeline { root: dir.path().to_path_buf(), file: file.clone(), stages };
+    let pipeline = Pipeline {
+        root: dir.path().to_path_buf(),
+        file: file.clone(),
+        stages,
+        metrics: Vec::new(),
+    };
     c.bench_function("build the DAG of 1,000 stages", |b| {
         b.iter(|| Dag::build(black_box(&pipeline)).map(|d| d.len()))
     });

@@ -77,12 +77,13 @@ pub fn run(args: MetricsArgs, printer: &Printer) -> anyhow::Result<Outcome> {
 }
 
 /// Returns the metrics files the stages declare, by path (relative to the
-/// root), each once, in pipeline order.
+/// root), each once, in pipeline order; then those a `dvc.yaml` lists at its
+/// top level.
 fn declared(pipeline: &pipit::pipeline::Pipeline) -> Vec<String> {
     let mut paths: Vec<String> = Vec::new();
-    for out in pipeline.stages.iter().flat_map(|s| &s.outs) {
-        let path = out.path.to_string();
-        if out.kind == OutKind::Metric && !paths.contains(&path) {
+    let outs = pipeline.stages.iter().flat_map(|s| &s.outs).filter(|o| o.kind == OutKind::Metric);
+    for path in outs.map(|o| o.path.to_string()).chain(pipeline.metrics.iter().cloned()) {
+        if !paths.contains(&path) {
             paths.push(path);
         }
     }

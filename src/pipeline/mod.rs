@@ -53,6 +53,9 @@ pub struct Pipeline {
     pub file: SourceFile,
     /// Every stage after expansion, in file order.
     pub stages: Vec<Stage>,
+    /// The metrics files a `dvc.yaml` lists under its top-level `metrics`
+    /// (relative to the root), besides the stages' own.
+    pub metrics: Vec<String>,
 }
 
 const TOP_LEVEL_KEYS: &[&str] = &["stages", "vars"];
@@ -91,7 +94,27 @@ pub fn load_with(root: &Path, limits: Limits) -> Result<Pipeline, Vec<PipelineEr
         source::read_text(&path).map_err(|e| vec![PipelineError::unplaced(read_error(name, e))])?;
     let file = SourceFile::new(name, path, text);
     let stages = parse_with(root, &file, limits)?;
-    Ok(Pipeline { root: root.to_path_buf(), file, stages })
+    let metrics = if name == DVC_FILE { top_level_files(&file, "metrics") } else { Vec::new() };
+    Ok(Pipeline { root: root.to_path_buf(), file, stages, metrics })
+}
+
+/// Returns the paths `file` lists under its top-level `key` (a list of
+/// strings, or of one-key mappings as DVC also writes them).
+fn top_level_files(file: &SourceFile, key: &str) -> Vec<String> {
+    let Ok(document) = yaml::parse(file) else {
+        return Vec::new();
+    };
+    let Some(Value::List(items)) = document.get(key).map(|n| &n.value) else {
+        return Vec::new();
+    };
+    items
+        .iter()
+        .filter_map(|item| match &item.value {
+            Value::String(path) => Some(path.clone()),
+            Value::Map(entries) if entries.len() == 1 => Some(entries[0].0.name.clone()),
+            _ => None,
+        })
+        .collect()
 }
 
 /// Returns the error for a file that could not be read as text.

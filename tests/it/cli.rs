@@ -106,6 +106,7 @@ const DVC_PROJECT: &str = r#"stages:
           cache: false
 metrics:
   - metrics.json
+  - extra.yaml
 plots:
   - metrics.json
 "#;
@@ -125,6 +126,10 @@ fn a_dvc_project_runs_as_it_is_and_dvc_files_are_left_alone() {
     assert_eq!(repo.pipit(["status"]).code, 0);
     let dag = repo.pipit(["dag"]);
     assert!(dag.stdout.contains("prepare@a") && dag.stdout.contains("train"), "{dag}");
+    // `metrics show` reads the stages' metrics and those listed at the top level.
+    repo.write("extra.yaml", "auc: 0.8\n");
+    let metrics = repo.pipit(["metrics", "show", "--csv"]);
+    assert_eq!(metrics.stdout, "path,acc,auc\nmetrics.json,0.9,-\nextra.yaml,-,0.8\n", "{metrics}");
     // Diagnostics point into dvc.yaml.
     repo.write("dvc.yaml", &DVC_PROJECT.replace("${prepare.split}", "${prepare.splitt}"));
     let run = repo.pipit(["repro"]);

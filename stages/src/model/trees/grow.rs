@@ -6,7 +6,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::bins::{Binned, Edges, MAX_BINS};
+use super::bins::{Binned, Edges};
 use crate::random::Random;
 
 /// Marks a leaf in [`Tree::feature`].
@@ -248,6 +248,8 @@ impl Search<'_> {
 /// feature's bins one after the other, `width` statistics per bin.
 struct Layout {
     offsets: Vec<usize>,
+    /// The features' mean bin count.
+    mean_bins: usize,
 }
 
 impl Layout {
@@ -256,7 +258,16 @@ impl Layout {
         for feature in 0..features {
             offsets.push(offsets[feature] + edges.bins(feature) * width);
         }
-        Self { offsets }
+        let mean_bins = offsets[features] / width / features.max(1);
+        Self { offsets, mean_bins }
+    }
+
+    /// A node's histograms pay off when it has rows enough for filling and
+    /// scanning them (bins per feature, most empty in a small node) to beat
+    /// sorting its rows per feature (see `best_split`): measured, about half
+    /// a row per bin.
+    fn worth(&self, rows: usize) -> bool {
+        rows * 2 >= self.mean_bins
     }
 
     /// The histograms of `rows` over every feature, in a buffer from `spare`
@@ -351,12 +362,6 @@ thread_local! {
     static SPARE: std::cell::Cell<Vec<Vec<f64>>> = const { std::cell::Cell::new(Vec::new()) };
 }
 
-/// A node's histograms pay off when it has rows enough for a histogram scan
-/// to beat sorting its rows (see `best_split`).
-fn worth_histograms(rows: usize) -> bool {
-    rows * 8 >= MAX_BINS
-}
-
 impl Tree {
     /// Grows a tree on `rows` (indices into `binned`, repeats allowed): depth
     /// first, or best first (the leaf whose split gains most) when
@@ -412,7 +417,7 @@ impl Tree {
         let mut spare: Vec<Vec<f64>> = SPARE.take();
         let histograms = layout
             .as_ref()
-            .filter(|_| worth_histograms(rows.len()))
+            .filter(|layout| layout.worth(rows.len()))
             .map(|layout| layout.histograms((binned, target), &rows, &mut spare));
         // The root's statistics: any feature's bins sum to them.
         let mut root = vec![0.0; width];
@@ -674,7 +679,7 @@ fn child_histograms(
     let wanted = |rows: &[u32]| {
         growth.max_depth.is_none_or(|d| depth < d)
             && rows.len() >= growth.min_samples_split.max(2 * growth.min_samples_leaf)
-            && worth_histograms(rows.len())
+            && layout.worth(rows.len())
     };
     let (want_left, want_right) = (wanted(left), wanted(right));
     let left_is_smaller = left.len() <= right.len();

@@ -193,6 +193,14 @@ struct Split {
     missing_left: bool,
 }
 
+impl Split {
+    /// Returns true when a row in `bin` goes left; `missing_bin` is the
+    /// feature's bin of missing values, if it has one.
+    fn sends_left(&self, bin: u8, missing_bin: Option<u8>) -> bool {
+        if Some(bin) == missing_bin { self.missing_left } else { bin <= self.bin }
+    }
+}
+
 /// A node waiting to be grown: its slot, its rows and its depth, and, when
 /// known, the histograms of its rows over every feature.
 struct Pending {
@@ -217,14 +225,9 @@ struct Search<'a> {
 
 impl Search<'_> {
     /// Returns the best split of `pending`'s node, if it may and can be split.
-    fn evaluate(
-        &mut self,
-        pending: &Pending,
-        rows: &mut [u32],
-        random: &mut Random,
-    ) -> Option<Split> {
+    fn evaluate(&mut self, pending: &Pending, rows: &[u32], random: &mut Random) -> Option<Split> {
         let (binned, edges, target, growth) = self.space;
-        let node_rows = &mut rows[pending.start..pending.end];
+        let node_rows = &rows[pending.start..pending.end];
         let splittable = growth.max_depth.is_none_or(|d| pending.depth < d)
             && node_rows.len() >= growth.min_samples_split.max(2 * growth.min_samples_leaf)
             && !target.pure(&pending.stats);
@@ -443,14 +446,14 @@ impl Tree {
         let mut placed = Vec::new();
         let mut frontier = vec![root];
         if best_first.is_some() {
-            frontier[0].split = search.evaluate(&frontier[0], &mut rows, random);
+            frontier[0].split = search.evaluate(&frontier[0], &rows, random);
         }
         let mut leaves = 1;
         loop {
             let mut pending = match best_first {
                 None => match frontier.pop() {
                     Some(mut pending) => {
-                        pending.split = search.evaluate(&pending, &mut rows, random);
+                        pending.split = search.evaluate(&pending, &rows, random);
                         pending
                     }
                     None => break,
@@ -484,10 +487,7 @@ impl Tree {
             let node_rows = &mut rows[pending.start..pending.end];
             let column = &binned.columns[split.feature];
             let missing_bin = edges.missing_bin(split.feature);
-            let goes_left = |row: u32| {
-                let bin = column[row as usize];
-                if Some(bin) == missing_bin { split.missing_left } else { bin <= split.bin }
-            };
+            let goes_left = |row: u32| split.sends_left(column[row as usize], missing_bin);
             let middle = partition(node_rows, goes_left, &mut moved);
             let right_bin = node_rows[middle..]
                 .iter()
@@ -501,13 +501,7 @@ impl Tree {
                 (Some(layout), Some(histograms)) => {
                     let histogram = layout.feature(histograms, split.feature);
                     for (bin, sums) in histogram.chunks_exact(width).enumerate() {
-                        let bin = bin as u8;
-                        let left = if Some(bin) == missing_bin {
-                            split.missing_left
-                        } else {
-                            bin <= split.bin
-                        };
-                        if left {
+                        if split.sends_left(bin as u8, missing_bin) {
                             left_stats.iter_mut().zip(sums).for_each(|(l, s)| *l += s);
                         }
                     }
@@ -564,8 +558,8 @@ impl Tree {
                 split: None,
             };
             if best_first.is_some() {
-                left.split = search.evaluate(&left, &mut rows, random);
-                right.split = search.evaluate(&right, &mut rows, random);
+                left.split = search.evaluate(&left, &rows, random);
+                right.split = search.evaluate(&right, &rows, random);
             }
             frontier.push(right);
             frontier.push(left);

@@ -293,12 +293,7 @@ pub(super) fn print_changes(
         ]);
     }
     let text = if view.md {
-        let mut text =
-            format!("| Path | {title} | {a} | {b} | Change |\n|---|---|---:|---:|---:|\n");
-        for line in &lines[1..] {
-            text.push_str(&format!("| {} |\n", line.join(" | ")));
-        }
-        text
+        markdown_lines(&lines, 2)
     } else {
         let clip = |line: &Vec<String>| -> Vec<String> {
             line.iter()
@@ -456,16 +451,26 @@ fn table(rows: &[(String, Flat)], precision: usize, width: usize) -> String {
 /// A Markdown table: a row per file, a column per key.
 fn markdown(rows: &[(String, Flat)], precision: usize) -> String {
     let keys = columns(rows);
-    let escape = |cell: &str| cell.replace('|', "\\|");
-    let mut text = format!(
-        "| Path | {} |\n|---|{}\n",
-        keys.iter().map(|k| escape(k)).collect::<Vec<_>>().join(" | "),
-        "---:|".repeat(keys.len())
-    );
-    for line in cells(rows, &keys, precision) {
-        let line: Vec<String> = line.iter().map(|c| escape(c)).collect();
-        text.push_str(&format!("| {} |\n", line.join(" | ")));
-    }
+    let header: Vec<String> =
+        std::iter::once("Path".to_owned()).chain(keys.iter().map(|k| (*k).to_owned())).collect();
+    let mut lines = vec![header];
+    lines.extend(cells(rows, &keys, precision));
+    markdown_lines(&lines, 1)
+}
+
+/// Returns `lines` (the first a header) as a Markdown table, its first
+/// `left` columns aligned left and the rest (values) right.
+fn markdown_lines(lines: &[Vec<String>], left: usize) -> String {
+    let row = |line: &Vec<String>| {
+        let cells: Vec<String> = line.iter().map(|c| c.replace('|', "\\|")).collect();
+        format!("| {} |\n", cells.join(" | "))
+    };
+    let Some((header, body)) = lines.split_first() else {
+        return String::new();
+    };
+    let rule: String = (0..header.len()).map(|c| if c < left { "---|" } else { "---:|" }).collect();
+    let mut text = format!("{}|{rule}\n", row(header));
+    body.iter().for_each(|line| text.push_str(&row(line)));
     text
 }
 

@@ -17,25 +17,6 @@ pub fn verify(root: &Path, rev: &str) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// Returns the bytes of `path` (relative to `root`) at `rev`, or `None` when
-/// that revision has no such file.
-pub fn show(root: &Path, rev: &str, path: &str) -> anyhow::Result<Option<Vec<u8>>> {
-    let output = Command::new("git")
-        .arg("-C")
-        .arg(root)
-        .args(["show", &format!("{rev}:./{path}")])
-        .output()
-        .map_err(|e| anyhow::anyhow!("cannot run `git` to read `{path}` at `{rev}`: {e}"))?;
-    if output.status.success() {
-        return Ok(Some(output.stdout));
-    }
-    let message = String::from_utf8_lossy(&output.stderr);
-    if message.contains("does not exist") || message.contains("exists on disk, but not in") {
-        return Ok(None);
-    }
-    anyhow::bail!("git cannot read `{path}` at `{rev}`: {}", message.trim())
-}
-
 /// Returns the bytes of each of `paths` (relative to `root`) at `rev`, `None`
 /// for those the revision does not have: one `git cat-file --batch` for all
 /// of them, instead of a process per file.

@@ -40,20 +40,27 @@ pub fn run(args: ParamsArgs, printer: &Printer) -> anyhow::Result<Outcome> {
             }
         }
     }
-    let mut changes = Vec::new();
-    for (file, keys) in &used {
-        let read = |rev: &str| -> anyhow::Result<Flat> {
-            let text = if rev == WORKSPACE {
-                let path = root.join(file);
-                if !path.exists() {
-                    return Ok(Flat::new());
-                }
-                fs_err::read_to_string(path)?
-            } else {
-                match pipit::git::show(root, rev, file)? {
-                    Some(bytes) => String::from_utf8_lossy(&bytes).into_owned(),
-                    None => return Ok(Flat::new()),
-                }
+    // Each file's text at a revision (`None` where it has none): every file
+    // of a revision read at once.
+    let files: Vec<&str> = used.keys().map(String::as_str).collect();
+    let texts = |rev: &str| -> anyhow::Result<Vec<Option<String>>> {
+        if rev == WORKSPACE {
+            return files
+                .iter()
+                .map(|file| {
+                    let path = root.join(file);
+                    Ok(if path.exists() { Some(fs_err::read_to_string(path)?) } else { None })
+                })
+                .collect();
+        }
+        let found = pipit::git::show_many(root, rev, &files)?;
+        Ok(found.into_iter().map(|b| b.map(|b| String::from_utf8_lossy(&b).into_owned())).collect())
+    };
+    // The values under the keys the stages read, flattened.
+    let read =
+        |(file, keys): (&String, &Vec<String>), text: Option<String>| -> anyhow::Result<Flat> {
+            let Some(text) = text else {
+                return Ok(Flat::new());
             };
             let mut flat = metrics::parse(&text, file)?;
             flat.retain(|key, _| {
@@ -61,7 +68,10 @@ pub fn run(args: ParamsArgs, printer: &Printer) -> anyhow::Result<Outcome> {
             });
             Ok(flat)
         };
-        changes.extend(compare(file, &read(&a)?, &read(&b)?, args.all));
+    let mut changes = Vec::new();
+    for ((entry, text_a), text_b) in used.iter().zip(texts(&a)?).zip(texts(&b)?) {
+        let (old, new) = (read(entry, text_a)?, read(entry, text_b)?);
+        changes.extend(compare(entry.0, &old, &new, args.all));
     }
     let view = DiffView { json: args.json, md: args.md, precision: args.precision, what: "param" };
     print_changes(&changes, (&a, &b), view, printer)

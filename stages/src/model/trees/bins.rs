@@ -177,22 +177,8 @@ fn between(low: f64, high: f64) -> f64 {
 fn split_points(mut values: Vec<f64>, most: usize) -> Vec<f64> {
     values.retain(|v| !v.is_nan());
     values.sort_by(f64::total_cmp);
-    let mut distinct = values.clone();
-    distinct.dedup();
-    if distinct.len() <= most {
-        return distinct.windows(2).map(|pair| between(pair[0], pair[1])).collect();
-    }
-    let mut edges: Vec<f64> = Vec::with_capacity(most - 1);
-    for k in 1..most {
-        let low = values[k * values.len() / most - 1];
-        let next = values.partition_point(|&v| v <= low);
-        let Some(&high) = values.get(next) else { break };
-        let edge = between(low, high);
-        if edges.last().is_none_or(|&last| edge > last) {
-            edges.push(edge);
-        }
-    }
-    edges
+    let rows = values.len();
+    cut(&values, most, |k| values[k * rows / most - 1])
 }
 
 /// Returns the boundaries of at most `most` bins of `values` (NaN and rows
@@ -204,24 +190,35 @@ fn weighted_split_points(values: Vec<f64>, weights: &[f64], most: usize) -> Vec<
         .filter(|&(value, weight)| !value.is_nan() && weight > 0.0)
         .collect();
     pairs.sort_by(|a, b| a.0.total_cmp(&b.0));
-    let mut distinct: Vec<f64> = pairs.iter().map(|p| p.0).collect();
-    distinct.dedup();
-    if distinct.len() <= most {
-        return distinct.windows(2).map(|pair| between(pair[0], pair[1])).collect();
-    }
+    let sorted: Vec<f64> = pairs.iter().map(|p| p.0).collect();
     let total: f64 = pairs.iter().map(|p| p.1).sum();
-    let mut edges: Vec<f64> = Vec::with_capacity(most - 1);
     let (mut below, mut index) = (0.0, 0);
-    for k in 1..most {
+    cut(&sorted, most, |k| {
         // The value at which the cumulative weight reaches k / most of the total.
         let wanted = total * k as f64 / most as f64;
         while index + 1 < pairs.len() && below + pairs[index].1 < wanted {
             below += pairs[index].1;
             index += 1;
         }
-        let low = pairs[index].0;
-        let next = pairs.partition_point(|p| p.0 <= low);
-        let Some(&(high, _)) = pairs.get(next) else { break };
+        pairs[index].0
+    })
+}
+
+/// Returns the boundaries of at most `most` bins of the sorted `values`:
+/// halfway between neighbours when there are few distinct values, else
+/// after `quantile(k)`, the value at k / most of them, for k from 1 (each
+/// boundary halfway to the next larger value; repeated ones once).
+fn cut(values: &[f64], most: usize, mut quantile: impl FnMut(usize) -> f64) -> Vec<f64> {
+    let mut distinct = values.to_vec();
+    distinct.dedup();
+    if distinct.len() <= most {
+        return distinct.windows(2).map(|pair| between(pair[0], pair[1])).collect();
+    }
+    let mut edges: Vec<f64> = Vec::with_capacity(most - 1);
+    for k in 1..most {
+        let low = quantile(k);
+        let next = values.partition_point(|&v| v <= low);
+        let Some(&high) = values.get(next) else { break };
         let edge = between(low, high);
         if edges.last().is_none_or(|&last| edge > last) {
             edges.push(edge);

@@ -53,6 +53,7 @@ fn benchmarks(c: &mut Criterion) {
         file: file.clone(),
         stages,
         metrics: Vec::new(),
+        plots: Vec::new(),
     };
     c.bench_function("build the DAG of 1,000 stages", |b| {
         b.iter(|| Dag::build(black_box(&pipeline)).map(|d| d.len()))

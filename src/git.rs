@@ -17,6 +17,32 @@ pub fn verify(root: &Path, rev: &str) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// Returns the files under `path` (relative to `root`) at `rev`, sorted and
+/// relative to `root`: the path itself when it is a file, none when the
+/// revision has nothing there.
+pub fn list_files(root: &Path, rev: &str, path: &str) -> anyhow::Result<Vec<String>> {
+    let output = Command::new("git")
+        .arg("-C")
+        .arg(root)
+        .args(["ls-tree", "-r", "-z", "--name-only", rev, "--", path])
+        .output()
+        .map_err(|e| anyhow::anyhow!("cannot run `git ls-tree`: {e}"))?;
+    if !output.status.success() {
+        anyhow::bail!(
+            "git cannot list `{path}` at `{rev}`: {}",
+            String::from_utf8_lossy(&output.stderr).trim()
+        );
+    }
+    let mut files: Vec<String> = output
+        .stdout
+        .split(|b| *b == 0)
+        .filter(|name| !name.is_empty())
+        .map(|name| String::from_utf8_lossy(name).into_owned())
+        .collect();
+    files.sort();
+    Ok(files)
+}
+
 /// Returns the bytes of each of `paths` (relative to `root`) at `rev`, `None`
 /// for those the revision does not have: one `git cat-file --batch` for all
 /// of them, instead of a process per file.

@@ -9,6 +9,7 @@ use std::path::{Path, PathBuf};
 use clap::{Args, Subcommand};
 use pipit::metrics::{self, Flat};
 use pipit::pipeline::OutKind;
+use pipit::revision::{Revision, WORKSPACE};
 
 use super::{Outcome, Printer, printer, workspace};
 
@@ -90,66 +91,18 @@ fn declared(pipeline: &pipit::pipeline::Pipeline) -> Vec<String> {
     paths
 }
 
-/// The name `metrics diff` gives the working tree.
-pub(super) const WORKSPACE: &str = "workspace";
-
-/// Reads the metrics files `paths` as revision `rev` has them: from git when
-/// the revision tracks them, else from the cache by the hash that revision's
-/// `pipeline.lock` records (a git-ignored file); `None` for a file neither
-/// has.
+/// Reads the metrics files `paths` as revision `rev` (or the workspace) has
+/// them; `None` for a file it does not have.
 fn at_revision(
     files: &pipit::workspace::Workspace,
     rev: &str,
     paths: &[String],
 ) -> anyhow::Result<Vec<Option<Flat>>> {
-    if rev == WORKSPACE {
-        return paths
-            .iter()
-            .map(|path| {
-                let file = files.root.join(path);
-                if file.exists() { metrics::read(&file, path).map(Some) } else { Ok(None) }
-            })
-            .collect();
-    }
-    let mut names: Vec<&str> = paths.iter().map(String::as_str).collect();
-    names.push(pipit::lockfile::LOCK_FILE);
-    let mut contents = pipit::git::show_many(&files.root, rev, &names)?;
-    let lock_text = contents.pop().flatten();
-    let mut lock: Option<pipit::lockfile::LockFile> = None;
-    let mut found = Vec::with_capacity(paths.len());
-    for (path, content) in paths.iter().zip(contents) {
-        let bytes = match content {
-            Some(bytes) => bytes,
-            None => {
-                let Some(text) = &lock_text else {
-                    found.push(None);
-                    continue;
-                };
-                if lock.is_none() {
-                    let parsed =
-                        serde_saphyr::from_str(&String::from_utf8_lossy(text)).map_err(|e| {
-                            anyhow::anyhow!(
-                                "`pipeline.lock` at `{rev}` is not a valid lock file: {e}"
-                            )
-                        })?;
-                    lock = Some(parsed);
-                }
-                let outs = lock.iter().flat_map(|l| l.stages.values()).flat_map(|e| &e.outs);
-                let Some(locked) = outs.into_iter().find(|o| &o.path == path) else {
-                    found.push(None);
-                    continue;
-                };
-                files.cache.read(&locked.hash).map_err(|e| {
-                    anyhow::anyhow!(
-                        "`{path}` at `{rev}` is neither in git nor readable from the cache ({e}); \
-                         `pipit pull` may bring it"
-                    )
-                })?
-            }
-        };
-        found.push(Some(metrics::parse(&String::from_utf8_lossy(&bytes), path)?));
-    }
-    Ok(found)
+    let contents = Revision::new(files, rev).read(paths)?;
+    let parse = |(path, bytes): (&String, Option<Vec<u8>>)| {
+        bytes.map(|bytes| metrics::parse(&String::from_utf8_lossy(&bytes), path)).transpose()
+    };
+    paths.iter().zip(contents).map(parse).collect()
 }
 
 /// One value on both sides of a diff.

@@ -10,6 +10,7 @@ mod gc;
 mod logs;
 mod metrics;
 mod params;
+mod plots;
 mod printer;
 mod progress;
 mod remote;
@@ -70,6 +71,8 @@ enum Command {
     Metrics(metrics::MetricsArgs),
     /// The params the stages read: `diff`
     Params(params::ParamsArgs),
+    /// The plots files the stages write, drawn into an HTML page: `show`, `diff`
+    Plots(plots::PlotsArgs),
     /// List every stage after expansion, with its command, deps, params and outs
     Stages(stages::StagesArgs),
     /// Print a shell completion script
@@ -92,7 +95,6 @@ pub enum Outcome {
 fn unknown_command(name: &str) -> String {
     let dvc = [
         ("exp", "experiments are not in pipit yet; `pipit repro` runs the pipeline"),
-        ("plots", "plots are not in pipit yet"),
         ("init", "pipit needs no init: write a `pipeline.yaml` and run `pipit repro`"),
         ("commit", "`pipit repro` records outs in `pipeline.lock` as it runs"),
         ("version", "it is `pipit --version`"),
@@ -163,6 +165,7 @@ pub fn main() -> ExitCode {
         Command::Serve(args) => stage::serve(&args, &printer),
         Command::Logs(args) => logs::run(args, &printer),
         Command::Metrics(args) => metrics::run(args, &printer),
+        Command::Plots(args) => plots::run(args, &printer),
         Command::Params(args) => params::run(args, &printer),
         Command::Stages(args) => stages::run(args, &printer),
         Command::Completions(args) => completions::run(args, &printer),

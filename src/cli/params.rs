@@ -6,7 +6,9 @@ use clap::{Args, Subcommand};
 use indexmap::IndexMap;
 use pipit::metrics::{self, Flat};
 
-use super::metrics::{DiffArgs, DiffView, WORKSPACE, compare, print_changes, revisions};
+use pipit::revision::WORKSPACE;
+
+use super::metrics::{DiffArgs, DiffView, compare, print_changes, revisions};
 use super::{Outcome, Printer, workspace};
 
 /// Arguments of `pipit params`

@@ -7,6 +7,7 @@ use super::error::{ErrorKind, PipelineError};
 use super::expand::Instance;
 use super::params::ParamsFiles;
 use super::paths::{self, RepoPath, Resolved};
+use super::plot::{PROPERTY_KEYS, PlotProperties, read_properties};
 use super::source::{SourceFile, Span};
 use super::stage::{Dep, DepPath, Out, OutKind, ParamDep, Stage};
 use super::suggest::unknown_key;
@@ -34,6 +35,7 @@ const PLOT_OPTIONS: &[&str] = &[
     "cache", "persist", "desc", "push", "remote", "template", "x", "y", "x_label", "y_label",
     "title", "header",
 ];
+const _: () = assert!(PLOT_OPTIONS.len() == 5 + PROPERTY_KEYS.len());
 
 /// Everything decoding needs besides the stage itself.
 pub struct Decoder<'a> {
@@ -300,7 +302,7 @@ impl StageReader<'_, '_> {
             if !self.sized("an output", &text, span) {
                 continue;
             }
-            let (cache, persist) = self.out_options(options, kind);
+            let (cache, persist, plot) = self.out_options(options, kind);
             let path = match paths::resolve(self.decoder.root, wdir, &text) {
                 Resolved::Inside(path) if path.as_str().is_empty() => {
                     let kind = ErrorKind::RootOutput { path: text, stage: self.stage.clone() };
@@ -318,22 +320,26 @@ impl StageReader<'_, '_> {
                     continue;
                 }
             };
-            outs.push(Out { path, kind, cache, persist, span });
+            outs.push(Out { path, kind, cache, persist, plot, span });
         }
         outs
     }
 
-    fn out_options(&mut self, options: Option<&Node>, kind: OutKind) -> (bool, bool) {
+    /// Reads an out's options: `cache`, `persist`, and for a plot its
+    /// properties (defaults when it has none).
+    fn out_options(
+        &mut self,
+        options: Option<&Node>,
+        kind: OutKind,
+    ) -> (bool, bool, Option<PlotProperties>) {
         let (mut cache, mut persist) = (true, false);
-        let Some(options) = options else {
-            return (cache, persist);
-        };
-        let entries = match &options.value {
-            Value::Null => return (cache, persist),
-            Value::Map(entries) => entries,
-            _ => {
-                self.wrong_type("output options", "a mapping", options);
-                return (cache, persist);
+        let mut plot = (kind == OutKind::Plot).then(PlotProperties::default);
+        let entries = match options.map(|o| &o.value) {
+            None | Some(Value::Null) => return (cache, persist, plot),
+            Some(Value::Map(entries)) => entries,
+            Some(_) => {
+                self.wrong_type("output options", "a mapping", options.expect("matched"));
+                return (cache, persist, plot);
             }
         };
         let valid = if kind == OutKind::Plot { PLOT_OPTIONS } else { OUT_OPTIONS };
@@ -348,7 +354,19 @@ impl StageReader<'_, '_> {
                 }
             }
         }
-        (cache, persist)
+        if plot.is_some() {
+            let mut errors = Vec::new();
+            let properties = read_properties(
+                entries,
+                &mut |key, node| self.string(key, node, Mode::Text),
+                &mut |kind, span| errors.push((kind, span)),
+            );
+            for (kind, span) in errors {
+                self.error(kind, span);
+            }
+            plot = Some(properties);
+        }
+        (cache, persist, plot)
     }
 
     fn flag(&mut self, key: &str, node: Option<&Node>) -> bool {

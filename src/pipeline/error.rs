@@ -30,6 +30,8 @@ pub enum ErrorKind {
     Syntax { message: String },
     #[error("unknown key `{key}` in {place}")]
     UnknownKey { key: String, place: String, suggestion: Option<String> },
+    #[error("unknown plot template `{name}`")]
+    UnknownTemplate { name: String, suggestion: Option<String> },
     #[error("stage `{stage}` has no `cmd`")]
     MissingCmd { stage: String },
     #[error("stage `{stage}` has `{present}` but no `{missing}`")]
@@ -204,6 +206,7 @@ impl PipelineError {
     fn label(&self) -> String {
         match &self.kind {
             ErrorKind::UnknownKey { .. } => "unknown key".into(),
+            ErrorKind::UnknownTemplate { .. } => "unknown template".into(),
             ErrorKind::MissingCmd { .. } => "this stage".into(),
             ErrorKind::WrongType { expected, .. } => format!("expected {expected}"),
             ErrorKind::DuplicateOut { .. } => "listed again here".into(),
@@ -260,6 +263,13 @@ impl PipelineError {
             ErrorKind::RootOutput { .. } => "name a file or folder inside the repository".into(),
             ErrorKind::UnknownKey { suggestion: Some(s), .. } => format!("did you mean `{s}`?"),
             ErrorKind::UnknownKey { suggestion: None, .. } => return None,
+            ErrorKind::UnknownTemplate { suggestion, .. } => {
+                let names = super::plot::Template::ALL.map(|(n, _)| format!("`{n}`")).join(", ");
+                match suggestion {
+                    Some(s) => format!("did you mean `{s}`? The templates are {names}"),
+                    None => format!("the templates are {names}"),
+                }
+            }
             ErrorKind::MissingCmd { .. } => {
                 "add the command to run, e.g. `cmd: python train.py`".into()
             }

@@ -9,6 +9,7 @@ pub mod error;
 mod expand;
 pub mod params;
 pub mod paths;
+pub mod plot;
 pub mod source;
 pub mod stage;
 mod suggest;
@@ -21,6 +22,7 @@ use std::path::{Path, PathBuf};
 
 pub use error::{ErrorKind, PipelineError};
 pub use paths::RepoPath;
+pub use plot::{PlotDefinition, PlotProperties, Template};
 pub use source::{SourceFile, Span};
 pub use stage::{Dep, DepPath, Out, OutKind, ParamDep, Stage};
 pub use suggest::closest;
@@ -56,13 +58,16 @@ pub struct Pipeline {
     /// The metrics files a `dvc.yaml` lists under its top-level `metrics`
     /// (relative to the root), besides the stages' own.
     pub metrics: Vec<String>,
+    /// The top-level `plots:` entries: properties for the plots files that
+    /// each path or glob matches.
+    pub plots: Vec<PlotDefinition>,
 }
 
-const TOP_LEVEL_KEYS: &[&str] = &["stages", "vars"];
+const TOP_LEVEL_KEYS: &[&str] = &["stages", "vars", "plots"];
 
 /// Top-level keys of dvc.yaml that list files for `dvc metrics`, `dvc plots`
 /// and the like rather than stages: accepted there, and ignored.
-const DVC_ONLY_KEYS: &[&str] = &["params", "metrics", "plots", "artifacts", "datasets"];
+const DVC_ONLY_KEYS: &[&str] = &["params", "metrics", "artifacts", "datasets"];
 
 /// The most stages a pipeline may expand to unless told otherwise.
 pub const DEFAULT_MAX_STAGES: usize = 100_000;
@@ -95,7 +100,15 @@ pub fn load_with(root: &Path, limits: Limits) -> Result<Pipeline, Vec<PipelineEr
     let file = SourceFile::new(name, path, text);
     let stages = parse_with(root, &file, limits)?;
     let metrics = if name == DVC_FILE { top_level_files(&file, "metrics") } else { Vec::new() };
-    Ok(Pipeline { root: root.to_path_buf(), file, stages, metrics })
+    let mut errors = Vec::new();
+    let plots = match yaml::parse(&file) {
+        Ok(document) => plot::top_level(&document, &file, &mut errors),
+        Err(_) => Vec::new(),
+    };
+    if !errors.is_empty() {
+        return Err(errors);
+    }
+    Ok(Pipeline { root: root.to_path_buf(), file, stages, metrics, plots })
 }
 
 /// Returns the paths `file` lists under its top-level `key` (a list of

@@ -80,6 +80,9 @@ pub struct Out {
     pub cache: bool,
     /// Whether it survives the start of a run.
     pub persist: bool,
+    /// How a plots out is drawn (`None` for outs and metrics).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub plot: Option<super::plot::PlotProperties>,
     /// Where it is written in pipeline.yaml.
     #[serde(skip)]
     pub span: Span,

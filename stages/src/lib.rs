@@ -4,6 +4,7 @@
 
 mod atomic;
 mod compare;
+mod curves;
 mod drift;
 mod generate;
 mod html;

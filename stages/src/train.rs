@@ -71,6 +71,11 @@ pub struct TrainArgs {
     /// Where to write the metrics (JSON)
     #[arg(long)]
     metrics_out: PathBuf,
+    /// A folder to write plots files into, for `pipit plots`: the confusion
+    /// matrix and (two classes) the ROC and precision–recall curves, or
+    /// predicted against actual values (regression)
+    #[arg(long, value_name = "DIR")]
+    plots_dir: Option<PathBuf>,
 }
 
 /// Runs `pipit stage train`.
@@ -160,6 +165,16 @@ pub fn run(args: &TrainArgs) -> anyhow::Result<String> {
     )?;
     if let Some(chosen) = &chosen {
         report["threshold"] = threshold_report(chosen);
+    }
+    if let Some(dir) = &args.plots_dir {
+        let scored = crate::curves::Scored {
+            classes: &classes,
+            truth: &y_test,
+            predicted: &predicted,
+            probabilities: probabilities.as_deref(),
+            weights: test_weights.as_deref(),
+        };
+        crate::curves::write(dir, &scored)?;
     }
     // What the model looks at: split gains, or coefficients on standardised inputs.
     report["importances"] = importances_json(&model.importances());

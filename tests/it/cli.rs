@@ -67,9 +67,9 @@ fn an_unknown_command_gets_a_typo_fix_or_dvcs_word_never_an_unrelated_command() 
     let run = repo.pipit(["reprp"]);
     assert_eq!(run.code, 2, "{run}");
     assert!(run.stderr.contains("pipit has no command `reprp`; did you mean `repro`?"), "{run}");
-    let run = repo.pipit(["plots", "show"]);
+    let run = repo.pipit(["exp", "show"]);
     assert_eq!(run.code, 2, "{run}");
-    assert!(run.stderr.contains("DVC's `plots`"), "{run}");
+    assert!(run.stderr.contains("DVC's `exp`"), "{run}");
     assert!(!run.stderr.contains("completions"), "{run}");
     let run = repo.pipit(["frobnicate"]);
     assert!(!run.stderr.contains("did you mean"), "{run}");
@@ -130,6 +130,10 @@ fn a_dvc_project_runs_as_it_is_and_dvc_files_are_left_alone() {
     repo.write("extra.yaml", "auc: 0.8\n");
     let metrics = repo.pipit(["metrics", "show", "--csv"]);
     assert_eq!(metrics.stdout, "path,acc,auc\nmetrics.json,0.9,-\nextra.yaml,-,0.8\n", "{metrics}");
+    // `plots show` draws what the top-level `plots` lists.
+    let plots = repo.pipit(["plots", "show"]);
+    assert_eq!(plots.code, 1, "metrics.json holds no list of records: {plots}");
+    assert!(plots.stderr.contains("`metrics.json` holds no list of records"), "{plots}");
     // Diagnostics point into dvc.yaml.
     repo.write("dvc.yaml", &DVC_PROJECT.replace("${prepare.split}", "${prepare.splitt}"));
     let run = repo.pipit(["repro"]);

@@ -15,6 +15,7 @@ mod missing;
 mod output;
 mod page;
 mod parser_never_panics;
+mod plots;
 mod predict;
 mod prepare_integrity;
 mod registry;

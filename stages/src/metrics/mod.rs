@@ -7,7 +7,7 @@
 //! log-loss, the Brier score (binary) and the confusion matrix. Regression:
 //! R², RMSE, MAE.
 
-mod ranking;
+pub mod ranking;
 
 use serde_json::{Value, json};
 

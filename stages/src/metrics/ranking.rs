@@ -43,39 +43,70 @@ pub fn average_precision(
     scores: &[f64],
     weights: Option<&[f64]>,
 ) -> Option<f64> {
-    let weight = |i: usize| weights.map_or(1.0, |w| w[i]);
-    let positives: f64 = (0..positive.len()).filter(|&i| positive[i]).map(weight).sum();
+    let found = cuts(positive, scores, weights);
+    let positives = found.last().map_or(0.0, |c| c.true_positive);
     if positives == 0.0 {
         return None;
     }
-    let mut order: Vec<usize> = (0..scores.len()).collect();
-    order.sort_by(|&a, &b| scores[b].total_cmp(&scores[a]));
-    let (mut true_positive, mut seen, mut previous_recall, mut area) = (0.0, 0.0, 0.0, 0.0);
-    let mut i = 0;
-    while i < order.len() {
-        let threshold = scores[order[i]];
-        // total_cmp, so that a NaN score groups with itself instead of stalling.
-        while i < order.len() && scores[order[i]].total_cmp(&threshold).is_eq() {
-            if positive[order[i]] {
-                true_positive += weight(order[i]);
-            }
-            seen += weight(order[i]);
-            i += 1;
-        }
+    let (mut previous_recall, mut area) = (0.0, 0.0);
+    for cut in found {
+        let seen = cut.true_positive + cut.false_positive;
         if seen == 0.0 {
             continue;
         }
-        let recall = true_positive / positives;
-        let precision = true_positive / seen;
-        area += (recall - previous_recall) * precision;
+        let recall = cut.true_positive / positives;
+        area += (recall - previous_recall) * cut.true_positive / seen;
         previous_recall = recall;
     }
     Some(area)
 }
 
+/// One threshold of a ranking: rows scoring at least `threshold` are called
+/// positive; `true_positive` and `false_positive` are their (weighted) counts.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Cut {
+    pub threshold: f64,
+    pub true_positive: f64,
+    pub false_positive: f64,
+}
+
+/// Every distinct threshold of `scores`, highest first, with the positives
+/// and negatives at or above it (what scikit-learn's `roc_curve` and
+/// `precision_recall_curve` are drawn from).
+pub fn cuts(positive: &[bool], scores: &[f64], weights: Option<&[f64]>) -> Vec<Cut> {
+    let weight = |i: usize| weights.map_or(1.0, |w| w[i]);
+    let mut order: Vec<usize> = (0..scores.len()).collect();
+    order.sort_by(|&a, &b| scores[b].total_cmp(&scores[a]));
+    let (mut true_positive, mut false_positive) = (0.0, 0.0);
+    let mut found = Vec::new();
+    let mut i = 0;
+    while i < order.len() {
+        let threshold = scores[order[i]];
+        while i < order.len() && scores[order[i]].total_cmp(&threshold).is_eq() {
+            if positive[order[i]] {
+                true_positive += weight(order[i]);
+            } else {
+                false_positive += weight(order[i]);
+            }
+            i += 1;
+        }
+        found.push(Cut { threshold, true_positive, false_positive });
+    }
+    found
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn cuts_count_what_each_threshold_calls_positive() {
+        let positive = [true, false, true, false];
+        let found = cuts(&positive, &[0.9, 0.8, 0.8, 0.1], None);
+        let counts: Vec<_> =
+            found.iter().map(|c| (c.threshold, c.true_positive, c.false_positive)).collect();
+        assert_eq!(counts, [(0.9, 1.0, 0.0), (0.8, 2.0, 1.0), (0.1, 2.0, 2.0)]);
+    }
 
     #[test]
     fn nan_scores_end_instead_of_stalling() {

@@ -17,6 +17,24 @@ pub fn verify(root: &Path, rev: &str) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// Returns the commit `HEAD` names and whether tracked files differ from it;
+/// `None` outside a git repository or before the first commit.
+pub fn head(root: &Path) -> Option<(String, bool)> {
+    let git = |args: &[&str]| {
+        Command::new("git")
+            .arg("-C")
+            .arg(root)
+            .args(args)
+            .output()
+            .ok()
+            .filter(|o| o.status.success())
+    };
+    let commit = git(&["rev-parse", "--verify", "--quiet", "HEAD"])?;
+    let commit = String::from_utf8_lossy(&commit.stdout).trim().to_owned();
+    let status = git(&["status", "--porcelain", "--untracked-files=no"])?;
+    Some((commit, !status.stdout.is_empty()))
+}
+
 /// Returns the files under `path` (relative to `root`) at `rev`, sorted and
 /// relative to `root`: the path itself when it is a file, none when the
 /// revision has nothing there.

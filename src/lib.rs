@@ -21,6 +21,7 @@ pub mod repolock;
 pub mod revision;
 pub mod run;
 pub mod runcache;
+pub mod runs;
 pub mod state;
 pub mod status;
 pub mod tracked;

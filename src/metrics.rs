@@ -107,7 +107,8 @@ pub fn shown(value: &Value, precision: usize) -> String {
         Value::Number(n) if n.is_i64() || n.is_u64() => n.to_string(),
         Value::Number(n) => {
             let number = n.as_f64().unwrap_or(f64::NAN);
-            let text = format!("{number:.precision$}");
+            let text =
+                quick_fixed(number, precision).unwrap_or_else(|| format!("{number:.precision$}"));
             let text = if text.contains('.') {
                 text.trim_end_matches('0').trim_end_matches('.')
             } else {
@@ -120,6 +121,28 @@ pub fn shown(value: &Value, precision: usize) -> String {
         Value::Null => "-".to_owned(),
         Value::Array(_) | Value::Object(_) => value.to_string(),
     }
+}
+
+/// Returns `number` with `precision` decimals as `format!("{:.p$}")` does,
+/// by integer arithmetic (a table of 10,000 runs formats its numbers many
+/// times faster); `None` where that could differ from exact decimal rounding
+/// (large values, and those within a hair of a tie), left to `format!`.
+fn quick_fixed(number: f64, precision: usize) -> Option<String> {
+    if precision > 9 || !number.is_finite() {
+        return None;
+    }
+    let scale = 10u64.pow(precision as u32);
+    let scaled = number.abs() * scale as f64;
+    if scaled >= 1e9 || (scaled.fract() - 0.5).abs() < 1e-6 {
+        return None;
+    }
+    let digits = scaled.round() as u64;
+    let sign = if number.is_sign_negative() { "-" } else { "" };
+    Some(if precision == 0 {
+        format!("{sign}{digits}")
+    } else {
+        format!("{sign}{}.{:0precision$}", digits / scale, digits % scale)
+    })
 }
 
 #[cfg(test)]
@@ -156,6 +179,28 @@ mod tests {
         assert!(error("m.csv", "a,b\n1\n").contains("2 columns in its header and 1 in its row"));
         assert!(error("m.csv", "a,b\n").contains("needs a header line and a row"));
         assert!(error("m.txt", "1").contains("JSON, YAML, TOML, CSV or TSV"));
+    }
+
+    #[test]
+    fn quick_formatting_matches_format_exactly() {
+        let mut state = 0x2545_f491_4f6c_dd1d_u64;
+        for i in 0..200_000 {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            let magnitude = 10f64.powi((state % 12) as i32 - 6);
+            let mut number = (state >> 11) as f64 / (1u64 << 53) as f64 * magnitude;
+            if i % 2 == 1 {
+                number = -number;
+            }
+            if i % 7 == 0 {
+                number = (number * 1000.0).round() / 1000.0 + 0.00005;
+            }
+            let precision = (state % 8) as usize;
+            if let Some(quick) = quick_fixed(number, precision) {
+                assert_eq!(quick, format!("{number:.precision$}"), "{number:e} at {precision}");
+            }
+        }
     }
 
     #[test]

@@ -8,7 +8,6 @@ use std::path::{Path, PathBuf};
 
 use clap::{Args, Subcommand};
 use pipit::metrics::{self, Flat};
-use pipit::pipeline::OutKind;
 use pipit::revision::{Revision, WORKSPACE};
 
 use super::{Outcome, Printer, printer, workspace};
@@ -77,20 +76,6 @@ pub fn run(args: MetricsArgs, printer: &Printer) -> anyhow::Result<Outcome> {
     }
 }
 
-/// Returns the metrics files the stages declare, by path (relative to the
-/// root), each once, in pipeline order; then those a `dvc.yaml` lists at its
-/// top level.
-fn declared(pipeline: &pipit::pipeline::Pipeline) -> Vec<String> {
-    let mut paths: Vec<String> = Vec::new();
-    let outs = pipeline.stages.iter().flat_map(|s| &s.outs).filter(|o| o.kind == OutKind::Metric);
-    for path in outs.map(|o| o.path.to_string()).chain(pipeline.metrics.iter().cloned()) {
-        if !paths.contains(&path) {
-            paths.push(path);
-        }
-    }
-    paths
-}
-
 /// Reads the metrics files `paths` as revision `rev` (or the workspace) has
 /// them; `None` for a file it does not have.
 fn at_revision(
@@ -145,7 +130,7 @@ fn diff(args: &DiffArgs, printer: &Printer) -> anyhow::Result<Outcome> {
     let (a, b) = revisions(root, args.a_rev.as_deref(), args.b_rev.as_deref())?;
     let files = workspace::open_files(root)?;
     let mut changes: Vec<Change> = Vec::new();
-    let paths = declared(&loaded.pipeline);
+    let paths = loaded.pipeline.metrics_files();
     let (old, new) = (at_revision(&files, &a, &paths)?, at_revision(&files, &b, &paths)?);
     for ((path, old), new) in paths.iter().zip(old).zip(new) {
         changes.extend(compare(path, &old.unwrap_or_default(), &new.unwrap_or_default(), args.all));
@@ -273,7 +258,7 @@ fn show(args: &ShowArgs, printer: &Printer) -> anyhow::Result<Outcome> {
             return Ok(Outcome::Invalid);
         };
         let root: &Path = &loaded.pipeline.root;
-        let paths = declared(&loaded.pipeline);
+        let paths = loaded.pipeline.metrics_files();
         if paths.is_empty() {
             printer.note("no metrics: no stage lists `metrics:` outs (name files to show them)");
             return Ok(Outcome::Success);
@@ -413,7 +398,7 @@ fn markdown(rows: &[(String, Flat)], precision: usize) -> String {
 
 /// Returns `lines` (the first a header) as a Markdown table, its first
 /// `left` columns aligned left and the rest (values) right.
-fn markdown_lines(lines: &[Vec<String>], left: usize) -> String {
+pub(super) fn markdown_lines(lines: &[Vec<String>], left: usize) -> String {
     let row = |line: &Vec<String>| {
         let cells: Vec<String> = line.iter().map(|c| c.replace('|', "\\|")).collect();
         format!("| {} |\n", cells.join(" | "))
@@ -430,19 +415,24 @@ fn markdown_lines(lines: &[Vec<String>], left: usize) -> String {
 /// CSV: a header (`path` and the keys), then a row per file.
 fn csv(rows: &[(String, Flat)], precision: usize) -> String {
     let keys = columns(rows);
-    let quote = |cell: &str| {
+    let header: Vec<String> =
+        std::iter::once("path".to_owned()).chain(keys.iter().map(|k| (*k).to_owned())).collect();
+    let mut lines = vec![header];
+    lines.extend(cells(rows, &keys, precision));
+    csv_lines(&lines)
+}
+
+/// Returns `lines` as CSV, cells quoted where they need it.
+pub(super) fn csv_lines(lines: &[Vec<String>]) -> String {
+    let quote = |cell: &String| {
         if cell.contains([',', '"', '\n']) {
             format!("\"{}\"", cell.replace('"', "\"\""))
         } else {
-            cell.to_owned()
+            cell.clone()
         }
     };
-    let header: Vec<String> =
-        std::iter::once("path".to_owned()).chain(keys.iter().map(|k| quote(k))).collect();
-    let mut text = format!("{}\n", header.join(","));
-    for line in cells(rows, &keys, precision) {
-        let line: Vec<String> = line.iter().map(|c| quote(c)).collect();
-        text.push_str(&format!("{}\n", line.join(",")));
-    }
-    text
+    lines
+        .iter()
+        .map(|line| format!("{}\n", line.iter().map(quote).collect::<Vec<_>>().join(",")))
+        .collect()
 }

@@ -6,6 +6,7 @@ mod cache;
 mod checkout;
 mod completions;
 mod dag;
+mod exp;
 mod gc;
 mod logs;
 mod metrics;
@@ -69,6 +70,8 @@ enum Command {
     Logs(logs::LogsArgs),
     /// The metrics files the stages write: `show`, `diff`
     Metrics(metrics::MetricsArgs),
+    /// The runs history: `show`
+    Exp(exp::ExpArgs),
     /// The params the stages read: `diff`
     Params(params::ParamsArgs),
     /// The plots files the stages write, drawn into an HTML page: `show`, `diff`
@@ -94,7 +97,6 @@ pub enum Outcome {
 /// command).
 fn unknown_command(name: &str) -> String {
     let dvc = [
-        ("exp", "experiments are not in pipit yet; `pipit repro` runs the pipeline"),
         ("init", "pipit needs no init: write a `pipeline.yaml` and run `pipit repro`"),
         ("commit", "`pipit repro` records outs in `pipeline.lock` as it runs"),
         ("version", "it is `pipit --version`"),
@@ -166,6 +168,7 @@ pub fn main() -> ExitCode {
         Command::Logs(args) => logs::run(args, &printer),
         Command::Metrics(args) => metrics::run(args, &printer),
         Command::Plots(args) => plots::run(args, &printer),
+        Command::Exp(args) => exp::run(args, &printer),
         Command::Params(args) => params::run(args, &printer),
         Command::Stages(args) => stages::run(args, &printer),
         Command::Completions(args) => completions::run(args, &printer),

@@ -8,6 +8,7 @@ use pipit::dag::{Selection, missing_dependencies};
 use pipit::gitignore::ensure_ignored;
 use pipit::repolock::{LockNotice, RepoLock};
 use pipit::run::{self, Event, Options, Plan};
+use pipit::runs::{Record, StageRun};
 use pipit::workspace::DOT_CACHE;
 
 use super::progress::{LogOrder, OutputLogs, Progress, Shown};
@@ -132,8 +133,20 @@ pub fn run(args: ReproArgs, printer: &Printer) -> anyhow::Result<Outcome> {
     };
     let progress = Arc::new(Progress::new(selected.len(), args.quiet, shown));
     let (shown, copy) = (Arc::clone(&progress), *printer);
-    let on_event: Arc<dyn Fn(Event) + Send + Sync> =
-        Arc::new(move |event| shown.event(&copy, event));
+    let finished = Arc::new(std::sync::Mutex::new(Vec::new()));
+    let kept = Arc::clone(&finished);
+    let on_event: Arc<dyn Fn(Event) + Send + Sync> = Arc::new(move |event| {
+        if let Event::Finished { stage, outcome, seconds } = &event {
+            let run = StageRun {
+                name: stage.clone(),
+                outcome: outcome_word(outcome).into(),
+                seconds: *seconds,
+            };
+            kept.lock().unwrap_or_else(std::sync::PoisonError::into_inner).push(run);
+        }
+        shown.event(&copy, event)
+    });
+    let (started_at, started) = (pipit::runs::now(), Instant::now());
     let remote = if args.pull || args.push {
         Some(super::transfer::open_remote(&files.root, args.remote.as_deref())?)
     } else {
@@ -167,6 +180,10 @@ pub fn run(args: ReproArgs, printer: &Printer) -> anyhow::Result<Outcome> {
         Err(error) => return Err(error.into()),
     };
     progress.finish();
+    let stages =
+        std::mem::take(&mut *finished.lock().unwrap_or_else(std::sync::PoisonError::into_inner));
+    let seconds = started.elapsed().as_secs_f64();
+    record_run(&loaded.pipeline, &files.dot_cache, (started_at, seconds), stages, printer)?;
     ignore_outputs(&loaded.pipeline)?;
     if let (Some(remote), true) = (&remote, args.push && summary.failed == 0) {
         push(&loaded, &selected, &files, remote, printer)?;
@@ -369,4 +386,51 @@ fn print_plan(printer: &Printer, plans: &[(String, Plan)]) {
         };
         printer.line(&line);
     }
+}
+
+/// The word the runs history gives an outcome.
+fn outcome_word(outcome: &run::Outcome) -> &'static str {
+    match outcome {
+        run::Outcome::UpToDate => "up to date",
+        run::Outcome::Frozen => "frozen",
+        run::Outcome::Ran => "ran",
+        run::Outcome::Restored => "restored",
+        run::Outcome::OnRemote => "on remote",
+        run::Outcome::Failed { .. } => "failed",
+        run::Outcome::Skipped { .. } => "skipped",
+        run::Outcome::Stopped => "stopped",
+    }
+}
+
+/// Appends the run to the runs history when it ran a stage (its record, and
+/// the records the stages' commands wrote, as its trials).
+fn record_run(
+    pipeline: &pipit::pipeline::Pipeline,
+    dot_cache: &std::path::Path,
+    (time, seconds): (String, f64),
+    mut stages: Vec<StageRun>,
+    printer: &Printer,
+) -> anyhow::Result<()> {
+    if !stages.iter().any(|s| s.outcome == "ran" || s.outcome == "failed") {
+        return Ok(());
+    }
+    stages.retain(|s| s.outcome != "up to date");
+    let record = Record::of_repro(pipeline, time, seconds, stages);
+    let mut records = vec![record];
+    for stage in
+        records[0].stages.clone().iter().filter(|s| s.outcome == "ran" || s.outcome == "failed")
+    {
+        let file = run::records_file(dot_cache, &stage.name);
+        let (trials, unreadable) = pipit::runs::trials(&file, &records[0], &stage.name)?;
+        if unreadable > 0 {
+            printer.note(&format!(
+                "warning: {unreadable} line(s) stage `{}` wrote to ${} are not JSON objects; left out of the runs history",
+                stage.name,
+                pipit::runs::RECORDS_ENV
+            ));
+        }
+        records.extend(trials);
+    }
+    pipit::runs::append(dot_cache, &records)?;
+    Ok(())
 }

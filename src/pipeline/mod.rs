@@ -63,6 +63,22 @@ pub struct Pipeline {
     pub plots: Vec<PlotDefinition>,
 }
 
+impl Pipeline {
+    /// Returns the metrics files the stages declare (`metrics:` outs), by
+    /// path relative to the root, each once, in pipeline order; then those a
+    /// `dvc.yaml` lists at its top level.
+    pub fn metrics_files(&self) -> Vec<String> {
+        let mut paths: Vec<String> = Vec::new();
+        let outs = self.stages.iter().flat_map(|s| &s.outs).filter(|o| o.kind == OutKind::Metric);
+        for path in outs.map(|o| o.path.to_string()).chain(self.metrics.iter().cloned()) {
+            if !paths.contains(&path) {
+                paths.push(path);
+            }
+        }
+        paths
+    }
+}
+
 const TOP_LEVEL_KEYS: &[&str] = &["stages", "vars", "plots"];
 
 /// Top-level keys of dvc.yaml that list files for `dvc metrics`, `dvc plots`

@@ -40,6 +40,9 @@ pub fn run(
     let err_log = with_suffix(log, ".err");
     let (stdout, stdout_reader) = piped(Stream::Stdout, &with_suffix(log, ".out"), on_line)?;
     let (stderr, stderr_reader) = piped(Stream::Stderr, &err_log, on_line)?;
+    // Records the commands add to the runs history; none left from before.
+    let records = with_suffix(log, super::stage::RECORDS_SUFFIX);
+    crate::cache::remove_path(&records)?;
     let mut failure = None;
     for command in commands {
         let mut child = Command::new("sh");
@@ -48,6 +51,7 @@ pub fn run(
             .arg(command)
             .current_dir(dir)
             .env("PATH", search_path)
+            .env(crate::runs::RECORDS_ENV, &records)
             .stdin(Stdio::null())
             .stdout(stdout.try_clone()?)
             .stderr(stderr.try_clone()?);

@@ -8,7 +8,7 @@ pub mod on_remote;
 mod output;
 mod stage;
 pub use output::Stream;
-pub use stage::log_files;
+pub use stage::{log_files, records_file};
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::ffi::OsString;

@@ -280,21 +280,30 @@ fn record(
     })
 }
 
-/// Returns a file name for a stage's logs: the stage's name, with any
-/// character unsafe in a file name replaced and then a hash of the exact name
-/// added, so that no two stages share a log.
 /// Returns where the last run of `stage` left what it printed:
 /// `.cache/logs/NAME.out` and `.err`.
 pub fn log_files(dot_cache: &std::path::Path, stage: &str) -> (PathBuf, PathBuf) {
-    let base = dot_cache.join("logs").join(log_name(stage));
-    let with = |suffix: &str| {
-        let mut name = base.as_os_str().to_owned();
-        name.push(suffix);
-        PathBuf::from(name)
-    };
-    (with(".out"), with(".err"))
+    (log_file(dot_cache, stage, ".out"), log_file(dot_cache, stage, ".err"))
 }
 
+/// Returns the file the last run of `stage` may have written records of its
+/// own to (see [`crate::runs::RECORDS_ENV`]): `.cache/logs/NAME.runs.jsonl`.
+pub fn records_file(dot_cache: &std::path::Path, stage: &str) -> PathBuf {
+    log_file(dot_cache, stage, RECORDS_SUFFIX)
+}
+
+/// What [`records_file`] adds to the logs' base name.
+pub(super) const RECORDS_SUFFIX: &str = ".runs.jsonl";
+
+fn log_file(dot_cache: &std::path::Path, stage: &str, suffix: &str) -> PathBuf {
+    let mut name = dot_cache.join("logs").join(log_name(stage)).into_os_string();
+    name.push(suffix);
+    PathBuf::from(name)
+}
+
+/// Returns a file name for a stage's logs: the stage's name, with any
+/// character unsafe in a file name replaced and then a hash of the exact name
+/// added, so that no two stages share a log.
 fn log_name(stage: &str) -> String {
     let safe: String = stage
         .chars()

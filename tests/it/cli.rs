@@ -67,9 +67,9 @@ fn an_unknown_command_gets_a_typo_fix_or_dvcs_word_never_an_unrelated_command() 
     let run = repo.pipit(["reprp"]);
     assert_eq!(run.code, 2, "{run}");
     assert!(run.stderr.contains("pipit has no command `reprp`; did you mean `repro`?"), "{run}");
-    let run = repo.pipit(["exp", "show"]);
+    let run = repo.pipit(["commit"]);
     assert_eq!(run.code, 2, "{run}");
-    assert!(run.stderr.contains("DVC's `exp`"), "{run}");
+    assert!(run.stderr.contains("DVC's `commit`"), "{run}");
     assert!(!run.stderr.contains("completions"), "{run}");
     let run = repo.pipit(["frobnicate"]);
     assert!(!run.stderr.contains("did you mean"), "{run}");

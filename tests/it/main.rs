@@ -22,6 +22,7 @@ mod registry;
 mod registry_integrity;
 mod remote;
 mod repro;
+mod runs;
 mod serve;
 mod stage;
 mod train_integrity;

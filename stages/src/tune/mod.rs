@@ -459,6 +459,9 @@ pub fn run(args: &TuneArgs) -> anyhow::Result<String> {
         }
         write_atomic(path, lines.as_bytes())?;
     }
+    if let Some(path) = std::env::var_os(RUN_RECORDS) {
+        append_run_records(std::path::Path::new(&path), &history, metric)?;
+    }
     let pruned = history.iter().filter(|t| t.pruned).count();
     Ok(format!(
         "tuned {} on {}: best {metric} {:.4} (trial {} of {}, {pruned} pruned) in {:.1} s",
@@ -469,6 +472,40 @@ pub fn run(args: &TuneArgs) -> anyhow::Result<String> {
         history.len(),
         started.elapsed().as_secs_f64()
     ))
+}
+
+/// The file pipit names for a stage's own records in its runs history.
+const RUN_RECORDS: &str = "PIPIT_RUN_RECORDS";
+
+/// Appends one record per trial to the runs history's file for this stage:
+/// its hyperparameters, its cross-validated score (and each fold's), how long
+/// it took, and whether it was pruned (as MLflow logs each trial as a run).
+fn append_run_records(
+    path: &std::path::Path,
+    history: &[Trial],
+    metric: &str,
+) -> anyhow::Result<()> {
+    use std::io::Write as _;
+    let mut lines = String::new();
+    for trial in history {
+        let mut metrics = Map::new();
+        let value = trial.value();
+        metrics
+            .insert(metric.to_owned(), if value.is_finite() { json!(value) } else { Value::Null });
+        metrics.insert("folds".into(), json!(trial.fold_scores.len()));
+        let record = json!({
+            "name": format!("trial {}", trial.number),
+            "params": trial.params,
+            "metrics": metrics,
+            "seconds": (trial.seconds * 1000.0).round() / 1000.0,
+            "outcome": if trial.pruned { "pruned" } else { "success" },
+        });
+        lines.push_str(&record.to_string());
+        lines.push('\n');
+    }
+    let mut file = fs_err::OpenOptions::new().create(true).append(true).open(path)?;
+    file.write_all(lines.as_bytes())?;
+    Ok(())
 }
 
 #[cfg(test)]

@@ -2,9 +2,9 @@
 # What reading the runs history costs: `pipit exp show` over 10,000 runs, in
 # two shapes of record:
 #   demo      the record the demo pipeline's `repro` appends (its 19 metrics
-#             files' numbers two levels deep, ~190 metrics and ~60 params,
-#             ~11 KB a line), copied 10,000 times with varied values
-#   typical   an MLflow-sized run: 10 params and 10 metrics (~0.7 KB)
+#             files' numbers two levels deep, ~190 metrics and ~60 params, and
+#             its 34 stages' outcomes), copied 10,000 times with varied values
+#   typical   an MLflow-sized run: 10 params and 10 metrics
 # each timed as the table (COLUMNS=160) and sorted by a metric.
 #
 #   bench/exp-show.sh
@@ -27,15 +27,18 @@ python3 - "$RUNS" <<'PY'
 import json, random, sys
 runs = int(sys.argv[1])
 log = ".cache/runs/log.jsonl"
-first = next(json.loads(l) for l in open(log) if '"kind":"repro"' in l)
+lines = [json.loads(l) for l in open(log)]
+record = next(l for l in lines if l.get("kind") == "repro")
+schema = next(l for l in lines if l.get("schema") == record["schema"] and "id" not in l)
 random.seed(1)
 with open(log, "w") as out:
+    out.write(json.dumps(schema, separators=(",", ":")) + "\n")
     for i in range(runs):
-        record = dict(first, id=f"{i:016x}", seconds=random.uniform(10, 100))
-        record["metrics"] = {k: (v * random.uniform(0.9, 1.1) if isinstance(v, float) else v)
-                             for k, v in first["metrics"].items()}
-        out.write(json.dumps(record, separators=(",", ":")) + "\n")
-print(f"demo: {runs} records of {len(first['metrics'])} metrics and {len(first['params'])} params")
+        one = dict(record, id=f"{i:016x}", seconds=random.uniform(10, 100))
+        one["metrics"] = [v * random.uniform(0.9, 1.1) if isinstance(v, float) else v
+                          for v in record["metrics"]]
+        out.write(json.dumps(one, separators=(",", ":")) + "\n")
+print(f"demo: {runs} records of {len(schema['metrics'])} metrics and {len(schema['params'])} params")
 PY
 cd "$BENCH_DIR/typical"
 git init -q
@@ -45,14 +48,17 @@ python3 - "$RUNS" <<'PY'
 import json, random, sys
 runs = int(sys.argv[1])
 random.seed(2)
+params = [f"train.p{j}" for j in range(10)]
+metrics = [f"metrics.json:m{j}" for j in range(10)]
 with open(".cache/runs/log.jsonl", "w") as out:
+    out.write(json.dumps({"schema": "typical", "params": params, "metrics": metrics}) + "\n")
     for i in range(runs):
         record = {
             "id": f"{i:016x}", "kind": "repro", "time": "2026-12-03T10:00:00Z",
             "seconds": random.uniform(1, 60), "rev": "%040x" % random.getrandbits(160),
-            "dirty": False, "outcome": "success",
-            "params": {f"train.p{j}": random.choice([0.01, 0.1, 1, 10]) for j in range(10)},
-            "metrics": {f"metrics.json:m{j}": random.random() for j in range(10)},
+            "dirty": False, "outcome": "success", "schema": "typical",
+            "params": [random.choice([0.01, 0.1, 1, 10]) for _ in params],
+            "metrics": [random.random() for _ in metrics],
         }
         out.write(json.dumps(record, separators=(",", ":")) + "\n")
 PY

@@ -5,14 +5,17 @@
 //! records of its own (a tuner's trials) by writing JSON lines to the file
 //! `PIPIT_RUN_RECORDS` names.
 //!
-//! A record is written with one `write` of a whole line to a file opened for
-//! appending, and synced. A pipit killed mid-write can leave at most a torn
+//! Records with the same params and metrics keys share a schema line that
+//! lists them, written before the first of them; each record holds only its
+//! values. Records are written with one `write` of whole lines to a file
+//! opened for appending, and synced. A pipit killed mid-write can leave at most a torn
 //! last line: readers skip a line that does not parse, and the next append
 //! starts on a fresh line, so no torn record is ever read and none hides
 //! the ones after it.
 
 use std::io::{Read, Seek, SeekFrom, Write};
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use indexmap::IndexMap;
 use serde::{Deserialize, Serialize};
@@ -75,10 +78,10 @@ pub struct Record {
     /// The params read, by dotted key (`train.lr`; `file:key` for a params
     /// file other than `params.yaml`).
     #[serde(default)]
-    pub params: IndexMap<String, Value>,
+    pub params: Values,
     /// The metrics written, by `path:key`.
     #[serde(default)]
-    pub metrics: IndexMap<String, Value>,
+    pub metrics: Values,
     /// Each stage of the run that did not stay up to date.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub stages: Vec<StageRun>,
@@ -132,10 +135,165 @@ impl Record {
             rev,
             dirty,
             outcome: if failed { "failure" } else { "success" }.to_owned(),
-            params,
-            metrics,
+            params: Values::from_pairs(params),
+            metrics: Values::from_pairs(metrics),
             stages,
         }
+    }
+}
+
+/// Values by key, in order; records with the same keys share one list of
+/// them (as the log stores them: see [`append`]).
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Values {
+    keys: Arc<[String]>,
+    values: Vec<Value>,
+}
+
+impl Values {
+    /// Returns the values of `pairs`, in their order.
+    pub fn from_pairs(pairs: impl IntoIterator<Item = (String, Value)>) -> Self {
+        let (keys, values): (Vec<String>, Vec<Value>) = pairs.into_iter().unzip();
+        Values { keys: keys.into(), values }
+    }
+
+    /// The keys, in order.
+    pub fn keys(&self) -> &[String] {
+        &self.keys
+    }
+
+    /// Whether `other` has the same keys in the same order.
+    pub fn same_keys(&self, other: &Values) -> bool {
+        Arc::ptr_eq(&self.keys, &other.keys) || self.keys == other.keys
+    }
+
+    /// Returns the value of `key`.
+    pub fn get(&self, key: &str) -> Option<&Value> {
+        self.keys.iter().position(|k| k == key).map(|i| &self.values[i])
+    }
+
+    /// Returns the key and value at `index`.
+    pub fn at(&self, index: usize) -> Option<(&str, &Value)> {
+        Some((self.keys.get(index)?.as_str(), self.values.get(index)?))
+    }
+
+    /// Every key with its value, in order.
+    pub fn iter(&self) -> impl Iterator<Item = (&str, &Value)> {
+        self.keys.iter().map(String::as_str).zip(&self.values)
+    }
+}
+
+impl std::ops::Index<&str> for Values {
+    type Output = Value;
+    fn index(&self, key: &str) -> &Value {
+        self.get(key).unwrap_or(&Value::Null)
+    }
+}
+
+impl Serialize for Values {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.collect_map(self.iter())
+    }
+}
+
+impl<'de> Deserialize<'de> for Values {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        IndexMap::<String, Value>::deserialize(deserializer).map(Values::from_pairs)
+    }
+}
+
+/// A line of the log that names the keys of the records after it that
+/// refer to it: each record then holds only its values, in that order, so
+/// a history of thousands of runs stays small and quick to read.
+#[derive(Serialize, Deserialize)]
+struct SchemaLine {
+    schema: String,
+    params: Vec<String>,
+    metrics: Vec<String>,
+}
+
+/// A schema's keys: the params', the metrics'.
+type Keys = (Arc<[String]>, Arc<[String]>);
+
+/// A record as a line of the log: its params' and metrics' values in the
+/// order its schema's keys list them.
+#[derive(Serialize, Deserialize)]
+struct RecordLine {
+    id: String,
+    kind: Kind,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    name: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    parent: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    stage: Option<String>,
+    time: String,
+    seconds: f64,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    rev: Option<String>,
+    #[serde(default)]
+    dirty: bool,
+    outcome: String,
+    schema: String,
+    params: Vec<Value>,
+    metrics: Vec<Value>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    stages: Vec<StageRun>,
+}
+
+/// Returns the schema of `record`'s keys; its id is a hash of them.
+fn schema_of(record: &Record) -> SchemaLine {
+    let (params, metrics) = (record.params.keys.to_vec(), record.metrics.keys.to_vec());
+    let mut hasher = blake3::Hasher::new();
+    for key in params.iter().chain([&String::new()]).chain(&metrics) {
+        hasher.update(key.as_bytes());
+        hasher.update(b"\n");
+    }
+    SchemaLine { schema: hasher.finalize().to_hex()[..16].to_owned(), params, metrics }
+}
+
+impl RecordLine {
+    fn new(record: &Record, schema: &str) -> Self {
+        let record = record.clone();
+        RecordLine {
+            id: record.id,
+            kind: record.kind,
+            name: record.name,
+            parent: record.parent,
+            stage: record.stage,
+            time: record.time,
+            seconds: record.seconds,
+            rev: record.rev,
+            dirty: record.dirty,
+            outcome: record.outcome,
+            schema: schema.to_owned(),
+            params: record.params.values,
+            metrics: record.metrics.values,
+            stages: record.stages,
+        }
+    }
+
+    /// Returns the record, its keys from `keys` (params', metrics'); `None`
+    /// when the counts of keys and values differ.
+    fn into_record(self, keys: &Keys) -> Option<Record> {
+        if keys.0.len() != self.params.len() || keys.1.len() != self.metrics.len() {
+            return None;
+        }
+        Some(Record {
+            id: self.id,
+            kind: self.kind,
+            name: self.name,
+            parent: self.parent,
+            stage: self.stage,
+            time: self.time,
+            seconds: self.seconds,
+            rev: self.rev,
+            dirty: self.dirty,
+            outcome: self.outcome,
+            params: Values { keys: Arc::clone(&keys.0), values: self.params },
+            metrics: Values { keys: Arc::clone(&keys.1), values: self.metrics },
+            stages: self.stages,
+        })
     }
 }
 
@@ -174,8 +332,13 @@ pub fn now() -> String {
     chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
 }
 
-/// Appends `records` to the log under `dot_cache`: each a whole line, all in
-/// one write, synced before returning.
+/// How much of the end of the log [`append`] reads to find the schemas
+/// already written (one not found there is written again: harmless).
+const SCHEMA_LOOKBACK: u64 = 256 * 1024;
+
+/// Appends `records` to the log under `dot_cache`, each after the schema of
+/// its keys unless the end of the log has it: whole lines, all in one write,
+/// synced before returning.
 pub fn append(dot_cache: &Path, records: &[Record]) -> std::io::Result<()> {
     if records.is_empty() {
         return Ok(());
@@ -185,23 +348,47 @@ pub fn append(dot_cache: &Path, records: &[Record]) -> std::io::Result<()> {
         fs_err::create_dir_all(parent)?;
     }
     let mut file = fs_err::OpenOptions::new().read(true).append(true).create(true).open(&path)?;
-    let mut text = String::new();
-    // A torn last line (a pipit killed mid-write) stays a line of its own.
     let length = file.metadata()?.len();
-    if length > 0 {
-        let mut last = [0u8; 1];
-        file.seek(SeekFrom::Start(length - 1))?;
-        file.read_exact(&mut last)?;
-        if last[0] != b'\n' {
+    let start = length.saturating_sub(SCHEMA_LOOKBACK);
+    file.seek(SeekFrom::Start(start))?;
+    let mut tail = Vec::new();
+    file.read_to_end(&mut tail)?;
+    let tail = String::from_utf8_lossy(&tail);
+    let mut text = String::new();
+    // A torn last line (a pipit killed mid-write) stays a line of its own,
+    // and a schema in it does not count as written.
+    let complete = match tail.rfind('\n') {
+        Some(end) if end + 1 < tail.len() => {
             text.push('\n');
+            &tail[..=end]
         }
-    }
+        Some(_) => &tail[..],
+        None => {
+            if !tail.is_empty() {
+                text.push('\n');
+            }
+            ""
+        }
+    };
+    let mut written: Vec<String> = Vec::new();
     for record in records {
-        text.push_str(&serde_json::to_string(record).map_err(std::io::Error::other)?);
-        text.push('\n');
+        let schema = schema_of(record);
+        let marker = format!("{{\"schema\":\"{}\"", schema.schema);
+        if !written.contains(&schema.schema) && !complete.contains(&marker) {
+            text.push_str(&json_line(&schema)?);
+            written.push(schema.schema.clone());
+        }
+        text.push_str(&json_line(&RecordLine::new(record, &schema.schema))?);
     }
     file.write_all(text.as_bytes())?;
     file.sync_data()
+}
+
+/// Returns `value` as one line of JSON.
+fn json_line<T: Serialize>(value: &T) -> std::io::Result<String> {
+    let mut text = serde_json::to_string(value).map_err(std::io::Error::other)?;
+    text.push('\n');
+    Ok(text)
 }
 
 /// What reading the log found.
@@ -223,14 +410,45 @@ pub fn read(dot_cache: &Path) -> std::io::Result<History> {
     Ok(parse(&text))
 }
 
-/// Parses the text of a log, its lines in parallel.
+/// Parses the text of a log, its lines in parallel; a record whose schema
+/// is missing or does not fit it counts as unreadable.
 pub fn parse(text: &str) -> History {
     use rayon::prelude::*;
+    enum Parsed {
+        Schema(SchemaLine),
+        Record(Box<RecordLine>),
+        Bad,
+    }
     let lines: Vec<&str> = text.lines().filter(|line| !line.trim().is_empty()).collect();
-    let parsed: Vec<Option<Record>> =
-        lines.par_iter().map(|line| serde_json::from_str::<Record>(line).ok()).collect();
-    let unreadable = parsed.iter().filter(|r| r.is_none()).count();
-    History { records: parsed.into_iter().flatten().collect(), unreadable }
+    let parsed: Vec<Parsed> = lines
+        .par_iter()
+        .map(|line| {
+            if line.starts_with("{\"schema\"") {
+                serde_json::from_str(line).map_or(Parsed::Bad, Parsed::Schema)
+            } else {
+                serde_json::from_str(line).map_or(Parsed::Bad, |r| Parsed::Record(Box::new(r)))
+            }
+        })
+        .collect();
+    let mut schemas: std::collections::HashMap<String, Keys> = std::collections::HashMap::new();
+    let mut history = History::default();
+    let mut lines = Vec::with_capacity(parsed.len());
+    for line in parsed {
+        match line {
+            Parsed::Schema(schema) => {
+                schemas.insert(schema.schema, (schema.params.into(), schema.metrics.into()));
+            }
+            Parsed::Record(record) => lines.push(record),
+            Parsed::Bad => history.unreadable += 1,
+        }
+    }
+    for line in lines {
+        match schemas.get(&line.schema).and_then(|keys| line.into_record(keys)) {
+            Some(record) => history.records.push(record),
+            None => history.unreadable += 1,
+        }
+    }
+    history
 }
 
 /// What a stage's command may write to its records file, one object a line:
@@ -284,8 +502,8 @@ pub fn trials(path: &Path, parent: &Record, stage: &str) -> std::io::Result<(Vec
             rev: parent.rev.clone(),
             dirty: parent.dirty,
             outcome: written.outcome.unwrap_or_else(|| "success".to_owned()),
-            params: flat(&written.params),
-            metrics: flat(&written.metrics),
+            params: Values::from_pairs(flat(&written.params)),
+            metrics: Values::from_pairs(flat(&written.metrics)),
             stages: Vec::new(),
         });
     }
@@ -308,8 +526,8 @@ mod tests {
             rev: Some("abc".into()),
             dirty: false,
             outcome: "success".into(),
-            params: IndexMap::from([("lr".to_owned(), serde_json::json!(0.1))]),
-            metrics: IndexMap::new(),
+            params: Values::from_pairs([("lr".to_owned(), serde_json::json!(0.1))]),
+            metrics: Values::default(),
             stages: Vec::new(),
         }
     }

@@ -151,10 +151,10 @@ struct Column {
 
 impl Column {
     fn of<'r>(&self, record: &'r Record) -> Option<&'r Value> {
-        let map = if self.metric { &record.metrics } else { &record.params };
-        match map.get_index(self.hint) {
-            Some((key, value)) if *key == self.key => Some(value),
-            _ => map.get(&self.key),
+        let values = if self.metric { &record.metrics } else { &record.params };
+        match values.at(self.hint) {
+            Some((key, value)) if key == self.key => Some(value),
+            _ => values.get(&self.key),
         }
     }
 }
@@ -164,21 +164,20 @@ impl Column {
 fn all_columns(runs: &[Record]) -> Vec<Column> {
     let mut params: IndexMap<&str, usize> = IndexMap::new();
     let mut metrics: IndexMap<&str, usize> = IndexMap::new();
-    let (mut last_params, mut last_metrics): (Vec<&str>, Vec<&str>) = (Vec::new(), Vec::new());
+    let mut last: Option<&Record> = None;
     for run in runs {
         // Most runs have the keys the one before had: skip hashing them again.
-        for (map, found, last) in [
-            (&run.params, &mut params, &mut last_params),
-            (&run.metrics, &mut metrics, &mut last_metrics),
-        ] {
-            if map.len() == last.len() && map.keys().zip(last.iter()).all(|(a, b)| a == b) {
-                continue;
-            }
-            for (index, key) in map.keys().enumerate() {
+        let same =
+            |a: &Record| a.params.same_keys(&run.params) && a.metrics.same_keys(&run.metrics);
+        if last.is_some_and(same) {
+            continue;
+        }
+        for (values, found) in [(&run.params, &mut params), (&run.metrics, &mut metrics)] {
+            for (index, key) in values.keys().iter().enumerate() {
                 found.entry(key.as_str()).or_insert(index);
             }
-            *last = map.keys().map(String::as_str).collect();
         }
+        last = Some(run);
     }
     let column =
         |metric| move |(key, hint): (&str, usize)| Column { metric, key: key.to_owned(), hint };

@@ -21,8 +21,13 @@ const PIPELINE: &str = r#"stages:
           cache: false
 "#;
 
+/// The records of the runs history, oldest first, as `exp show --json` has them.
 fn logged(repo: &Repo) -> Vec<Value> {
-    repo.read(".cache/runs/log.jsonl").lines().map(|l| serde_json::from_str(l).unwrap()).collect()
+    let run = repo.pipit(["exp", "show", "--json", "--trials"]);
+    assert_eq!(run.code, 0, "{run}");
+    let mut records: Vec<Value> = serde_json::from_str(&run.stdout).unwrap();
+    records.reverse();
+    records
 }
 
 /// Runs `repro` with each learning rate, committing after the first.
@@ -180,10 +185,14 @@ fn the_runs_log_survives_a_kill_mid_run_and_a_torn_line() {
 
 /// Four runs as the log holds them: one failed, one with a long name, and
 /// more params and metrics than 80 columns hold.
-const LOG: &str = r#"{"id":"0a1b2c3d4e5f6071","kind":"repro","time":"2026-11-30T09:15:02Z","seconds":74.2,"rev":"5d0f1e2a3b4c5d6e7f8091a2b3c4d5e6f7081920","dirty":false,"outcome":"success","params":{"train.lr":0.1,"train.depth":6,"train.n_trees":100,"seed":42},"metrics":{"metrics/train/churn-gbm.json:f1":0.6012,"metrics/train/churn-gbm.json:roc_auc":0.8411,"metrics/train/credit-gbm.json:f1":0.7233,"metrics/drift/churn.json:dataset_drift":true}}
-{"id":"1a1b2c3d4e5f6071","kind":"repro","time":"2026-12-01T14:40:51Z","seconds":12.04,"rev":"6d0f1e2a3b4c5d6e7f8091a2b3c4d5e6f7081920","dirty":true,"outcome":"failure","params":{"train.lr":0.05,"train.depth":6,"train.n_trees":300,"seed":42},"metrics":{"metrics/train/churn-gbm.json:f1":0.6205,"metrics/train/churn-gbm.json:roc_auc":0.8502,"metrics/drift/churn.json:dataset_drift":true}}
-{"id":"2a1b2c3d4e5f6071","kind":"repro","name":"deeper trees","time":"2026-12-02T08:01:13Z","seconds":3725.5,"rev":"7d0f1e2a3b4c5d6e7f8091a2b3c4d5e6f7081920","dirty":false,"outcome":"success","params":{"train.lr":0.05,"train.depth":10,"train.n_trees":300,"seed":42},"metrics":{"metrics/train/churn-gbm.json:f1":0.6318,"metrics/train/churn-gbm.json:roc_auc":0.8475,"metrics/train/credit-gbm.json:f1":0.7512,"metrics/drift/churn.json:dataset_drift":false}}
-{"id":"3a1b2c3d4e5f6071","kind":"trial","parent":"2a1b2c3d4e5f6071","stage":"tune@churn","name":"trial 0","time":"2026-12-02T08:01:13Z","seconds":0.8,"rev":"7d0f1e2a3b4c5d6e7f8091a2b3c4d5e6f7081920","outcome":"success","params":{"max_depth":4},"metrics":{"f1":0.59}}
+const LOG: &str = r#"{"schema":"a","params":["train.lr","train.depth","train.n_trees","seed"],"metrics":["metrics/train/churn-gbm.json:f1","metrics/train/churn-gbm.json:roc_auc","metrics/train/credit-gbm.json:f1","metrics/drift/churn.json:dataset_drift"]}
+{"id":"0a1b2c3d4e5f6071","kind":"repro","time":"2026-11-30T09:15:02Z","seconds":74.2,"rev":"5d0f1e2a3b4c5d6e7f8091a2b3c4d5e6f7081920","dirty":false,"outcome":"success","schema":"a","params":[0.1,6,100,42],"metrics":[0.6012,0.8411,0.7233,true]}
+{"schema":"b","params":["train.lr","train.depth","train.n_trees","seed"],"metrics":["metrics/train/churn-gbm.json:f1","metrics/train/churn-gbm.json:roc_auc","metrics/drift/churn.json:dataset_drift"]}
+{"id":"1a1b2c3d4e5f6071","kind":"repro","time":"2026-12-01T14:40:51Z","seconds":12.04,"rev":"6d0f1e2a3b4c5d6e7f8091a2b3c4d5e6f7081920","dirty":true,"outcome":"failure","schema":"b","params":[0.05,6,300,42],"metrics":[0.6205,0.8502,true]}
+{"id":"2a1b2c3d4e5f6071","kind":"repro","name":"deeper trees","time":"2026-12-02T08:01:13Z","seconds":3725.5,"rev":"7d0f1e2a3b4c5d6e7f8091a2b3c4d5e6f7081920","dirty":false,"outcome":"success","schema":"a","params":[0.05,10,300,42],"metrics":[0.6318,0.8475,0.7512,false]}
+{"schema":"c","params":["max_depth"],"metrics":["f1"]}
+{"id":"3a1b2c3d4e5f6071","kind":"trial","parent":"2a1b2c3d4e5f6071","stage":"tune@churn","name":"trial 0","time":"2026-12-02T08:01:13Z","seconds":0.8,"rev":"7d0f1e2a3b4c5d6e7f8091a2b3c4d5e6f7081920","outcome":"success","schema":"c","params":[4],"metrics":[0.59]}
+{"id":"4a1b2c3d4e5f6071","kind":"repro","time":"2026-12-02T09:00:00Z","seconds":1,"outcome":"success","schema":"missing","params":[],"metrics":[]}
 "#;
 
 #[test]
@@ -191,6 +200,12 @@ fn exp_show_fits_80_columns_and_keeps_the_sorted_column() {
     let repo = Repo::with_pipeline("stages: {}\n", "");
     repo.write(".cache/runs/log.jsonl", LOG);
     insta::assert_snapshot!("exp-show", repo.pipit(["exp", "show"]));
+    // The record whose schema is missing is left out, and said to be.
+    assert!(
+        repo.pipit(["exp", "show"])
+            .stderr
+            .contains("1 line(s) of `.cache/runs/log.jsonl` are not run records")
+    );
     insta::assert_snapshot!(
         "exp-show-sorted",
         repo.pipit(["exp", "show", "--sort-by", "churn-gbm.json:f1"])

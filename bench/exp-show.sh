@@ -26,7 +26,7 @@ cp "$ROOT/pipeline.yaml" "$ROOT/params.yaml" .
 python3 - "$RUNS" <<'PY'
 import json, random, sys
 runs = int(sys.argv[1])
-log = ".cache/runs/log.jsonl"
+log = ".cache/history/log.jsonl"
 lines = [json.loads(l) for l in open(log)]
 record = next(l for l in lines if l.get("kind") == "repro")
 schema = next(l for l in lines if l.get("schema") == record["schema"] and "id" not in l)
@@ -43,14 +43,14 @@ PY
 cd "$BENCH_DIR/typical"
 git init -q
 printf 'stages: {}\n' > pipeline.yaml
-mkdir -p .cache/runs
+mkdir -p .cache/history
 python3 - "$RUNS" <<'PY'
 import json, random, sys
 runs = int(sys.argv[1])
 random.seed(2)
 params = [f"train.p{j}" for j in range(10)]
 metrics = [f"metrics.json:m{j}" for j in range(10)]
-with open(".cache/runs/log.jsonl", "w") as out:
+with open(".cache/history/log.jsonl", "w") as out:
     out.write(json.dumps({"schema": "typical", "params": params, "metrics": metrics}) + "\n")
     for i in range(runs):
         record = {
@@ -62,7 +62,7 @@ with open(".cache/runs/log.jsonl", "w") as out:
         }
         out.write(json.dumps(record, separators=(",", ":")) + "\n")
 PY
-ls -l "$BENCH_DIR"/*/.cache/runs/log.jsonl
+ls -l "$BENCH_DIR"/*/.cache/history/log.jsonl
 OUT="$ROOT/bench/results/exp-show-$(date +%Y-%m-%d).md"
 export COLUMNS=160
 hyperfine --warmup 2 --runs 15 --export-markdown "$OUT" \

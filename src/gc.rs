@@ -22,10 +22,11 @@ pub struct GcReport {
     pub leftovers: Vec<std::path::PathBuf>,
 }
 
-/// Removes what neither the lock nor a kept run needs; nothing when `dry_run`.
+/// Removes what neither the locks (the workspace's, and each experiment's)
+/// nor a kept run needs; nothing when `dry_run`.
 pub fn collect(
     workspace: &Workspace,
-    lock: &LockFile,
+    locks: &[LockFile],
     keep_runs: Option<usize>,
     dry_run: bool,
 ) -> std::io::Result<GcReport> {
@@ -44,7 +45,7 @@ pub fn collect(
         }
     }
     let mut needed = BTreeSet::new();
-    for entry in lock.stages.values() {
+    for entry in locks.iter().flat_map(|lock| lock.stages.values()) {
         for out in &entry.outs {
             add_objects(workspace, out, &mut needed)?;
         }

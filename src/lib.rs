@@ -4,6 +4,7 @@
 pub mod cache;
 pub mod containment;
 pub mod dag;
+pub mod experiments;
 pub mod fsutil;
 pub mod gc;
 pub mod git;
@@ -13,6 +14,7 @@ pub mod html;
 pub mod integrity;
 pub mod lockfile;
 pub mod metrics;
+pub mod params_set;
 pub mod pipeline;
 pub mod platform;
 pub mod plots;

@@ -1,4 +1,4 @@
-//! The runs history: one JSON record per line of `.cache/runs/log.jsonl`,
+//! The runs history: one JSON record per line of `.cache/history/log.jsonl`,
 //! only ever appended to. Every `repro` that runs a stage appends one (when,
 //! at which git revision, the params the stages read, the metrics they
 //! wrote, each stage's outcome and duration); a stage's command may add
@@ -22,8 +22,8 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 /// The folder of the runs history, under `.cache/`.
-pub const RUNS_DIR: &str = "runs";
-/// The log itself, in [`RUNS_DIR`].
+pub const HISTORY_DIR: &str = "history";
+/// The log itself, in [`HISTORY_DIR`].
 pub const LOG_FILE: &str = "log.jsonl";
 /// The environment variable that names the file a stage's command may write
 /// its own records to, one JSON object per line.
@@ -310,7 +310,7 @@ fn kept_key(key: &str) -> bool {
 
 /// Returns the log's path under `dot_cache`.
 pub fn log_path(dot_cache: &Path) -> PathBuf {
-    dot_cache.join(RUNS_DIR).join(LOG_FILE)
+    dot_cache.join(HISTORY_DIR).join(LOG_FILE)
 }
 
 /// Returns a new record id: unique across processes and machines in practice.

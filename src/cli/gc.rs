@@ -24,8 +24,21 @@ pub fn run(args: GcArgs, printer: &Printer) -> anyhow::Result<Outcome> {
     let (_, root) = workspace::current_root()?;
     let files = Files::open(&root);
     let _lock = RepoLock::acquire(&files.dot_cache, true, &|_| {})?;
-    let lock = LockFile::read(&files.root, &files.dot_cache)?;
-    let report = collect(&files, &lock, args.keep_runs, args.dry_run)?;
+    let mut locks = vec![LockFile::read(&files.root, &files.dot_cache)?];
+    // What an experiment made stays until the experiment is removed.
+    let exps = pipit::experiments::Experiments::new(&files.dot_cache);
+    for experiment in exps.all() {
+        let work = exps.work(&experiment.name);
+        let dot_cache = work.join(pipit::workspace::DOT_CACHE);
+        locks.push(LockFile::read(&work, &dot_cache).map_err(|e| {
+            anyhow::anyhow!(
+                "experiment `{}`: {e}; `pipit exp remove {}` if it is not needed",
+                experiment.name,
+                experiment.name
+            )
+        })?);
+    }
+    let report = collect(&files, &locks, args.keep_runs, args.dry_run)?;
     let verb = if args.dry_run { "would remove" } else { "removed" };
     printer.line(&format!(
         "{verb} {} objects ({} bytes) and {} run-cache entries{}",

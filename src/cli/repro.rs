@@ -415,7 +415,8 @@ fn record_run(
         return Ok(());
     }
     stages.retain(|s| s.outcome != "up to date");
-    let record = Record::of_repro(pipeline, time, seconds, stages);
+    let mut record = Record::of_repro(pipeline, time, seconds, stages);
+    record.name = std::env::var(super::exp::EXP_NAME_ENV).ok().filter(|n| !n.is_empty());
     let mut records = vec![record];
     for stage in
         records[0].stages.clone().iter().filter(|s| s.outcome == "ran" || s.outcome == "failed")

@@ -7,6 +7,7 @@ mod dag;
 mod docs;
 mod drift;
 mod drift_integrity;
+mod exps;
 mod harness;
 mod imbalance;
 mod integrity;

@@ -163,7 +163,7 @@ fn the_runs_log_survives_a_kill_mid_run_and_a_torn_line() {
     child.wait().unwrap();
     assert_eq!(logged(&repo).len(), 3, "a killed run leaves no record, and no torn one");
     // A torn last line, as a crash mid-write would leave.
-    let log = repo.path().join(".cache/runs/log.jsonl");
+    let log = repo.path().join(".cache/history/log.jsonl");
     let mut text = fs_err::read_to_string(&log).unwrap();
     text.push_str("{\"id\": \"torn\", \"kind\": \"rep");
     fs_err::write(&log, text).unwrap();
@@ -173,7 +173,7 @@ fn the_runs_log_survives_a_kill_mid_run_and_a_torn_line() {
     let show = repo.pipit(["exp", "show", "--csv"]);
     assert_eq!(show.code, 0, "{show}");
     assert!(
-        show.stderr.contains("1 line(s) of `.cache/runs/log.jsonl` are not run records"),
+        show.stderr.contains("1 line(s) of `.cache/history/log.jsonl` are not run records"),
         "{show}"
     );
     assert_eq!(show.stdout.lines().count(), 5, "the four runs: {show}");
@@ -198,13 +198,13 @@ const LOG: &str = r#"{"schema":"a","params":["train.lr","train.depth","train.n_t
 #[test]
 fn exp_show_fits_80_columns_and_keeps_the_sorted_column() {
     let repo = Repo::with_pipeline("stages: {}\n", "");
-    repo.write(".cache/runs/log.jsonl", LOG);
+    repo.write(".cache/history/log.jsonl", LOG);
     insta::assert_snapshot!("exp-show", repo.pipit(["exp", "show"]));
     // The record whose schema is missing is left out, and said to be.
     assert!(
         repo.pipit(["exp", "show"])
             .stderr
-            .contains("1 line(s) of `.cache/runs/log.jsonl` are not run records")
+            .contains("1 line(s) of `.cache/history/log.jsonl` are not run records")
     );
     insta::assert_snapshot!(
         "exp-show-sorted",

@@ -3,7 +3,7 @@
 //! and MLflow's runs table; it fits the terminal and marks the best run by
 //! the column it is sorted by.
 
-use clap::{Args, Subcommand, ValueEnum};
+use clap::{Args, ValueEnum};
 use indexmap::IndexMap;
 use pipit::metrics;
 use pipit::runs::{Kind, Record};
@@ -11,20 +11,7 @@ use rayon::prelude::*;
 use serde_json::Value;
 use unicode_width::UnicodeWidthStr;
 
-use super::{Outcome, Printer, printer, workspace};
-
-/// Arguments of `pipit exp`
-#[derive(Debug, Args)]
-pub struct ExpArgs {
-    #[command(subcommand)]
-    command: ExpCommand,
-}
-
-#[derive(Debug, Subcommand)]
-enum ExpCommand {
-    /// The runs history as a table: a row per run, its params and metrics as columns
-    Show(ShowArgs),
-}
+use crate::cli::{Outcome, Printer, printer, workspace};
 
 /// Which way `--sort-by` sorts.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
@@ -37,7 +24,7 @@ enum SortOrder {
 
 /// Arguments of `pipit exp show`
 #[derive(Debug, Args)]
-struct ShowArgs {
+pub struct ShowArgs {
     /// Sort by this metric or param (its full name, or the end of one that
     /// names a single column) and mark the best run
     #[arg(long, value_name = "COLUMN")]
@@ -69,9 +56,8 @@ struct ShowArgs {
     precision: usize,
 }
 
-/// Runs `pipit exp`.
-pub fn run(args: ExpArgs, printer: &Printer) -> anyhow::Result<Outcome> {
-    let ExpCommand::Show(args) = args.command;
+/// Runs `pipit exp show`.
+pub fn run(args: ShowArgs, printer: &Printer) -> anyhow::Result<Outcome> {
     let (_, root) = workspace::current_root()?;
     let dot_cache = root.join(pipit::workspace::DOT_CACHE);
     let history = pipit::runs::read(&dot_cache)?;
@@ -359,13 +345,13 @@ impl<'r> Table<'r> {
 
     fn markdown(&self) -> String {
         let (lines, left) = self.lines();
-        super::metrics::markdown_lines(&lines, left)
+        crate::cli::metrics::markdown_lines(&lines, left)
     }
 
     fn csv(&self) -> String {
         let (mut lines, _) = self.lines();
         lines[0][0] = "best".to_owned();
-        super::metrics::csv_lines(&lines)
+        crate::cli::metrics::csv_lines(&lines)
     }
 }
 

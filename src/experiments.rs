@@ -185,7 +185,7 @@ impl Experiments {
                 let target = dot_cache.join(shared);
                 fs_err::create_dir_all(&target)?;
                 let target = fs_err::canonicalize(&target)?;
-                link_dir(&target, &cache.join(shared))?;
+                symlink(&target, &cache.join(shared), true)?;
             }
             for assignment in set {
                 assignment.apply(&work)?;
@@ -261,7 +261,7 @@ fn copy_workspace(root: &Path, to: &Path) -> anyhow::Result<()> {
         }
         if meta.file_type().is_symlink() {
             let target = fs_err::read_link(&from)?;
-            link_any(&target, &dest)?;
+            symlink(&target, &dest, false)?;
         } else if meta.is_file() {
             reflink_copy::reflink_or_copy(&from, &dest)
                 .map_err(|e| anyhow::anyhow!("cannot copy `{relative}`: {e}"))?;
@@ -270,24 +270,20 @@ fn copy_workspace(root: &Path, to: &Path) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// Makes `link` a symbolic link to `target` (a folder when `dir`).
 #[cfg(unix)]
-fn link_dir(target: &Path, link: &Path) -> std::io::Result<()> {
+fn symlink(target: &Path, link: &Path, _dir: bool) -> std::io::Result<()> {
     std::os::unix::fs::symlink(target, link)
 }
 
+/// Makes `link` a symbolic link to `target` (a folder when `dir`).
 #[cfg(windows)]
-fn link_dir(target: &Path, link: &Path) -> std::io::Result<()> {
-    std::os::windows::fs::symlink_dir(target, link)
-}
-
-#[cfg(unix)]
-fn link_any(target: &Path, link: &Path) -> std::io::Result<()> {
-    std::os::unix::fs::symlink(target, link)
-}
-
-#[cfg(windows)]
-fn link_any(target: &Path, link: &Path) -> std::io::Result<()> {
-    std::os::windows::fs::symlink_file(target, link)
+fn symlink(target: &Path, link: &Path, dir: bool) -> std::io::Result<()> {
+    if dir {
+        std::os::windows::fs::symlink_dir(target, link)
+    } else {
+        std::os::windows::fs::symlink_file(target, link)
+    }
 }
 
 #[cfg(test)]

@@ -60,10 +60,38 @@ fn compare_explains_what_it_cannot_read() {
     let bare = repo.pipit(["stage", "compare", "--metrics", "other/*.json", "--out", "c.json"]);
     assert_eq!(bare.code, 1, "{bare}");
     assert!(bare.stderr.contains("has no gate verdict"), "{bare}");
-    repo.write("odd/summary.json", "{}");
-    let unnamed =
-        repo.pipit(["stage", "compare", "--metrics", "odd/summary.json", "--out", "c.json"]);
-    assert_eq!(unnamed.code, 1, "{unnamed}");
-    assert!(unnamed.stderr.contains("is not named `<dataset>-<model>.json`"), "{unnamed}");
     assert!(!repo.path().join("c.json").exists());
+}
+
+#[test]
+fn compare_ranks_any_metrics_file_by_the_metric_named() {
+    let repo = Repo::with_pipeline("stages: {}\n", "");
+    repo.write("runs/a/metrics.json", r#"{"acc": 0.7, "loss": {"test": 0.3}}"#);
+    repo.write("runs/b/metrics.yaml", "acc: 0.8\nloss:\n  test: 0.2\n");
+    repo.write("runs/c/metrics.csv", "acc,note\n0,no signal\n");
+    repo.write("runs/d/metrics.json", r#"{"loss": {"test": 0.1}}"#);
+    fn args(metric: &str) -> Vec<&str> {
+        let mut args = vec!["stage", "compare", "--metrics", "runs/*/metrics.*", "--out", "c.json"];
+        args.extend(["--metric", metric, "--md", "c.md"]);
+        args
+    }
+    let run = repo.pipit(args("acc"));
+    assert_eq!(run.code, 0, "{run}");
+    assert!(run.stdout.contains("best per data set: all: runs/b/metrics (acc 0.8000)"), "{run}");
+    let json: serde_json::Value = serde_json::from_str(&repo.read("c.json")).unwrap();
+    let models = json["datasets"]["all"]["models"].as_array().unwrap();
+    let names: Vec<&str> = models.iter().map(|m| m["name"].as_str().unwrap()).collect();
+    assert_eq!(names, ["runs/b/metrics", "runs/a/metrics", "runs/c/metrics", "runs/d/metrics"]);
+    assert_eq!(models[0]["metrics"]["loss.test"], 0.2, "nested keys are flattened");
+    assert!(repo.read("c.md").contains("| – |"), "no gate verdict: {}", repo.read("c.md"));
+    // A zero or missing key metric is never the best.
+    repo.write("runs/b/metrics.yaml", "acc: 0\n");
+    repo.write("runs/a/metrics.json", r#"{"acc": 0}"#);
+    let none = repo.pipit(args("acc"));
+    assert!(none.stdout.contains("all: none (no model has a usable acc)"), "{none}");
+    // An error metric: the lowest wins.
+    let mut lowest = args("loss.test");
+    lowest.push("--lower-is-better");
+    let run = repo.pipit(lowest);
+    assert!(run.stdout.contains("all: runs/d/metrics (loss.test 0.1000)"), "{run}");
 }

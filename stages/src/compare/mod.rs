@@ -4,8 +4,12 @@
 //! against untuned models of the same kind with the gain in percent, as JSON,
 //! Markdown (for a CI summary) and an HTML page with bar charts.
 //!
-//! A metrics file is named `<dataset>-<name>.json` (as the demo writes
-//! `metrics/train/housing-forest.json`); the name `tuned` marks a tuned model.
+//! A metrics file named `<dataset>-<name>.json` (as the demo writes
+//! `metrics/train/housing-forest.json`) is grouped by its data set; the name
+//! `tuned` marks a tuned model. Any other metrics file a script writes (JSON,
+//! YAML, or a CSV/TSV with a header and one row; nested keys flattened to
+//! `a.b`) is compared too, in the group `all` under its path: with no gate
+//! verdict in it, `--metric` names the metric that ranks the models.
 
 mod render;
 
@@ -22,9 +26,18 @@ use crate::atomic::write_atomic;
 /// Arguments of `pipit stage compare`
 #[derive(Debug, Args)]
 pub struct CompareArgs {
-    /// Metrics files written by `pipit stage train`: paths or globs (repeatable)
+    /// Metrics files: paths or globs (repeatable); those `pipit stage train`
+    /// writes, or any JSON, YAML or one-row CSV/TSV
     #[arg(long = "metrics", required = true, value_name = "GLOB")]
     metrics: Vec<String>,
+    /// The metric that ranks the models (default: each file's gate metric;
+    /// needed for files with no gate verdict)
+    #[arg(long, value_name = "NAME")]
+    metric: Option<String>,
+    /// The metric is an error: lower is better (inferred for rmse, mae,
+    /// mse, loss, log_loss, brier and error)
+    #[arg(long)]
+    lower_is_better: bool,
     /// Where to write the comparison (JSON)
     #[arg(long)]
     out: PathBuf,
@@ -47,8 +60,8 @@ pub struct Entry {
     pub file: String,
     /// The key metric's value.
     pub value: f64,
-    /// Whether the gate accepted it.
-    pub accepted: bool,
+    /// Whether the gate accepted it (`None`: the file has no gate verdict).
+    pub accepted: Option<bool>,
     /// Every numeric metric.
     pub metrics: BTreeMap<String, f64>,
     /// Each input column's share of the model's importance, largest first.
@@ -98,7 +111,11 @@ pub struct Dataset {
 /// Runs `pipit stage compare`.
 pub fn run(args: &CompareArgs) -> anyhow::Result<String> {
     let files = expand(&args.metrics)?;
-    let datasets = compare(&files)?;
+    let ranking = args.metric.as_deref().map(|metric| Ranking {
+        metric: metric.to_owned(),
+        lower_is_better: args.lower_is_better || is_error(metric),
+    });
+    let datasets = compare(&files, ranking.as_ref())?;
     let json = serde_json::to_string_pretty(&serde_json::json!({ "datasets": datasets }))? + "\n";
     write_atomic(&args.out, json.as_bytes())?;
     if let Some(md) = &args.md {
@@ -136,6 +153,20 @@ fn expand(patterns: &[String]) -> anyhow::Result<Vec<PathBuf>> {
     Ok(files)
 }
 
+/// The metric `--metric` ranks by, and its direction.
+pub struct Ranking {
+    pub metric: String,
+    pub lower_is_better: bool,
+}
+
+/// Whether a metric named so is an error, lower being better.
+fn is_error(metric: &str) -> bool {
+    let last = metric.rsplit(['.', '/', ':']).next().unwrap_or(metric);
+    ["rmse", "mae", "mse", "loss", "log_loss", "brier", "error"].contains(&last)
+        || last.ends_with("_loss")
+        || last.ends_with("_error")
+}
+
 /// One metrics file as read.
 struct Read {
     entry: Entry,
@@ -144,14 +175,89 @@ struct Read {
     baseline: Option<Baseline>,
 }
 
-fn read(file: &Path, name: String) -> anyhow::Result<Read> {
+/// Reads a metrics file as an object: JSON, YAML, or a CSV/TSV with a header
+/// and one row (by its extension).
+fn object(file: &Path) -> anyhow::Result<Map<String, Value>> {
     let text = fs_err::read_to_string(file)?;
-    let report: Map<String, Value> = serde_json::from_str(&text)
-        .with_context(|| format!("`{}` is not a metrics JSON file", file.display()))?;
-    let Some(gate) = report.get("gate").and_then(Value::as_object) else {
-        bail!("`{}` has no gate verdict; write it with `pipit stage train`", file.display());
+    let shown = file.display();
+    let extension =
+        file.extension().and_then(|e| e.to_str()).unwrap_or_default().to_ascii_lowercase();
+    let value: Value = match extension.as_str() {
+        "yaml" | "yml" => serde_saphyr::from_str(&text)
+            .with_context(|| format!("`{shown}` is not a metrics YAML file"))?,
+        "csv" | "tsv" => {
+            let separator = if extension == "csv" { ',' } else { '\t' };
+            let mut lines = text.lines().filter(|l| !l.trim().is_empty());
+            let (Some(header), Some(row), None) = (lines.next(), lines.next(), lines.next()) else {
+                bail!("`{shown}` is not a metrics file: a header and one row");
+            };
+            let cells = |line: &str| -> Vec<String> {
+                line.split(separator).map(|c| c.trim().trim_matches('"').to_owned()).collect()
+            };
+            let object: Map<String, Value> = cells(header)
+                .into_iter()
+                .zip(cells(row))
+                .map(|(k, v)| {
+                    (k, v.parse::<f64>().map_or(Value::String(v), |n| serde_json::json!(n)))
+                })
+                .collect();
+            Value::Object(object)
+        }
+        _ => serde_json::from_str(&text)
+            .with_context(|| format!("`{shown}` is not a metrics JSON file"))?,
     };
-    let key_metric = gate.get("metric").and_then(Value::as_str).unwrap_or("value").to_owned();
+    match value {
+        Value::Object(object) => Ok(object),
+        _ => bail!("`{shown}` is not a metrics file: it holds no mapping of metrics"),
+    }
+}
+
+/// Adds the numbers of `value` under `prefix` to `metrics`, nested keys
+/// joined with `.` (lists left out: a series is not a metric).
+fn numbers(prefix: &str, value: &Value, metrics: &mut BTreeMap<String, f64>) {
+    match value {
+        Value::Object(map) => {
+            for (key, value) in map {
+                let key = if prefix.is_empty() { key.clone() } else { format!("{prefix}.{key}") };
+                numbers(&key, value, metrics);
+            }
+        }
+        value => {
+            if let Some(number) = value.as_f64() {
+                metrics.insert(prefix.to_owned(), number);
+            }
+        }
+    }
+}
+
+fn read(file: &Path, name: String, ranking: Option<&Ranking>) -> anyhow::Result<Read> {
+    let report = object(file)?;
+    let Some(gate) = report.get("gate").and_then(Value::as_object) else {
+        let Some(ranking) = ranking else {
+            bail!(
+                "`{}` has no gate verdict (`pipit stage train` writes one): say which metric \
+                 ranks the models with `--metric NAME`",
+                file.display()
+            );
+        };
+        let mut metrics = BTreeMap::new();
+        numbers("", &Value::Object(report), &mut metrics);
+        let entry = Entry {
+            name,
+            kind: "model".to_owned(),
+            file: file.display().to_string(),
+            value: metrics.get(&ranking.metric).copied().unwrap_or(f64::NAN),
+            accepted: None,
+            metrics,
+            importances: Vec::new(),
+        };
+        let (key_metric, lower_is_better) = (ranking.metric.clone(), ranking.lower_is_better);
+        return Ok(Read { entry, key_metric, lower_is_better, baseline: None });
+    };
+    let key_metric = match ranking {
+        Some(ranking) => ranking.metric.clone(),
+        None => gate.get("metric").and_then(Value::as_str).unwrap_or("value").to_owned(),
+    };
     let baseline = report.get("baseline").and_then(|b| {
         let value = b["metrics"][key_metric.as_str()].as_f64()?;
         Some(Baseline { kind: b["kind"].as_str().unwrap_or("baseline").to_owned(), value })
@@ -165,8 +271,8 @@ fn read(file: &Path, name: String) -> anyhow::Result<Read> {
         name,
         kind: report["model"]["kind"].as_str().unwrap_or("model").to_owned(),
         file: file.display().to_string(),
-        value: gate.get("value").and_then(Value::as_f64).unwrap_or(f64::NAN),
-        accepted: gate.get("accepted").and_then(Value::as_bool).unwrap_or(false),
+        value: f64::NAN,
+        accepted: Some(gate.get("accepted").and_then(Value::as_bool).unwrap_or(false)),
         metrics,
         importances: report
             .get("importances")
@@ -180,16 +286,27 @@ fn read(file: &Path, name: String) -> anyhow::Result<Read> {
             })
             .unwrap_or_default(),
     };
-    let lower_is_better = gate.get("lower_is_better").and_then(Value::as_bool).unwrap_or(false);
+    let mut entry = entry;
+    let (lower_is_better, value) = match ranking {
+        Some(ranking) => (ranking.lower_is_better, entry.metrics.get(&ranking.metric).copied()),
+        None => (
+            gate.get("lower_is_better").and_then(Value::as_bool).unwrap_or(false),
+            gate.get("value").and_then(Value::as_f64),
+        ),
+    };
+    entry.value = value.unwrap_or(f64::NAN);
     Ok(Read { entry, key_metric, lower_is_better, baseline })
 }
 
 /// Reads and compares the metrics files, by data set.
-pub fn compare(files: &[PathBuf]) -> anyhow::Result<BTreeMap<String, Dataset>> {
+pub fn compare(
+    files: &[PathBuf],
+    ranking: Option<&Ranking>,
+) -> anyhow::Result<BTreeMap<String, Dataset>> {
     let mut groups: BTreeMap<String, Vec<Read>> = BTreeMap::new();
     for file in files {
-        let (dataset, name) = names(file)?;
-        groups.entry(dataset).or_default().push(read(file, name)?);
+        let (dataset, name) = names(file);
+        groups.entry(dataset).or_default().push(read(file, name, ranking)?);
     }
     let mut datasets = BTreeMap::new();
     for (dataset, group) in groups {
@@ -231,17 +348,16 @@ impl Dataset {
     }
 }
 
-/// Returns the data set and model names from `<dataset>-<name>.json`.
-fn names(file: &Path) -> anyhow::Result<(String, String)> {
+/// Returns the data set and model names from `<dataset>-<name>.json`; a
+/// file named otherwise is in the group `all`, named by its path without
+/// its extension.
+fn names(file: &Path) -> (String, String) {
     let stem = file.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_default();
     match stem.split_once('-') {
         Some((dataset, name)) if !dataset.is_empty() && !name.is_empty() => {
-            Ok((dataset.to_owned(), name.to_owned()))
+            (dataset.to_owned(), name.to_owned())
         }
-        _ => bail!(
-            "`{}` is not named `<dataset>-<model>.json`, so its data set is unknown",
-            file.display()
-        ),
+        _ => ("all".to_owned(), file.with_extension("").display().to_string()),
     }
 }
 

@@ -97,7 +97,11 @@ pub fn markdown(datasets: &BTreeMap<String, Dataset>) -> String {
                 .collect();
             let model = label_and_name(entry, |name| format!("`{name}`"));
             let model = if best { format!("**{model}**") } else { model };
-            let gate = if entry.accepted { "accepted" } else { "rejected" };
+            let gate = match entry.accepted {
+                Some(true) => "accepted",
+                Some(false) => "rejected",
+                None => "–",
+            };
             let _ = writeln!(out, "| {model} | {} | {gate} |", cells.join(" | "));
         }
         if let Some(baseline) = &dataset.baseline {
@@ -186,8 +190,13 @@ pub fn html(datasets: &BTreeMap<String, Dataset>) -> String {
             for column in &columns {
                 let _ = write!(body, "<td>{}</td>", number(entry.metrics.get(*column).copied()));
             }
-            let gate = if entry.accepted { "accepted" } else { "rejected" };
-            let _ = writeln!(body, "<td><span class=\"tag {gate}\">{gate}</span></td></tr>");
+            let _ = match entry.accepted {
+                Some(accepted) => {
+                    let gate = if accepted { "accepted" } else { "rejected" };
+                    writeln!(body, "<td><span class=\"tag {gate}\">{gate}</span></td></tr>")
+                }
+                None => writeln!(body, "<td class=\"muted\">–</td></tr>"),
+            };
         }
         if let Some(baseline) = &dataset.baseline {
             let _ =

@@ -370,18 +370,32 @@ pub fn append(dot_cache: &Path, records: &[Record]) -> std::io::Result<()> {
             ""
         }
     };
-    let mut written: Vec<String> = Vec::new();
+    let marker = |id: &str| format!("{{\"schema\":\"{id}\"");
+    text.push_str(&lines(records, |id| complete.contains(&marker(id)))?);
+    file.write_all(text.as_bytes())?;
+    file.sync_data()
+}
+
+/// Returns `records` as lines of a log, each after its schema unless
+/// `written` says the schema is there already (or an earlier record brought it).
+fn lines(records: &[Record], written: impl Fn(&str) -> bool) -> std::io::Result<String> {
+    let mut text = String::new();
+    let mut brought: Vec<String> = Vec::new();
     for record in records {
         let schema = schema_of(record);
-        let marker = format!("{{\"schema\":\"{}\"", schema.schema);
-        if !written.contains(&schema.schema) && !complete.contains(&marker) {
+        if !brought.contains(&schema.schema) && !written(&schema.schema) {
             text.push_str(&json_line(&schema)?);
-            written.push(schema.schema.clone());
+            brought.push(schema.schema.clone());
         }
         text.push_str(&json_line(&RecordLine::new(record, &schema.schema))?);
     }
-    file.write_all(text.as_bytes())?;
-    file.sync_data()
+    Ok(text)
+}
+
+/// Returns `records` as a log of their own (a remote's segment): each
+/// schema once, before the first record that needs it.
+pub fn segment(records: &[Record]) -> std::io::Result<String> {
+    lines(records, |_| false)
 }
 
 /// Returns `value` as one line of JSON.

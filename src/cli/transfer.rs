@@ -177,12 +177,13 @@ pub fn summary_line(direction: Direction, remote: &Remote, summary: &Summary) ->
     };
     let place = if direction == Direction::Push { "on" } else { "from" };
     format!(
-        "{verb} {} objects, {} {place} `{}`; {} already there; {} run-cache entries",
+        "{verb} {} objects, {} {place} `{}`; {} already there; {} run-cache entries; {} run records",
         summary.objects,
         indicatif::HumanBytes(summary.bytes),
         remote.name,
         summary.present,
-        summary.runs
+        summary.runs,
+        summary.records
     )
 }
 

@@ -7,6 +7,7 @@
 //! environment's credentials in and renders [`transfer::Progress`].
 
 pub mod config;
+pub mod history;
 pub mod profile;
 pub mod store;
 pub mod transfer;

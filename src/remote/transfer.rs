@@ -51,6 +51,8 @@ pub struct Summary {
     pub present: usize,
     /// Run-cache entries moved.
     pub runs: usize,
+    /// Records of the runs history moved (sent by a push, taken by a pull).
+    pub records: usize,
     /// Objects wanted but in neither place.
     pub missing: Vec<String>,
     /// Run-cache entries on the remote ignored for want of a valid signature.
@@ -68,7 +70,12 @@ fn block_on<F: std::future::Future>(future: F) -> std::io::Result<F::Output> {
     Ok(runtime.block_on(future))
 }
 
-fn request(remote: &Remote, action: &'static str, key: &str, error: impl ToString) -> RemoteError {
+pub(super) fn request(
+    remote: &Remote,
+    action: &'static str,
+    key: &str,
+    error: impl ToString,
+) -> RemoteError {
     RemoteError::Request {
         remote: remote.name.clone(),
         action,
@@ -146,7 +153,7 @@ async fn heads(
 
 /// Lists every key under the remote's folder `name` (`objects`, `runs`);
 /// `None` when the remote is a plain HTTP cache that cannot list.
-async fn list_folder(
+pub(super) async fn list_folder(
     remote: &Remote,
     name: &str,
 ) -> Result<Option<Vec<object_store::ObjectMeta>>, RemoteError> {
@@ -218,6 +225,7 @@ pub fn push(
             })
             .await?;
         summary.runs = push_runs(workspace, remote, runs, jobs).await?;
+        summary.records = super::history::exchange(workspace, remote, jobs).await?.sent;
         Ok(summary)
     })?
 }
@@ -376,6 +384,7 @@ pub fn pull(
         let mut summary = Summary::default();
         if runs {
             summary.runs = pull_runs(workspace, remote, jobs, &mut summary).await?;
+            summary.records = super::history::take(workspace, remote, jobs).await?;
         }
         let first: BTreeSet<String> =
             hashes.iter().filter(|h| !workspace.cache.contains(h)).cloned().collect();

@@ -226,6 +226,48 @@ fn two_clones_share_an_azure_remote() {
     on(Server::Azure, "share", project, two_clones_share_the_remote);
 }
 
+/// The runs history goes with push and pull: A's run reaches B, B's run
+/// reaches A, and nothing is sent twice.
+fn the_runs_history_travels(a: &Repo, env: Env) {
+    let history = |repo: &Repo| -> Vec<String> {
+        let show = ok(repo.pipit(["exp", "show", "--json"]));
+        let records: Vec<serde_json::Value> =
+            serde_json::from_str(&show.stdout).unwrap_or_default();
+        records.iter().map(|r| r["id"].as_str().unwrap().to_owned()).collect()
+    };
+    ok(a.pipit_env(env, ["repro"]));
+    let push = ok(a.pipit_env(env, ["push"]));
+    assert!(push.stdout.ends_with("; 1 run records\n"), "{push}");
+    let again = ok(a.pipit_env(env, ["push"]));
+    assert!(again.stdout.ends_with("; 0 run records\n"), "{again}");
+    let b = clone_of(a);
+    let pull = ok(b.pipit_env(env, ["pull"]));
+    assert!(pull.stdout.contains("; 1 run records"), "{pull}");
+    assert_eq!(history(&b), history(a), "A's run is in B's history");
+    b.write("params.yaml", "depth: 4\n");
+    ok(b.pipit_env(env, ["repro"]));
+    let push = ok(b.pipit_env(env, ["push"]));
+    assert!(push.stdout.ends_with("; 1 run records\n"), "only B's own run is sent: {push}");
+    let pull = ok(a.pipit_env(env, ["fetch"]));
+    assert!(pull.stdout.contains("; 1 run records"), "{pull}");
+    assert_eq!(history(a).len(), 2);
+    let mut both = history(a);
+    both.sort();
+    let mut theirs = history(&b);
+    theirs.sort();
+    assert_eq!(both, theirs, "both clones have both runs");
+}
+
+#[test]
+fn the_runs_history_travels_through_a_folder_remote() {
+    on_folder(project, the_runs_history_travels);
+}
+
+#[test]
+fn the_runs_history_travels_through_an_s3_remote() {
+    on(Server::S3, "history", project, the_runs_history_travels);
+}
+
 #[test]
 fn remotes_are_configured_in_a_committed_file_without_credentials() {
     let repo = project();

@@ -66,6 +66,8 @@ enum Command {
     Model(stage::ModelArgs),
     /// Serve the registry's current models over HTTP: /predict, /health, /metrics
     Serve(stage::ServeArgs),
+    /// A local web page: the runs, charts of a metric across them, the registry and the reports
+    Ui(stage::UiArgs),
     /// What a stage printed the last time its command ran
     Logs(logs::LogsArgs),
     /// The metrics files the stages write: `show`, `diff`
@@ -169,6 +171,7 @@ pub fn main() -> ExitCode {
         Command::Metrics(args) => metrics::run(args, &printer),
         Command::Plots(args) => plots::run(args, &printer),
         Command::Exp(args) => exp::run(args, &printer),
+        Command::Ui(args) => stage::ui(&args, &printer),
         Command::Params(args) => params::run(args, &printer),
         Command::Stages(args) => stages::run(args, &printer),
         Command::Completions(args) => completions::run(args, &printer),

@@ -19,6 +19,22 @@ pub type ModelArgs = pipit_stages::registry::ModelArgs;
 /// Arguments of `pipit serve`
 pub type ServeArgs = pipit_stages::serve::ServeArgs;
 
+/// Arguments of `pipit ui`
+pub type UiArgs = pipit_stages::ui::UiArgs;
+
+/// Runs `pipit ui` until SIGTERM or SIGINT: the runs history (read at each
+/// request) and the registry as web pages.
+pub fn ui(args: &UiArgs, printer: &Printer) -> anyhow::Result<Outcome> {
+    let root = project_root()?;
+    let dot_cache = root.join(pipit::workspace::DOT_CACHE);
+    let runs: pipit_stages::ui::RunsSource = Box::new(move || {
+        let history = pipit::runs::read(&dot_cache)?;
+        Ok(history.records.iter().map(serde_json::to_value).collect::<Result<_, _>>()?)
+    });
+    pipit_stages::ui::run(args, &root, runs, &|line| printer.line(line))?;
+    Ok(Outcome::Success)
+}
+
 /// Runs a built-in stage: exit 0 when it succeeds, 1 when it fails.
 pub fn run(args: StageArgs, printer: &Printer) -> anyhow::Result<Outcome> {
     report(pipit_stages::run(args.command, &default_registry()?), printer)

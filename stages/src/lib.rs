@@ -24,6 +24,7 @@ mod table;
 mod threshold;
 mod train;
 mod tune;
+pub mod ui;
 
 use clap::Subcommand;
 

@@ -28,4 +28,5 @@ mod serve;
 mod stage;
 mod train_integrity;
 mod tune;
+mod ui;
 mod validation;

@@ -12,7 +12,7 @@ use crate::harness::registered_churn;
 use crate::serve::{Server, records};
 
 /// A chromedriver process with one headless Chromium session.
-struct Browser {
+pub struct Browser {
     driver: Child,
     base: String,
     client: reqwest::blocking::Client,
@@ -22,7 +22,7 @@ struct Browser {
 impl Browser {
     /// Starts chromedriver and a session; `None` when chromedriver is not
     /// installed (allowed only outside `.ci/test`).
-    fn start() -> Option<Self> {
+    pub fn start() -> Option<Self> {
         let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
         let Ok(driver) = Command::new("chromedriver")
             .arg(format!("--port={port}"))
@@ -68,7 +68,7 @@ impl Browser {
     }
 
     /// Sends a WebDriver command; returns its `value`.
-    fn call(&self, method: &str, path: &str, body: &Value) -> Value {
+    pub fn call(&self, method: &str, path: &str, body: &Value) -> Value {
         let url = format!("{}{path}", self.base);
         let request = match method {
             "GET" => self.client.get(url),
@@ -79,7 +79,7 @@ impl Browser {
     }
 
     /// Returns the element `css` selects, waiting for it (at most 10 s).
-    fn find(&self, css: &str) -> String {
+    pub fn find(&self, css: &str) -> String {
         let deadline = Instant::now() + Duration::from_secs(10);
         loop {
             let found =
@@ -94,7 +94,7 @@ impl Browser {
     }
 
     /// Returns the text `css` shows, once it shows some (at most 10 s).
-    fn text(&self, css: &str) -> String {
+    pub fn text(&self, css: &str) -> String {
         let deadline = Instant::now() + Duration::from_secs(10);
         loop {
             let element = self.find(css);
@@ -108,15 +108,31 @@ impl Browser {
     }
 
     /// Replaces what the input `css` holds with `value`, as typed.
-    fn type_into(&self, css: &str, value: &str) {
+    pub fn type_into(&self, css: &str, value: &str) {
         let element = self.find(css);
         self.call("POST", &format!("/element/{element}/clear"), &json!({}));
         self.call("POST", &format!("/element/{element}/value"), &json!({"text": value}));
     }
 
-    fn click(&self, css: &str) {
+    pub fn click(&self, css: &str) {
         let element = self.find(css);
         self.call("POST", &format!("/element/{element}/click"), &json!({}));
+    }
+}
+
+impl Browser {
+    /// Saves what the browser shows as `name` in `repo` (and in the folder
+    /// `PIPIT_TEST_SCREENSHOTS` names, to look at).
+    pub fn screenshot(&self, repo: &crate::harness::Repo, name: &str) {
+        let png = self.call("GET", "/screenshot", &Value::Null);
+        let bytes =
+            base64::engine::general_purpose::STANDARD.decode(png.as_str().unwrap()).unwrap();
+        assert_eq!(&bytes[..4], b"\x89PNG");
+        let path = repo.path().join(name);
+        fs_err::write(&path, bytes).unwrap();
+        if let Some(keep) = std::env::var_os("PIPIT_TEST_SCREENSHOTS") {
+            fs_err::copy(&path, std::path::Path::new(&keep).join(name)).unwrap();
+        }
     }
 }
 
@@ -160,14 +176,7 @@ fn the_page_predicts_what_the_form_says_and_shows_it() {
     assert!(browser.text("#result").contains("model v1"));
     assert!(browser.text("#recent").contains(&shown), "the last predictions list it");
 
-    let png = browser.call("GET", "/screenshot", &Value::Null);
-    let bytes = base64::engine::general_purpose::STANDARD.decode(png.as_str().unwrap()).unwrap();
-    assert_eq!(&bytes[..4], b"\x89PNG");
-    let path = repo.path().join("page.png");
-    fs_err::write(&path, bytes).unwrap();
-    if let Some(keep) = std::env::var_os("PIPIT_TEST_SCREENSHOTS") {
-        fs_err::copy(&path, std::path::Path::new(&keep).join("serve-page.png")).unwrap();
-    }
+    browser.screenshot(&repo, "serve-page.png");
 
     browser.call("POST", "/url", &json!({"url": format!("{}/docs", server.url)}));
     assert!(browser.text("main").contains("/predict/churn"), "the API page renders the schema");

@@ -19,8 +19,14 @@ impl Server {
     /// Starts `pipit serve --addr 127.0.0.1:0 ARGS` in `repo` and waits for
     /// the line that names its address.
     pub fn start(repo: &Repo, args: &[&str]) -> Self {
+        Self::start_command(repo, "serve", args)
+    }
+
+    /// Starts `pipit COMMAND --addr 127.0.0.1:0 ARGS` (`serve`, `ui`) in
+    /// `repo` and waits for the line that names its address.
+    pub fn start_command(repo: &Repo, command: &str, args: &[&str]) -> Self {
         let mut child = Command::new(assert_cmd::cargo::cargo_bin!("pipit"))
-            .args(["serve", "--addr", "127.0.0.1:0"])
+            .args([command, "--addr", "127.0.0.1:0"])
             .args(args)
             .current_dir(repo.path())
             .env("NO_COLOR", "1")

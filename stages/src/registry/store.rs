@@ -215,6 +215,17 @@ impl Registry {
             .with_context(|| format!("`{}` is not a registry `current` file", path.display()))
     }
 
+    /// Returns every change of a current model (`history.jsonl`), oldest first.
+    pub fn events(&self) -> anyhow::Result<Vec<Value>> {
+        let path = self.place.dir.join("history.jsonl");
+        let text = match fs_err::read_to_string(&path) {
+            Ok(text) => text,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
+            Err(e) => return Err(e.into()),
+        };
+        Ok(text.lines().filter_map(|line| serde_json::from_str(line).ok()).collect())
+    }
+
     /// Makes `entry` current for its data set and records the change.
     pub fn set_current(&self, entry: &Entry, action: &str) -> anyhow::Result<Option<u64>> {
         let mut current = self.current()?;

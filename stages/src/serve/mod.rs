@@ -267,7 +267,7 @@ fn load(
 }
 
 /// Resolves on SIGTERM or SIGINT.
-async fn stopped() {
+pub(crate) async fn stopped() {
     #[cfg(unix)]
     {
         use tokio::signal::unix::{SignalKind, signal};

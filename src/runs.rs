@@ -83,8 +83,55 @@ pub struct Record {
     #[serde(default)]
     pub metrics: Values,
     /// Each stage of the run that did not stay up to date.
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub stages: Vec<StageRun>,
+    #[serde(default, skip_serializing_if = "Stages::is_empty")]
+    pub stages: Stages,
+}
+
+/// Each stage's outcome in a run, kept as the JSON text it was read as until
+/// asked for: a table of thousands of runs never needs them.
+#[derive(Clone, Debug)]
+pub struct Stages(Box<serde_json::value::RawValue>);
+
+impl Stages {
+    /// Returns `list` as stages of a run.
+    pub fn new(list: &[StageRun]) -> Self {
+        let raw = serde_json::value::to_raw_value(list).unwrap_or_else(|_| Self::default().0);
+        Stages(raw)
+    }
+
+    /// Returns the stages.
+    pub fn list(&self) -> Vec<StageRun> {
+        serde_json::from_str(self.0.get()).unwrap_or_default()
+    }
+
+    /// Whether no stage is listed.
+    pub fn is_empty(&self) -> bool {
+        self.0.get() == "[]"
+    }
+}
+
+impl Default for Stages {
+    fn default() -> Self {
+        Stages(serde_json::value::RawValue::from_string("[]".to_owned()).expect("valid JSON"))
+    }
+}
+
+impl PartialEq for Stages {
+    fn eq(&self, other: &Self) -> bool {
+        self.0.get() == other.0.get()
+    }
+}
+
+impl Serialize for Stages {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        self.0.serialize(serializer)
+    }
+}
+
+impl<'de> Deserialize<'de> for Stages {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        Box::<serde_json::value::RawValue>::deserialize(deserializer).map(Stages)
+    }
 }
 
 impl Record {
@@ -137,8 +184,104 @@ impl Record {
             outcome: if failed { "failure" } else { "success" }.to_owned(),
             params: Values::from_pairs(params),
             metrics: Values::from_pairs(metrics),
-            stages,
+            stages: Stages::new(&stages),
         }
+    }
+}
+
+/// One param's or metric's value: what a runs table holds, in a third of
+/// the memory of a JSON value (a history of 10,000 runs of 250 values each
+/// is read at once).
+#[derive(Clone, Debug, PartialEq)]
+pub enum Cell {
+    Null,
+    Bool(bool),
+    Int(i64),
+    Float(f64),
+    Text(Box<str>),
+}
+
+impl Cell {
+    /// Returns the value as JSON.
+    pub fn to_value(&self) -> Value {
+        match self {
+            Cell::Null => Value::Null,
+            Cell::Bool(b) => Value::Bool(*b),
+            Cell::Int(i) => Value::from(*i),
+            Cell::Float(f) => serde_json::Number::from_f64(*f).map_or(Value::Null, Value::Number),
+            Cell::Text(t) => Value::String(t.to_string()),
+        }
+    }
+
+    /// Returns the value as a number, if it is one.
+    pub fn as_f64(&self) -> Option<f64> {
+        match self {
+            Cell::Int(i) => Some(*i as f64),
+            Cell::Float(f) => Some(*f),
+            _ => None,
+        }
+    }
+}
+
+impl From<Value> for Cell {
+    fn from(value: Value) -> Self {
+        match value {
+            Value::Null => Cell::Null,
+            Value::Bool(b) => Cell::Bool(b),
+            Value::Number(n) => match n.as_i64() {
+                Some(i) => Cell::Int(i),
+                None => Cell::Float(n.as_f64().unwrap_or(f64::NAN)),
+            },
+            Value::String(s) => Cell::Text(s.into()),
+            other => Cell::Text(other.to_string().into()),
+        }
+    }
+}
+
+impl Serialize for Cell {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        match self {
+            Cell::Null => serializer.serialize_unit(),
+            Cell::Bool(b) => serializer.serialize_bool(*b),
+            Cell::Int(i) => serializer.serialize_i64(*i),
+            Cell::Float(f) if f.is_finite() => serializer.serialize_f64(*f),
+            Cell::Float(_) => serializer.serialize_unit(),
+            Cell::Text(t) => serializer.serialize_str(t),
+        }
+    }
+}
+
+impl<'de> Deserialize<'de> for Cell {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visitor;
+        impl<'de> serde::de::Visitor<'de> for Visitor {
+            type Value = Cell;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("a number, a boolean, a string or null")
+            }
+            fn visit_bool<E>(self, v: bool) -> Result<Cell, E> {
+                Ok(Cell::Bool(v))
+            }
+            fn visit_i64<E>(self, v: i64) -> Result<Cell, E> {
+                Ok(Cell::Int(v))
+            }
+            fn visit_u64<E>(self, v: u64) -> Result<Cell, E> {
+                Ok(i64::try_from(v).map_or(Cell::Float(v as f64), Cell::Int))
+            }
+            fn visit_f64<E>(self, v: f64) -> Result<Cell, E> {
+                Ok(Cell::Float(v))
+            }
+            fn visit_str<E>(self, v: &str) -> Result<Cell, E> {
+                Ok(Cell::Text(v.into()))
+            }
+            fn visit_unit<E>(self) -> Result<Cell, E> {
+                Ok(Cell::Null)
+            }
+            fn visit_none<E>(self) -> Result<Cell, E> {
+                Ok(Cell::Null)
+            }
+        }
+        deserializer.deserialize_any(Visitor)
     }
 }
 
@@ -147,13 +290,14 @@ impl Record {
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct Values {
     keys: Arc<[String]>,
-    values: Vec<Value>,
+    values: Vec<Cell>,
 }
 
 impl Values {
     /// Returns the values of `pairs`, in their order.
     pub fn from_pairs(pairs: impl IntoIterator<Item = (String, Value)>) -> Self {
-        let (keys, values): (Vec<String>, Vec<Value>) = pairs.into_iter().unzip();
+        let (keys, values): (Vec<String>, Vec<Cell>) =
+            pairs.into_iter().map(|(k, v)| (k, Cell::from(v))).unzip();
         Values { keys: keys.into(), values }
     }
 
@@ -168,25 +312,25 @@ impl Values {
     }
 
     /// Returns the value of `key`.
-    pub fn get(&self, key: &str) -> Option<&Value> {
+    pub fn get(&self, key: &str) -> Option<&Cell> {
         self.keys.iter().position(|k| k == key).map(|i| &self.values[i])
     }
 
     /// Returns the key and value at `index`.
-    pub fn at(&self, index: usize) -> Option<(&str, &Value)> {
+    pub fn at(&self, index: usize) -> Option<(&str, &Cell)> {
         Some((self.keys.get(index)?.as_str(), self.values.get(index)?))
     }
 
     /// Every key with its value, in order.
-    pub fn iter(&self) -> impl Iterator<Item = (&str, &Value)> {
+    pub fn iter(&self) -> impl Iterator<Item = (&str, &Cell)> {
         self.keys.iter().map(String::as_str).zip(&self.values)
     }
 }
 
 impl std::ops::Index<&str> for Values {
-    type Output = Value;
-    fn index(&self, key: &str) -> &Value {
-        self.get(key).unwrap_or(&Value::Null)
+    type Output = Cell;
+    fn index(&self, key: &str) -> &Cell {
+        self.get(key).unwrap_or(&Cell::Null)
     }
 }
 
@@ -235,10 +379,10 @@ struct RecordLine {
     dirty: bool,
     outcome: String,
     schema: String,
-    params: Vec<Value>,
-    metrics: Vec<Value>,
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    stages: Vec<StageRun>,
+    params: Vec<Cell>,
+    metrics: Vec<Cell>,
+    #[serde(default, skip_serializing_if = "Stages::is_empty")]
+    stages: Stages,
 }
 
 /// Returns the schema of `record`'s keys; its id is a hash of them.
@@ -518,7 +662,7 @@ pub fn trials(path: &Path, parent: &Record, stage: &str) -> std::io::Result<(Vec
             outcome: written.outcome.unwrap_or_else(|| "success".to_owned()),
             params: Values::from_pairs(flat(&written.params)),
             metrics: Values::from_pairs(flat(&written.metrics)),
-            stages: Vec::new(),
+            stages: Stages::default(),
         });
     }
     Ok((found, unreadable))
@@ -542,7 +686,7 @@ mod tests {
             outcome: "success".into(),
             params: Values::from_pairs([("lr".to_owned(), serde_json::json!(0.1))]),
             metrics: Values::default(),
-            stages: Vec::new(),
+            stages: Stages::default(),
         }
     }
 
@@ -578,8 +722,8 @@ mod tests {
         .unwrap();
         let (found, unreadable) = trials(&path, &record("run"), "tune").unwrap();
         assert_eq!(unreadable, 1);
-        assert_eq!(found[0].params["model.depth"], 3);
-        assert_eq!(found[0].metrics["f1"], 0.5);
+        assert_eq!(found[0].params["model.depth"], Cell::Int(3));
+        assert_eq!(found[0].metrics["f1"], Cell::Float(0.5));
         assert_eq!(
             (found[0].parent.as_deref(), found[0].stage.as_deref()),
             (Some("run"), Some("tune"))

@@ -419,7 +419,7 @@ fn record_run(
     record.name = std::env::var(super::exp::EXP_NAME_ENV).ok().filter(|n| !n.is_empty());
     let mut records = vec![record];
     for stage in
-        records[0].stages.clone().iter().filter(|s| s.outcome == "ran" || s.outcome == "failed")
+        records[0].stages.list().iter().filter(|s| s.outcome == "ran" || s.outcome == "failed")
     {
         let file = run::records_file(dot_cache, &stage.name);
         let (trials, unreadable) = pipit::runs::trials(&file, &records[0], &stage.name)?;

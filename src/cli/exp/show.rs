@@ -6,9 +6,8 @@
 use clap::{Args, ValueEnum};
 use indexmap::IndexMap;
 use pipit::metrics;
-use pipit::runs::{Kind, Record};
+use pipit::runs::{Cell, Kind, Record};
 use rayon::prelude::*;
-use serde_json::Value;
 use unicode_width::UnicodeWidthStr;
 
 use crate::cli::{Outcome, Printer, printer, workspace};
@@ -80,7 +79,7 @@ pub fn run(args: ShowArgs, printer: &Printer) -> anyhow::Result<Outcome> {
         None => None,
     };
     if let Some(column) = &sort {
-        let value = |r: &Record| column.of(r).and_then(Value::as_f64);
+        let value = |r: &Record| column.of(r).and_then(Cell::as_f64);
         runs.sort_by(|a, b| match (value(a), value(b)) {
             (Some(x), Some(y)) if args.sort_order == SortOrder::Asc => x.total_cmp(&y),
             (Some(x), Some(y)) => y.total_cmp(&x),
@@ -136,7 +135,7 @@ struct Column {
 }
 
 impl Column {
-    fn of<'r>(&self, record: &'r Record) -> Option<&'r Value> {
+    fn of<'r>(&self, record: &'r Record) -> Option<&'r Cell> {
         let values = if self.metric { &record.metrics } else { &record.params };
         match values.at(self.hint) {
             Some((key, value)) if key == self.key => Some(value),
@@ -264,9 +263,10 @@ impl<'r> Table<'r> {
         match self.values.get(index) {
             Some((header, column)) => {
                 let shown = |run: &Record| {
-                    column
-                        .of(run)
-                        .map_or_else(|| "-".to_owned(), |v| metrics::shown(v, self.precision))
+                    column.of(run).map_or_else(
+                        || "-".to_owned(),
+                        |v| metrics::shown(&v.to_value(), self.precision),
+                    )
                 };
                 (header.clone(), self.runs.par_iter().map(shown).collect())
             }

@@ -154,3 +154,73 @@ impl<'w> Revision<'w> {
         }
     }
 }
+
+impl Revision<'_> {
+    /// Returns the pipeline as this revision declares it, when it differs
+    /// from `current`'s file and can be read: its pipeline file, params.yaml,
+    /// and the vars and params files it names, taken from the revision into
+    /// a scratch folder and loaded there. `None` for the workspace, for the
+    /// same file, or for one that does not load at that revision.
+    pub fn pipeline(
+        &mut self,
+        current: &crate::pipeline::Pipeline,
+    ) -> anyhow::Result<Option<crate::pipeline::Pipeline>> {
+        if self.is_workspace() {
+            return Ok(None);
+        }
+        let name = current.file.name.to_string();
+        let Some(Some(bytes)) = self.read(std::slice::from_ref(&name))?.pop() else {
+            return Ok(None);
+        };
+        let text = String::from_utf8_lossy(&bytes).into_owned();
+        if text == *current.file.text {
+            return Ok(None);
+        }
+        let scratch = tempfile::tempdir()?;
+        let file =
+            crate::pipeline::SourceFile::new(&name, scratch.path().join(&name), text.clone());
+        let mut wanted = vec!["params.yaml".to_owned()];
+        if let Ok(document) = crate::pipeline::yaml::parse(&file) {
+            named_files(&document, &mut wanted);
+        }
+        wanted.retain(|path| crate::containment::check_relative(path).is_ok());
+        let contents = self.read(&wanted)?;
+        fs_err::write(scratch.path().join(&name), &text)?;
+        for (path, content) in wanted.iter().zip(contents) {
+            if let Some(content) = content {
+                let to = scratch.path().join(path);
+                if let Some(parent) = to.parent() {
+                    fs_err::create_dir_all(parent)?;
+                }
+                fs_err::write(to, content)?;
+            }
+        }
+        Ok(crate::pipeline::load(scratch.path()).ok())
+    }
+}
+
+/// Adds the files a pipeline names for values: its `vars` files and the
+/// params files its stages read (`- other.yaml: [keys]`).
+fn named_files(node: &crate::pipeline::yaml::Node, found: &mut Vec<String>) {
+    use crate::pipeline::yaml::Value;
+    let Value::Map(entries) = &node.value else { return };
+    for (key, value) in entries {
+        match (key.name.as_str(), &value.value) {
+            ("vars" | "params", Value::List(items)) => {
+                for item in items {
+                    let file = match &item.value {
+                        Value::String(text) if key.name == "vars" => text.split(':').next(),
+                        Value::Map(files) => files.first().map(|(k, _)| k.name.as_str()),
+                        _ => None,
+                    };
+                    if let Some(file) = file.filter(|f| !f.contains("${"))
+                        && !found.iter().any(|known| known == file)
+                    {
+                        found.push(file.to_owned());
+                    }
+                }
+            }
+            _ => named_files(value, found),
+        }
+    }
+}

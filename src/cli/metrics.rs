@@ -130,7 +130,18 @@ fn diff(args: &DiffArgs, printer: &Printer) -> anyhow::Result<Outcome> {
     let (a, b) = revisions(root, args.a_rev.as_deref(), args.b_rev.as_deref())?;
     let files = workspace::open_files(root)?;
     let mut changes: Vec<Change> = Vec::new();
-    let paths = loaded.pipeline.metrics_files();
+    // The files either side declares: a metrics file renamed or dropped
+    // since a revision is compared too.
+    let mut paths = loaded.pipeline.metrics_files();
+    for rev in [&a, &b] {
+        if let Some(then) = Revision::new(&files, rev).pipeline(&loaded.pipeline)? {
+            for path in then.metrics_files() {
+                if !paths.contains(&path) {
+                    paths.push(path);
+                }
+            }
+        }
+    }
     let (old, new) = (at_revision(&files, &a, &paths)?, at_revision(&files, &b, &paths)?);
     for ((path, old), new) in paths.iter().zip(old).zip(new) {
         changes.extend(compare(path, &old.unwrap_or_default(), &new.unwrap_or_default(), args.all));

@@ -84,7 +84,18 @@ pub fn run(args: PlotsArgs, printer: &Printer) -> anyhow::Result<Outcome> {
                 .ok_or_else(|| anyhow::anyhow!("`{written}` is outside the repository"))
         })
         .collect::<anyhow::Result<_>>()?;
-    let wanted = wanted(&loaded.pipeline, &named);
+    let files = workspace::open_files(root)?;
+    let mut wanted = wanted(&loaded.pipeline, &named);
+    // What a revision declared and the workspace no longer does is drawn too.
+    for rev in &revisions {
+        if let Some(then) = Revision::new(&files, rev).pipeline(&loaded.pipeline)? {
+            for (path, properties) in self::wanted(&then, &named) {
+                if !wanted.iter().any(|(known, _)| *known == path) {
+                    wanted.push((path, properties));
+                }
+            }
+        }
+    }
     if wanted.is_empty() {
         printer.note(
             "no plots: no stage lists `plots:` outs and the top-level `plots:` lists no file \
@@ -92,7 +103,6 @@ pub fn run(args: PlotsArgs, printer: &Printer) -> anyhow::Result<Outcome> {
         );
         return Ok(Outcome::Success);
     }
-    let files = workspace::open_files(root)?;
     let mut problems = Vec::new();
     // Each plots file in the order first met, with its properties and its
     // contents at each revision that has it.

@@ -164,3 +164,32 @@ fn params_diff_shows_the_params_the_stages_read_that_changed() {
         "{back}"
     );
 }
+
+#[test]
+fn metrics_diff_reads_the_files_each_revision_declares() {
+    let old = "stages:\n  evaluate:\n    cmd: >-\n      printf '{\"acc\": 0.5}' > old.json\n    metrics:\n      - old.json:\n          cache: false\n";
+    let repo = Repo::with_pipeline(old, "");
+    assert_eq!(repo.pipit(["repro"]).code, 0);
+    repo.commit("first");
+    // The metrics file is renamed: HEAD declares `old.json`, the workspace `new.json`.
+    repo.write("pipeline.yaml", &old.replace("old.json", "new.json").replace("0.5", "0.75"));
+    fs_err::remove_file(repo.path().join("old.json")).unwrap();
+    assert_eq!(repo.pipit(["repro"]).code, 0);
+    let run = repo.pipit(["metrics", "diff", "--json"]);
+    assert_eq!(run.code, 0, "{run}");
+    let changes: serde_json::Value = serde_json::from_str(&run.stdout).unwrap();
+    let sides: Vec<(String, String)> = changes
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| (c["path"].as_str().unwrap().to_owned(), format!("{} -> {}", c["old"], c["new"])))
+        .collect();
+    assert_eq!(
+        sides,
+        [
+            ("new.json".to_owned(), "null -> 0.75".to_owned()),
+            ("old.json".to_owned(), "0.5 -> null".to_owned())
+        ],
+        "{run}"
+    );
+}

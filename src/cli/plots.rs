@@ -6,10 +6,8 @@
 use std::path::PathBuf;
 
 use clap::{Args, Subcommand};
-use indexmap::IndexMap;
-use pipit::pipeline::{OutKind, Pipeline, PlotDefinition, PlotProperties};
-use pipit::plots::{self, Target, Version};
-use pipit::revision::{Revision, WORKSPACE};
+use pipit::plots;
+use pipit::revision::WORKSPACE;
 
 use super::{Outcome, Printer, workspace};
 
@@ -85,142 +83,31 @@ pub fn run(args: PlotsArgs, printer: &Printer) -> anyhow::Result<Outcome> {
         })
         .collect::<anyhow::Result<_>>()?;
     let files = workspace::open_files(root)?;
-    let mut wanted = wanted(&loaded.pipeline, &named);
-    // What a revision declared and the workspace no longer does is drawn too.
-    for rev in &revisions {
-        if let Some(then) = Revision::new(&files, rev).pipeline(&loaded.pipeline)? {
-            for (path, properties) in self::wanted(&then, &named) {
-                if !wanted.iter().any(|(known, _)| *known == path) {
-                    wanted.push((path, properties));
-                }
-            }
-        }
-    }
-    if wanted.is_empty() {
+    let Some(drawn) = plots::collect::draw(&files, &loaded.pipeline, &revisions, &named)? else {
         printer.note(
             "no plots: no stage lists `plots:` outs and the top-level `plots:` lists no file \
              (name files to draw them)",
         );
         return Ok(Outcome::Success);
+    };
+    for path in &drawn.absent {
+        let at = revisions.join(", ");
+        printer.note(&format!("`{path}` is not there at {at}: its stage has not run"));
     }
-    let mut problems = Vec::new();
-    // Each plots file in the order first met, with its properties and its
-    // contents at each revision that has it.
-    let mut drawn: IndexMap<String, (PlotProperties, Vec<Version>)> = IndexMap::new();
-    for rev in &revisions {
-        let mut revision = Revision::new(&files, rev);
-        let mut found: Vec<(String, PlotProperties)> = Vec::new();
-        for (path, properties) in &wanted {
-            for file in revision.files_at(path)? {
-                let properties = properties.or(&shared_properties(&loaded.pipeline.plots, &file));
-                if !found.iter().any(|(f, _)| *f == file) {
-                    found.push((file, properties));
-                }
-            }
-        }
-        let paths: Vec<String> = found.iter().map(|(f, _)| f.clone()).collect();
-        for ((path, properties), bytes) in found.into_iter().zip(revision.read(&paths)?) {
-            let Some(bytes) = bytes else { continue };
-            let header = properties.header.unwrap_or(true);
-            match plots::data::parse(bytes, &path, header) {
-                Ok(data) => {
-                    let entry = drawn.entry(path).or_insert_with(|| (properties, Vec::new()));
-                    entry.1.push(Version { revision: rev.clone(), data });
-                }
-                Err(error) => problems.push(format!("{error:#} (at {rev})")),
-            }
-        }
-    }
-    for (path, _) in &wanted {
-        let under = |file: &String| file == path || file.starts_with(&format!("{path}/"));
-        if !drawn.keys().any(under) {
-            let at = revisions.join(", ");
-            printer.note(&format!("`{path}` is not there at {at}: its stage has not run"));
-        }
-    }
-    let mut sections = Vec::new();
-    for (path, (properties, versions)) in drawn {
-        match plots::section(&Target { path, properties }, &versions) {
-            Ok(html) => sections.push(html),
-            Err(problem) => problems.push(problem),
-        }
-    }
-    for problem in &problems {
+    for problem in &drawn.problems {
         printer.note(&format!("error: {problem}"));
     }
-    let page = plots::page(&revisions, &sections, &problems);
     let out = loaded.cwd.join(&out);
     if let Some(parent) = out.parent() {
         fs_err::create_dir_all(parent)?;
     }
-    pipit::fsutil::write_atomic(&out, page.as_bytes())?;
+    pipit::fsutil::write_atomic(&out, drawn.page.as_bytes())?;
     let shown = out.strip_prefix(&loaded.cwd).unwrap_or(&out).display().to_string();
-    let count = sections.len();
+    let count = drawn.count;
     printer.line(&format!(
         "wrote {shown}: {count} plot{} at {}",
         if count == 1 { "" } else { "s" },
         revisions.join(", ")
     ));
-    Ok(if problems.is_empty() { Outcome::Success } else { Outcome::Failure })
-}
-
-/// The plots to draw, by path (a file or a directory): the stages' `plots:`
-/// outs with their own properties, then the plain paths (not globs) the
-/// top-level `plots:` lists; only those under `named` when it names any
-/// (a named path that is neither is drawn with default properties).
-fn wanted(pipeline: &Pipeline, named: &[String]) -> Vec<(String, PlotProperties)> {
-    let outs = pipeline.stages.iter().flat_map(|s| &s.outs).filter(|o| o.kind == OutKind::Plot);
-    let mut wanted: Vec<(String, PlotProperties)> =
-        outs.map(|o| (o.path.to_string(), o.plot.clone().unwrap_or_default())).collect();
-    for definition in &pipeline.plots {
-        let covered = wanted.iter().any(|(path, _)| within(&definition.pattern, path));
-        if !covered && !is_glob(&definition.pattern) {
-            wanted.push((definition.pattern.clone(), PlotProperties::default()));
-        }
-    }
-    if named.is_empty() {
-        return wanted;
-    }
-    let mut chosen = Vec::new();
-    for target in named {
-        let matching: Vec<_> = wanted
-            .iter()
-            .filter_map(|(path, properties)| {
-                if within(path, target) {
-                    Some((target.clone(), properties.clone()))
-                } else if within(target, path) {
-                    Some((path.clone(), properties.clone()))
-                } else {
-                    None
-                }
-            })
-            .collect();
-        if matching.is_empty() {
-            chosen.push((target.clone(), PlotProperties::default()));
-        }
-        chosen.extend(matching);
-    }
-    chosen
-}
-
-/// Whether `path` is `parent` or lies under it.
-fn within(path: &str, parent: &str) -> bool {
-    path == parent || path.strip_prefix(parent).is_some_and(|rest| rest.starts_with('/'))
-}
-
-fn is_glob(pattern: &str) -> bool {
-    pattern.contains(['*', '?', '['])
-}
-
-/// The properties the top-level `plots:` gives `file`: the entry naming it
-/// or a directory above it, else the first glob that matches it.
-fn shared_properties(definitions: &[PlotDefinition], file: &str) -> PlotProperties {
-    let glob = |d: &&PlotDefinition| {
-        is_glob(&d.pattern) && glob::Pattern::new(&d.pattern).is_ok_and(|p| p.matches(file))
-    };
-    let by_path = definitions.iter().find(|d| within(file, &d.pattern));
-    by_path
-        .or_else(|| definitions.iter().find(glob))
-        .map(|d| d.properties.clone())
-        .unwrap_or_default()
+    Ok(if drawn.problems.is_empty() { Outcome::Success } else { Outcome::Failure })
 }

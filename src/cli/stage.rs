@@ -31,7 +31,19 @@ pub fn ui(args: &UiArgs, printer: &Printer) -> anyhow::Result<Outcome> {
         let history = pipit::runs::read(&dot_cache)?;
         Ok(history.records.iter().map(serde_json::to_value).collect::<Result<_, _>>()?)
     });
-    pipit_stages::ui::run(args, &root, runs, &|line| printer.line(line))?;
+    let project = root.clone();
+    let plots: pipit_stages::ui::PlotsSource = Box::new(move |rev| {
+        let pipeline = pipit::pipeline::load(&project).map_err(|errors| {
+            anyhow::anyhow!("the pipeline has {} error(s): `pipit status` shows them", errors.len())
+        })?;
+        if rev != pipit::revision::WORKSPACE {
+            pipit::git::verify(&project, rev)?;
+        }
+        let files = pipit::workspace::Workspace::open(&project);
+        let drawn = pipit::plots::collect::draw(&files, &pipeline, &[rev.to_owned()], &[])?;
+        Ok(drawn.map(|d| d.page))
+    });
+    pipit_stages::ui::run(args, &root, (runs, plots), &|line| printer.line(line))?;
     Ok(Outcome::Success)
 }
 

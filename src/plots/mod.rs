@@ -3,6 +3,7 @@
 //! HTML page: inline CSS and SVG, images embedded, nothing fetched.
 
 pub mod chart;
+pub mod collect;
 pub mod data;
 
 use std::fmt::Write as _;

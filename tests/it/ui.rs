@@ -13,6 +13,7 @@ const PIPELINE: &str = r#"stages:
   train:
     cmd: >-
       printf '{"acc": %s}' "$(awk '/lr:/ {print $2 * 2}' params.yaml)" > metrics.json &&
+      printf 'step,loss\n0,1\n1,0.5\n' > loss.csv &&
       mkdir -p reports && printf '<h1>compare</h1>' > reports/compare.html
     params:
       - lr
@@ -20,6 +21,9 @@ const PIPELINE: &str = r#"stages:
       - reports/compare.html
     metrics:
       - metrics.json:
+          cache: false
+    plots:
+      - loss.csv:
           cache: false
 "#;
 
@@ -40,6 +44,9 @@ fn the_ui_shows_sorts_and_filters_runs_opens_one_and_shows_the_registry() {
         repo.write("params.yaml", &format!("lr: {lr}\n"));
         let run = repo.pipit(["repro"]);
         assert_eq!(run.code, 0, "{run}");
+        if lr == "0.2" {
+            repo.commit("the pipeline, run once");
+        }
     }
     let server = Server::start_command(&repo, "ui", &[]);
     let client = reqwest::blocking::Client::new();
@@ -71,6 +78,11 @@ fn the_ui_shows_sorts_and_filters_runs_opens_one_and_shows_the_registry() {
     let metrics = browser.text("table");
     assert!(metrics.contains("metrics.json:acc 0.2"), "{metrics}");
     browser.screenshot(&repo, "ui-run.png");
+    // Its plots, as they were at its commit.
+    browser.click("p a[href^='/plots?rev=']");
+    wait_for(|| browser.text("h1") == "Plots", "the run's plots");
+    browser.find("svg path");
+    browser.screenshot(&repo, "ui-plots.png");
     browser.click("nav a:nth-child(3)");
     wait_for(|| browser.text("h1") == "Registry", "the registry");
     assert!(browser.text("h2").contains("churn"), "the registry");

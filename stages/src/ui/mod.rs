@@ -36,9 +36,14 @@ pub struct UiArgs {
 /// page shows runs made while it is served).
 pub type RunsSource = Box<dyn Fn() -> anyhow::Result<Vec<Value>> + Send + Sync>;
 
+/// Draws the project's plots at a git revision (or `workspace`) as a whole
+/// page; `None` when the pipeline declares none.
+pub type PlotsSource = Box<dyn Fn(&str) -> anyhow::Result<Option<String>> + Send + Sync>;
+
 /// What the pages are made from.
 struct Sources {
     runs: RunsSource,
+    plots: PlotsSource,
     registry: Place,
     root: PathBuf,
 }
@@ -47,11 +52,12 @@ struct Sources {
 pub fn run(
     args: &UiArgs,
     root: &Path,
-    runs: RunsSource,
+    (runs, plots): (RunsSource, PlotsSource),
     say: &(dyn Fn(&str) + Sync),
 ) -> anyhow::Result<()> {
     let dir = args.registry.clone().unwrap_or_else(|| root.join("registry"));
-    let sources = Arc::new(Sources { runs, registry: Place::at(&dir), root: root.to_path_buf() });
+    let registry = Place::at(&dir);
+    let sources = Arc::new(Sources { runs, plots, registry, root: root.to_path_buf() });
     let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
     let listener = runtime
         .block_on(tokio::net::TcpListener::bind(args.addr))
@@ -62,6 +68,7 @@ pub fn run(
         .route("/runs/{id}", get(run_page))
         .route("/charts", get(chart_page))
         .route("/registry", get(registry_page))
+        .route("/plots", get(plots_page))
         .route("/reports/{*path}", get(report))
         .with_state(sources);
     runtime.block_on(async {
@@ -107,6 +114,27 @@ async fn chart_page(
     Query(query): Query<ChartQuery>,
 ) -> Response {
     answer((sources.runs)().map(|runs| pages::chart(&runs, query.metric.as_deref())))
+}
+
+#[derive(serde::Deserialize)]
+struct PlotsQuery {
+    rev: Option<String>,
+}
+
+/// The plots at a revision (`?rev=`), or in the workspace.
+async fn plots_page(
+    State(sources): State<Arc<Sources>>,
+    Query(query): Query<PlotsQuery>,
+) -> Response {
+    let rev = query.rev.unwrap_or_else(|| "workspace".to_owned());
+    let page = tokio::task::block_in_place(|| (sources.plots)(&rev));
+    match page {
+        Ok(Some(html)) => Html(pages::with_nav(&html)).into_response(),
+        Ok(None) => Html(pages::error("the pipeline declares no plots")).into_response(),
+        Err(error) => {
+            (StatusCode::NOT_FOUND, Html(pages::error(&format!("{error:#}")))).into_response()
+        }
+    }
 }
 
 async fn registry_page(State(sources): State<Arc<Sources>>) -> Response {

@@ -53,8 +53,13 @@ document.getElementById('filter').addEventListener('input', event => {
 });
 </script>"#;
 
+/// Puts the UI's navigation at the top of a page made elsewhere (the plots).
+pub fn with_nav(html: &str) -> String {
+    html.replacen("<body>", &format!("<body>\n{EXTRA}{}", nav()), 1)
+}
+
 fn nav() -> &'static str {
-    r#"<nav><a href="/">Runs</a><a href="/charts">Charts</a><a href="/registry">Registry</a></nav>"#
+    r#"<nav><a href="/">Runs</a><a href="/charts">Charts</a><a href="/registry">Registry</a><a href="/plots">Plots</a></nav>"#
 }
 
 /// A page with the navigation and the UI's styles.
@@ -211,6 +216,14 @@ pub fn run(records: &[Value], id: &str) -> Option<String> {
             _ => String::new(),
         }
     );
+    if let Some(rev) = run["rev"].as_str() {
+        let _ = write!(
+            body,
+            "<p><a href=\"/plots?rev={}\">Plots at this run's commit</a>{}</p>",
+            escape(rev),
+            if run["dirty"] == true { " (it ran with uncommitted changes)" } else { "" }
+        );
+    }
     body.push_str(&values_table("Metrics", &run["metrics"]));
     body.push_str(&values_table("Params", &run["params"]));
     if let Some(stages) = run["stages"].as_array().filter(|s| !s.is_empty()) {

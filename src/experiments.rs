@@ -60,6 +60,17 @@ pub struct Experiment {
     pub started: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub finished: Option<String>,
+    /// The process running it, while it runs.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pid: Option<u32>,
+}
+
+impl Experiment {
+    /// Whether it is running now: `running`, and its process alive (one
+    /// killed mid-run left `running` behind).
+    pub fn is_running(&self) -> bool {
+        self.status == Status::Running && self.pid.is_some_and(crate::fsutil::process_alive)
+    }
 }
 
 /// One `-S`: a value for a key of a params file.
@@ -82,6 +93,12 @@ impl Assignment {
         };
         if key.is_empty() || key.split('.').any(str::is_empty) {
             return Err(format!("`{text}` names no key (e.g. `train.lr=0.2`)"));
+        }
+        if crate::containment::check_relative(&file).is_err() {
+            return Err(format!(
+                "`{file}` in `{text}` is not a path inside the repository: name the params \
+                 file relative to it (`conf/model.yaml:depth=3`)"
+            ));
         }
         Ok(Assignment { file, key, value: value.to_owned() })
     }
@@ -204,6 +221,7 @@ impl Experiments {
             created: now(),
             started: None,
             finished: None,
+            pid: None,
         };
         self.save(&experiment)?;
         Ok(experiment)
@@ -304,6 +322,12 @@ mod tests {
         );
         assert!(Assignment::parse("train.lr").unwrap_err().contains("is not `KEY=VALUE`"));
         assert!(Assignment::parse("train..lr=1").unwrap_err().contains("names no key"));
+        for outside in ["/etc/params.yaml:a=1", "../params.yaml:a=1"] {
+            assert!(
+                Assignment::parse(outside).unwrap_err().contains("not a path inside"),
+                "{outside}"
+            );
+        }
     }
 
     #[test]

@@ -52,6 +52,28 @@ pub fn set(text: &str, name: &str, key: &str, value: &str) -> Result<String, Str
     changed.push_str(&text[..span.offset]);
     changed.push_str(&written(value));
     changed.push_str(&text[span.offset + span.len..]);
+    // Only the key may differ: a value reached through an anchor or a merge
+    // (`<<: *base`) is written once for several keys.
+    let flat = |text: &str| -> Option<crate::metrics::Flat> {
+        let tree: serde_json::Value = serde_saphyr::from_str(text).ok()?;
+        let mut flat = crate::metrics::Flat::new();
+        crate::metrics::flatten("", &tree, &mut flat);
+        Some(flat)
+    };
+    let (before, after) = (flat(text), flat(&changed));
+    let others_changed = match (&before, &after) {
+        (Some(before), Some(after)) => {
+            before.len() != after.len()
+                || before.iter().any(|(k, v)| k != key && after.get(k) != Some(v))
+        }
+        _ => true,
+    };
+    if others_changed {
+        return Err(format!(
+            "`{key}` in `{name}` is written where other values share it (a YAML anchor or \
+             merge): change it there by hand"
+        ));
+    }
     Ok(changed)
 }
 
@@ -81,6 +103,15 @@ mod tests {
         assert_eq!(seed, PARAMS.replace("seed: 42", "seed: 7"));
         let name = set(PARAMS, "params.yaml", "train.name", "lgbm fast").unwrap();
         assert!(name.contains("name: \"lgbm fast\"\n"), "{name}");
+    }
+
+    #[test]
+    fn a_value_shared_through_an_anchor_is_refused() {
+        let anchored = "base: &base\n  lr: 0.1\ntrain:\n  <<: *base\n  depth: 3\n";
+        let error = set(anchored, "params.yaml", "train.lr", "0.5");
+        assert!(error.unwrap_err().contains("a YAML anchor or merge"));
+        let plain = set(anchored, "params.yaml", "train.depth", "4").unwrap();
+        assert!(plain.contains("depth: 4"), "{plain}");
     }
 
     #[test]

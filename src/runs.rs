@@ -135,13 +135,14 @@ impl<'de> Deserialize<'de> for Stages {
 }
 
 impl Record {
-    /// Returns the record of a `repro` of `pipeline` that started at `time`
-    /// and took `seconds`: the params every stage reads, the metrics files
-    /// as they are now, the revision, and `stages`; `success` unless a stage
-    /// failed.
+    /// Returns the record of a `repro` of `pipeline` that started at `time`,
+    /// at the git commit `head` (and whether tracked files differed from it,
+    /// both taken before the run), and took `seconds`: the params every
+    /// stage reads, the metrics files as they are now, and `stages`;
+    /// `success` unless a stage failed.
     pub fn of_repro(
         pipeline: &crate::pipeline::Pipeline,
-        time: String,
+        (time, head): (String, Option<(String, bool)>),
         seconds: f64,
         stages: Vec<StageRun>,
     ) -> Record {
@@ -168,8 +169,7 @@ impl Record {
             let kept = flat.into_iter().filter(scalar);
             metrics.extend(kept.map(|(key, value)| (format!("{path}:{key}"), value)));
         }
-        let (rev, dirty) =
-            crate::git::head(&pipeline.root).map_or((None, false), |(r, d)| (Some(r), d));
+        let (rev, dirty) = head.map_or((None, false), |(r, d)| (Some(r), d));
         let failed = stages.iter().any(|s| s.outcome == "failed");
         Record {
             id: new_id(),
@@ -314,6 +314,11 @@ impl Values {
     /// Returns the value of `key`.
     pub fn get(&self, key: &str) -> Option<&Cell> {
         self.keys.iter().position(|k| k == key).map(|i| &self.values[i])
+    }
+
+    /// Returns the value at `index`.
+    pub fn value_at(&self, index: usize) -> Option<&Cell> {
+        self.values.get(index)
     }
 
     /// Returns the key and value at `index`.
@@ -565,7 +570,11 @@ pub fn read(dot_cache: &Path) -> std::io::Result<History> {
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(History::default()),
         Err(e) => return Err(e),
     };
-    Ok(parse(&text))
+    let mut history = parse(&text);
+    // Pulled records come after local ones in the file: order by time
+    // (stable: records of one second keep the file's order).
+    history.records.sort_by(|a, b| a.time.cmp(&b.time));
+    Ok(history)
 }
 
 /// Parses the text of a log, its lines in parallel; a record whose schema

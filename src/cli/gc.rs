@@ -28,6 +28,12 @@ pub fn run(args: GcArgs, printer: &Printer) -> anyhow::Result<Outcome> {
     // What an experiment made stays until the experiment is removed.
     let exps = pipit::experiments::Experiments::new(&files.dot_cache);
     for experiment in exps.all() {
+        if experiment.is_running() {
+            anyhow::bail!(
+                "experiment `{}` is running: what it makes is not recorded yet; run `pipit gc` once it ends",
+                experiment.name
+            );
+        }
         let work = exps.work(&experiment.name);
         let dot_cache = work.join(pipit::workspace::DOT_CACHE);
         locks.push(LockFile::read(&work, &dot_cache).map_err(|e| {

@@ -147,6 +147,12 @@ pub fn run(args: ReproArgs, printer: &Printer) -> anyhow::Result<Outcome> {
         shown.event(&copy, event)
     });
     let (started_at, started) = (pipit::runs::now(), Instant::now());
+    // The revision as the run found it (the run itself rewrites tracked
+    // outs), asked of git beside the run rather than before it.
+    let head = {
+        let root = loaded.pipeline.root.clone();
+        std::thread::spawn(move || pipit::git::head(&root))
+    };
     let remote = if args.pull || args.push {
         Some(super::transfer::open_remote(&files.root, args.remote.as_deref())?)
     } else {
@@ -183,7 +189,14 @@ pub fn run(args: ReproArgs, printer: &Printer) -> anyhow::Result<Outcome> {
     let stages =
         std::mem::take(&mut *finished.lock().unwrap_or_else(std::sync::PoisonError::into_inner));
     let seconds = started.elapsed().as_secs_f64();
-    record_run(&loaded.pipeline, &files.dot_cache, (started_at, seconds), stages, printer)?;
+    // The history is a record of the run, not part of it: a failure to
+    // write it is said, and the run's outcome stands.
+    let head = head.join().ok().flatten();
+    if let Err(error) =
+        record_run(&loaded.pipeline, &files.dot_cache, (started_at, head, seconds), stages, printer)
+    {
+        printer.note(&format!("warning: the run is not in the runs history: {error:#}"));
+    }
     ignore_outputs(&loaded.pipeline)?;
     if let (Some(remote), true) = (&remote, args.push && summary.failed == 0) {
         push(&loaded, &selected, &files, remote, printer)?;
@@ -407,7 +420,7 @@ fn outcome_word(outcome: &run::Outcome) -> &'static str {
 fn record_run(
     pipeline: &pipit::pipeline::Pipeline,
     dot_cache: &std::path::Path,
-    (time, seconds): (String, f64),
+    (time, head, seconds): (String, Option<(String, bool)>, f64),
     mut stages: Vec<StageRun>,
     printer: &Printer,
 ) -> anyhow::Result<()> {
@@ -415,7 +428,7 @@ fn record_run(
         return Ok(());
     }
     stages.retain(|s| s.outcome != "up to date");
-    let mut record = Record::of_repro(pipeline, time, seconds, stages);
+    let mut record = Record::of_repro(pipeline, (time, head), seconds, stages);
     record.name = std::env::var(super::exp::EXP_NAME_ENV).ok().filter(|n| !n.is_empty());
     let mut records = vec![record];
     for stage in
@@ -423,6 +436,9 @@ fn record_run(
     {
         let file = run::records_file(dot_cache, &stage.name);
         let (trials, unreadable) = pipit::runs::trials(&file, &records[0], &stage.name)?;
+        // Taken: a later run whose stage fails before its command starts
+        // must not find them again.
+        pipit::cache::remove_path(&file)?;
         if unreadable > 0 {
             printer.note(&format!(
                 "warning: {unreadable} line(s) stage `{}` wrote to ${} are not JSON objects; left out of the runs history",

@@ -70,8 +70,11 @@ fn compare_ranks_any_metrics_file_by_the_metric_named() {
     repo.write("runs/b/metrics.yaml", "acc: 0.8\nloss:\n  test: 0.2\n");
     repo.write("runs/c/metrics.csv", "acc,note\n0,no signal\n");
     repo.write("runs/d/metrics.json", r#"{"loss": {"test": 0.1}}"#);
+    // A hyphen names a data set only in a file `stage train` wrote.
+    repo.write("runs/e/eval-metrics.json", r#"{"acc": 0.1}"#);
     fn args(metric: &str) -> Vec<&str> {
-        let mut args = vec!["stage", "compare", "--metrics", "runs/*/metrics.*", "--out", "c.json"];
+        let mut args =
+            vec!["stage", "compare", "--metrics", "runs/*/*metrics.*", "--out", "c.json"];
         args.extend(["--metric", metric, "--md", "c.md"]);
         args
     }
@@ -81,12 +84,22 @@ fn compare_ranks_any_metrics_file_by_the_metric_named() {
     let json: serde_json::Value = serde_json::from_str(&repo.read("c.json")).unwrap();
     let models = json["datasets"]["all"]["models"].as_array().unwrap();
     let names: Vec<&str> = models.iter().map(|m| m["name"].as_str().unwrap()).collect();
-    assert_eq!(names, ["runs/b/metrics", "runs/a/metrics", "runs/c/metrics", "runs/d/metrics"]);
+    assert_eq!(
+        names,
+        [
+            "runs/b/metrics",
+            "runs/a/metrics",
+            "runs/e/eval-metrics",
+            "runs/c/metrics",
+            "runs/d/metrics"
+        ]
+    );
     assert_eq!(models[0]["metrics"]["loss.test"], 0.2, "nested keys are flattened");
     assert!(repo.read("c.md").contains("| – |"), "no gate verdict: {}", repo.read("c.md"));
     // A zero or missing key metric is never the best.
     repo.write("runs/b/metrics.yaml", "acc: 0\n");
     repo.write("runs/a/metrics.json", r#"{"acc": 0}"#);
+    repo.write("runs/e/eval-metrics.json", r#"{"acc": 0}"#);
     let none = repo.pipit(args("acc"));
     assert!(none.stdout.contains("all: none (no model has a usable acc)"), "{none}");
     // An error metric: the lowest wins.

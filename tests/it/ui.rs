@@ -53,6 +53,8 @@ fn the_ui_shows_sorts_and_filters_runs_opens_one_and_shows_the_registry() {
     let get = |path: &str| client.get(format!("{}{path}", server.url)).send().unwrap();
     assert_eq!(get("/reports/compare.html").text().unwrap(), "<h1>compare</h1>");
     assert_eq!(get("/reports/../pipeline.yaml").status(), 404);
+    assert_eq!(get("/reports/..%2F..%2F..%2Fetc%2Fpasswd").status(), 404);
+    assert_eq!(get("/reports/..%2Fpipeline.yaml").status(), 404);
     assert_eq!(get("/runs/nope").status(), 404);
     let home = get("/").text().unwrap();
     assert!(!home.contains("src=\"http") && !home.contains("href=\"http"), "nothing fetched");

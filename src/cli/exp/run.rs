@@ -114,6 +114,7 @@ fn execute(
 ) -> anyhow::Result<Experiment> {
     experiment.status = Status::Running;
     experiment.started = Some(now());
+    experiment.pid = Some(std::process::id());
     exps.save(&experiment)?;
     let mut command = Command::new(std::env::current_exe()?);
     command
@@ -127,6 +128,7 @@ fn execute(
     }
     let status = command.status();
     experiment.finished = Some(now());
+    experiment.pid = None;
     experiment.status = match status {
         Ok(status) if status.success() => Status::Succeeded,
         _ => Status::Failed,
@@ -173,6 +175,10 @@ fn run_queue(exps: &Experiments, jobs: usize, printer: &Printer) -> anyhow::Resu
                         waiting.lock().unwrap_or_else(std::sync::PoisonError::into_inner).next();
                     let Some(experiment) = next else { break };
                     let name = experiment.name.clone();
+                    // Another `--run-all` may have taken it meanwhile.
+                    if exps.get(&name).map(|e| e.status) != Some(Status::Queued) {
+                        continue;
+                    }
                     match execute(exps, experiment, true) {
                         Ok(ended) if ended.status == Status::Succeeded => {
                             printer.line(&format!("experiment `{name}` succeeded"))
@@ -216,16 +222,15 @@ pub fn list(args: ListArgs, printer: &Printer) -> anyhow::Result<Outcome> {
         return Ok(Outcome::Success);
     }
     let width = exps.iter().map(|e| e.name.len()).max().unwrap_or(0).max(4);
+    let status = |e: &Experiment| {
+        if e.status == Status::Running && !e.is_running() { "stopped" } else { e.status.word() }
+    };
     let mut text = format!("{:width$}  {:9}  {:19}  changes\n", "name", "status", "created");
     for exp in &exps {
         let created: String = exp.created.replace('T', " ").chars().take(19).collect();
         let set = changes(exp);
         let set = set.strip_prefix(" with ").unwrap_or("-");
-        text.push_str(&format!(
-            "{:width$}  {:9}  {created:19}  {set}\n",
-            exp.name,
-            exp.status.word()
-        ));
+        text.push_str(&format!("{:width$}  {:9}  {created:19}  {set}\n", exp.name, status(exp)));
     }
     printer.out(&text)?;
     Ok(Outcome::Success)
@@ -302,7 +307,7 @@ pub fn remove(args: RemoveArgs, printer: &Printer) -> anyhow::Result<Outcome> {
     }
     for name in &names {
         match exps.get(name) {
-            Some(exp) if exp.status == Status::Running => {
+            Some(exp) if exp.is_running() => {
                 anyhow::bail!("experiment `{name}` is running; remove it once it ends")
             }
             Some(_) => exps.remove(name)?,

@@ -202,12 +202,26 @@ fn chosen_columns(runs: &[Record], patterns: &[String]) -> Vec<Column> {
             .filter(|c| patterns.contains(&c.key) || globs.iter().any(|g| g.matches(&c.key)))
             .collect();
     }
+    let Some((first, rest)) = runs.split_first() else { return Vec::new() };
     columns
         .into_par_iter()
         .filter(|column| {
-            let mut values = runs.iter().map(|r| column.of(r));
-            let first = values.next().flatten();
-            values.any(|v| v != first)
+            let shown = column.of(first);
+            fn values(r: &Record, metric: bool) -> &pipit::runs::Values {
+                if metric { &r.metrics } else { &r.params }
+            }
+            let values = |r| values(r, column.metric);
+            // A run with the first run's keys has the value at the same place.
+            let aligned = shown.is_some()
+                && values(first).at(column.hint).is_some_and(|(k, _)| k == column.key);
+            rest.iter().any(|run| {
+                let value = if aligned && values(run).same_keys(values(first)) {
+                    values(run).value_at(column.hint)
+                } else {
+                    column.of(run)
+                };
+                value != shown
+            })
         })
         .collect()
 }
@@ -242,12 +256,13 @@ impl<'r> Table<'r> {
             column("run", &|run| match (&run.name, &run.stage) {
                 (Some(name), Some(stage)) => format!("{stage} {name}"),
                 (Some(name), None) => name.clone(),
-                (None, _) => run.id[..8].to_owned(),
+                (None, _) => run.id.chars().take(8).collect(),
             }),
             column("time", &|run| shown_time(&run.time, same_year)),
             column("rev", &|run| {
                 run.rev.as_deref().map_or("-".to_owned(), |rev| {
-                    format!("{}{}", &rev[..rev.len().min(7)], if run.dirty { "*" } else { "" })
+                    let short: String = rev.chars().take(7).collect();
+                    format!("{short}{}", if run.dirty { "*" } else { "" })
                 })
             }),
         ];
@@ -367,7 +382,11 @@ fn transpose(columns: &[(String, Vec<String>)]) -> Vec<Vec<String>> {
 /// year when every run shown is of the same one.
 fn shown_time(time: &str, same_year: bool) -> String {
     let minutes: String = time.replace('T', " ").chars().take(16).collect();
-    if same_year && minutes.len() == 16 { minutes[5..].to_owned() } else { minutes }
+    if same_year && minutes.is_ascii() && minutes.len() == 16 {
+        minutes[5..].to_owned()
+    } else {
+        minutes
+    }
 }
 
 /// A duration as a person reads it: `0.4s`, `12s`, `3m05s`, `2h10m`.

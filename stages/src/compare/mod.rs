@@ -230,8 +230,20 @@ fn numbers(prefix: &str, value: &Value, metrics: &mut BTreeMap<String, f64>) {
     }
 }
 
-fn read(file: &Path, name: String, ranking: Option<&Ranking>) -> anyhow::Result<Read> {
+/// Reads a metrics file: its group (a data set) and what it says.
+fn read(file: &Path, ranking: Option<&Ranking>) -> anyhow::Result<(String, Read)> {
     let report = object(file)?;
+    let gated = report.get("gate").is_some_and(Value::is_object);
+    let (dataset, name) = names(file, gated);
+    read_report(file, report, name, ranking).map(|read| (dataset, read))
+}
+
+fn read_report(
+    file: &Path,
+    report: Map<String, Value>,
+    name: String,
+    ranking: Option<&Ranking>,
+) -> anyhow::Result<Read> {
     let Some(gate) = report.get("gate").and_then(Value::as_object) else {
         let Some(ranking) = ranking else {
             bail!(
@@ -305,8 +317,8 @@ pub fn compare(
 ) -> anyhow::Result<BTreeMap<String, Dataset>> {
     let mut groups: BTreeMap<String, Vec<Read>> = BTreeMap::new();
     for file in files {
-        let (dataset, name) = names(file);
-        groups.entry(dataset).or_default().push(read(file, name, ranking)?);
+        let (dataset, read) = read(file, ranking)?;
+        groups.entry(dataset).or_default().push(read);
     }
     let mut datasets = BTreeMap::new();
     for (dataset, group) in groups {
@@ -348,12 +360,12 @@ impl Dataset {
     }
 }
 
-/// Returns the data set and model names from `<dataset>-<name>.json`; a
-/// file named otherwise is in the group `all`, named by its path without
-/// its extension.
-fn names(file: &Path) -> (String, String) {
+/// Returns the data set and model names of a file `stage train` wrote
+/// (`gated`) from `<dataset>-<name>.json`; any other file is in the group
+/// `all`, named by its path without its extension.
+fn names(file: &Path, gated: bool) -> (String, String) {
     let stem = file.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_default();
-    match stem.split_once('-') {
+    match stem.split_once('-').filter(|_| gated) {
         Some((dataset, name)) if !dataset.is_empty() && !name.is_empty() => {
             (dataset.to_owned(), name.to_owned())
         }

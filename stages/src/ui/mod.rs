@@ -175,14 +175,23 @@ fn walk(dir: &Path) -> Vec<PathBuf> {
 
 /// Serves an HTML report from `reports/` (nothing outside it).
 async fn report(State(sources): State<Arc<Sources>>, UrlPath(path): UrlPath<String>) -> Response {
+    let missing = || {
+        (StatusCode::NOT_FOUND, Html(pages::error(&format!("there is no report `{path}`"))))
+            .into_response()
+    };
     let safe = path.ends_with(".html")
         && path.split('/').all(|part| !part.is_empty() && part != ".." && part != ".");
-    let file = sources.root.join("reports").join(&path);
-    match fs_err::read(&file) {
-        Ok(bytes) if safe => {
-            ([(header::CONTENT_TYPE, "text/html; charset=utf-8")], bytes).into_response()
-        }
-        _ => (StatusCode::NOT_FOUND, Html(pages::error(&format!("there is no report `{path}`"))))
-            .into_response(),
+    if !safe {
+        return missing();
+    }
+    // Nothing outside `reports/`, even through a link.
+    let reports = sources.root.join("reports");
+    let inside = match (fs_err::canonicalize(&reports), fs_err::canonicalize(reports.join(&path))) {
+        (Ok(dir), Ok(file)) if file.starts_with(&dir) && file.is_file() => file,
+        _ => return missing(),
+    };
+    match tokio::fs::read(&inside).await {
+        Ok(bytes) => ([(header::CONTENT_TYPE, "text/html; charset=utf-8")], bytes).into_response(),
+        Err(_) => missing(),
     }
 }

@@ -90,7 +90,7 @@ fn name(run: &Value) -> String {
     match (run["name"].as_str(), run["stage"].as_str()) {
         (Some(name), Some(stage)) => format!("{stage} {name}"),
         (Some(name), None) => name.to_owned(),
-        _ => id.get(..8).unwrap_or(id).to_owned(),
+        _ => id.chars().take(8).collect(),
     }
 }
 
@@ -101,7 +101,8 @@ fn time(run: &Value) -> String {
 fn revision(run: &Value) -> String {
     match run["rev"].as_str() {
         Some(rev) => {
-            format!("{}{}", &rev[..rev.len().min(7)], if run["dirty"] == true { "*" } else { "" })
+            let short: String = rev.chars().take(7).collect();
+            format!("{short}{}", if run["dirty"] == true { "*" } else { "" })
         }
         None => "-".to_owned(),
     }

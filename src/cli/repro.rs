@@ -191,7 +191,6 @@ pub fn run(args: ReproArgs, printer: &Printer) -> anyhow::Result<Outcome> {
     let seconds = started.elapsed().as_secs_f64();
     // The history is a record of the run, not part of it: a failure to
     // write it is said, and the run's outcome stands.
-    let head = head.join().ok().flatten();
     if let Err(error) =
         record_run(&loaded.pipeline, &files.dot_cache, (started_at, head, seconds), stages, printer)
     {
@@ -420,7 +419,7 @@ fn outcome_word(outcome: &run::Outcome) -> &'static str {
 fn record_run(
     pipeline: &pipit::pipeline::Pipeline,
     dot_cache: &std::path::Path,
-    (time, head, seconds): (String, Option<(String, bool)>, f64),
+    (time, head, seconds): (String, std::thread::JoinHandle<Option<(String, bool)>>, f64),
     mut stages: Vec<StageRun>,
     printer: &Printer,
 ) -> anyhow::Result<()> {
@@ -428,6 +427,8 @@ fn record_run(
         return Ok(());
     }
     stages.retain(|s| s.outcome != "up to date");
+    // Waited for only when there is something to record.
+    let head = head.join().ok().flatten();
     let mut record = Record::of_repro(pipeline, (time, head), seconds, stages);
     record.name = std::env::var(super::exp::EXP_NAME_ENV).ok().filter(|n| !n.is_empty());
     let mut records = vec![record];

@@ -17,6 +17,8 @@ pub const EXPS_DIR: &str = "exps";
 const STATE_FILE: &str = "exp.json";
 /// An experiment's workspace, in its folder.
 const WORK_DIR: &str = "work";
+/// Made by whoever runs an experiment, in its folder.
+const CLAIM_FILE: &str = "claimed";
 /// What an experiment printed when it ran in the background, in its folder.
 const OUTPUT_FILE: &str = "output.log";
 /// The folders of `.cache/` an experiment's workspace shares.
@@ -161,6 +163,21 @@ impl Experiments {
             .collect();
         found.sort_by(|a, b| a.created.cmp(&b.created).then_with(|| a.name.cmp(&b.name)));
         found
+    }
+
+    /// Claims experiment `name` to run it: true for the one caller that
+    /// creates its claim file first (an experiment runs once, even when two
+    /// `--run-all` start together).
+    pub fn claim(&self, name: &str) -> std::io::Result<bool> {
+        match fs_err::OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .open(self.folder(name).join(CLAIM_FILE))
+        {
+            Ok(_) => Ok(true),
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => Ok(false),
+            Err(e) => Err(e),
+        }
     }
 
     /// Records `experiment`'s state.

@@ -141,3 +141,30 @@ fn exp_apply_brings_params_and_outputs_and_remove_forgets_the_experiment() {
     let unknown = repo.pipit(["exp", "apply", "best"]);
     assert!(unknown.stderr.contains("there is no experiment `best`"), "{unknown}");
 }
+
+#[test]
+fn two_queue_runners_run_each_experiment_once() {
+    let repo = committed();
+    for name in ["a", "b"] {
+        let queued = repo.pipit(["exp", "run", "--queue", "--name", name, "-S", "train.wait=0.5"]);
+        assert_eq!(queued.code, 0, "{queued}");
+    }
+    let runner = || {
+        Command::new(assert_cmd::cargo::cargo_bin!("pipit"))
+            .args(["exp", "run", "--run-all", "-j", "2"])
+            .current_dir(repo.path())
+            .output()
+            .unwrap()
+    };
+    let (first, second) = std::thread::scope(|scope| {
+        let one = scope.spawn(runner);
+        let two = scope.spawn(runner);
+        (one.join().unwrap(), two.join().unwrap())
+    });
+    assert!(first.status.success() && second.status.success());
+    let show = repo.pipit(["exp", "show", "--json"]);
+    let runs: Vec<Value> = serde_json::from_str(&show.stdout).unwrap();
+    let mut names: Vec<&str> = runs.iter().filter_map(|r| r["name"].as_str()).collect();
+    names.sort_unstable();
+    assert_eq!(names, ["a", "b"], "each experiment ran once: {show}");
+}

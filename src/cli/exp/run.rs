@@ -91,6 +91,7 @@ pub fn run(args: RunArgs, printer: &Printer) -> anyhow::Result<Outcome> {
         return Ok(Outcome::Success);
     }
     printer.note(&format!("running experiment `{name}`{}", changes(&experiment)));
+    exps.claim(&name)?;
     let ended = execute(&exps, experiment, false)?;
     Ok(report(&ended, printer))
 }
@@ -176,8 +177,17 @@ fn run_queue(exps: &Experiments, jobs: usize, printer: &Printer) -> anyhow::Resu
                     let Some(experiment) = next else { break };
                     let name = experiment.name.clone();
                     // Another `--run-all` may have taken it meanwhile.
-                    if exps.get(&name).map(|e| e.status) != Some(Status::Queued) {
-                        continue;
+                    match exps.claim(&name) {
+                        Ok(true) => {}
+                        Ok(false) => continue,
+                        Err(error) => {
+                            printer.note(&format!("error: experiment `{name}`: {error}"));
+                            failed
+                                .lock()
+                                .unwrap_or_else(std::sync::PoisonError::into_inner)
+                                .push(name);
+                            continue;
+                        }
                     }
                     match execute(exps, experiment, true) {
                         Ok(ended) if ended.status == Status::Succeeded => {

@@ -97,9 +97,15 @@ pub fn run(args: PlotsArgs, printer: &Printer) -> anyhow::Result<Outcome> {
     for problem in &drawn.problems {
         printer.note(&format!("error: {problem}"));
     }
+    let default = out == std::path::Path::new(DEFAULT_PAGE);
     let out = loaded.cwd.join(&out);
     if let Some(parent) = out.parent() {
         fs_err::create_dir_all(parent)?;
+        // The page is drawn again at will: git need not see it.
+        if default && let Ok(folder) = parent.strip_prefix(root) {
+            let folder = folder.to_string_lossy().replace('\\', "/");
+            pipit::gitignore::ensure_ignored(root, &[folder])?;
+        }
     }
     pipit::fsutil::write_atomic(&out, drawn.page.as_bytes())?;
     let shown = out.strip_prefix(&loaded.cwd).unwrap_or(&out).display().to_string();

@@ -41,6 +41,10 @@ fn plots_show_draws_every_declared_file_by_its_template_into_one_offline_page() 
     assert_eq!(run.code, 0, "{run}");
     assert_eq!(run.stdout, "wrote pipit_plots/index.html: 4 plots at workspace\n", "{run}");
     let page = repo.read("pipit_plots/index.html");
+    assert!(
+        repo.read(".gitignore").lines().any(|l| l == "/pipit_plots"),
+        "the page is not for git"
+    );
     // Two lines for the CSV's two y columns, one for the ROC curve.
     assert_eq!(page.matches("<path d=\"M").count(), 3, "{page}");
     assert!(page.contains("<h2>Training curve</h2>"), "{page}");

@@ -110,13 +110,14 @@ pub fn run(args: ShowArgs, printer: &Printer) -> anyhow::Result<Outcome> {
         table.csv()
     } else {
         let (text, left_out) = table.fitted(printer::terminal_width());
+        printer.out(&text)?;
         if left_out > 0 {
             printer.note(&format!(
                 "{left_out} more column{} than fit: choose with --columns, or see all with --md, --csv or --json",
                 if left_out == 1 { "" } else { "s" }
             ));
         }
-        text
+        String::new()
     };
     printer.out(&text)?;
     // Ten thousand runs take a while to free; the process is ending anyway.
@@ -144,8 +145,9 @@ impl Column {
     }
 }
 
-/// Every column the runs have, metrics first (what runs are compared by),
-/// each in the order first met.
+/// Every column the runs have, params first (a run's few changed params
+/// say what it tried; the metrics, often many, fill what is left), each in
+/// the order first met.
 fn all_columns(runs: &[Record]) -> Vec<Column> {
     let mut params: IndexMap<&str, usize> = IndexMap::new();
     let mut metrics: IndexMap<&str, usize> = IndexMap::new();
@@ -166,7 +168,7 @@ fn all_columns(runs: &[Record]) -> Vec<Column> {
     }
     let column =
         |metric| move |(key, hint): (&str, usize)| Column { metric, key: key.to_owned(), hint };
-    metrics.into_iter().map(column(true)).chain(params.into_iter().map(column(false))).collect()
+    params.into_iter().map(column(false)).chain(metrics.into_iter().map(column(true))).collect()
 }
 
 /// Returns the column `wanted` names: exactly, or as the end of exactly one.

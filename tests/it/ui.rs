@@ -61,13 +61,13 @@ fn the_ui_shows_sorts_and_filters_runs_opens_one_and_shows_the_registry() {
     let Some(browser) = Browser::start() else { return };
     browser.call("POST", "/url", &json!({"url": server.url}));
     assert_eq!(browser.text("#count"), "3");
-    let first_acc = || browser.text("#runs tbody tr:first-child td:nth-child(6)");
+    let first_acc = || browser.text("#runs tbody tr:first-child td:nth-child(7)");
     assert_eq!(first_acc(), "0.2", "newest first");
     // A click sorts by the column, smallest first; a second, largest first.
-    browser.click("#runs th:nth-child(6)");
+    browser.click("#runs th:nth-child(7)");
     assert_eq!(first_acc(), "0.2");
-    assert_eq!(browser.text("#runs tbody tr:last-child td:nth-child(6)"), "0.8");
-    browser.click("#runs th:nth-child(6)");
+    assert_eq!(browser.text("#runs tbody tr:last-child td:nth-child(7)"), "0.8");
+    browser.click("#runs th:nth-child(7)");
     assert_eq!(first_acc(), "0.8");
     browser.screenshot(&repo, "ui-runs.png");
     // Filtering keeps the rows that say what is typed: a run's name.

@@ -145,13 +145,17 @@ pub fn runs(records: &[Value]) -> String {
         runs.len(),
         runs.len()
     );
-    for heading in ["run", "time", "rev", "outcome", "seconds"]
-        .iter()
-        .copied()
-        .chain(metrics.iter().copied())
-        .chain(params.iter().copied())
-    {
-        let _ = write!(body, "<th data-sort>{}</th>", escape(heading));
+    for heading in ["run", "time", "rev", "outcome", "seconds"] {
+        let _ = write!(body, "<th data-sort>{heading}</th>");
+    }
+    // Params first (what a run tried), then metrics; a metric's file without
+    // its folders, the whole key in the tooltip.
+    for key in params.iter().chain(&metrics) {
+        let short = match key.split_once(':') {
+            Some((path, name)) => format!("{}:{name}", path.rsplit('/').next().unwrap_or(path)),
+            None => (*key).to_owned(),
+        };
+        let _ = write!(body, "<th data-sort title=\"{}\">{}</th>", escape(key), escape(&short));
     }
     body.push_str("</tr></thead><tbody>");
     for run in &runs {
@@ -167,11 +171,11 @@ pub fn runs(records: &[Value]) -> String {
             id = escape(id),
             outcome = escape(outcome),
         );
-        for key in &metrics {
-            let _ = write!(body, "<td>{}</td>", escape(&shown(run["metrics"].get(*key))));
-        }
         for key in &params {
             let _ = write!(body, "<td>{}</td>", escape(&shown(run["params"].get(*key))));
+        }
+        for key in &metrics {
+            let _ = write!(body, "<td>{}</td>", escape(&shown(run["metrics"].get(*key))));
         }
         body.push_str("</tr>");
     }

@@ -423,7 +423,13 @@ fn record_run(
     mut stages: Vec<StageRun>,
     printer: &Printer,
 ) -> anyhow::Result<()> {
-    if !stages.iter().any(|s| s.outcome == "ran" || s.outcome == "failed") {
+    // The stages whose commands started: they may have written trials.
+    let ran: Vec<String> = stages
+        .iter()
+        .filter(|s| s.outcome == "ran" || s.outcome == "failed")
+        .map(|s| s.name.clone())
+        .collect();
+    if ran.is_empty() {
         return Ok(());
     }
     stages.retain(|s| s.outcome != "up to date");
@@ -432,18 +438,16 @@ fn record_run(
     let mut record = Record::of_repro(pipeline, (time, head), seconds, stages);
     record.name = std::env::var(super::exp::EXP_NAME_ENV).ok().filter(|n| !n.is_empty());
     let mut records = vec![record];
-    for stage in
-        records[0].stages.list().iter().filter(|s| s.outcome == "ran" || s.outcome == "failed")
-    {
-        let file = run::records_file(dot_cache, &stage.name);
-        let (trials, unreadable) = pipit::runs::trials(&file, &records[0], &stage.name)?;
+    for stage in &ran {
+        let file = run::records_file(dot_cache, stage);
+        let (trials, unreadable) = pipit::runs::trials(&file, &records[0], stage)?;
         // Taken: a later run whose stage fails before its command starts
         // must not find them again.
         pipit::cache::remove_path(&file)?;
         if unreadable > 0 {
             printer.note(&format!(
                 "warning: {unreadable} line(s) stage `{}` wrote to ${} are not JSON objects; left out of the runs history",
-                stage.name,
+                stage,
                 pipit::runs::RECORDS_ENV
             ));
         }

@@ -6,7 +6,7 @@ use clap::{Args, Subcommand};
 use indexmap::IndexMap;
 use pipit::metrics::{self, Flat};
 
-use pipit::revision::WORKSPACE;
+use pipit::revision::Revision;
 
 use super::metrics::{DiffArgs, DiffView, compare, print_changes, revisions};
 use super::{Outcome, Printer, workspace};
@@ -44,18 +44,10 @@ pub fn run(args: ParamsArgs, printer: &Printer) -> anyhow::Result<Outcome> {
     }
     // Each file's text at a revision (`None` where it has none): every file
     // of a revision read at once.
-    let files: Vec<&str> = used.keys().map(String::as_str).collect();
+    let files = workspace::open_files(root)?;
+    let paths: Vec<String> = used.keys().cloned().collect();
     let texts = |rev: &str| -> anyhow::Result<Vec<Option<String>>> {
-        if rev == WORKSPACE {
-            return files
-                .iter()
-                .map(|file| {
-                    let path = root.join(file);
-                    Ok(if path.exists() { Some(fs_err::read_to_string(path)?) } else { None })
-                })
-                .collect();
-        }
-        let found = pipit::git::show_many(root, rev, &files)?;
+        let found = Revision::new(&files, rev).read(&paths)?;
         Ok(found.into_iter().map(|b| b.map(|b| String::from_utf8_lossy(&b).into_owned())).collect())
     };
     // The values under the keys the stages read, flattened.

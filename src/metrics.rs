@@ -107,14 +107,13 @@ pub fn shown(value: &Value, precision: usize) -> String {
         Value::Number(n) if n.is_i64() || n.is_u64() => n.to_string(),
         Value::Number(n) => {
             let number = n.as_f64().unwrap_or(f64::NAN);
-            let text =
+            let mut text =
                 quick_fixed(number, precision).unwrap_or_else(|| format!("{number:.precision$}"));
-            let text = if text.contains('.') {
-                text.trim_end_matches('0').trim_end_matches('.')
-            } else {
-                &text
-            };
-            if text == "-0" { "0".to_owned() } else { text.to_owned() }
+            if text.contains('.') {
+                let kept = text.trim_end_matches('0').trim_end_matches('.').len();
+                text.truncate(kept);
+            }
+            if text == "-0" { "0".to_owned() } else { text }
         }
         Value::String(s) => s.clone(),
         Value::Bool(b) => b.to_string(),
@@ -137,12 +136,29 @@ fn quick_fixed(number: f64, precision: usize) -> Option<String> {
         return None;
     }
     let digits = scaled.round() as u64;
-    let sign = if number.is_sign_negative() { "-" } else { "" };
-    Some(if precision == 0 {
-        format!("{sign}{digits}")
-    } else {
-        format!("{sign}{}.{:0precision$}", digits / scale, digits % scale)
-    })
+    let mut text = String::with_capacity(24);
+    if number.is_sign_negative() {
+        text.push('-');
+    }
+    push_digits(&mut text, digits / scale, 1);
+    if precision > 0 {
+        text.push('.');
+        push_digits(&mut text, digits % scale, precision);
+    }
+    Some(text)
+}
+
+/// Appends `number` in decimal, with leading zeros to at least `width` digits.
+fn push_digits(text: &mut String, mut number: u64, width: usize) {
+    let mut digits = [b'0'; 20];
+    let mut start = digits.len();
+    while number > 0 {
+        start -= 1;
+        digits[start] = b'0' + (number % 10) as u8;
+        number /= 10;
+    }
+    let start = start.min(digits.len().saturating_sub(width));
+    text.extend(digits[start..].iter().map(|&d| char::from(d)));
 }
 
 #[cfg(test)]

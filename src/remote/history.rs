@@ -106,7 +106,7 @@ pub async fn take(
     let mut known: BTreeSet<String> = local.records.iter().map(|r| r.id.clone()).collect();
     let mut kept: Vec<Record> = Vec::new();
     for (name, bytes) in segments {
-        let segment = runs::parse(&String::from_utf8_lossy(&bytes));
+        let segment = runs::parse(std::sync::Arc::new(bytes));
         for record in segment.records {
             synced.ids.insert(record.id.clone());
             if known.insert(record.id.clone()) {

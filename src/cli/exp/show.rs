@@ -79,14 +79,18 @@ pub fn run(args: ShowArgs, printer: &Printer) -> anyhow::Result<Outcome> {
         None => None,
     };
     if let Some(column) = &sort {
-        let value = |r: &Record| column.of(r).and_then(Cell::as_f64);
-        runs.sort_by(|a, b| match (value(a), value(b)) {
-            (Some(x), Some(y)) if args.sort_order == SortOrder::Asc => x.total_cmp(&y),
-            (Some(x), Some(y)) => y.total_cmp(&x),
+        let value = |r: &Record| column.of(r).as_ref().and_then(Cell::as_f64);
+        let mut order: Vec<(Option<f64>, usize)> =
+            runs.par_iter().map(value).enumerate().map(|(i, v)| (v, i)).collect();
+        order.sort_by(|(a, _), (b, _)| match (a, b) {
+            (Some(x), Some(y)) if args.sort_order == SortOrder::Asc => x.total_cmp(y),
+            (Some(x), Some(y)) => y.total_cmp(x),
             (Some(_), None) => std::cmp::Ordering::Less,
             (None, Some(_)) => std::cmp::Ordering::Greater,
             (None, None) => std::cmp::Ordering::Equal,
         });
+        let mut slots: Vec<Option<Record>> = runs.into_iter().map(Some).collect();
+        runs = order.into_iter().filter_map(|(_, i)| slots[i].take()).collect();
     }
     if let Some(limit) = args.limit {
         runs.truncate(limit);
@@ -136,12 +140,22 @@ struct Column {
 }
 
 impl Column {
-    fn of<'r>(&self, record: &'r Record) -> Option<&'r Cell> {
-        let values = if self.metric { &record.metrics } else { &record.params };
-        match values.at(self.hint) {
-            Some((key, value)) if key == self.key => Some(value),
-            _ => values.get(&self.key),
+    /// The params or the metrics of `record`, whichever this column is of.
+    fn values<'r>(&self, record: &'r Record) -> &'r pipit::runs::Values {
+        if self.metric { &record.metrics } else { &record.params }
+    }
+
+    /// Where the column is in `record`'s values.
+    fn position(&self, record: &Record) -> Option<usize> {
+        let keys = self.values(record).keys();
+        match keys.get(self.hint) {
+            Some(key) if *key == self.key => Some(self.hint),
+            _ => keys.iter().position(|k| *k == self.key),
         }
+    }
+
+    fn of(&self, record: &Record) -> Option<Cell> {
+        self.position(record).and_then(|i| self.values(record).value_at(i))
     }
 }
 
@@ -205,28 +219,42 @@ fn chosen_columns(runs: &[Record], patterns: &[String]) -> Vec<Column> {
             .collect();
     }
     let Some((first, rest)) = runs.split_first() else { return Vec::new() };
-    columns
-        .into_par_iter()
-        .filter(|column| {
-            let shown = column.of(first);
-            fn values(r: &Record, metric: bool) -> &pipit::runs::Values {
-                if metric { &r.metrics } else { &r.params }
-            }
-            let values = |r| values(r, column.metric);
-            // A run with the first run's keys has the value at the same place.
-            let aligned = shown.is_some()
-                && values(first).at(column.hint).is_some_and(|(k, _)| k == column.key);
-            rest.iter().any(|run| {
-                let value = if aligned && values(run).same_keys(values(first)) {
-                    values(run).value_at(column.hint)
-                } else {
-                    column.of(run)
+    let at_first: Vec<Option<usize>> = columns.iter().map(|c| c.position(first)).collect();
+    // Run by run (each one's values are read in order, once), which columns
+    // have a value other than the first run's.
+    let differs = |chunk: &[Record]| {
+        let mut differs = vec![false; columns.len()];
+        let mut undecided: Vec<usize> = (0..columns.len()).collect();
+        for run in chunk {
+            // Runs mostly share their params: compare them all at once.
+            let same_params = run.params.same_as(&first.params);
+            undecided.retain(|&i| {
+                let column = &columns[i];
+                if !column.metric && same_params {
+                    return true;
+                }
+                let (mine, theirs) = (column.values(first), column.values(run));
+                // A run with the first run's keys has the value at the same place.
+                let at = if theirs.same_keys(mine) { at_first[i] } else { column.position(run) };
+                differs[i] = match (at_first[i], at) {
+                    (Some(a), Some(b)) => !mine.same_value(a, theirs, b),
+                    (None, None) => false,
+                    _ => true,
                 };
-                value != shown
-            })
-        })
-        .collect()
+                !differs[i]
+            });
+        }
+        differs
+    };
+    let differs = rest.par_chunks(512).map(differs).reduce(
+        || vec![false; columns.len()],
+        |a, b| a.into_iter().zip(b).map(|(x, y)| x || y).collect(),
+    );
+    columns.into_iter().zip(differs).filter_map(|(c, differs)| differs.then_some(c)).collect()
 }
+
+/// The last column's header.
+const DURATION: &str = "duration";
 
 /// The runs table: the columns that describe each run, then the chosen
 /// params and metrics (formatted only when drawn), then the duration.
@@ -250,8 +278,8 @@ impl<'r> Table<'r> {
     ) -> Self {
         let year = |r: &Record| r.time.get(..4).map(str::to_owned);
         let same_year = runs.iter().all(|r| year(r) == runs.first().and_then(year));
-        let column = |header: &str, cell: &dyn Fn(&Record) -> String| {
-            (header.to_owned(), runs.iter().map(cell).collect::<Vec<_>>())
+        let column = |header: &str, cell: &(dyn Fn(&Record) -> String + Sync)| {
+            (header.to_owned(), runs.par_iter().map(cell).collect::<Vec<_>>())
         };
         let mut described = vec![
             column("", &|run| if Some(run.id.as_str()) == best { "best" } else { "" }.to_owned()),
@@ -287,9 +315,7 @@ impl<'r> Table<'r> {
                 };
                 (header.clone(), self.runs.par_iter().map(shown).collect())
             }
-            None => {
-                ("duration".to_owned(), self.runs.iter().map(|r| duration(r.seconds)).collect())
-            }
+            None => (DURATION.to_owned(), self.runs.iter().map(|r| duration(r.seconds)).collect()),
         }
     }
 
@@ -306,7 +332,7 @@ impl<'r> Table<'r> {
     /// many were left out.
     fn fitted(&self, width: usize) -> (String, usize) {
         let widest = |(header, cells): &(String, Vec<String>)| {
-            cells.iter().map(|c| c.width()).chain([header.width()]).max().unwrap_or(0)
+            cells.iter().map(|c| width_of(c)).chain([width_of(header)]).max().unwrap_or(0)
         };
         let mut described: Vec<&(String, Vec<String>)> = self.described.iter().collect();
         // The first column (the best mark) is empty unless a run is marked.
@@ -321,6 +347,12 @@ impl<'r> Table<'r> {
             if index >= self.kept && used + 4 > width {
                 left_out += self.values.len() + 1 - index;
                 break;
+            }
+            // Nor does a column whose header is wider than what is left.
+            let header = self.values.get(index).map_or(DURATION, |(header, _)| header.as_str());
+            if index >= self.kept && used + width_of(header) > width {
+                left_out += 1;
+                continue;
             }
             let column = self.cells(index);
             let needed = widest(&column) + 2;
@@ -341,7 +373,7 @@ impl<'r> Table<'r> {
             let start = text.len();
             for (i, (header, cells)) in columns.iter().enumerate() {
                 let cell = if row == 0 { header } else { &cells[row - 1] };
-                let pad = widths[i].saturating_sub(cell.width());
+                let pad = widths[i].saturating_sub(width_of(cell));
                 if i > 0 {
                     text.push_str("  ");
                 }
@@ -370,6 +402,11 @@ impl<'r> Table<'r> {
         lines[0][0] = "best".to_owned();
         crate::cli::metrics::csv_lines(&lines)
     }
+}
+
+/// How many columns of a terminal `text` takes.
+fn width_of(text: &str) -> usize {
+    if text.is_ascii() { text.len() } else { text.width() }
 }
 
 /// Turns columns (a header and cells each) into lines, the header first.

@@ -13,6 +13,8 @@
 //! starts on a fresh line, so no torn record is ever read and none hides
 //! the ones after it.
 
+mod scan;
+
 use std::io::{Read, Seek, SeekFrom, Write};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -88,49 +90,85 @@ pub struct Record {
 }
 
 /// Each stage's outcome in a run, kept as the JSON text it was read as until
-/// asked for: a table of thousands of runs never needs them.
-#[derive(Clone, Debug)]
-pub struct Stages(Box<serde_json::value::RawValue>);
+/// asked for (a table of thousands of runs never needs them): a span of the
+/// log's text, which every record read from it shares.
+#[derive(Clone)]
+pub struct Stages {
+    text: Text,
+    span: std::ops::Range<usize>,
+}
+
+/// Text shared by the records read from it: the log, or one record's stages.
+pub type Text = Arc<dyn AsRef<[u8]> + Send + Sync>;
+
+fn bytes_of(text: &Text) -> &[u8] {
+    (**text).as_ref()
+}
 
 impl Stages {
     /// Returns `list` as stages of a run.
     pub fn new(list: &[StageRun]) -> Self {
-        let raw = serde_json::value::to_raw_value(list).unwrap_or_else(|_| Self::default().0);
-        Stages(raw)
+        Self::of_json(serde_json::to_string(list).unwrap_or_else(|_| "[]".to_owned()))
+    }
+
+    fn of_json(json: String) -> Self {
+        let span = 0..json.len();
+        Stages { text: Arc::new(json.into_bytes()), span }
+    }
+
+    /// The stages as JSON text.
+    fn json(&self) -> &str {
+        let bytes = bytes_of(&self.text).get(self.span.clone()).unwrap_or_default();
+        std::str::from_utf8(bytes).unwrap_or("[]")
     }
 
     /// Returns the stages.
     pub fn list(&self) -> Vec<StageRun> {
-        serde_json::from_str(self.0.get()).unwrap_or_default()
+        serde_json::from_str(self.json()).unwrap_or_default()
     }
 
     /// Whether no stage is listed.
     pub fn is_empty(&self) -> bool {
-        self.0.get() == "[]"
+        self.span.len() <= 2 && self.json() == "[]"
+    }
+
+    /// The stages as the raw JSON a record line holds.
+    fn raw(&self) -> Option<&serde_json::value::RawValue> {
+        if self.is_empty() { None } else { serde_json::from_str(self.json()).ok() }
     }
 }
 
 impl Default for Stages {
     fn default() -> Self {
-        Stages(serde_json::value::RawValue::from_string("[]".to_owned()).expect("valid JSON"))
+        Self::of_json("[]".to_owned())
+    }
+}
+
+impl std::fmt::Debug for Stages {
+    fn fmt(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+        f.debug_tuple("Stages").field(&self.json()).finish()
     }
 }
 
 impl PartialEq for Stages {
     fn eq(&self, other: &Self) -> bool {
-        self.0.get() == other.0.get()
+        self.json() == other.json()
     }
 }
 
 impl Serialize for Stages {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        self.0.serialize(serializer)
+        match self.raw() {
+            Some(raw) => raw.serialize(serializer),
+            None => serializer.collect_seq(std::iter::empty::<()>()),
+        }
     }
 }
 
 impl<'de> Deserialize<'de> for Stages {
     fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        Box::<serde_json::value::RawValue>::deserialize(deserializer).map(Stages)
+        let raw = Box::<serde_json::value::RawValue>::deserialize(deserializer)?;
+        Ok(Self::of_json(Box::<str>::from(raw).into_string()))
     }
 }
 
@@ -286,11 +324,89 @@ impl<'de> Deserialize<'de> for Cell {
 }
 
 /// Values by key, in order; records with the same keys share one list of
-/// them (as the log stores them: see [`append`]).
-#[derive(Clone, Debug, Default, PartialEq)]
+/// them (as the log stores them: see [`append`]). Values read from the log
+/// stay its text until asked for: a table of 10,000 runs parses only the
+/// columns it shows, and tells which columns differ by comparing text.
+#[derive(Clone, Debug, Default)]
 pub struct Values {
     keys: Arc<[String]>,
-    values: Vec<Cell>,
+    cells: Cells,
+}
+
+#[derive(Clone, Debug)]
+enum Cells {
+    /// Values made in this process.
+    Parsed(Vec<Cell>),
+    /// Values as a log's text has them.
+    Raw(RawCells),
+}
+
+impl Default for Cells {
+    fn default() -> Self {
+        Cells::Parsed(Vec::new())
+    }
+}
+
+/// A record's values in the text of the log: each one's start and length
+/// after `base`.
+#[derive(Clone)]
+struct RawCells {
+    text: Text,
+    base: usize,
+    spans: Vec<(u32, u32)>,
+}
+
+impl RawCells {
+    /// Returns the elements of `array`, a JSON array's text inside `text`
+    /// (likely `expected` of them).
+    fn of_array(text: &Text, array: &[u8], expected: usize) -> Option<Self> {
+        let base = array.as_ptr() as usize - bytes_of(text).as_ptr() as usize;
+        let spans = scan::elements(array, expected)?;
+        Some(RawCells { text: Arc::clone(text), base, spans })
+    }
+
+    /// The text of every value, from the first to the last.
+    fn all_bytes(&self) -> Option<&[u8]> {
+        let (Some(&(start, _)), Some(&(last, len))) = (self.spans.first(), self.spans.last())
+        else {
+            return Some(&[]);
+        };
+        bytes_of(&self.text).get(self.base + start as usize..self.base + (last + len) as usize)
+    }
+
+    fn bytes(&self, index: usize) -> Option<&[u8]> {
+        let &(start, len) = self.spans.get(index)?;
+        let start = self.base + start as usize;
+        bytes_of(&self.text).get(start..start + len as usize)
+    }
+}
+
+impl std::fmt::Debug for RawCells {
+    fn fmt(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+        let cells: Vec<Option<Cell>> =
+            (0..self.spans.len()).map(|i| self.bytes(i).map(Cell::of_json)).collect();
+        f.debug_list().entries(cells).finish()
+    }
+}
+
+impl Cell {
+    /// Returns the value of one JSON value's text.
+    fn of_json(json: &[u8]) -> Cell {
+        match json {
+            b"null" => Cell::Null,
+            b"true" => Cell::Bool(true),
+            b"false" => Cell::Bool(false),
+            [b'-' | b'0'..=b'9', ..] => {
+                let text = std::str::from_utf8(json).unwrap_or_default();
+                let decimal = json.iter().any(|b| matches!(b, b'.' | b'e' | b'E'));
+                match text.parse::<i64>() {
+                    Ok(i) if !decimal => Cell::Int(i),
+                    _ => text.parse::<f64>().map_or(Cell::Null, Cell::Float),
+                }
+            }
+            _ => serde_json::from_slice::<Value>(json).map_or(Cell::Null, Cell::from),
+        }
+    }
 }
 
 impl Values {
@@ -298,7 +414,7 @@ impl Values {
     pub fn from_pairs(pairs: impl IntoIterator<Item = (String, Value)>) -> Self {
         let (keys, values): (Vec<String>, Vec<Cell>) =
             pairs.into_iter().map(|(k, v)| (k, Cell::from(v))).unzip();
-        Values { keys: keys.into(), values }
+        Values { keys: keys.into(), cells: Cells::Parsed(values) }
     }
 
     /// The keys, in order.
@@ -312,30 +428,70 @@ impl Values {
     }
 
     /// Returns the value of `key`.
-    pub fn get(&self, key: &str) -> Option<&Cell> {
-        self.keys.iter().position(|k| k == key).map(|i| &self.values[i])
+    pub fn get(&self, key: &str) -> Option<Cell> {
+        self.keys.iter().position(|k| k == key).and_then(|i| self.value_at(i))
     }
 
     /// Returns the value at `index`.
-    pub fn value_at(&self, index: usize) -> Option<&Cell> {
-        self.values.get(index)
+    pub fn value_at(&self, index: usize) -> Option<Cell> {
+        match &self.cells {
+            Cells::Parsed(cells) => cells.get(index).cloned(),
+            Cells::Raw(raw) => raw.bytes(index).map(Cell::of_json),
+        }
     }
 
     /// Returns the key and value at `index`.
-    pub fn at(&self, index: usize) -> Option<(&str, &Cell)> {
-        Some((self.keys.get(index)?.as_str(), self.values.get(index)?))
+    pub fn at(&self, index: usize) -> Option<(&str, Cell)> {
+        Some((self.keys.get(index)?.as_str(), self.value_at(index)?))
+    }
+
+    /// Whether the value at `index` is the value at `other_index` of `other`
+    /// (both absent counts as the same).
+    pub fn same_value(&self, index: usize, other: &Values, other_index: usize) -> bool {
+        match (&self.cells, &other.cells) {
+            // The log writes a value one way: the same text is the same value.
+            (Cells::Raw(a), Cells::Raw(b)) => match (a.bytes(index), b.bytes(other_index)) {
+                (Some(x), Some(y)) if x == y => true,
+                (None, None) => true,
+                _ => self.value_at(index) == other.value_at(other_index),
+            },
+            _ => self.value_at(index) == other.value_at(other_index),
+        }
+    }
+
+    /// Whether `other` has the same keys and every value the same; quick
+    /// when both were read from a log (their texts compared).
+    pub fn same_as(&self, other: &Values) -> bool {
+        if !self.same_keys(other) {
+            return false;
+        }
+        match (&self.cells, &other.cells) {
+            (Cells::Raw(a), Cells::Raw(b)) => {
+                a.spans.len() == b.spans.len() && a.all_bytes() == b.all_bytes()
+            }
+            _ => self.cells() == other.cells(),
+        }
     }
 
     /// Every key with its value, in order.
-    pub fn iter(&self) -> impl Iterator<Item = (&str, &Cell)> {
-        self.keys.iter().map(String::as_str).zip(&self.values)
+    pub fn iter(&self) -> impl Iterator<Item = (&str, Cell)> {
+        (0..self.keys.len()).filter_map(|i| self.at(i))
+    }
+
+    /// The values, parsed, in order.
+    fn cells(&self) -> Vec<Cell> {
+        match &self.cells {
+            Cells::Parsed(cells) => cells.clone(),
+            Cells::Raw(raw) => {
+                (0..raw.spans.len()).filter_map(|i| raw.bytes(i)).map(Cell::of_json).collect()
+            }
+        }
     }
 }
 
-impl std::ops::Index<&str> for Values {
-    type Output = Cell;
-    fn index(&self, key: &str) -> &Cell {
-        self.get(key).unwrap_or(&Cell::Null)
+impl PartialEq for Values {
+    fn eq(&self, other: &Self) -> bool {
+        self.same_keys(other) && self.cells() == other.cells()
     }
 }
 
@@ -366,8 +522,8 @@ type Keys = (Arc<[String]>, Arc<[String]>);
 
 /// A record as a line of the log: its params' and metrics' values in the
 /// order its schema's keys list them.
-#[derive(Serialize, Deserialize)]
-struct RecordLine {
+#[derive(Serialize)]
+struct RecordLine<'a> {
     id: String,
     kind: Kind,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -386,8 +542,38 @@ struct RecordLine {
     schema: String,
     params: Vec<Cell>,
     metrics: Vec<Cell>,
-    #[serde(default, skip_serializing_if = "Stages::is_empty")]
-    stages: Stages,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    stages: Option<&'a serde_json::value::RawValue>,
+}
+
+/// What a record line holds besides its values and stages.
+#[derive(Deserialize)]
+struct Head {
+    id: String,
+    kind: Kind,
+    #[serde(default)]
+    name: Option<String>,
+    #[serde(default)]
+    parent: Option<String>,
+    #[serde(default)]
+    stage: Option<String>,
+    time: String,
+    seconds: f64,
+    #[serde(default)]
+    rev: Option<String>,
+    #[serde(default)]
+    dirty: bool,
+    outcome: String,
+    schema: String,
+}
+
+/// A record line as read: its head parsed, its values and stages still the
+/// text of the line.
+struct ReadLine<'a> {
+    head: Head,
+    params: &'a [u8],
+    metrics: &'a [u8],
+    stages: Option<&'a [u8]>,
 }
 
 /// Returns the schema of `record`'s keys; its id is a hash of them.
@@ -401,9 +587,9 @@ fn schema_of(record: &Record) -> SchemaLine {
     SchemaLine { schema: hasher.finalize().to_hex()[..16].to_owned(), params, metrics }
 }
 
-impl RecordLine {
-    fn new(record: &Record, schema: &str) -> Self {
-        let record = record.clone();
+impl<'a> RecordLine<'a> {
+    fn new(whole: &'a Record, schema: &str) -> Self {
+        let record = whole.clone();
         RecordLine {
             id: record.id,
             kind: record.kind,
@@ -416,32 +602,72 @@ impl RecordLine {
             dirty: record.dirty,
             outcome: record.outcome,
             schema: schema.to_owned(),
-            params: record.params.values,
-            metrics: record.metrics.values,
-            stages: record.stages,
+            params: record.params.cells(),
+            metrics: record.metrics.cells(),
+            stages: whole.stages.raw(),
         }
     }
+}
 
-    /// Returns the record, its keys from `keys` (params', metrics'); `None`
+impl<'a> ReadLine<'a> {
+    /// Reads a record line: `None` unless it is one whole JSON object with
+    /// the fields a record has.
+    fn of(line: &'a [u8]) -> Option<Self> {
+        let (mut params, mut metrics, mut stages) = (None, None, None);
+        let mut head = Vec::with_capacity(256);
+        head.push(b'{');
+        for (key, value) in scan::members(line)? {
+            match key {
+                b"\"params\"" => params = Some(value),
+                b"\"metrics\"" => metrics = Some(value),
+                b"\"stages\"" => stages = Some(value),
+                _ => {
+                    if head.len() > 1 {
+                        head.push(b',');
+                    }
+                    head.extend_from_slice(key);
+                    head.push(b':');
+                    head.extend_from_slice(value);
+                }
+            }
+        }
+        head.push(b'}');
+        let head = serde_json::from_slice(&head).ok()?;
+        Some(ReadLine { head, params: params?, metrics: metrics?, stages })
+    }
+
+    /// Returns the record, its keys from `keys` (params', metrics') and its
+    /// values and stages spans of `log`, the text it was read from; `None`
     /// when the counts of keys and values differ.
-    fn into_record(self, keys: &Keys) -> Option<Record> {
-        if keys.0.len() != self.params.len() || keys.1.len() != self.metrics.len() {
+    fn into_record(self, keys: &Keys, log: &Text) -> Option<Record> {
+        let params = RawCells::of_array(log, self.params, keys.0.len())?;
+        let metrics = RawCells::of_array(log, self.metrics, keys.1.len())?;
+        if keys.0.len() != params.spans.len() || keys.1.len() != metrics.spans.len() {
             return None;
         }
+        let stages = match self.stages {
+            Some(raw) if raw.starts_with(b"[") => {
+                let start = raw.as_ptr() as usize - bytes_of(log).as_ptr() as usize;
+                Stages { text: Arc::clone(log), span: start..start + raw.len() }
+            }
+            Some(_) => return None,
+            None => Stages::default(),
+        };
+        let head = self.head;
         Some(Record {
-            id: self.id,
-            kind: self.kind,
-            name: self.name,
-            parent: self.parent,
-            stage: self.stage,
-            time: self.time,
-            seconds: self.seconds,
-            rev: self.rev,
-            dirty: self.dirty,
-            outcome: self.outcome,
-            params: Values { keys: Arc::clone(&keys.0), values: self.params },
-            metrics: Values { keys: Arc::clone(&keys.1), values: self.metrics },
-            stages: self.stages,
+            id: head.id,
+            kind: head.kind,
+            name: head.name,
+            parent: head.parent,
+            stage: head.stage,
+            time: head.time,
+            seconds: head.seconds,
+            rev: head.rev,
+            dirty: head.dirty,
+            outcome: head.outcome,
+            params: Values { keys: Arc::clone(&keys.0), cells: Cells::Raw(params) },
+            metrics: Values { keys: Arc::clone(&keys.1), cells: Cells::Raw(metrics) },
+            stages,
         })
     }
 }
@@ -565,12 +791,21 @@ pub struct History {
 
 /// Reads the log under `dot_cache` (an empty history when there is none).
 pub fn read(dot_cache: &Path) -> std::io::Result<History> {
-    let text = match fs_err::read_to_string(log_path(dot_cache)) {
-        Ok(text) => text,
+    let file = match fs_err::File::open(log_path(dot_cache)) {
+        Ok(file) => file,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(History::default()),
         Err(e) => return Err(e),
     };
-    let mut history = parse(&text);
+    if file.metadata()?.len() == 0 {
+        return Ok(History::default());
+    }
+    // SAFETY: the log is only ever appended to (by pipit, which never
+    // truncates or rewrites it), so the mapped bytes do not change under the
+    // records that borrow them; what is appended after mapping is not seen.
+    let map = unsafe { memmap2::MmapOptions::new().populate().map(file.file()) }.map_err(|e| {
+        std::io::Error::new(e.kind(), format!("failed to map `{}`: {e}", file.path().display()))
+    })?;
+    let mut history = parse(Arc::new(map));
     // Pulled records come after local ones in the file: order by time
     // (stable: records of one second keep the file's order).
     history.records.sort_by(|a, b| a.time.cmp(&b.time));
@@ -578,44 +813,60 @@ pub fn read(dot_cache: &Path) -> std::io::Result<History> {
 }
 
 /// Parses the text of a log, its lines in parallel; a record whose schema
-/// is missing or does not fit it counts as unreadable.
-pub fn parse(text: &str) -> History {
+/// is missing or does not fit it counts as unreadable. The records keep
+/// `log` for their stages.
+pub fn parse(log: Text) -> History {
     use rayon::prelude::*;
-    enum Parsed {
-        Schema(SchemaLine),
-        Record(Box<RecordLine>),
-        Bad,
+    use std::collections::HashMap;
+    let text = bytes_of(&log);
+    // The lines, found in pieces of the text at once.
+    let mut pieces = Vec::new();
+    let mut start = 0;
+    while start < text.len() {
+        let end = match text.get(start + (1 << 20)..) {
+            Some(rest) => memchr::memchr(b'\n', rest).map_or(text.len(), |i| start + (1 << 20) + i),
+            None => text.len(),
+        };
+        pieces.push(&text[start..end]);
+        start = end + 1;
     }
-    let lines: Vec<&str> = text.lines().filter(|line| !line.trim().is_empty()).collect();
-    let parsed: Vec<Parsed> = lines
+    let lines: Vec<&[u8]> = pieces
         .par_iter()
-        .map(|line| {
-            if line.starts_with("{\"schema\"") {
-                serde_json::from_str(line).map_or(Parsed::Bad, Parsed::Schema)
-            } else {
-                serde_json::from_str(line).map_or(Parsed::Bad, |r| Parsed::Record(Box::new(r)))
-            }
-        })
+        .flat_map_iter(|piece| lines_of(piece))
+        .map(<[u8]>::trim_ascii)
+        .filter(|line| !line.is_empty())
         .collect();
-    let mut schemas: std::collections::HashMap<String, Keys> = std::collections::HashMap::new();
+    let (schema_lines, record_lines): (Vec<&[u8]>, Vec<&[u8]>) =
+        lines.into_iter().partition(|line| line.starts_with(b"{\"schema\""));
     let mut history = History::default();
-    let mut lines = Vec::with_capacity(parsed.len());
-    for line in parsed {
-        match line {
-            Parsed::Schema(schema) => {
+    let mut schemas: HashMap<String, Keys> = HashMap::new();
+    for line in schema_lines {
+        match serde_json::from_slice::<SchemaLine>(line) {
+            Ok(schema) => {
                 schemas.insert(schema.schema, (schema.params.into(), schema.metrics.into()));
             }
-            Parsed::Record(record) => lines.push(record),
-            Parsed::Bad => history.unreadable += 1,
+            Err(_) => history.unreadable += 1,
         }
     }
-    for line in lines {
-        match schemas.get(&line.schema).and_then(|keys| line.into_record(keys)) {
-            Some(record) => history.records.push(record),
-            None => history.unreadable += 1,
-        }
-    }
+    let record = |line: &&[u8]| {
+        let line = ReadLine::of(line)?;
+        let keys = schemas.get(&line.head.schema)?;
+        line.into_record(keys, &log)
+    };
+    let records: Vec<Option<Record>> = record_lines.par_iter().map(record).collect();
+    history.unreadable += records.iter().filter(|r| r.is_none()).count();
+    history.records = records.into_iter().flatten().collect();
     history
+}
+
+/// The lines of `text`, without their line feeds.
+fn lines_of(text: &[u8]) -> impl Iterator<Item = &[u8]> {
+    let mut start = 0;
+    memchr::memchr_iter(b'\n', text).chain([text.len()]).map(move |end| {
+        let line = &text[start..end];
+        start = end + 1;
+        line
+    })
 }
 
 /// What a stage's command may write to its records file, one object a line:
@@ -715,6 +966,43 @@ mod tests {
     }
 
     #[test]
+    fn records_read_back_as_written_with_every_kind_of_value() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut full = record("full");
+        full.name = Some("exp \"quoted\", with [brackets]".into());
+        full.params = Values::from_pairs(
+            [
+                ("model", serde_json::json!("gbm, \"fast\" [v2]")),
+                ("depth", serde_json::json!(3)),
+                ("big", serde_json::json!(u64::MAX)),
+                ("lr", serde_json::json!(-1.5e-7)),
+                ("balanced", serde_json::json!(true)),
+                ("seed", serde_json::Value::Null),
+            ]
+            .map(|(k, v)| (k.to_owned(), v)),
+        );
+        full.metrics = Values::from_pairs([("m.json:f1".to_owned(), serde_json::json!(0.25))]);
+        full.stages = Stages::new(&[StageRun {
+            name: "train@{a: [1]}".into(),
+            outcome: "ran".into(),
+            seconds: 0.5,
+        }]);
+        let mut empty = record("empty");
+        empty.params = Values::default();
+        append(dir.path(), &[full.clone(), empty.clone()]).unwrap();
+        let history = read(dir.path()).unwrap();
+        assert_eq!(history.unreadable, 0);
+        assert_eq!(history.records, [full.clone(), empty]);
+        let read = &history.records[0];
+        assert_eq!(read.stages.list(), full.stages.list());
+        assert_eq!(read.params.get("big"), Some(Cell::Float(u64::MAX as f64)));
+        assert_eq!(read.params.get("seed"), Some(Cell::Null));
+        assert!(read.params.same_as(&full.params) && !read.params.same_as(&record("x").params));
+        assert!(read.params.same_value(1, &full.params, 1));
+        assert_eq!(serde_json::to_value(read).unwrap(), serde_json::to_value(&full).unwrap());
+    }
+
+    #[test]
     fn ids_differ_even_when_made_at_once() {
         let ids: std::collections::HashSet<String> = (0..1000).map(|_| new_id()).collect();
         assert_eq!(ids.len(), 1000);
@@ -731,8 +1019,8 @@ mod tests {
         .unwrap();
         let (found, unreadable) = trials(&path, &record("run"), "tune").unwrap();
         assert_eq!(unreadable, 1);
-        assert_eq!(found[0].params["model.depth"], Cell::Int(3));
-        assert_eq!(found[0].metrics["f1"], Cell::Float(0.5));
+        assert_eq!(found[0].params.get("model.depth"), Some(Cell::Int(3)));
+        assert_eq!(found[0].metrics.get("f1"), Some(Cell::Float(0.5)));
         assert_eq!(
             (found[0].parent.as_deref(), found[0].stage.as_deref()),
             (Some("run"), Some("tune"))

@@ -143,6 +143,42 @@ fn exp_apply_brings_params_and_outputs_and_remove_forgets_the_experiment() {
 }
 
 #[test]
+fn exp_apply_leaves_a_persistent_out_to_this_workspace_and_repro_runs_its_stage() {
+    // A registry the `register` stage adds each model to: git-ignored state
+    // the experiment begins without.
+    let pipeline = format!(
+        "{PIPELINE}  register:
+    cmd: mkdir -p registry && (cat model.txt; echo) >> registry/log.txt
+    deps:
+      - model.txt
+    outs:
+      - registry/log.txt:
+          cache: false
+          persist: true
+"
+    );
+    let repo = Repo::with_pipeline(&pipeline, PARAMS);
+    repo.write(".gitignore", "/registry\n");
+    assert_eq!(repo.pipit(["repro"]).code, 0);
+    repo.commit("first");
+    assert_eq!(repo.read("registry/log.txt"), "model 0.1\n");
+    assert_eq!(repo.pipit(["exp", "run", "-S", "train.lr=0.3", "--name", "best"]).code, 0);
+    let run = repo.pipit(["exp", "apply", "best"]);
+    assert_eq!(run.code, 0, "{run}");
+    assert!(run.stderr.contains("kept this workspace's `register`"), "{run}");
+    // The registry is this workspace's, not the experiment's own.
+    assert_eq!(repo.read("registry/log.txt"), "model 0.1\n");
+    assert_eq!(repo.read("model.txt"), "model 0.3");
+    let status = repo.pipit(["status"]);
+    assert!(status.stdout.contains("register"), "register is to run: {status}");
+    assert!(!status.stdout.contains("train"), "train is the experiment's: {status}");
+    let repro = repo.pipit(["repro"]);
+    assert_eq!(repro.code, 0, "{repro}");
+    assert_eq!(repo.read("registry/log.txt"), "model 0.1\nmodel 0.3\n");
+    assert_eq!(repo.pipit(["status"]).code, 0);
+}
+
+#[test]
 fn two_queue_runners_run_each_experiment_once() {
     let repo = committed();
     for name in ["a", "b"] {

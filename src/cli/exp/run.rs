@@ -271,11 +271,31 @@ pub fn apply(args: ApplyArgs, printer: &Printer) -> anyhow::Result<Outcome> {
         Assignment::parse(text).map_err(anyhow::Error::msg)?.apply(&root)?;
     }
     let work = exps.work(name);
-    let lock = work.join(pipit::lockfile::LOCK_FILE);
-    if lock.is_file() {
-        pipit::fsutil::write_atomic(&root.join(pipit::lockfile::LOCK_FILE), &fs_err::read(&lock)?)?;
+    // A stage with a persistent out keeps state across runs (a registry it
+    // adds models to) that the experiment began without: its outs and lock
+    // entry stay this workspace's, and the next `repro` here runs it.
+    let persistent: Vec<&str> = loaded
+        .pipeline
+        .stages
+        .iter()
+        .filter(|s| s.outs.iter().any(|o| o.persist))
+        .map(|s| s.name.as_str())
+        .collect();
+    let mine = pipit::lockfile::LockFile::read(&root, &files.dot_cache)?;
+    let mut lock = pipit::lockfile::LockFile::read(&work, &work.join(pipit::workspace::DOT_CACHE))?;
+    let mut kept = Vec::new();
+    for stage in &persistent {
+        let theirs = lock.stages.remove(*stage);
+        if let Some(entry) = mine.stages.get(*stage) {
+            lock.stages.insert((*stage).to_owned(), entry.clone());
+        }
+        if theirs.as_ref() != mine.stages.get(*stage) {
+            kept.push(*stage);
+        }
     }
-    for out in loaded.pipeline.stages.iter().flat_map(|s| &s.outs).filter(|o| !o.cache) {
+    lock.write(&root, &files.dot_cache)?;
+    let applied = loaded.pipeline.stages.iter().filter(|s| !persistent.contains(&s.name.as_str()));
+    for out in applied.flat_map(|s| &s.outs).filter(|o| !o.cache) {
         let from = out.path.to_path(&work);
         if from.exists() {
             let to = out.path.to_path(&root);
@@ -286,6 +306,15 @@ pub fn apply(args: ApplyArgs, printer: &Printer) -> anyhow::Result<Outcome> {
     let all: BTreeSet<usize> = (0..loaded.pipeline.stages.len()).collect();
     let placed = crate::cli::checkout::place(&loaded, &all, &[], &files, true, printer)?;
     printer.line(&format!("applied experiment `{name}`{}", changes(&experiment)));
+    if !kept.is_empty() {
+        printer.note(&format!(
+            "kept this workspace's {}: {} persistent outs (state such as a registry, which the \
+             experiment began without); `pipit repro` runs {} here",
+            kept.iter().map(|s| format!("`{s}`")).collect::<Vec<_>>().join(", "),
+            if kept.len() == 1 { "its stage has" } else { "their stages have" },
+            if kept.len() == 1 { "it" } else { "them" },
+        ));
+    }
     Ok(placed)
 }
 

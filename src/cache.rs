@@ -22,7 +22,16 @@ const MAX_MANIFEST_BYTES: u64 = 512 << 20;
 pub struct Cache {
     objects: PathBuf,
     temporary: PathBuf,
+    /// Whether reflinks work here: learnt from the first copy, so that a
+    /// file system without them costs no failed attempt (a file created and
+    /// deleted) per file after that.
+    reflinks: std::sync::Arc<std::sync::atomic::AtomicU8>,
 }
+
+/// [`Cache::reflinks`] before the first copy.
+const REFLINKS_UNKNOWN: u8 = 0;
+const REFLINKS_WORK: u8 = 1;
+const REFLINKS_FAIL: u8 = 2;
 
 /// How an object is placed in the workspace.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -71,7 +80,31 @@ impl Cache {
         let objects = dot_cache.join("objects");
         // Inside `objects/`, so that a rename into place never crosses file
         // systems, even when `objects/` is a link to another disk.
-        Self { temporary: objects.join(".tmp"), objects }
+        Self { temporary: objects.join(".tmp"), objects, reflinks: Default::default() }
+    }
+
+    /// Copies `from` to the new file `to`: a reflink where the file system
+    /// makes them (tried once, then only where it worked), else a copy.
+    fn copy(&self, from: &Path, to: &Path) -> std::io::Result<()> {
+        use std::sync::atomic::Ordering::Relaxed;
+        if self.reflinks.load(Relaxed) != REFLINKS_FAIL {
+            match reflink_copy::reflink(from, to) {
+                Ok(()) => {
+                    self.reflinks.store(REFLINKS_WORK, Relaxed);
+                    return Ok(());
+                }
+                Err(_) => {
+                    let _ = fs_err::remove_file(to);
+                    let _ = self.reflinks.compare_exchange(
+                        REFLINKS_UNKNOWN,
+                        REFLINKS_FAIL,
+                        Relaxed,
+                        Relaxed,
+                    );
+                }
+            }
+        }
+        fs_err::copy(from, to).map(|_| ())
     }
 
     /// Returns where the object `hash` lives.
@@ -126,7 +159,7 @@ impl Cache {
             return Ok(Stored::Present);
         };
         let temp = self.temporary(hash)?;
-        reflink_copy::reflink_or_copy(source, temp.path()).map_err(|e| annotate(e, source))?;
+        self.copy(source, temp.path()).map_err(|e| annotate(e, source))?;
         if hash_file(temp.path())?.0 != hash {
             return Err(ObjectError::Changed);
         }
@@ -240,7 +273,7 @@ impl Cache {
                 return Ok(temp.persist(dest)?);
             }
         }
-        reflink_copy::reflink_or_copy(&object, temp.path()).map_err(|e| annotate(e, &object))?;
+        self.copy(&object, temp.path()).map_err(|e| annotate(e, &object))?;
         let actual = hash_file(temp.path())?.0;
         if actual != hash {
             return Err(ObjectError::Corrupted { hash: hash.into(), actual });

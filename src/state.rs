@@ -3,7 +3,9 @@
 //!
 //! A file whose mtime is within two seconds of the moment it was hashed may still
 //! be being written (or be rewritten with the same size in the same second): it
-//! is not remembered, and is hashed again next time.
+//! is not remembered, and is hashed again next time, unless pipit itself has
+//! just copied it into the cache and found the copy to have that hash (a
+//! stage's out, which the next stage reads as a dep): [`StatCache::confirm`].
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
@@ -43,6 +45,8 @@ pub struct FileInfo {
 pub struct StatCache {
     path: PathBuf,
     entries: Mutex<HashMap<PathBuf, Entry>>,
+    /// Files hashed too soon after they were written, until confirmed.
+    young: Mutex<HashMap<PathBuf, Entry>>,
     dirty: Mutex<bool>,
 }
 
@@ -58,7 +62,12 @@ impl StatCache {
             .and_then(|bytes| serde_json::from_slice::<Vec<(PathBuf, Entry)>>(&bytes).ok())
             .map(|list| list.into_iter().collect())
             .unwrap_or_default();
-        Self { path: path.to_path_buf(), entries: Mutex::new(entries), dirty: Mutex::new(false) }
+        Self {
+            path: path.to_path_buf(),
+            entries: Mutex::new(entries),
+            young: Mutex::default(),
+            dirty: Mutex::new(false),
+        }
     }
 
     /// Returns the hash, size and executable bit of the file at `path`, reading
@@ -74,13 +83,29 @@ impl StatCache {
             return Ok(FileInfo { hash: entry.hash, size, exec });
         }
         let (hash, size) = hash_file(path)?;
-        if nanos(SystemTime::now()) - mtime > UNSTABLE_NANOS
-            && let (Ok(mut entries), Ok(mut dirty)) = (self.entries.lock(), self.dirty.lock())
-        {
-            entries.insert(path.to_path_buf(), Entry { inode, size, mtime, hash: hash.clone() });
-            *dirty = true;
+        let entry = Entry { inode, size, mtime, hash: hash.clone() };
+        if nanos(SystemTime::now()) - mtime > UNSTABLE_NANOS {
+            self.remember(path.to_path_buf(), entry);
+        } else if let Ok(mut young) = self.young.lock() {
+            young.insert(path.to_path_buf(), entry);
         }
         Ok(FileInfo { hash, size, exec })
+    }
+
+    /// Remembers the hash of `path`, written just now, as it was when
+    /// [`StatCache::file`] hashed it: its copy in the cache was found to have
+    /// that hash, and its stage has ended.
+    pub fn confirm(&self, path: &Path) {
+        if let Some(entry) = self.young.lock().ok().and_then(|mut young| young.remove(path)) {
+            self.remember(path.to_path_buf(), entry);
+        }
+    }
+
+    fn remember(&self, path: PathBuf, entry: Entry) {
+        if let (Ok(mut entries), Ok(mut dirty)) = (self.entries.lock(), self.dirty.lock()) {
+            entries.insert(path, entry);
+            *dirty = true;
+        }
     }
 
     /// Writes the stat cache back if it learnt anything.
@@ -123,12 +148,20 @@ mod tests {
     }
 
     #[test]
-    fn a_file_written_just_now_is_not_trusted() {
+    fn a_file_written_just_now_is_not_trusted_until_confirmed() {
         let dir = tempfile::tempdir().unwrap();
         let file = dir.path().join("fresh");
         fs_err::write(&file, "x").unwrap();
         let cache = StatCache::load(&dir.path().join("state"));
         cache.file(&file).unwrap();
         assert!(cache.entries.lock().unwrap().is_empty());
+        cache.confirm(&file);
+        assert_eq!(
+            cache.entries.lock().unwrap()[&file].hash,
+            blake3::hash(b"x").to_hex().to_string()
+        );
+        // Changed since: hashed again.
+        fs_err::write(&file, "yz").unwrap();
+        assert_eq!(cache.file(&file).unwrap().hash, blake3::hash(b"yz").to_hex().to_string());
     }
 }

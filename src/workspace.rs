@@ -156,6 +156,10 @@ impl Workspace {
             let healed: Result<Vec<Option<String>>, CheckoutError> =
                 distinct.par_iter().map(|file| store(&path.join(&file.path), &file.hash)).collect();
             let mut healed: Vec<String> = healed?.into_iter().flatten().collect();
+            // Each file's copy in the cache has the hash it was read with.
+            for file in &manifest.files {
+                self.state.confirm(&path.join(&file.path));
+            }
             let hash = manifest.hash();
             match self.cache.store_bytes(&manifest.to_bytes(), &hash) {
                 Ok(Stored::Healed) => healed.push(hash.clone()),
@@ -174,6 +178,7 @@ impl Workspace {
             return Ok(None);
         };
         let healed = store(path, &locked.hash)?.into_iter().collect();
+        self.state.confirm(path);
         Ok(Some(Committed { locked, healed }))
     }
 

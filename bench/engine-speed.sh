@@ -1,0 +1,163 @@
+#!/usr/bin/env bash
+# What the engine costs on top of the commands it runs: pipit against the
+# same commands run by a plain `sh` script (the floor), on ext4 and on tmpfs,
+# and its no-op `repro` and `status` against DVC.
+#
+#   bench/engine-speed.sh [FS…]          (FS: ext4, tmpfs; default both)
+#
+# Workloads (STAGES=50 stages, FILES=100 files of 10 KiB per stage):
+#   chain    gen -> s1 -> … -> s50, each stage rewriting the files of the one
+#            before (one `awk` each); s25 also reads the param `p`
+#   fan-out  gen, then 50 stages each reading gen's files
+# Timed (hyperfine):
+#   chain: first `repro` (no cache, no lock) and the floor running all 51
+#          commands; `repro` after `p` changes (26 stages run) and the floor
+#          running those 26; no-op `repro` and `status`, and DVC's
+#   fan-out: first `repro -j 1` and `-j 2`, and the floor
+# ext4 runs under $BENCH_DIR (default /tmp/pipit-engine-bench), tmpfs under
+# /dev/shm/pipit-engine-bench. DVC comes from PyPI into a virtualenv under
+# /tmp/pipit-bench. Results go to bench/results/engine-speed-<date>.md.
+set -euo pipefail
+ROOT="$(cd "$(dirname "$0")/.." && pwd)"
+STAGES="${STAGES:-50}"
+FILES="${FILES:-100}"
+RUNS="${RUNS:-5}"
+[ $# -gt 0 ] || set -- ext4 tmpfs
+FILESYSTEMS=("$@")
+command -v hyperfine >/dev/null || { apt-get update -qq && apt-get install -y -qq hyperfine; }
+VENV=/tmp/pipit-bench/venv
+if [ ! -x "$VENV/bin/dvc" ]; then
+    python3 -m venv "$VENV"
+    "$VENV/bin/pip" install -q dvc
+fi
+DVC="$VENV/bin/dvc"
+(cd "$ROOT" && cargo build --release -q)
+PIPIT="${CARGO_TARGET_DIR:-$ROOT/target}/release/pipit"
+MIDDLE=$((STAGES / 2))
+
+# The two commands every stage runs: `gen.sh OUT` writes FILES files of
+# 10 KiB; `step.sh IN OUT TAG [MARK]` rewrites IN's files into OUT, the
+# first field of each line TAG (and the third MARK, which the stages after
+# keep).
+write_scripts() {
+    cat > gen.sh <<EOF
+rm -rf "\$1" && mkdir "\$1" && exec awk -v dir="\$1" 'BEGIN {
+    filler = sprintf("%094d", 0)
+    for (f = 0; f < $FILES; f++) {
+        file = sprintf("%s/%03d", dir, f)
+        for (l = 0; l < 100; l++) printf "%03d %03d %s\n", f, l, filler > file
+        close(file)
+    }
+}'
+EOF
+    cat > step.sh <<'EOF'
+rm -rf "$2" && mkdir "$2" && exec awk -v tag="$3" -v mark="$4" -v dir="$2" '
+FNR == 1 { if (out) close(out); n = split(FILENAME, parts, "/"); out = dir "/" parts[n] }
+{ $1 = tag; if (mark != "") $3 = mark; print > out }' "$1"/*
+EOF
+}
+
+# A stage of the pipeline file and its line of the floor script.
+stage() { # name, command (with ${p} for the param), deps…; uses $PARAM_STAGE
+    local name="$1" cmd="$2"
+    shift 2
+    {
+        echo "  $name:"
+        echo "    cmd: $cmd"
+        [ "$name" = "$PARAM_STAGE" ] && printf '    params:\n      - p\n'
+        if [ $# -gt 0 ]; then
+            echo "    deps:"
+            for dep in "$@"; do echo "      - $dep"; done
+        fi
+        echo "    outs:"
+        echo "      - $name"
+    } >> pipeline.yaml
+    echo "$cmd" >> floor.sh
+}
+
+make_chain() { # folder
+    rm -rf "$1" && mkdir -p "$1" && cd "$1"
+    git init -q && write_scripts
+    echo "p: 0" > params.yaml
+    echo "stages:" > pipeline.yaml
+    # The floor reads `p` as the stages do.
+    echo "p=\$(sed -n 's/^p: //p' params.yaml)" > floor.sh
+    PARAM_STAGE="s$MIDDLE"
+    stage s0 "sh gen.sh s0"
+    for i in $(seq 1 "$STAGES"); do
+        tag="$i"
+        [ "$i" = "$MIDDLE" ] && tag="$i \${p}"
+        stage "s$i" "sh step.sh s$((i - 1)) s$i $tag" "s$((i - 1))"
+    done
+    # The floor of a param change: the stages from the one reading `p`.
+    { head -n 1 floor.sh && tail -n "$((STAGES - MIDDLE + 1))" floor.sh; } > floor-param.sh
+    cp pipeline.yaml dvc.yaml
+    git add -A && git commit -qm chain
+}
+
+make_fanout() { # folder
+    rm -rf "$1" && mkdir -p "$1" && cd "$1"
+    git init -q && write_scripts
+    echo "p: 0" > params.yaml
+    echo "stages:" > pipeline.yaml
+    : > floor.sh
+    PARAM_STAGE=none
+    stage gen "sh gen.sh gen"
+    for i in $(seq 1 "$STAGES"); do
+        stage "f$i" "sh step.sh gen f$i $i" gen
+    done
+    git add -A && git commit -qm fan-out
+}
+
+OUT="$ROOT/bench/results/engine-speed-$(date +%F).md"
+{
+    echo "# The engine against the floor ($(date +%F))"
+    echo
+    echo "Machine: $(nproc) cores, $(free -g | awk '/Mem:/ {print $2}') GiB, $(uname -sr);"
+    echo "pipit $("$PIPIT" --version | cut -d' ' -f2), DVC $("$DVC" --version)."
+    echo "Command: bench/engine-speed.sh ${FILESYSTEMS[*]} ($STAGES stages, $FILES files of 10 KiB each)"
+} > "$OUT"
+table() { # title, hyperfine arguments…
+    local title="$1"
+    shift
+    hyperfine -N --runs "$RUNS" --export-markdown /tmp/engine-speed-table.md "$@" >&2
+    { echo; echo "## $title"; echo; cat /tmp/engine-speed-table.md; } >> "$OUT"
+}
+
+for fs in "${FILESYSTEMS[@]}"; do
+    case "$fs" in
+        ext4) BASE="${BENCH_DIR:-/tmp/pipit-engine-bench}" ;;
+        tmpfs) BASE=/dev/shm/pipit-engine-bench ;;
+        *) echo "unknown file system $fs: ext4 or tmpfs" >&2; exit 2 ;;
+    esac
+    CHAIN="$BASE/chain"
+    FAN="$BASE/fanout"
+    make_chain "$CHAIN"
+    clean_chain="rm -rf $CHAIN/.cache $CHAIN/pipeline.lock $CHAIN/s[0-9]*"
+    table "$fs: chain, first repro" \
+        --prepare "$clean_chain" -n "sh floor.sh" "sh -c 'cd $CHAIN && sh floor.sh'" \
+        --prepare "$clean_chain" -n "pipit repro" "sh -c 'cd $CHAIN && $PIPIT repro -q'"
+    # Each run a new value of `p`, so the run cache never has it.
+    next_p="sh -c 'cd $CHAIN && n=\$(cat counter 2>/dev/null || echo 1) && echo \$((n + 1)) > counter && echo p: \$n > params.yaml'"
+    (cd "$CHAIN" && "$PIPIT" repro -q >/dev/null && sh floor.sh)
+    table "$fs: chain, repro after a param change ($((STAGES - MIDDLE + 1)) stages run)" \
+        --prepare "$next_p" -n "sh floor-param.sh" "sh -c 'cd $CHAIN && sh floor-param.sh'" \
+        --prepare "$next_p" -n "pipit repro" "sh -c 'cd $CHAIN && $PIPIT repro -q'"
+    if [ "$fs" = ext4 ]; then
+        (cd "$CHAIN" && "$PIPIT" repro -q >/dev/null)
+        rm -rf "$BASE/dvc" && cp -r "$CHAIN" "$BASE/dvc" && rm -rf "$BASE/dvc/.cache" "$BASE/dvc/pipeline.lock"
+        (cd "$BASE/dvc" && "$DVC" init -q && "$DVC" config core.analytics false && "$DVC" repro -q >/dev/null)
+        table "$fs: chain, no-op repro and status" \
+            -n "pipit repro" "sh -c 'cd $CHAIN && $PIPIT repro -q'" \
+            -n "pipit status" "sh -c 'cd $CHAIN && $PIPIT status'" \
+            -n "dvc repro" "sh -c 'cd $BASE/dvc && $DVC repro -q'" \
+            -n "dvc status" "sh -c 'cd $BASE/dvc && $DVC status -q'"
+    fi
+    make_fanout "$FAN"
+    clean_fan="rm -rf $FAN/.cache $FAN/pipeline.lock $FAN/gen $FAN/f[0-9]*"
+    table "$fs: fan-out, first repro" \
+        --prepare "$clean_fan" -n "sh floor.sh" "sh -c 'cd $FAN && sh floor.sh'" \
+        --prepare "$clean_fan" -n "pipit repro -j 1" "sh -c 'cd $FAN && $PIPIT repro -q -j 1'" \
+        --prepare "$clean_fan" -n "pipit repro -j 2" "sh -c 'cd $FAN && $PIPIT repro -q -j 2'"
+done
+cat "$OUT"

@@ -133,12 +133,14 @@ for fs in "${FILESYSTEMS[@]}"; do
     CHAIN="$BASE/chain"
     FAN="$BASE/fanout"
     make_chain "$CHAIN"
-    clean_chain="rm -rf $CHAIN/.cache $CHAIN/pipeline.lock $CHAIN/s[0-9]*"
+    # Each run starts with nothing left to write back (ext4's writeback of
+    # the run before otherwise lands in the next one).
+    clean_chain="sh -c 'rm -rf $CHAIN/.cache $CHAIN/pipeline.lock $CHAIN/s[0-9]* && sync'"
     table "$fs: chain, first repro" \
         --prepare "$clean_chain" -n "sh floor.sh" "sh -c 'cd $CHAIN && sh floor.sh'" \
         --prepare "$clean_chain" -n "pipit repro" "sh -c 'cd $CHAIN && $PIPIT repro -q'"
     # Each run a new value of `p`, so the run cache never has it.
-    next_p="sh -c 'cd $CHAIN && n=\$(cat counter 2>/dev/null || echo 1) && echo \$((n + 1)) > counter && echo p: \$n > params.yaml'"
+    next_p="sh -c 'cd $CHAIN && n=\$(cat counter 2>/dev/null || echo 1) && echo \$((n + 1)) > counter && echo p: \$n > params.yaml && sync'"
     (cd "$CHAIN" && "$PIPIT" repro -q >/dev/null && sh floor.sh)
     table "$fs: chain, repro after a param change ($((STAGES - MIDDLE + 1)) stages run)" \
         --prepare "$next_p" -n "sh floor-param.sh" "sh -c 'cd $CHAIN && sh floor-param.sh'" \
@@ -154,7 +156,7 @@ for fs in "${FILESYSTEMS[@]}"; do
             -n "dvc status" "sh -c 'cd $BASE/dvc && $DVC status -q'"
     fi
     make_fanout "$FAN"
-    clean_fan="rm -rf $FAN/.cache $FAN/pipeline.lock $FAN/gen $FAN/f[0-9]*"
+    clean_fan="sh -c 'rm -rf $FAN/.cache $FAN/pipeline.lock $FAN/gen $FAN/f[0-9]* && sync'"
     table "$fs: fan-out, first repro" \
         --prepare "$clean_fan" -n "sh floor.sh" "sh -c 'cd $FAN && sh floor.sh'" \
         --prepare "$clean_fan" -n "pipit repro -j 1" "sh -c 'cd $FAN && $PIPIT repro -q -j 1'" \

@@ -16,7 +16,8 @@
 #   fan-out: first `repro -j 1` and `-j 2`, and the floor
 # ext4 runs under $BENCH_DIR (default /tmp/pipit-engine-bench), tmpfs under
 # /dev/shm/pipit-engine-bench. DVC comes from PyPI into a virtualenv under
-# /tmp/pipit-bench. Results go to bench/results/engine-speed-<date>.md.
+# /tmp/pipit-bench. PIPIT=path times that binary instead of building one.
+# Results go to bench/results/engine-speed-<date>.md.
 set -euo pipefail
 ROOT="$(cd "$(dirname "$0")/.." && pwd)"
 STAGES="${STAGES:-50}"
@@ -31,21 +32,23 @@ if [ ! -x "$VENV/bin/dvc" ]; then
     "$VENV/bin/pip" install -q dvc
 fi
 DVC="$VENV/bin/dvc"
-(cd "$ROOT" && cargo build --release -q)
-PIPIT="${CARGO_TARGET_DIR:-$ROOT/target}/release/pipit"
+if [ -z "${PIPIT:-}" ]; then
+    (cd "$ROOT" && cargo build --release -q)
+    PIPIT="${CARGO_TARGET_DIR:-$ROOT/target}/release/pipit"
+fi
 MIDDLE=$((STAGES / 2))
 
 # The two commands every stage runs: `gen.sh OUT` writes FILES files of
-# 10 KiB; `step.sh IN OUT TAG [MARK]` rewrites IN's files into OUT, the
+# 10 KiB, each different (the second field of every line names its file); `step.sh IN OUT TAG [MARK]` rewrites IN's files into OUT, the
 # first field of each line TAG (and the third MARK, which the stages after
 # keep).
 write_scripts() {
     cat > gen.sh <<EOF
 rm -rf "\$1" && mkdir "\$1" && exec awk -v dir="\$1" 'BEGIN {
-    filler = sprintf("%094d", 0)
+    filler = sprintf("%090d", 0)
     for (f = 0; f < $FILES; f++) {
         file = sprintf("%s/%03d", dir, f)
-        for (l = 0; l < 100; l++) printf "%03d %03d %s\n", f, l, filler > file
+        for (l = 0; l < 100; l++) printf "%03d %03d-%03d %s\n", f, f, l, filler > file
         close(file)
     }
 }'

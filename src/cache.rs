@@ -167,6 +167,41 @@ impl Cache {
         Ok(stored)
     }
 
+    /// Stores the file `source`, whose hash is not known yet, and returns its
+    /// hash: the hash of the bytes copied (a small file is read once, hashed
+    /// and written; a large one is copied and the copy hashed). `before` is
+    /// the source's metadata from before: a source whose size or mtime moved
+    /// while it was copied is refused.
+    pub fn store_new(
+        &self,
+        source: &Path,
+        before: &std::fs::Metadata,
+    ) -> Result<(String, Stored), ObjectError> {
+        fs_err::create_dir_all(&self.temporary)?;
+        let temp = TempFile::in_dir(&self.temporary, "new");
+        let hash = if before.len() < crate::hash::PARALLEL_THRESHOLD {
+            let bytes = fs_err::read(source)?;
+            fs_err::write(temp.path(), &bytes)?;
+            crate::hash::hash_bytes(&bytes)
+        } else {
+            self.copy(source, temp.path()).map_err(|e| annotate(e, source))?;
+            hash_file(temp.path())?.0
+        };
+        let after = fs_err::metadata(source)?;
+        if crate::state::stat_key(before)? != crate::state::stat_key(&after)? {
+            return Err(ObjectError::Changed);
+        }
+        match self.existing(&hash)? {
+            None => Ok((hash, Stored::Present)),
+            Some(stored) => match self.finish(temp, &hash) {
+                Ok(()) => Ok((hash, stored)),
+                // Identical files of one out, stored at once: the other won.
+                Err(_) if self.check(&hash).is_ok() => Ok((hash, Stored::Present)),
+                Err(error) => Err(error.into()),
+            },
+        }
+    }
+
     /// Stores `bytes`, whose hash is `hash`, as [`Cache::store_file`] does.
     pub fn store_bytes(&self, bytes: &[u8], hash: &str) -> Result<Stored, ObjectError> {
         let Some(stored) = self.existing(hash)? else {

@@ -10,7 +10,7 @@ use std::path::Path;
 use serde::{Deserialize, Serialize};
 
 /// Files at least this large are memory-mapped and hashed with several threads.
-const PARALLEL_THRESHOLD: u64 = 1 << 20;
+pub const PARALLEL_THRESHOLD: u64 = 1 << 20;
 
 /// Returns the BLAKE3 hex of a file's contents and its size.
 pub fn hash_file(path: &Path) -> std::io::Result<(String, u64)> {

@@ -4,8 +4,9 @@
 //! A file whose mtime is within two seconds of the moment it was hashed may still
 //! be being written (or be rewritten with the same size in the same second): it
 //! is not remembered, and is hashed again next time, unless pipit itself has
-//! just copied it into the cache and found the copy to have that hash (a
-//! stage's out, which the next stage reads as a dep): [`StatCache::confirm`].
+//! just copied it into the cache, hashing what it copied, and found the file
+//! unchanged meanwhile (a stage's out, which the next stage reads as a dep):
+//! [`StatCache::learn`].
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
@@ -45,9 +46,12 @@ pub struct FileInfo {
 pub struct StatCache {
     path: PathBuf,
     entries: Mutex<HashMap<PathBuf, Entry>>,
-    /// Files hashed too soon after they were written, until confirmed.
-    young: Mutex<HashMap<PathBuf, Entry>>,
     dirty: Mutex<bool>,
+}
+
+/// What tells one state of a file from another: (inode, size, mtime).
+pub fn stat_key(metadata: &std::fs::Metadata) -> std::io::Result<(u64, u64, i128)> {
+    Ok((inode(metadata), metadata.len(), nanos(metadata.modified()?)))
 }
 
 fn nanos(time: SystemTime) -> i128 {
@@ -62,12 +66,7 @@ impl StatCache {
             .and_then(|bytes| serde_json::from_slice::<Vec<(PathBuf, Entry)>>(&bytes).ok())
             .map(|list| list.into_iter().collect())
             .unwrap_or_default();
-        Self {
-            path: path.to_path_buf(),
-            entries: Mutex::new(entries),
-            young: Mutex::default(),
-            dirty: Mutex::new(false),
-        }
+        Self { path: path.to_path_buf(), entries: Mutex::new(entries), dirty: Mutex::new(false) }
     }
 
     /// Returns the hash, size and executable bit of the file at `path`, reading
@@ -83,21 +82,26 @@ impl StatCache {
             return Ok(FileInfo { hash: entry.hash, size, exec });
         }
         let (hash, size) = hash_file(path)?;
-        let entry = Entry { inode, size, mtime, hash: hash.clone() };
         if nanos(SystemTime::now()) - mtime > UNSTABLE_NANOS {
-            self.remember(path.to_path_buf(), entry);
-        } else if let Ok(mut young) = self.young.lock() {
-            young.insert(path.to_path_buf(), entry);
+            self.remember(path.to_path_buf(), Entry { inode, size, mtime, hash: hash.clone() });
         }
         Ok(FileInfo { hash, size, exec })
     }
 
-    /// Remembers the hash of `path`, written just now, as it was when
-    /// [`StatCache::file`] hashed it: its copy in the cache was found to have
-    /// that hash, and its stage has ended.
-    pub fn confirm(&self, path: &Path) {
-        if let Some(entry) = self.young.lock().ok().and_then(|mut young| young.remove(path)) {
-            self.remember(path.to_path_buf(), entry);
+    /// The hash of `path` if it is known for the state `metadata` describes.
+    pub fn known(&self, path: &Path, metadata: &std::fs::Metadata) -> Option<String> {
+        let (inode, size, mtime) = stat_key(metadata).ok()?;
+        let entries = self.entries.lock().ok()?;
+        let entry = entries.get(path)?;
+        ((entry.inode, entry.size, entry.mtime) == (inode, size, mtime)).then(|| entry.hash.clone())
+    }
+
+    /// Remembers that `path`, in the state `metadata` describes, has `hash`,
+    /// however recently it was written: pipit hashed the bytes it copied
+    /// from it into the cache and found it in that same state afterwards.
+    pub fn learn(&self, path: &Path, metadata: &std::fs::Metadata, hash: &str) {
+        if let Ok((inode, size, mtime)) = stat_key(metadata) {
+            self.remember(path.to_path_buf(), Entry { inode, size, mtime, hash: hash.to_owned() });
         }
     }
 
@@ -148,20 +152,20 @@ mod tests {
     }
 
     #[test]
-    fn a_file_written_just_now_is_not_trusted_until_confirmed() {
+    fn a_file_written_just_now_is_not_trusted_unless_learnt() {
         let dir = tempfile::tempdir().unwrap();
         let file = dir.path().join("fresh");
         fs_err::write(&file, "x").unwrap();
         let cache = StatCache::load(&dir.path().join("state"));
         cache.file(&file).unwrap();
         assert!(cache.entries.lock().unwrap().is_empty());
-        cache.confirm(&file);
-        assert_eq!(
-            cache.entries.lock().unwrap()[&file].hash,
-            blake3::hash(b"x").to_hex().to_string()
-        );
+        let metadata = fs_err::metadata(&file).unwrap();
+        cache.learn(&file, &metadata, "learnt");
+        assert_eq!(cache.known(&file, &metadata).as_deref(), Some("learnt"));
+        assert_eq!(cache.file(&file).unwrap().hash, "learnt");
         // Changed since: hashed again.
         fs_err::write(&file, "yz").unwrap();
+        assert_eq!(cache.known(&file, &fs_err::metadata(&file).unwrap()), None);
         assert_eq!(cache.file(&file).unwrap().hash, blake3::hash(b"yz").to_hex().to_string());
     }
 }

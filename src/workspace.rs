@@ -11,7 +11,7 @@ use crate::containment::{self, PathError, check_relative};
 use crate::fsutil::TempFile;
 use crate::hash::{Manifest, ManifestEntry, short};
 use crate::lockfile::LockedPath;
-use crate::state::StatCache;
+use crate::state::{FileInfo, StatCache};
 
 /// The folder that holds the cache, the stat cache and the journal.
 pub const DOT_CACHE: &str = ".cache";
@@ -119,6 +119,19 @@ impl Workspace {
     /// followed: a link to a file counts as that file's contents, so that a
     /// changed target changes the directory's hash.
     pub fn manifest(&self, dir: &Path) -> std::io::Result<Manifest> {
+        let entries: std::io::Result<Vec<ManifestEntry>> = self
+            .files_under(dir)?
+            .par_iter()
+            .map(|file| {
+                let info = self.state.file(file)?;
+                Ok(manifest_entry(dir, file, info))
+            })
+            .collect();
+        Ok(Manifest::new(entries?))
+    }
+
+    /// Every file under `dir`, links followed, sorted by name.
+    fn files_under(&self, dir: &Path) -> std::io::Result<Vec<PathBuf>> {
         let mut files = Vec::new();
         for entry in walkdir::WalkDir::new(dir).follow_links(true).sort_by_file_name() {
             let entry = entry.map_err(|e| walk_error(e, dir, &self.root))?;
@@ -126,40 +139,28 @@ impl Workspace {
                 files.push(entry.into_path());
             }
         }
-        let entries: std::io::Result<Vec<ManifestEntry>> = files
-            .par_iter()
-            .map(|file| {
-                let info = self.state.file(file)?;
-                let relative = file.strip_prefix(dir).unwrap_or(file);
-                let path = relative.to_string_lossy().replace('\\', "/");
-                Ok(ManifestEntry { path, hash: info.hash, size: info.size, exec: info.exec })
-            })
-            .collect();
-        Ok(Manifest::new(entries?))
+        Ok(files)
     }
 
-    /// Hashes the out at `path` and stores it in the cache (its manifest too,
-    /// for a directory); `None` when it does not exist.
+    /// Stores the out at `path` in the cache (its manifest too, for a
+    /// directory) and returns its lock entry; `None` when it does not exist.
+    /// Each file is read once, hashed as it is copied, unless the stat cache
+    /// knows its hash; the stat cache then knows it, so the stage that reads
+    /// the out next does not hash it again.
     pub fn commit(&self, path: &Path, name: &str) -> Result<Option<Committed>, CheckoutError> {
-        let store = |file: &Path, hash: &str| match self.cache.store_file(file, hash) {
-            Ok(Stored::Healed) => Ok(Some(hash.to_owned())),
-            Ok(_) => Ok(None),
-            Err(error) => Err(CheckoutError::of_object(name, error)),
-        };
         if path.is_dir() {
-            let manifest = self.manifest(path)?;
-            // One store per distinct object: identical files (empty
-            // `__init__.py`s) must not race to create the same object.
-            let mut distinct: Vec<&ManifestEntry> = manifest.files.iter().collect();
-            distinct.sort_by(|a, b| a.hash.cmp(&b.hash));
-            distinct.dedup_by(|a, b| a.hash == b.hash);
-            let healed: Result<Vec<Option<String>>, CheckoutError> =
-                distinct.par_iter().map(|file| store(&path.join(&file.path), &file.hash)).collect();
-            let mut healed: Vec<String> = healed?.into_iter().flatten().collect();
-            // Each file's copy in the cache has the hash it was read with.
-            for file in &manifest.files {
-                self.state.confirm(&path.join(&file.path));
-            }
+            let stored: Result<Vec<(ManifestEntry, bool)>, CheckoutError> = self
+                .files_under(path)?
+                .par_iter()
+                .map(|file| {
+                    let (info, healed) = self.store_one(file, name)?;
+                    Ok((manifest_entry(path, file, info), healed))
+                })
+                .collect();
+            let stored = stored?;
+            let mut healed: Vec<String> =
+                stored.iter().filter(|(_, healed)| *healed).map(|(e, _)| e.hash.clone()).collect();
+            let manifest = Manifest::new(stored.into_iter().map(|(entry, _)| entry).collect());
             let hash = manifest.hash();
             match self.cache.store_bytes(&manifest.to_bytes(), &hash) {
                 Ok(Stored::Healed) => healed.push(hash.clone()),
@@ -174,12 +175,33 @@ impl Workspace {
             };
             return Ok(Some(Committed { locked, healed }));
         }
-        let Some(locked) = self.digest(path, name)? else {
-            return Ok(None);
-        };
-        let healed = store(path, &locked.hash)?.into_iter().collect();
-        self.state.confirm(path);
+        match fs_err::metadata(path) {
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+            Err(e) => return Err(e.into()),
+            Ok(_) => {}
+        }
+        let (info, healed) = self.store_one(path, name)?;
+        let healed = if healed { vec![info.hash.clone()] } else { Vec::new() };
+        let locked =
+            LockedPath { path: name.into(), hash: info.hash, size: info.size, nfiles: None };
         Ok(Some(Committed { locked, healed }))
+    }
+
+    /// Stores one file of the out `name` and returns what the stat cache
+    /// knows of it, and whether a corrupted object was replaced.
+    fn store_one(&self, file: &Path, name: &str) -> Result<(FileInfo, bool), CheckoutError> {
+        let metadata = fs_err::metadata(file)?;
+        let failed = |error| CheckoutError::of_object(name, error);
+        let (hash, stored) = match self.state.known(file, &metadata) {
+            Some(hash) => {
+                let stored = self.cache.store_file(file, &hash).map_err(failed)?;
+                (hash, stored)
+            }
+            None => self.cache.store_new(file, &metadata).map_err(failed)?,
+        };
+        self.state.learn(file, &metadata, &hash);
+        let exec = crate::platform::is_executable(&metadata);
+        Ok((FileInfo { hash, size: metadata.len(), exec }, stored == Stored::Healed))
     }
 
     /// Returns true when every object `locked` needs is present (a directory's
@@ -278,4 +300,11 @@ fn walk_error(error: walkdir::Error, dir: &Path, root: &Path) -> std::io::Error 
         }
     };
     std::io::Error::other(format!("`{path}` {reason}"))
+}
+
+/// The manifest entry of `file`, inside `dir`.
+fn manifest_entry(dir: &Path, file: &Path, info: FileInfo) -> ManifestEntry {
+    let relative = file.strip_prefix(dir).unwrap_or(file);
+    let path = relative.to_string_lossy().replace('\\', "/");
+    ManifestEntry { path, hash: info.hash, size: info.size, exec: info.exec }
 }

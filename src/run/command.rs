@@ -1,7 +1,9 @@
 //! Running a stage's commands: `sh -c` in its working directory, with the pipit
 //! binary's folder first on PATH, output kept in `.cache/logs/` and handed on
 //! line by line (see [`super::output`]); never outliving pipit (see
-//! [`crate::platform::run_guarded`]).
+//! [`crate::platform::run_guarded`]). A command that is one plain program
+//! with plain arguments (nothing a shell would interpret) is started
+//! directly, as `sh -c` would end up doing, without the shell in between.
 
 use std::ffi::OsStr;
 use std::io::{Read, Seek, SeekFrom};
@@ -45,17 +47,27 @@ pub fn run(
     crate::cache::remove_path(&records)?;
     let mut failure = None;
     for command in commands {
-        let mut child = Command::new("sh");
-        child
-            .arg("-c")
-            .arg(command)
-            .current_dir(dir)
-            .env("PATH", search_path)
-            .env(crate::runs::RECORDS_ENV, &records)
-            .stdin(Stdio::null())
-            .stdout(stdout.try_clone()?)
-            .stderr(stderr.try_clone()?);
-        let status = crate::platform::run_guarded(&mut child).map_err(|e| {
+        let start = |program: &str, args: &[&str]| -> std::io::Result<_> {
+            let mut child = Command::new(program);
+            child
+                .args(args)
+                .current_dir(dir)
+                .env("PATH", search_path)
+                .env(crate::runs::RECORDS_ENV, &records)
+                .stdin(Stdio::null())
+                .stdout(stdout.try_clone()?)
+                .stderr(stderr.try_clone()?);
+            crate::platform::run_guarded(&mut child)
+        };
+        let direct = match plain_words(command).as_deref() {
+            // Not found: the shell says so, as it would have.
+            Some([program, args @ ..]) => match start(program, args) {
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => None,
+                started => Some(started),
+            },
+            _ => None,
+        };
+        let status = direct.unwrap_or_else(|| start("sh", &["-c", command])).map_err(|e| {
             std::io::Error::new(e.kind(), format!("cannot start `sh` in `{}`: {e}", dir.display()))
         })?;
         if !status.success() {
@@ -74,6 +86,28 @@ pub fn run(
             Err(CommandFailure { command, code, stderr_tail: tail(&err_log)? })
         }
     })
+}
+
+/// Words a shell gives a meaning of its own when they start a command.
+const SHELL_WORDS: &[&str] = &[
+    "!", "{", "}", "[", ".", ":", "alias", "bg", "break", "case", "cd", "command", "continue",
+    "do", "done", "echo", "elif", "else", "esac", "eval", "exec", "exit", "export", "false", "fc",
+    "fg", "fi", "for", "getopts", "hash", "if", "in", "jobs", "kill", "local", "printf", "pwd",
+    "read", "readonly", "return", "set", "shift", "source", "test", "then", "times", "trap",
+    "true", "type", "ulimit", "umask", "unalias", "unset", "until", "wait", "while",
+];
+
+/// The words of `command` when it is one program with arguments that a shell
+/// would pass on as they are: no quotes, variables, globs, redirections,
+/// operators, comments, assignments or builtins.
+fn plain_words(command: &str) -> Option<Vec<&str>> {
+    let plain = |c: char| c.is_ascii_alphanumeric() || " \t-_./,:+=@%".contains(c);
+    if !command.chars().all(plain) {
+        return None;
+    }
+    let words: Vec<&str> = command.split_ascii_whitespace().collect();
+    let program = *words.first()?;
+    (!program.contains('=') && !SHELL_WORDS.contains(&program)).then_some(words)
 }
 
 /// Returns the write end of a pipe for the commands, its other end copied to
@@ -106,4 +140,34 @@ fn tail(path: &Path) -> std::io::Result<Vec<String>> {
     let text = String::from_utf8_lossy(&bytes);
     let lines: Vec<&str> = text.lines().collect();
     Ok(lines[lines.len().saturating_sub(TAIL_LINES)..].iter().map(|l| (*l).to_owned()).collect())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::plain_words;
+
+    #[test]
+    fn only_a_plain_program_with_plain_arguments_skips_the_shell() {
+        assert_eq!(
+            plain_words("python train.py --lr=0.1 data/in.csv"),
+            Some(vec!["python", "train.py", "--lr=0.1", "data/in.csv"])
+        );
+        assert_eq!(plain_words("  sh step.sh s1\ts2  "), Some(vec!["sh", "step.sh", "s1", "s2"]));
+        for shell in [
+            "cat a > b",
+            "a && b",
+            "echo hi",
+            "cd sub",
+            "LR=1 python x.py",
+            "python 'a b'",
+            "ls *.csv",
+            "echo $HOME",
+            "run # comment",
+            "a\nb",
+            "cp ~/x .",
+            "",
+        ] {
+            assert_eq!(plain_words(shell), None, "{shell:?}");
+        }
+    }
 }

@@ -533,3 +533,28 @@ fn after_a_failure_every_stage_is_named_and_only_those_that_would_run_are_not_ru
     }
     assert!(!run.stdout.contains("not run    b"), "{run}");
 }
+
+#[test]
+fn a_plain_command_runs_without_a_shell_and_a_missing_program_fails_as_in_one() {
+    let pipeline = "stages:
+  plain:
+    cmd: cp data.txt copy.txt
+    deps:
+      - data.txt
+    outs:
+      - copy.txt
+  missing:
+    cmd: no-such-program-pipit copy.txt
+    deps:
+      - copy.txt
+    outs:
+      - never.txt
+";
+    let repo = Repo::with_pipeline(pipeline, "");
+    repo.write("data.txt", "hello\n");
+    let run = repo.pipit(["repro"]);
+    assert_eq!(run.code, 1, "{run}");
+    assert_eq!(repo.read("copy.txt"), "hello\n");
+    assert!(run.stdout.contains("no-such-program-pipit: not found"), "{run}");
+    assert!(run.stdout.contains("exited with code 127"), "{run}");
+}

@@ -26,6 +26,9 @@ pub struct Cache {
     /// file system without them costs no failed attempt (a file created and
     /// deleted) per file after that.
     reflinks: std::sync::Arc<std::sync::atomic::AtomicU8>,
+    /// Folders this process has made or found (`.tmp/`, the objects' `ab/`):
+    /// not asked for again for every file.
+    folders: std::sync::Arc<std::sync::Mutex<std::collections::HashSet<PathBuf>>>,
 }
 
 /// [`Cache::reflinks`] before the first copy.
@@ -80,7 +83,12 @@ impl Cache {
         let objects = dot_cache.join("objects");
         // Inside `objects/`, so that a rename into place never crosses file
         // systems, even when `objects/` is a link to another disk.
-        Self { temporary: objects.join(".tmp"), objects, reflinks: Default::default() }
+        Self {
+            temporary: objects.join(".tmp"),
+            objects,
+            reflinks: Default::default(),
+            folders: Default::default(),
+        }
     }
 
     /// Copies `from` to the new file `to`: a reflink where the file system
@@ -177,8 +185,7 @@ impl Cache {
         source: &Path,
         before: &std::fs::Metadata,
     ) -> Result<(String, Stored), ObjectError> {
-        fs_err::create_dir_all(&self.temporary)?;
-        let temp = TempFile::in_dir(&self.temporary, "new");
+        let temp = self.temporary("new")?;
         let hash = if before.len() < crate::hash::PARALLEL_THRESHOLD {
             let bytes = fs_err::read(source)?;
             fs_err::write(temp.path(), &bytes)?;
@@ -246,13 +253,28 @@ impl Cache {
     }
 
     fn temporary(&self, hash: &str) -> std::io::Result<TempFile> {
-        fs_err::create_dir_all(&self.temporary)?;
+        self.make_folder(&self.temporary)?;
         Ok(TempFile::in_dir(&self.temporary, hash))
+    }
+
+    /// Makes `folder` (and those above it) unless this process already has
+    /// (nothing removes one meanwhile: `gc` holds the repository's lock).
+    fn make_folder(&self, folder: &Path) -> std::io::Result<()> {
+        let known = |folders: &std::collections::HashSet<PathBuf>| folders.contains(folder);
+        if self.folders.lock().is_ok_and(|folders| known(&folders)) {
+            return Ok(());
+        }
+        fs_err::create_dir_all(folder)?;
+        if let Ok(mut folders) = self.folders.lock() {
+            folders.insert(folder.to_path_buf());
+        }
+        Ok(())
     }
 
     fn finish(&self, temp: TempFile, hash: &str) -> std::io::Result<()> {
         let target = self.object_path(hash);
-        fs_err::create_dir_all(target.parent().unwrap_or(&self.objects))?;
+        let folder = target.parent().unwrap_or(&self.objects).to_path_buf();
+        self.make_folder(&folder)?;
         crate::platform::set_mode(temp.path(), 0o444)?;
         temp.persist(&target)
     }

@@ -26,6 +26,18 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
     Ok(())
 }
 
+/// Replaces `path` with `bytes` atomically, as [`write_atomic`] does, but
+/// without waiting for the disk: for a cache's entries, which a reader that
+/// finds one empty or unreadable (after a power cut) treats as absent. A
+/// crash of pipit itself (kill -9) still leaves the old file or the new one.
+pub fn write_replacing(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    let dir = path.parent().unwrap_or(Path::new("."));
+    fs_err::create_dir_all(dir)?;
+    let temp = TempFile::beside(path);
+    fs_err::write(temp.path(), bytes)?;
+    temp.persist(path)
+}
+
 /// Returns a hidden temporary name beside `path` (`.name.PID-N.tmp`), to write
 /// to and then rename over `path`; on the same file system, so the rename is
 /// atomic. Unique within this process, so that two threads writing the same

@@ -11,7 +11,7 @@ use std::time::{SystemTime, UNIX_EPOCH};
 
 use serde::{Deserialize, Serialize};
 
-use crate::fsutil::write_atomic;
+use crate::fsutil::write_replacing;
 use crate::hash::hash_bytes;
 use crate::lockfile::LockedPath;
 use crate::pipeline::Stage;
@@ -79,7 +79,7 @@ impl RunCache {
         let safe = crate::hash::is_hash(key)
             && record.outs.iter().all(|o| crate::containment::check_relative(&o.path).is_ok());
         if safe {
-            write_atomic(&self.path(key), bytes)?;
+            write_replacing(&self.path(key), bytes)?;
         }
         Ok(safe)
     }
@@ -93,7 +93,8 @@ impl RunCache {
     pub fn put(&self, key: &str, stage: &str, outs: Vec<LockedPath>) -> std::io::Result<()> {
         let created = SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_nanos());
         let record = RunRecord { stage: stage.into(), created, outs };
-        write_atomic(&self.path(key), &serde_json::to_vec_pretty(&record).unwrap_or_default())
+        // A cache: an entry lost or emptied by a power cut is a miss.
+        write_replacing(&self.path(key), &serde_json::to_vec_pretty(&record).unwrap_or_default())
     }
 
     /// Returns every remembered run with its key.

@@ -31,6 +31,25 @@ pub struct Workspace {
     pub state: StatCache,
     /// How outs are placed from the cache.
     pub link: LinkMode,
+    /// Directories' digests already computed (see [`Workspace::remember_digests`]),
+    /// each with the [`Workspace::changing`] count it was computed at;
+    /// `None`: every digest is computed afresh.
+    digests: Option<std::sync::Mutex<std::collections::HashMap<PathBuf, (u64, LockedPath)>>>,
+    /// How many times something began or ended changing the workspace.
+    changes: std::sync::atomic::AtomicU64,
+    /// How many changes are under way.
+    changing: std::sync::atomic::AtomicUsize,
+}
+
+/// Something changing the workspace (a stage's run); see [`Workspace::changing`].
+pub struct Changing<'w>(&'w Workspace);
+
+impl Drop for Changing<'_> {
+    fn drop(&mut self) {
+        use std::sync::atomic::Ordering::SeqCst;
+        self.0.changes.fetch_add(1, SeqCst);
+        self.0.changing.fetch_sub(1, SeqCst);
+    }
 }
 
 /// Why an out could not be placed from the cache.
@@ -85,7 +104,37 @@ impl Workspace {
             state: StatCache::load(&dot_cache.join("state")),
             dot_cache,
             link: LinkMode::default(),
+            digests: None,
+            changes: Default::default(),
+            changing: Default::default(),
         }
+    }
+
+    /// Remembers each directory's digest until something changes the
+    /// workspace: a directory that is one stage's out and the next one's dep
+    /// is walked once (`status`, a `repro` with nothing to run). Whatever
+    /// changes files (a stage that runs, is restored or is placed) must hold
+    /// a [`Workspace::changing`] guard while it does.
+    pub fn remember_digests(mut self) -> Self {
+        self.digests = Some(Default::default());
+        self
+    }
+
+    /// Marks the workspace as changing until the guard is dropped: the
+    /// digests remembered so far are forgotten, and none is remembered
+    /// meanwhile.
+    pub fn changing(&self) -> Changing<'_> {
+        use std::sync::atomic::Ordering::SeqCst;
+        self.changing.fetch_add(1, SeqCst);
+        self.changes.fetch_add(1, SeqCst);
+        Changing(self)
+    }
+
+    /// The change count when nothing is changing the workspace.
+    fn settled(&self) -> Option<u64> {
+        use std::sync::atomic::Ordering::SeqCst;
+        let changes = self.changes.load(SeqCst);
+        (self.changing.load(SeqCst) == 0).then_some(changes)
     }
 
     /// Returns the hash of the file or directory at `path` (shown as `name`), or
@@ -95,13 +144,29 @@ impl Workspace {
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
             Err(e) => Err(e),
             Ok(meta) if meta.is_dir() => {
+                let before = self.settled();
+                if let (Some(now), Some(memo)) = (before, &self.digests)
+                    && let Ok(memo) = memo.lock()
+                    && let Some((at, known)) = memo.get(path)
+                    && *at == now
+                {
+                    return Ok(Some(LockedPath { path: name.into(), ..known.clone() }));
+                }
                 let manifest = self.manifest(path)?;
-                Ok(Some(LockedPath {
+                let locked = LockedPath {
                     path: name.into(),
                     hash: manifest.hash(),
                     size: manifest.size(),
                     nfiles: Some(manifest.files.len() as u64),
-                }))
+                };
+                // Only what nothing changed while it was read.
+                if let (Some(at), Some(memo)) = (before, &self.digests)
+                    && self.settled() == Some(at)
+                    && let Ok(mut memo) = memo.lock()
+                {
+                    memo.insert(path.to_path_buf(), (at, locked.clone()));
+                }
+                Ok(Some(locked))
             }
             Ok(_) => {
                 let info = self.state.file(path)?;
@@ -119,9 +184,12 @@ impl Workspace {
     /// followed: a link to a file counts as that file's contents, so that a
     /// changed target changes the directory's hash.
     pub fn manifest(&self, dir: &Path) -> std::io::Result<Manifest> {
+        // Stat calls are quick: a few dozen to a task, or the threads spend
+        // their time handing work around.
         let entries: std::io::Result<Vec<ManifestEntry>> = self
             .files_under(dir)?
             .par_iter()
+            .with_min_len(32)
             .map(|file| {
                 let info = self.state.file(file)?;
                 Ok(manifest_entry(dir, file, info))
@@ -307,4 +375,34 @@ fn manifest_entry(dir: &Path, file: &Path, info: FileInfo) -> ManifestEntry {
     let relative = file.strip_prefix(dir).unwrap_or(file);
     let path = relative.to_string_lossy().replace('\\', "/");
     ManifestEntry { path, hash: info.hash, size: info.size, exec: info.exec }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_remembered_digest_is_forgotten_once_something_changes_the_workspace() {
+        let dir = tempfile::tempdir().unwrap();
+        let data = dir.path().join("data");
+        fs_err::create_dir_all(&data).unwrap();
+        fs_err::write(data.join("a.csv"), "1\n").unwrap();
+        let workspace = Workspace::open(dir.path()).remember_digests();
+        let first = workspace.digest(&data, "data").unwrap().unwrap();
+        {
+            let _changing = workspace.changing();
+            fs_err::write(data.join("a.csv"), "2\n").unwrap();
+            // Nothing is remembered while a change is under way.
+            let during = workspace.digest(&data, "data").unwrap().unwrap();
+            assert_ne!(during.hash, first.hash);
+        }
+        let after = workspace.digest(&data, "data").unwrap().unwrap();
+        assert_ne!(after.hash, first.hash);
+        assert_eq!(workspace.digest(&data, "other").unwrap().unwrap().path, "other");
+        // Without remembering, every digest reads the files again.
+        let plain = Workspace::open(dir.path());
+        let before = plain.digest(&data, "data").unwrap().unwrap();
+        fs_err::write(data.join("b.csv"), "3\n").unwrap();
+        assert_ne!(plain.digest(&data, "data").unwrap().unwrap().hash, before.hash);
+    }
 }

@@ -88,7 +88,8 @@ pub fn run(args: ReproArgs, printer: &Printer) -> anyhow::Result<Outcome> {
     let Some(selected) = loaded.select(&args.targets, selection, printer) else {
         return Ok(Outcome::Invalid);
     };
-    let files = Arc::new(workspace::open_files(&loaded.pipeline.root)?);
+    // Stages that change files say so (see `Workspace::changing`).
+    let files = Arc::new(workspace::open_files(&loaded.pipeline.root)?.remember_digests());
     let options = Options {
         force: args.force,
         no_run_cache: args.no_run_cache,

@@ -35,7 +35,7 @@ pub fn run(args: StatusArgs, printer: &Printer) -> anyhow::Result<Outcome> {
     let Some(selected) = loaded.select(&args.targets, Selection::Upstream, printer) else {
         return Ok(Outcome::Invalid);
     };
-    let files = Files::open(&loaded.pipeline.root);
+    let files = Files::open(&loaded.pipeline.root).remember_digests();
     let lock = LockFile::read(&files.root, &files.dot_cache)?;
     let mut changed: BTreeMap<usize, (String, Vec<Reason>)> = BTreeMap::new();
     let order = loaded.dag.topological_order();

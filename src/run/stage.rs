@@ -65,6 +65,8 @@ fn attempt(context: &Context, stage: &Stage, journal: &Mutex<()>) -> std::io::Re
     if reasons.is_empty() && !forced {
         return Ok(Outcome::UpToDate);
     }
+    // From here the stage may change files: no digest is remembered across it.
+    let _changing = workspace.changing();
     if let (Some(remote), Some(locked)) = (&context.on_remote, locked)
         && !forced
         && reasons.iter().all(|r| matches!(r, Reason::OutMissing { .. }))

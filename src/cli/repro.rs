@@ -122,7 +122,10 @@ pub fn run(args: ReproArgs, printer: &Printer) -> anyhow::Result<Outcome> {
             return Ok(Outcome::Failure);
         }
     };
-    remove_leftovers(&loaded.pipeline, &files, took_over.get(), printer)?;
+    {
+        let _changing = files.changing();
+        remove_leftovers(&loaded.pipeline, &files, took_over.get(), printer)?;
+    }
     let shown = Shown {
         logs: args.output_logs.unwrap_or(if args.quiet {
             OutputLogs::ErrorsOnly
@@ -136,7 +139,19 @@ pub fn run(args: ReproArgs, printer: &Printer) -> anyhow::Result<Outcome> {
     let (shown, copy) = (Arc::clone(&progress), *printer);
     let finished = Arc::new(std::sync::Mutex::new(Vec::new()));
     let kept = Arc::clone(&finished);
+    // The revision as the run found it (the run itself rewrites tracked
+    // outs), asked of git beside the run when its first stage starts (a run
+    // with nothing to do asks nothing).
+    let head: Arc<std::sync::Mutex<Option<GitHead>>> = Arc::default();
+    let (asked, root) = (Arc::clone(&head), loaded.pipeline.root.clone());
     let on_event: Arc<dyn Fn(Event) + Send + Sync> = Arc::new(move |event| {
+        if let Event::Started { .. } = &event
+            && let Ok(mut head) = asked.lock()
+            && head.is_none()
+        {
+            let root = root.clone();
+            *head = Some(std::thread::spawn(move || pipit::git::head(&root)));
+        }
         if let Event::Finished { stage, outcome, seconds } = &event {
             let run = StageRun {
                 name: stage.clone(),
@@ -148,12 +163,6 @@ pub fn run(args: ReproArgs, printer: &Printer) -> anyhow::Result<Outcome> {
         shown.event(&copy, event)
     });
     let (started_at, started) = (pipit::runs::now(), Instant::now());
-    // The revision as the run found it (the run itself rewrites tracked
-    // outs), asked of git beside the run rather than before it.
-    let head = {
-        let root = loaded.pipeline.root.clone();
-        std::thread::spawn(move || pipit::git::head(&root))
-    };
     let remote = if args.pull || args.push {
         Some(super::transfer::open_remote(&files.root, args.remote.as_deref())?)
     } else {
@@ -163,7 +172,10 @@ pub fn run(args: ReproArgs, printer: &Printer) -> anyhow::Result<Outcome> {
         (Some(remote), true) => Some(pull_runs(remote, &files, printer)?),
         _ => None,
     };
-    place_tracked(&loaded, &selected, &files, on_remote.as_ref())?;
+    {
+        let _changing = files.changing();
+        place_tracked(&loaded, &selected, &files, on_remote.as_ref())?;
+    }
     let summary = match run::repro(
         &loaded.pipeline,
         &loaded.dag,
@@ -192,6 +204,7 @@ pub fn run(args: ReproArgs, printer: &Printer) -> anyhow::Result<Outcome> {
     let seconds = started.elapsed().as_secs_f64();
     // The history is a record of the run, not part of it: a failure to
     // write it is said, and the run's outcome stands.
+    let head = head.lock().ok().and_then(|mut head| head.take());
     if let Err(error) =
         record_run(&loaded.pipeline, &files.dot_cache, (started_at, head, seconds), stages, printer)
     {
@@ -415,12 +428,15 @@ fn outcome_word(outcome: &run::Outcome) -> &'static str {
     }
 }
 
+/// The git commit and dirty flag, being asked of git on a thread.
+type GitHead = std::thread::JoinHandle<Option<(String, bool)>>;
+
 /// Appends the run to the runs history when it ran a stage (its record, and
 /// the records the stages' commands wrote, as its trials).
 fn record_run(
     pipeline: &pipit::pipeline::Pipeline,
     dot_cache: &std::path::Path,
-    (time, head, seconds): (String, std::thread::JoinHandle<Option<(String, bool)>>, f64),
+    (time, head, seconds): (String, Option<GitHead>, f64),
     mut stages: Vec<StageRun>,
     printer: &Printer,
 ) -> anyhow::Result<()> {
@@ -434,8 +450,12 @@ fn record_run(
         return Ok(());
     }
     stages.retain(|s| s.outcome != "up to date");
-    // Waited for only when there is something to record.
-    let head = head.join().ok().flatten();
+    // Waited for only when there is something to record; asked now when no
+    // stage started (one failed before its command).
+    let head = match head {
+        Some(asked) => asked.join().ok().flatten(),
+        None => pipit::git::head(&pipeline.root),
+    };
     let mut record = Record::of_repro(pipeline, (time, head), seconds, stages);
     record.name = std::env::var(super::exp::EXP_NAME_ENV).ok().filter(|n| !n.is_empty());
     let mut records = vec![record];

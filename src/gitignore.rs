@@ -1,6 +1,7 @@
 //! Keeping cached outputs and `.cache/` out of git: pipit adds them to the
 //! repository's `.gitignore` so that nobody commits data by mistake.
 
+use std::collections::HashSet;
 use std::path::Path;
 
 use crate::fsutil::write_atomic;
@@ -16,21 +17,22 @@ pub fn ensure_ignored(root: &Path, entries: &[String]) -> std::io::Result<()> {
         Err(e) => return Err(e),
     };
     let present: Vec<&str> = text.lines().map(str::trim).collect();
+    let bare = |line: &'_ str| line.trim_start_matches('/').trim_end_matches('/').to_owned();
+    let listed: HashSet<String> = present.iter().map(|p| bare(p)).collect();
+    // Folders listed from the root (`/data` ignores `data/churn/raw.csv`).
+    let folders: HashSet<String> = present
+        .iter()
+        .filter(|p| p.starts_with('/') && !p.contains(['*', '?', '[', '!']))
+        .map(|p| bare(p))
+        .filter(|p| !p.is_empty())
+        .collect();
     let missing: Vec<String> = entries
         .iter()
         .map(|e| format!("/{}", e.trim_start_matches('/')))
         .filter(|line| {
-            let bare = line.trim_start_matches('/').trim_end_matches('/');
-            !present.iter().any(|p| {
-                let listed = p.trim_start_matches('/').trim_end_matches('/');
-                // The same path, or a folder above it listed from the root
-                // (`/data` ignores `data/churn/raw.csv`).
-                listed == bare
-                    || (p.starts_with('/')
-                        && !listed.is_empty()
-                        && !listed.contains(['*', '?', '[', '!'])
-                        && bare.starts_with(&format!("{listed}/")))
-            })
+            let path = bare(line);
+            let mut above = path.match_indices('/').map(|(i, _)| &path[..i]);
+            !listed.contains(&path) && !above.any(|folder| folders.contains(folder))
         })
         .collect();
     if missing.is_empty() {

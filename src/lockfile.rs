@@ -108,6 +108,17 @@ impl LockFile {
         Ok(lock)
     }
 
+    /// Applies the journal under `dot_cache` (the stages completed since
+    /// this lock was read); returns how many records it held.
+    pub fn apply_journal(&mut self, dot_cache: &Path) -> Result<usize, LockError> {
+        let records = read_journal(&dot_cache.join(JOURNAL))?;
+        let count = records.len();
+        for record in records {
+            self.stages.insert(record.stage, record.entry);
+        }
+        Ok(count)
+    }
+
     /// Returns the lock file's text.
     pub fn to_yaml(&self) -> String {
         let mut lock = self.clone();

@@ -79,9 +79,17 @@ impl StatCache {
     /// Returns the hash, size and executable bit of the file at `path`, reading
     /// it only when its inode, size or mtime changed since it was last hashed.
     pub fn file(&self, path: &Path) -> std::io::Result<FileInfo> {
-        let metadata = fs_err::metadata(path)?;
+        self.file_with(path, &fs_err::metadata(path)?)
+    }
+
+    /// As [`StatCache::file`], with the file's metadata already at hand.
+    pub fn file_with(
+        &self,
+        path: &Path,
+        metadata: &std::fs::Metadata,
+    ) -> std::io::Result<FileInfo> {
         let mtime = nanos(metadata.modified()?);
-        let (inode, size, exec) = (inode(&metadata), metadata.len(), is_executable(&metadata));
+        let (inode, size, exec) = (inode(metadata), metadata.len(), is_executable(metadata));
         if let Some(hash) = self.lookup(path, (inode, size, mtime)) {
             return Ok(FileInfo { hash, size, exec });
         }

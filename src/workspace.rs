@@ -168,8 +168,8 @@ impl Workspace {
                 }
                 Ok(Some(locked))
             }
-            Ok(_) => {
-                let info = self.state.file(path)?;
+            Ok(meta) => {
+                let info = self.state.file_with(path, &meta)?;
                 Ok(Some(LockedPath {
                     path: name.into(),
                     hash: info.hash,

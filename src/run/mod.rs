@@ -16,7 +16,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
 use crate::dag::Dag;
-use crate::lockfile::{LockEntry, LockError, LockFile};
+use crate::lockfile::{LOCK_FILE, LockEntry, LockError, LockFile};
 use crate::pipeline::{Pipeline, Stage};
 use crate::runcache::RunCache;
 use crate::status::{self, Inputs, Reason};
@@ -149,10 +149,16 @@ pub fn repro(
         .enable_all()
         .build()?;
     let summary = runtime.block_on(schedule(Arc::clone(&context), dag, selected, jobs));
-    let mut lock = LockFile::read(&workspace.root, &workspace.dot_cache)?;
+    // The lock as read, with what the stages completed meanwhile (the
+    // repository's lock keeps any other writer out).
+    let mut lock = lock;
+    let journaled = lock.apply_journal(&workspace.dot_cache)?;
     let names: BTreeSet<&str> = pipeline.stages.iter().map(|s| s.name.as_str()).collect();
+    let known = lock.stages.len();
     lock.stages.retain(|name, _| names.contains(name.as_str()));
-    lock.write(&workspace.root, &workspace.dot_cache)?;
+    if journaled > 0 || lock.stages.len() != known || !workspace.root.join(LOCK_FILE).exists() {
+        lock.write(&workspace.root, &workspace.dot_cache)?;
+    }
     workspace.save_state()?;
     Ok(summary)
 }

@@ -152,11 +152,13 @@ for fs in "${FILESYSTEMS[@]}"; do
         (cd "$CHAIN" && "$PIPIT" repro -q >/dev/null)
         rm -rf "$BASE/dvc" && cp -r "$CHAIN" "$BASE/dvc" && rm -rf "$BASE/dvc/.cache" "$BASE/dvc/pipeline.lock"
         (cd "$BASE/dvc" && "$DVC" init -q && "$DVC" config core.analytics false && "$DVC" repro -q >/dev/null)
-        table "$fs: chain, no-op repro and status" \
-            -n "pipit repro" "sh -c 'cd $CHAIN && $PIPIT repro -q'" \
-            -n "pipit status" "sh -c 'cd $CHAIN && $PIPIT status'" \
-            -n "dvc repro" "sh -c 'cd $BASE/dvc && $DVC repro -q'" \
-            -n "dvc status" "sh -c 'cd $BASE/dvc && $DVC status -q'"
+        # Run where the chain is, without a shell (a few ms that would count
+        # against the quicker tool); DVC is pointed at its copy with --cd.
+        (cd "$CHAIN" && table "$fs: chain, no-op repro and status" \
+            -n "pipit repro" "$PIPIT repro -q" \
+            -n "pipit status" "$PIPIT status" \
+            -n "dvc repro" "$DVC --cd $BASE/dvc repro -q" \
+            -n "dvc status" "$DVC --cd $BASE/dvc status -q")
     fi
     make_fanout "$FAN"
     clean_fan="sh -c 'rm -rf $FAN/.cache $FAN/pipeline.lock $FAN/gen $FAN/f[0-9]* && sync'"

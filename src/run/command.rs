@@ -52,6 +52,9 @@ pub fn run(
             child
                 .args(args)
                 .current_dir(dir)
+                // As a shell would set it (a program started directly
+                // would otherwise see pipit's own).
+                .env("PWD", dir)
                 .env("PATH", search_path)
                 .env(crate::runs::RECORDS_ENV, &records)
                 .stdin(Stdio::null())

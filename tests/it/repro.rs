@@ -537,6 +537,9 @@ fn after_a_failure_every_stage_is_named_and_only_those_that_would_run_are_not_ru
 #[test]
 fn a_plain_command_runs_without_a_shell_and_a_missing_program_fails_as_in_one() {
     let pipeline = "stages:
+  pwd:
+    cmd: env
+    wdir: sub
   plain:
     cmd: cp data.txt copy.txt
     deps:
@@ -552,9 +555,13 @@ fn a_plain_command_runs_without_a_shell_and_a_missing_program_fails_as_in_one() 
 ";
     let repo = Repo::with_pipeline(pipeline, "");
     repo.write("data.txt", "hello\n");
+    repo.write("sub/keep", "");
     let run = repo.pipit(["repro"]);
     assert_eq!(run.code, 1, "{run}");
     assert_eq!(repo.read("copy.txt"), "hello\n");
+    // Started without a shell, as a shell would start it: PWD is its folder.
+    let pwd = run.stdout.lines().find_map(|l| l.split_once("│ PWD=").map(|(_, p)| p.trim()));
+    assert!(pwd.is_some_and(|p| p.ends_with("/sub")), "{run}");
     assert!(run.stdout.contains("no-such-program-pipit: not found"), "{run}");
     assert!(run.stdout.contains("exited with code 127"), "{run}");
 }

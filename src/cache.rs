@@ -187,7 +187,7 @@ impl Cache {
     ) -> Result<(String, Stored), ObjectError> {
         let temp = self.temporary("new")?;
         let hash = if before.len() < crate::hash::PARALLEL_THRESHOLD {
-            let bytes = fs_err::read(source)?;
+            let bytes = read_whole(source, before.len())?;
             fs_err::write(temp.path(), &bytes)?;
             crate::hash::hash_bytes(&bytes)
         } else {
@@ -430,6 +430,26 @@ impl ObjectWriter {
         self.cache.existing(&self.hash)?;
         Ok(self.cache.finish(self.temp, &self.hash)?)
     }
+}
+
+/// Reads the file at `path`, of about `size` bytes: one buffer of that size,
+/// and no asking the file system for the size again.
+fn read_whole(path: &Path, size: u64) -> std::io::Result<Vec<u8>> {
+    use std::io::Read;
+    let mut file = fs_err::File::open(path)?;
+    let mut bytes = vec![0; usize::try_from(size).unwrap_or(0) + 1];
+    let mut filled = 0;
+    loop {
+        if filled == bytes.len() {
+            bytes.resize(bytes.len() * 2, 0);
+        }
+        match file.read(&mut bytes[filled..])? {
+            0 => break,
+            n => filled += n,
+        }
+    }
+    bytes.truncate(filled);
+    Ok(bytes)
 }
 
 fn annotate(error: std::io::Error, path: &Path) -> std::io::Error {

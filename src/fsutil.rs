@@ -50,8 +50,9 @@ pub fn temporary_sibling(path: &Path) -> PathBuf {
 /// Returns `.name.PID-N.tmp`.
 pub fn temporary_name(name: &str) -> String {
     static COUNTER: AtomicU64 = AtomicU64::new(0);
+    static PID: std::sync::OnceLock<u32> = std::sync::OnceLock::new();
     let n = COUNTER.fetch_add(1, Ordering::Relaxed);
-    format!(".{name}.{}-{n}.tmp", std::process::id())
+    format!(".{name}.{}-{n}.tmp", PID.get_or_init(std::process::id))
 }
 
 /// Returns the PID of the process that made the temporary file `name`

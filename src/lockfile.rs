@@ -102,9 +102,7 @@ impl LockFile {
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => Self::default(),
             Err(e) => return Err(e.into()),
         };
-        for record in read_journal(&dot_cache.join(JOURNAL))? {
-            lock.stages.insert(record.stage, record.entry);
-        }
+        lock.apply_journal(dot_cache)?;
         Ok(lock)
     }
 

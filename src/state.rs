@@ -88,8 +88,8 @@ impl StatCache {
         path: &Path,
         metadata: &std::fs::Metadata,
     ) -> std::io::Result<FileInfo> {
-        let mtime = nanos(metadata.modified()?);
-        let (inode, size, exec) = (inode(metadata), metadata.len(), is_executable(metadata));
+        let (inode, size, mtime) = stat_key(metadata)?;
+        let exec = is_executable(metadata);
         if let Some(hash) = self.lookup(path, (inode, size, mtime)) {
             return Ok(FileInfo { hash, size, exec });
         }

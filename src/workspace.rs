@@ -221,7 +221,7 @@ impl Workspace {
                 .files_under(path)?
                 .par_iter()
                 .map(|file| {
-                    let (info, healed) = self.store_one(file, name)?;
+                    let (info, healed) = self.store_one(file, &fs_err::metadata(file)?, name)?;
                     Ok((manifest_entry(path, file, info), healed))
                 })
                 .collect();
@@ -243,32 +243,37 @@ impl Workspace {
             };
             return Ok(Some(Committed { locked, healed }));
         }
-        match fs_err::metadata(path) {
+        let metadata = match fs_err::metadata(path) {
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
             Err(e) => return Err(e.into()),
-            Ok(_) => {}
-        }
-        let (info, healed) = self.store_one(path, name)?;
+            Ok(metadata) => metadata,
+        };
+        let (info, healed) = self.store_one(path, &metadata, name)?;
         let healed = if healed { vec![info.hash.clone()] } else { Vec::new() };
         let locked =
             LockedPath { path: name.into(), hash: info.hash, size: info.size, nfiles: None };
         Ok(Some(Committed { locked, healed }))
     }
 
-    /// Stores one file of the out `name` and returns what the stat cache
-    /// knows of it, and whether a corrupted object was replaced.
-    fn store_one(&self, file: &Path, name: &str) -> Result<(FileInfo, bool), CheckoutError> {
-        let metadata = fs_err::metadata(file)?;
+    /// Stores one file of the out `name`, as `metadata` describes it, and
+    /// returns what the stat cache knows of it, and whether a corrupted
+    /// object was replaced.
+    fn store_one(
+        &self,
+        file: &Path,
+        metadata: &std::fs::Metadata,
+        name: &str,
+    ) -> Result<(FileInfo, bool), CheckoutError> {
         let failed = |error| CheckoutError::of_object(name, error);
-        let (hash, stored) = match self.state.known(file, &metadata) {
+        let (hash, stored) = match self.state.known(file, metadata) {
             Some(hash) => {
                 let stored = self.cache.store_file(file, &hash).map_err(failed)?;
                 (hash, stored)
             }
-            None => self.cache.store_new(file, &metadata).map_err(failed)?,
+            None => self.cache.store_new(file, metadata).map_err(failed)?,
         };
-        self.state.learn(file, &metadata, &hash);
-        let exec = crate::platform::is_executable(&metadata);
+        self.state.learn(file, metadata, &hash);
+        let exec = crate::platform::is_executable(metadata);
         Ok((FileInfo { hash, size: metadata.len(), exec }, stored == Stored::Healed))
     }
 

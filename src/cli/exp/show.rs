@@ -108,10 +108,10 @@ pub fn run(args: ShowArgs, printer: &Printer) -> anyhow::Result<Outcome> {
     let mut table = Table::new(&runs, &columns, best.map(|r| r.id.as_str()), args.precision);
     // The column sorted by is always shown.
     table.kept = usize::from(sort.is_some() && !columns.is_empty());
-    let text = if args.md {
-        table.markdown()
+    if args.md {
+        printer.out(&table.markdown())?;
     } else if args.csv {
-        table.csv()
+        printer.out(&table.csv())?;
     } else {
         let (text, left_out) = table.fitted(printer::terminal_width());
         printer.out(&text)?;
@@ -121,9 +121,7 @@ pub fn run(args: ShowArgs, printer: &Printer) -> anyhow::Result<Outcome> {
                 if left_out == 1 { "" } else { "s" }
             ));
         }
-        String::new()
-    };
-    printer.out(&text)?;
+    }
     // Ten thousand runs take a while to free; the process is ending anyway.
     std::mem::forget(runs);
     Ok(Outcome::Success)

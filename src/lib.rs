@@ -27,4 +27,5 @@ pub mod runs;
 pub mod state;
 pub mod status;
 pub mod tracked;
+pub mod walk;
 pub mod workspace;

@@ -10,10 +10,11 @@
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
-use std::sync::Mutex;
+use std::sync::atomic::{AtomicBool, Ordering::Relaxed};
+use std::sync::{Mutex, RwLock};
 use std::time::{SystemTime, UNIX_EPOCH};
 
-use serde::{Deserialize, Serialize};
+use serde::Deserialize;
 
 use crate::fsutil::write_atomic;
 use crate::hash::hash_file;
@@ -22,15 +23,38 @@ use crate::platform::{inode, is_executable};
 /// How close to "now" an mtime must be for the file to count as unstable.
 const UNSTABLE_NANOS: i128 = 2_000_000_000;
 
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug)]
 struct Entry {
     inode: u64,
     size: u64,
     mtime: i128,
-    hash: String,
+    /// BLAKE3 of the contents.
+    hash: [u8; 32],
     /// Looked at in this run (so the file exists): not checked on saving.
-    #[serde(skip)]
-    seen: bool,
+    seen: AtomicBool,
+}
+
+impl Entry {
+    fn new((inode, size, mtime): (u64, u64, i128), hash: [u8; 32], seen: bool) -> Self {
+        Self { inode, size, mtime, hash, seen: AtomicBool::new(seen) }
+    }
+}
+
+/// An entry as an earlier pipit wrote it, in JSON.
+#[derive(Deserialize)]
+struct JsonEntry {
+    inode: u64,
+    size: u64,
+    mtime: i128,
+    hash: String,
+}
+
+/// Paths as bytes, hashed quickly: `Path`'s own hash and equality walk its
+/// components, which costs more than the lookup itself.
+type Entries = HashMap<Box<[u8]>, Entry, foldhash::fast::RandomState>;
+
+fn key(path: &Path) -> &[u8] {
+    path.as_os_str().as_encoded_bytes()
 }
 
 /// What the stat cache knows of a file.
@@ -48,7 +72,7 @@ pub struct FileInfo {
 #[derive(Debug)]
 pub struct StatCache {
     path: PathBuf,
-    entries: Mutex<HashMap<PathBuf, Entry>>,
+    entries: RwLock<Entries>,
     dirty: Mutex<bool>,
 }
 
@@ -69,11 +93,10 @@ impl StatCache {
             .and_then(|bytes| match bytes.strip_prefix(MAGIC) {
                 Some(binary) => decode(binary),
                 // Written by an earlier pipit: read once, then kept in binary.
-                None => serde_json::from_slice::<Vec<(PathBuf, Entry)>>(&bytes).ok(),
+                None => decode_json(&bytes),
             })
-            .map(|list| list.into_iter().collect())
             .unwrap_or_default();
-        Self { path: path.to_path_buf(), entries: Mutex::new(entries), dirty: Mutex::new(false) }
+        Self { path: path.to_path_buf(), entries: RwLock::new(entries), dirty: Mutex::new(false) }
     }
 
     /// Returns the hash, size and executable bit of the file at `path`, reading
@@ -94,11 +117,10 @@ impl StatCache {
             return Ok(FileInfo { hash, size, exec });
         }
         let (hash, size) = hash_file(path)?;
-        if nanos(SystemTime::now()) - mtime > UNSTABLE_NANOS {
-            self.remember(
-                path.to_path_buf(),
-                Entry { inode, size, mtime, hash: hash.clone(), seen: true },
-            );
+        if nanos(SystemTime::now()) - mtime > UNSTABLE_NANOS
+            && let Some(bytes) = hex_bytes(&hash)
+        {
+            self.remember(path, Entry::new((inode, size, mtime), bytes, true));
         }
         Ok(FileInfo { hash, size, exec })
     }
@@ -110,28 +132,26 @@ impl StatCache {
 
     /// The hash remembered for `path` in the state `key` (inode, size,
     /// mtime) describes.
-    fn lookup(&self, path: &Path, key: (u64, u64, i128)) -> Option<String> {
-        let mut entries = self.entries.lock().ok()?;
-        let entry = entries.get_mut(path)?;
-        entry.seen = true;
-        ((entry.inode, entry.size, entry.mtime) == key).then(|| entry.hash.clone())
+    fn lookup(&self, path: &Path, stat: (u64, u64, i128)) -> Option<String> {
+        let entries = self.entries.read().ok()?;
+        let entry = entries.get(key(path))?;
+        entry.seen.store(true, Relaxed);
+        ((entry.inode, entry.size, entry.mtime) == stat)
+            .then(|| blake3::Hash::from_bytes(entry.hash).to_hex().to_string())
     }
 
     /// Remembers that `path`, in the state `metadata` describes, has `hash`,
     /// however recently it was written: pipit hashed the bytes it copied
     /// from it into the cache and found it in that same state afterwards.
     pub fn learn(&self, path: &Path, metadata: &std::fs::Metadata, hash: &str) {
-        if let Ok((inode, size, mtime)) = stat_key(metadata) {
-            self.remember(
-                path.to_path_buf(),
-                Entry { inode, size, mtime, hash: hash.to_owned(), seen: true },
-            );
+        if let (Ok(stat), Some(bytes)) = (stat_key(metadata), hex_bytes(hash)) {
+            self.remember(path, Entry::new(stat, bytes, true));
         }
     }
 
-    fn remember(&self, path: PathBuf, entry: Entry) {
-        if let (Ok(mut entries), Ok(mut dirty)) = (self.entries.lock(), self.dirty.lock()) {
-            entries.insert(path, entry);
+    fn remember(&self, path: &Path, entry: Entry) {
+        if let (Ok(mut entries), Ok(mut dirty)) = (self.entries.write(), self.dirty.lock()) {
+            entries.insert(key(path).into(), entry);
             *dirty = true;
         }
     }
@@ -142,9 +162,12 @@ impl StatCache {
         if !dirty {
             return Ok(());
         }
-        let bytes = match self.entries.lock() {
+        let bytes = match self.entries.read() {
             // Files looked at in this run exist; the others are checked.
-            Ok(entries) => encode(entries.iter().filter(|(p, e)| e.seen || p.exists())),
+            Ok(entries) => encode(entries.iter().filter_map(|(path, entry)| {
+                let path = std::str::from_utf8(path).ok()?;
+                (entry.seen.load(Relaxed) || Path::new(path).exists()).then_some((path, entry))
+            })),
             Err(_) => return Ok(()),
         };
         write_atomic(&self.path, &bytes)
@@ -156,42 +179,52 @@ impl StatCache {
 /// all little-endian, and the 32 bytes of its hash.
 const MAGIC: &[u8] = b"pipit-state 1\n";
 
-fn encode<'a>(entries: impl Iterator<Item = (&'a PathBuf, &'a Entry)>) -> Vec<u8> {
+fn encode<'a>(entries: impl Iterator<Item = (&'a str, &'a Entry)>) -> Vec<u8> {
     let mut bytes = MAGIC.to_vec();
     for (path, entry) in entries {
-        let (Some(path), Some(hash)) = (path.to_str(), hex_bytes(&entry.hash)) else {
-            continue;
-        };
         let Ok(length) = u32::try_from(path.len()) else { continue };
         bytes.extend_from_slice(&length.to_le_bytes());
         bytes.extend_from_slice(path.as_bytes());
         bytes.extend_from_slice(&entry.inode.to_le_bytes());
         bytes.extend_from_slice(&entry.size.to_le_bytes());
         bytes.extend_from_slice(&entry.mtime.to_le_bytes());
-        bytes.extend_from_slice(&hash);
+        bytes.extend_from_slice(&entry.hash);
     }
     bytes
 }
 
 /// Reads what [`encode`] wrote; `None` when it is cut short or garbled.
-fn decode(mut bytes: &[u8]) -> Option<Vec<(PathBuf, Entry)>> {
+fn decode(mut bytes: &[u8]) -> Option<Entries> {
     fn take<'b>(bytes: &mut &'b [u8], n: usize) -> Option<&'b [u8]> {
         let (head, rest) = (bytes.get(..n)?, bytes.get(n..)?);
         *bytes = rest;
         Some(head)
     }
-    let mut entries = Vec::new();
+    let mut entries = Entries::with_capacity_and_hasher(bytes.len() / 128, Default::default());
     while !bytes.is_empty() {
         let length = u32::from_le_bytes(take(&mut bytes, 4)?.try_into().ok()?) as usize;
-        let path = std::str::from_utf8(take(&mut bytes, length)?).ok()?;
+        let path = take(&mut bytes, length)?;
+        std::str::from_utf8(path).ok()?;
         let inode = u64::from_le_bytes(take(&mut bytes, 8)?.try_into().ok()?);
         let size = u64::from_le_bytes(take(&mut bytes, 8)?.try_into().ok()?);
         let mtime = i128::from_le_bytes(take(&mut bytes, 16)?.try_into().ok()?);
-        let hash = blake3::Hash::from_bytes(take(&mut bytes, 32)?.try_into().ok()?);
-        let entry = Entry { inode, size, mtime, hash: hash.to_hex().to_string(), seen: false };
-        entries.push((PathBuf::from(path), entry));
+        let hash = take(&mut bytes, 32)?.try_into().ok()?;
+        entries.insert(path.into(), Entry::new((inode, size, mtime), hash, false));
     }
     Some(entries)
+}
+
+/// Reads the JSON an earlier pipit wrote; `None` when it is not that.
+fn decode_json(bytes: &[u8]) -> Option<Entries> {
+    let list: Vec<(PathBuf, JsonEntry)> = serde_json::from_slice(bytes).ok()?;
+    Some(
+        list.into_iter()
+            .filter_map(|(path, e)| {
+                let entry = Entry::new((e.inode, e.size, e.mtime), hex_bytes(&e.hash)?, false);
+                Some((key(&path).into(), entry))
+            })
+            .collect(),
+    )
 }
 
 /// The 32 bytes a BLAKE3 hex string spells.
@@ -215,7 +248,7 @@ mod tests {
         assert_eq!(first.hash, blake3::hash(b"a,b\n").to_hex().to_string());
         cache.save().unwrap();
         let reloaded = StatCache::load(&dir.path().join("state"));
-        assert_eq!(reloaded.entries.lock().unwrap().len(), 1);
+        assert_eq!(reloaded.entries.read().unwrap().len(), 1);
         fs_err::write(&file, "a,c\n").unwrap();
         assert_eq!(reloaded.file(&file).unwrap().hash, blake3::hash(b"a,c\n").to_hex().to_string());
     }
@@ -241,28 +274,20 @@ mod tests {
         reloaded.save().unwrap();
         fs_err::remove_file(&gone).unwrap();
         let again = StatCache::load(&state);
-        assert_eq!(again.entries.lock().unwrap().len(), 2);
+        assert_eq!(again.entries.read().unwrap().len(), 2);
         again.learn(&file, &metadata, &hash);
         again.save().unwrap();
-        assert_eq!(StatCache::load(&state).entries.lock().unwrap().len(), 1);
+        assert_eq!(StatCache::load(&state).entries.read().unwrap().len(), 1);
         // What an earlier pipit wrote.
         let (inode, size, mtime) = stat_key(&metadata).unwrap();
         let json = serde_json::json!([[file, {"inode": inode, "size": size, "mtime": mtime, "hash": hash}]]);
         fs_err::write(&state, serde_json::to_vec(&json).unwrap()).unwrap();
         assert_eq!(StatCache::load(&state).known(&file, &metadata), Some(hash));
         // A file cut short is an empty cache, not an error.
-        let bytes = encode(std::iter::once((
-            &file,
-            &Entry {
-                inode,
-                size,
-                mtime,
-                hash: blake3::hash(b"").to_hex().to_string(),
-                seen: false,
-            },
-        )));
+        let entry = Entry::new((inode, size, mtime), *blake3::hash(b"").as_bytes(), false);
+        let bytes = encode(std::iter::once((file.to_str().unwrap(), &entry)));
         fs_err::write(&state, &bytes[..bytes.len() - 3]).unwrap();
-        assert!(StatCache::load(&state).entries.lock().unwrap().is_empty());
+        assert!(StatCache::load(&state).entries.read().unwrap().is_empty());
     }
 
     #[test]
@@ -272,11 +297,13 @@ mod tests {
         fs_err::write(&file, "x").unwrap();
         let cache = StatCache::load(&dir.path().join("state"));
         cache.file(&file).unwrap();
-        assert!(cache.entries.lock().unwrap().is_empty());
+        assert!(cache.entries.read().unwrap().is_empty());
         let metadata = fs_err::metadata(&file).unwrap();
-        cache.learn(&file, &metadata, "learnt");
-        assert_eq!(cache.known(&file, &metadata).as_deref(), Some("learnt"));
-        assert_eq!(cache.file(&file).unwrap().hash, "learnt");
+        // Not the hash of `x`: only what is learnt is trusted, not the file.
+        let learnt = blake3::hash(b"learnt").to_hex().to_string();
+        cache.learn(&file, &metadata, &learnt);
+        assert_eq!(cache.known(&file, &metadata), Some(learnt.clone()));
+        assert_eq!(cache.file(&file).unwrap().hash, learnt);
         // Changed since: hashed again.
         fs_err::write(&file, "yz").unwrap();
         assert_eq!(cache.known(&file, &fs_err::metadata(&file).unwrap()), None);

@@ -5,6 +5,7 @@
 
 use std::collections::BTreeMap;
 use std::fmt;
+use std::path::{Path, PathBuf};
 
 use serde::Serialize;
 
@@ -76,6 +77,20 @@ impl Inputs {
         deps.sort();
         Ok((Self { deps, params: params_of(stage) }, missing))
     }
+}
+
+/// The deps and outs of `stages` in the repository, each once.
+pub fn paths_of<'s>(stages: impl Iterator<Item = &'s Stage>, root: &Path) -> Vec<PathBuf> {
+    let mut paths = std::collections::BTreeSet::new();
+    for stage in stages {
+        for dep in &stage.deps {
+            if let DepPath::Repo(path) = &dep.path {
+                paths.insert(path.to_path(root));
+            }
+        }
+        paths.extend(stage.outs.iter().map(|out| out.path.to_path(root)));
+    }
+    paths.into_iter().collect()
 }
 
 /// Returns a stage's param values per file, a whole-file entry expanded into

@@ -12,6 +12,7 @@ use crate::fsutil::TempFile;
 use crate::hash::{Manifest, ManifestEntry, short};
 use crate::lockfile::LockedPath;
 use crate::state::{FileInfo, StatCache};
+use crate::walk;
 
 /// The folder that holds the cache, the stat cache and the journal.
 pub const DOT_CACHE: &str = ".cache";
@@ -120,6 +121,21 @@ impl Workspace {
         self
     }
 
+    /// Computes the digests of the directories among `paths` side by side
+    /// and remembers them (see [`Workspace::remember_digests`]): stages
+    /// checked one after another then find them ready. Errors are left for
+    /// the calls that need the digests to meet again.
+    pub fn prepare_digests(&self, paths: &[PathBuf]) {
+        if self.digests.is_none() {
+            return;
+        }
+        paths.par_iter().for_each(|path| {
+            if path.is_dir() {
+                let _ = self.digest(path, "");
+            }
+        });
+    }
+
     /// Marks the workspace as changing until the guard is dropped: the
     /// digests remembered so far are forgotten, and none is remembered
     /// meanwhile.
@@ -186,28 +202,15 @@ impl Workspace {
     pub fn manifest(&self, dir: &Path) -> std::io::Result<Manifest> {
         // Stat calls are quick: a few dozen to a task, or the threads spend
         // their time handing work around.
-        let entries: std::io::Result<Vec<ManifestEntry>> = self
-            .files_under(dir)?
+        let entries: std::io::Result<Vec<ManifestEntry>> = walk::files_under(dir, &self.root)?
             .par_iter()
             .with_min_len(32)
             .map(|file| {
-                let info = self.state.file(file)?;
-                Ok(manifest_entry(dir, file, info))
+                let info = self.state.file_with(&file.path, &file.metadata)?;
+                Ok(manifest_entry(dir, &file.path, info))
             })
             .collect();
         Ok(Manifest::new(entries?))
-    }
-
-    /// Every file under `dir`, links followed, sorted by name.
-    fn files_under(&self, dir: &Path) -> std::io::Result<Vec<PathBuf>> {
-        let mut files = Vec::new();
-        for entry in walkdir::WalkDir::new(dir).follow_links(true).sort_by_file_name() {
-            let entry = entry.map_err(|e| walk_error(e, dir, &self.root))?;
-            if entry.file_type().is_file() {
-                files.push(entry.into_path());
-            }
-        }
-        Ok(files)
     }
 
     /// Stores the out at `path` in the cache (its manifest too, for a
@@ -217,14 +220,14 @@ impl Workspace {
     /// the out next does not hash it again.
     pub fn commit(&self, path: &Path, name: &str) -> Result<Option<Committed>, CheckoutError> {
         if path.is_dir() {
-            let stored: Result<Vec<(ManifestEntry, bool)>, CheckoutError> = self
-                .files_under(path)?
-                .par_iter()
-                .map(|file| {
-                    let (info, healed) = self.store_one(file, &fs_err::metadata(file)?, name)?;
-                    Ok((manifest_entry(path, file, info), healed))
-                })
-                .collect();
+            let stored: Result<Vec<(ManifestEntry, bool)>, CheckoutError> =
+                walk::files_under(path, &self.root)?
+                    .par_iter()
+                    .map(|file| {
+                        let (info, healed) = self.store_one(&file.path, &file.metadata, name)?;
+                        Ok((manifest_entry(path, &file.path, info), healed))
+                    })
+                    .collect();
             let stored = stored?;
             let mut healed: Vec<String> =
                 stored.iter().filter(|(_, healed)| *healed).map(|(e, _)| e.hash.clone()).collect();
@@ -355,24 +358,6 @@ impl Workspace {
     pub fn save_state(&self) -> std::io::Result<()> {
         self.state.save()
     }
-}
-
-/// Names the path of a failed directory walk (a loop of links, a broken link).
-fn walk_error(error: walkdir::Error, dir: &Path, root: &Path) -> std::io::Error {
-    let path = error.path().unwrap_or(dir);
-    let path = path.strip_prefix(root).unwrap_or(path).display().to_string();
-    let reason = if error.loop_ancestor().is_some() {
-        "is a symbolic link that loops back to a folder above it".to_owned()
-    } else {
-        match error.io_error() {
-            Some(io) if io.kind() == std::io::ErrorKind::NotFound => {
-                "is a symbolic link to nothing".to_owned()
-            }
-            Some(io) => io.to_string(),
-            None => error.to_string(),
-        }
-    };
-    std::io::Error::other(format!("`{path}` {reason}"))
 }
 
 /// The manifest entry of `file`, inside `dir`.

@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 use clap::Args;
 use pipit::dag::Selection;
 use pipit::lockfile::LockFile;
-use pipit::status::{Inputs, Reason, reasons};
+use pipit::status::{self, Inputs, Reason, reasons};
 use pipit::workspace::Workspace as Files;
 
 use super::{Outcome, Printer, workspace};
@@ -37,6 +37,8 @@ pub fn run(args: StatusArgs, printer: &Printer) -> anyhow::Result<Outcome> {
     };
     let files = Files::open(&loaded.pipeline.root).remember_digests();
     let lock = LockFile::read(&files.root, &files.dot_cache)?;
+    let stages = selected.iter().map(|&index| &loaded.pipeline.stages[index]);
+    files.prepare_digests(&status::paths_of(stages, &files.root));
     let mut changed: BTreeMap<usize, (String, Vec<Reason>)> = BTreeMap::new();
     let order = loaded.dag.topological_order();
     for (position, index) in order.into_iter().filter(|i| selected.contains(i)).enumerate() {

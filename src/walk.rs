@@ -1,0 +1,126 @@
+//! Every file under a folder, with its metadata: what hashing and caching a
+//! folder out walk.
+//!
+//! Each file is looked up relative to its open folder (`statx` on the
+//! folder's descriptor and the file's name) rather than by its full path,
+//! which the kernel would walk again from the root for every file: on a
+//! folder of small files that walk is most of the time spent.
+
+use std::fs::Metadata;
+use std::io;
+use std::path::{Path, PathBuf};
+
+/// A file found under the folder walked.
+#[derive(Debug)]
+pub struct File {
+    /// Its path: the folder's joined with the names below it.
+    pub path: PathBuf,
+    /// Its metadata, symbolic links followed.
+    pub metadata: Metadata,
+}
+
+/// Every file under `dir`, depth first, each folder's entries in the order
+/// of their names. Symbolic links are followed: a link to a file is that
+/// file, a link to a folder is walked as a folder. Paths in errors are shown
+/// relative to `root`.
+pub fn files_under(dir: &Path, root: &Path) -> io::Result<Vec<File>> {
+    let mut files = Vec::new();
+    let mut ancestors = Vec::new();
+    walk(dir, root, &mut ancestors, &mut files)?;
+    Ok(files)
+}
+
+fn walk(
+    dir: &Path,
+    root: &Path,
+    ancestors: &mut Vec<same_file::Handle>,
+    files: &mut Vec<File>,
+) -> io::Result<()> {
+    let fail = |path: &Path, reason: &dyn std::fmt::Display| {
+        let shown = path.strip_prefix(root).unwrap_or(path).display().to_string();
+        io::Error::other(format!("`{shown}` {reason}"))
+    };
+    let mut entries = fs_err::read_dir(dir)?.collect::<io::Result<Vec<_>>>()?;
+    entries.sort_by_key(|entry| entry.file_name());
+    ancestors.push(same_file::Handle::from_path(dir).map_err(|e| fail(dir, &e))?);
+    for entry in entries {
+        let path = entry.path();
+        let kind = entry.file_type()?;
+        if kind.is_file() {
+            // Read relative to the folder's descriptor.
+            let metadata = entry.metadata()?;
+            files.push(File { path, metadata });
+        } else if kind.is_dir() {
+            walk(&path, root, ancestors, files)?;
+        } else if kind.is_symlink() {
+            let metadata = match fs_err::metadata(&path) {
+                Err(e) if e.kind() == io::ErrorKind::NotFound => {
+                    return Err(fail(&path, &"is a symbolic link to nothing"));
+                }
+                Err(e) => return Err(fail(&path, &e)),
+                Ok(metadata) => metadata,
+            };
+            if metadata.is_dir() {
+                let target = same_file::Handle::from_path(&path).map_err(|e| fail(&path, &e))?;
+                if ancestors.contains(&target) {
+                    return Err(fail(
+                        &path,
+                        &"is a symbolic link that loops back to a folder above it",
+                    ));
+                }
+                walk(&path, root, ancestors, files)?;
+            } else if metadata.is_file() {
+                files.push(File { path, metadata });
+            }
+        }
+    }
+    ancestors.pop();
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn walks_folders_in_name_order_and_follows_links() {
+        let dir = tempfile::tempdir().unwrap();
+        let data = dir.path().join("data");
+        fs_err::create_dir_all(data.join("b")).unwrap();
+        fs_err::write(data.join("c.csv"), "c").unwrap();
+        fs_err::write(data.join("a.csv"), "aa").unwrap();
+        fs_err::write(data.join("b/inner"), "bbb").unwrap();
+        let elsewhere = dir.path().join("elsewhere");
+        fs_err::create_dir_all(&elsewhere).unwrap();
+        fs_err::write(elsewhere.join("far"), "dddd").unwrap();
+        #[cfg(unix)]
+        std::os::unix::fs::symlink(&elsewhere, data.join("d")).unwrap();
+        let files = files_under(&data, dir.path()).unwrap();
+        let found: Vec<(String, u64)> = files
+            .iter()
+            .map(|f| (f.path.strip_prefix(&data).unwrap().display().to_string(), f.metadata.len()))
+            .collect();
+        let mut expected = vec![("a.csv", 2), ("b/inner", 3), ("c.csv", 1)];
+        if cfg!(unix) {
+            expected.push(("d/far", 4));
+        }
+        let expected: Vec<(String, u64)> =
+            expected.into_iter().map(|(p, n)| (p.to_owned(), n)).collect();
+        assert_eq!(found, expected);
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn a_link_to_nothing_or_back_up_is_an_error_naming_it() {
+        let dir = tempfile::tempdir().unwrap();
+        let data = dir.path().join("data");
+        fs_err::create_dir_all(data.join("sub")).unwrap();
+        std::os::unix::fs::symlink(&data, data.join("sub/up")).unwrap();
+        let error = files_under(&data, dir.path()).unwrap_err().to_string();
+        assert_eq!(error, "`data/sub/up` is a symbolic link that loops back to a folder above it");
+        fs_err::remove_file(data.join("sub/up")).unwrap();
+        std::os::unix::fs::symlink(dir.path().join("none"), data.join("gone")).unwrap();
+        let error = files_under(&data, dir.path()).unwrap_err().to_string();
+        assert_eq!(error, "`data/gone` is a symbolic link to nothing");
+    }
+}

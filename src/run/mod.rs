@@ -1,5 +1,6 @@
 //! `repro`: runs what is out of date, in topological order, independent stages
-//! in parallel (tokio), a failure stopping only what depends on it.
+//! in parallel (`jobs` worker threads sharing one queue), a failure stopping
+//! only what depends on it.
 //!
 //! Never prints: progress goes to the caller as [`Event`]s.
 
@@ -12,7 +13,7 @@ pub use stage::{log_files, records_file};
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::ffi::OsString;
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Condvar, Mutex};
 use std::time::Instant;
 
 use crate::dag::Dag;
@@ -142,13 +143,12 @@ pub fn repro(
         on_event,
         on_remote,
     });
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(1)
-        .max_blocking_threads(jobs + 1)
-        .thread_name(STAGE_THREAD)
-        .enable_all()
-        .build()?;
-    let summary = runtime.block_on(schedule(Arc::clone(&context), dag, selected, jobs));
+    // Only `repro --pull` fetches, on a runtime its workers share.
+    let runtime = match context.on_remote {
+        Some(_) => Some(tokio::runtime::Builder::new_multi_thread().enable_all().build()?),
+        None => None,
+    };
+    let summary = schedule(&context, dag, selected, jobs, runtime.as_ref().map(|r| r.handle()));
     // The lock as read, with what the stages completed meanwhile (the
     // repository's lock keeps any other writer out).
     let mut lock = lock;
@@ -227,67 +227,95 @@ impl<'d> Queue<'d> {
     }
 }
 
-/// Runs the selected stages as their dependencies finish, `jobs` at a time.
-async fn schedule(
-    context: Arc<Context>,
+/// What the workers share: the queue, what came of the stages so far, and
+/// how many are running.
+struct Progress<'d> {
+    queue: Queue<'d>,
+    summary: Summary,
+    running: usize,
+    /// A stage failed without `--keep-going`: no other starts.
+    stopped: bool,
+}
+
+/// Runs the selected stages as their dependencies finish, `jobs` at a time:
+/// each worker takes the next ready stage, brings it up to date and takes
+/// the next, so that a stage with nothing to do costs no hand-over between
+/// threads.
+fn schedule(
+    context: &Context,
     dag: &Dag,
     selected: &BTreeSet<usize>,
     jobs: usize,
+    runtime: Option<&tokio::runtime::Handle>,
 ) -> Summary {
-    let mut queue = Queue::new(dag, selected);
-    let journal = Arc::new(Mutex::new(()));
-    let mut running = tokio::task::JoinSet::new();
-    let mut tasks = HashMap::new();
-    let mut summary = Summary::default();
-    let mut stopped = false;
-    loop {
-        while running.len() < jobs && !stopped {
-            let Some(index) = queue.next() else {
-                break;
+    let progress = Mutex::new(Progress {
+        queue: Queue::new(dag, selected),
+        summary: Summary::default(),
+        running: 0,
+        stopped: false,
+    });
+    let changed = Condvar::new();
+    let journal = Mutex::new(());
+    std::thread::scope(|scope| {
+        for _ in 0..jobs.min(selected.len()) {
+            let worker = || {
+                let _entered = runtime.map(|r| r.enter());
+                work(context, &progress, &changed, &journal);
             };
-            if let Some(failed) = queue.failed_upstream(index) {
-                finish(
-                    &context,
-                    &mut summary,
-                    index,
-                    Outcome::Skipped { failed: failed.clone() },
-                    0.0,
-                );
-                queue.done(index, Some(failed));
-                continue;
+            let spawned =
+                std::thread::Builder::new().name(STAGE_THREAD.into()).spawn_scoped(scope, worker);
+            if spawned.is_err() {
+                // No thread to spare: this one works instead.
+                work(context, &progress, &changed, &journal);
             }
-            let (context, journal) = (Arc::clone(&context), Arc::clone(&journal));
-            let start = Instant::now();
-            let task = running.spawn_blocking(move || {
-                let outcome = stage::bring_up_to_date(&context, index, &journal);
-                (index, outcome, stage::seconds(start))
-            });
-            tasks.insert(task.id(), (index, start));
         }
-        let Some(done) = running.join_next_with_id().await else {
-            break;
-        };
-        let (index, outcome, seconds) = match done {
-            Ok((id, result)) => {
-                tasks.remove(&id);
-                result
-            }
-            Err(error) => {
-                let Some((index, start)) = tasks.remove(&error.id()) else {
-                    continue;
-                };
-                (index, panicked(error), stage::seconds(start))
-            }
-        };
-        let failed = matches!(outcome, Outcome::Failed { .. });
-        finish(&context, &mut summary, index, outcome, seconds);
-        stopped |= failed && !context.options.keep_going;
-        queue.done(index, failed.then(|| context.stages[index].name.clone()));
-    }
-    if stopped {
-        settle_the_rest(&context, dag, selected, &queue, &mut summary);
+    });
+    let progress = progress.into_inner().unwrap_or_else(|poisoned| poisoned.into_inner());
+    let mut summary = progress.summary;
+    if progress.stopped {
+        settle_the_rest(context, dag, selected, &progress.queue, &mut summary);
     }
     summary
+}
+
+/// One worker: takes ready stages until none is left and none is running
+/// (or a failure stops the run).
+fn work(context: &Context, progress: &Mutex<Progress<'_>>, changed: &Condvar, journal: &Mutex<()>) {
+    let lock = || progress.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+    let mut shared = lock();
+    while !shared.stopped {
+        let Some(index) = shared.queue.next() else {
+            if shared.running == 0 {
+                break;
+            }
+            shared = changed.wait(shared).unwrap_or_else(|poisoned| poisoned.into_inner());
+            continue;
+        };
+        if let Some(failed) = shared.queue.failed_upstream(index) {
+            let outcome = Outcome::Skipped { failed: failed.clone() };
+            finish(context, &mut shared.summary, index, outcome, 0.0);
+            shared.queue.done(index, Some(failed));
+            changed.notify_all();
+            continue;
+        }
+        shared.running += 1;
+        drop(shared);
+        let start = Instant::now();
+        let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            stage::bring_up_to_date(context, index, journal)
+        }))
+        .unwrap_or_else(panicked);
+        let seconds = stage::seconds(start);
+        shared = lock();
+        shared.running -= 1;
+        let failed = matches!(outcome, Outcome::Failed { .. });
+        finish(context, &mut shared.summary, index, outcome, seconds);
+        shared.stopped |= failed && !context.options.keep_going;
+        shared.queue.done(index, failed.then(|| context.stages[index].name.clone()));
+        changed.notify_all();
+    }
+    // Whoever stops the run wakes the workers waiting for a stage.
+    changed.notify_all();
 }
 
 /// After a failure without `--keep-going`, says what became of every
@@ -329,19 +357,14 @@ fn settle_the_rest(
     }
 }
 
-/// Turns a worker that panicked (or was cancelled) into a failed stage.
-fn panicked(error: tokio::task::JoinError) -> Outcome {
-    let reason = match error.try_into_panic() {
-        Ok(payload) => {
-            let message = payload
-                .downcast_ref::<&str>()
-                .map(|s| (*s).to_owned())
-                .or_else(|| payload.downcast_ref::<String>().cloned())
-                .unwrap_or_else(|| "no message".into());
-            format!("pipit failed internally while running the stage (a panic: {message})")
-        }
-        Err(_) => "pipit stopped the stage before it finished".into(),
-    };
+/// Turns a worker that panicked into a failed stage.
+fn panicked(payload: Box<dyn std::any::Any + Send>) -> Outcome {
+    let message = payload
+        .downcast_ref::<&str>()
+        .map(|s| (*s).to_owned())
+        .or_else(|| payload.downcast_ref::<String>().cloned())
+        .unwrap_or_else(|| "no message".into());
+    let reason = format!("pipit failed internally while running the stage (a panic: {message})");
     Outcome::Failed { reason, stderr_tail: Vec::new() }
 }
 

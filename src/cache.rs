@@ -135,6 +135,12 @@ impl Cache {
     /// regular file: a symbolic link, a folder or a FIFO in its place is not
     /// one (and is never followed or read).
     fn regular(&self, hash: &str) -> Result<PathBuf, ObjectError> {
+        self.object(hash).map(|(path, _)| path)
+    }
+
+    /// The object's path and metadata when a regular file is there (see
+    /// [`Cache::regular`]).
+    fn object(&self, hash: &str) -> Result<(PathBuf, std::fs::Metadata), ObjectError> {
         if !crate::hash::is_hash(hash) {
             return Err(ObjectError::Missing { hash: hash.into() });
         }
@@ -145,7 +151,7 @@ impl Cache {
             }
             Err(e) => Err(e.into()),
             Ok(meta) if !meta.is_file() => Err(ObjectError::NotAFile { hash: hash.into() }),
-            Ok(_) => Ok(path),
+            Ok(meta) => Ok((path, meta)),
         }
     }
 
@@ -186,14 +192,7 @@ impl Cache {
         before: &std::fs::Metadata,
     ) -> Result<(String, Stored), ObjectError> {
         let temp = self.temporary("new")?;
-        let hash = if before.len() < crate::hash::PARALLEL_THRESHOLD {
-            let bytes = read_whole(source, before.len())?;
-            fs_err::write(temp.path(), &bytes)?;
-            crate::hash::hash_bytes(&bytes)
-        } else {
-            self.copy(source, temp.path()).map_err(|e| annotate(e, source))?;
-            hash_file(temp.path())?.0
-        };
+        let hash = self.copy_hashed(source, before.len(), temp.path())?;
         let after = fs_err::metadata(source)?;
         if crate::state::stat_key(before)? != crate::state::stat_key(&after)? {
             return Err(ObjectError::Changed);
@@ -318,27 +317,53 @@ impl Cache {
         exec: bool,
         mode: LinkMode,
     ) -> Result<(), ObjectError> {
-        let object = self.regular(hash)?;
         if let Some(parent) = dest.parent() {
             fs_err::create_dir_all(parent)?;
         }
         let temp = TempFile::beside(dest);
-        if mode == LinkMode::Hardlink && !exec {
-            self.check(hash)?;
-            if fs_err::hard_link(&object, temp.path()).is_ok() {
-                remove_path(dest)?;
-                return Ok(temp.persist(dest)?);
-            }
-        }
-        self.copy(&object, temp.path()).map_err(|e| annotate(e, &object))?;
-        let actual = hash_file(temp.path())?.0;
-        if actual != hash {
-            return Err(ObjectError::Corrupted { hash: hash.into(), actual });
-        }
-        let mode = if exec { 0o755 } else { 0o644 };
-        crate::platform::set_mode(temp.path(), mode)?;
+        self.place_new(hash, temp.path(), exec, mode)?;
         remove_path(dest)?;
         Ok(temp.persist(dest)?)
+    }
+
+    /// Writes the object `hash` as the new file `to`, whose folder exists:
+    /// a hard link in [`LinkMode::Hardlink`] (never for an executable), else
+    /// a copy whose bytes are checked against the hash.
+    pub fn place_new(
+        &self,
+        hash: &str,
+        to: &Path,
+        exec: bool,
+        mode: LinkMode,
+    ) -> Result<(), ObjectError> {
+        let (object, metadata) = self.object(hash)?;
+        if mode == LinkMode::Hardlink && !exec {
+            self.check(hash)?;
+            if fs_err::hard_link(&object, to).is_ok() {
+                return Ok(());
+            }
+        }
+        let actual = self.copy_hashed(&object, metadata.len(), to)?;
+        if actual != hash {
+            let _ = fs_err::remove_file(to);
+            return Err(ObjectError::Corrupted { hash: hash.into(), actual });
+        }
+        crate::platform::set_mode(to, if exec { 0o755 } else { 0o644 })?;
+        Ok(())
+    }
+
+    /// Copies `from` (of `size` bytes, as last seen) to the new file `to` and
+    /// returns the hash of the bytes copied: a small file is read once,
+    /// hashed and written; a large one is copied and the copy hashed.
+    fn copy_hashed(&self, from: &Path, size: u64, to: &Path) -> Result<String, ObjectError> {
+        if size < crate::hash::PARALLEL_THRESHOLD {
+            let bytes = read_whole(from, size)?;
+            fs_err::write(to, &bytes)?;
+            Ok(crate::hash::hash_bytes(&bytes))
+        } else {
+            self.copy(from, to).map_err(|e| annotate(e, from))?;
+            Ok(hash_file(to)?.0)
+        }
     }
 
     /// Returns the hash of every object in the cache (anything in the object

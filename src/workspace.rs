@@ -343,11 +343,17 @@ impl Workspace {
             return self.cache.place(&locked.hash, &path, false, mode).map_err(failed);
         }
         let temp = TempFile::beside(&path);
+        // The folders first, each made once; then the files, each new.
         fs_err::create_dir_all(temp.path())?;
+        let folders: std::collections::BTreeSet<&Path> =
+            objects.iter().filter_map(|(_, file, _)| Path::new(file).parent()).collect();
+        for folder in folders {
+            fs_err::create_dir_all(temp.path().join(folder))?;
+        }
         objects
             .par_iter()
             .try_for_each(|(hash, file, exec)| {
-                self.cache.place(hash, &temp.path().join(file), *exec, mode)
+                self.cache.place_new(hash, &temp.path().join(file), *exec, mode)
             })
             .map_err(failed)?;
         remove_path(&path)?;

@@ -304,6 +304,36 @@ fn checkout_restores_outs_but_not_over_user_edits() {
 }
 
 #[test]
+fn checkout_restores_folder_outs_nested_empty_and_executable() {
+    let repo = Repo::new();
+    repo.write(
+        "pipeline.yaml",
+        "stages:\n  make:\n    cmd: mkdir -p empty tree/x/y && echo top > tree/top && \
+         echo deep > tree/x/y/deep && chmod +x tree/top\n    outs: [empty, tree]\n",
+    );
+    let run = repo.pipit(["repro"]);
+    assert_eq!(run.code, 0, "{run}");
+    fs_err::remove_dir_all(repo.path().join("empty")).unwrap();
+    fs_err::remove_dir_all(repo.path().join("tree")).unwrap();
+    let checkout = repo.pipit(["checkout"]);
+    assert_eq!(checkout.code, 0, "{checkout}");
+    assert!(repo.path().join("empty").is_dir());
+    assert_eq!(fs_err::read_dir(repo.path().join("empty")).unwrap().count(), 0);
+    assert_eq!(read(&repo, "tree/top"), "top\n");
+    assert_eq!(read(&repo, "tree/x/y/deep"), "deep\n");
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode =
+            |p: &str| fs_err::metadata(repo.path().join(p)).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode("tree/top"), 0o755);
+        assert_eq!(mode("tree/x/y/deep"), 0o644);
+    }
+    let status = repo.pipit(["status"]);
+    assert_eq!(status.code, 0, "{status}");
+}
+
+#[test]
 fn gc_keeps_what_the_lock_needs() {
     let repo = repo();
     repro_ok(&repo, &[]);

@@ -14,6 +14,11 @@
 #          commands; `repro` after `p` changes (26 stages run) and the floor
 #          running those 26; no-op `repro` and `status`, and DVC's
 #   fan-out: first `repro -j 1` and `-j 2`, and the floor
+#   many files: `add` of a folder of 10,000 files of 10 KiB and its
+#          `checkout` once deleted, against `cp -r` of it
+#   a big file: `add` of a 1 GiB file against `b3sum` of it and `cp` of it
+#          (the goal: pipit within 1 / 0.9 of the two together), and its
+#          `checkout` once deleted
 # ext4 runs under $BENCH_DIR (default /tmp/pipit-engine-bench), tmpfs under
 # /dev/shm/pipit-engine-bench. DVC comes from PyPI into a virtualenv under
 # /tmp/pipit-bench. PIPIT=path times that binary instead of building one.
@@ -25,7 +30,9 @@ FILES="${FILES:-100}"
 RUNS="${RUNS:-5}"
 [ $# -gt 0 ] || set -- ext4 tmpfs
 FILESYSTEMS=("$@")
-command -v hyperfine >/dev/null || { apt-get update -qq && apt-get install -y -qq hyperfine; }
+for tool in hyperfine b3sum; do
+    command -v "$tool" >/dev/null || { apt-get update -qq && apt-get install -y -qq "$tool"; }
+done
 VENV=/tmp/pipit-bench/venv
 if [ ! -x "$VENV/bin/dvc" ]; then
     python3 -m venv "$VENV"
@@ -166,5 +173,38 @@ for fs in "${FILESYSTEMS[@]}"; do
         --prepare "$clean_fan" -n "sh floor.sh" "sh -c 'cd $FAN && sh floor.sh'" \
         --prepare "$clean_fan" -n "pipit repro -j 1" "sh -c 'cd $FAN && $PIPIT repro -q -j 1'" \
         --prepare "$clean_fan" -n "pipit repro -j 2" "sh -c 'cd $FAN && $PIPIT repro -q -j 2'"
+
+    MANY="$BASE/many"
+    rm -rf "$MANY" && mkdir -p "$MANY/data" && cd "$MANY" && git init -q
+    echo "stages: {}" > pipeline.yaml
+    awk 'BEGIN { while (length(filler) < 10235) filler = filler "0123456789abcdef"
+        filler = substr(filler, 1, 10235)
+        for (f = 0; f < 10000; f++) {
+            file = sprintf("data/%05d", f)
+            printf "%05d%s", f, filler > file
+            close(file)
+        } }'
+    sync
+    table "$fs: a folder of 10,000 files of 10 KiB" \
+        --prepare "sh -c 'rm -rf $MANY/copy && sync'" -n "cp -r" "cp -r $MANY/data $MANY/copy" \
+        --prepare "sh -c 'rm -rf $MANY/.cache $MANY/data.pipit && sync'" \
+        -n "pipit add" "sh -c 'cd $MANY && $PIPIT add data'" \
+        --prepare "sh -c 'rm -rf $MANY/data && sync'" \
+        -n "pipit checkout" "sh -c 'cd $MANY && $PIPIT checkout'"
+    cd "$ROOT" && rm -rf "$MANY"
+
+    BIG="$BASE/big"
+    rm -rf "$BIG" && mkdir -p "$BIG" && cd "$BIG" && git init -q
+    echo "stages: {}" > pipeline.yaml
+    head -c 1073741824 /dev/urandom > big.bin
+    sync
+    table "$fs: a file of 1 GiB" \
+        --prepare true -n "b3sum" "b3sum $BIG/big.bin" \
+        --prepare "sh -c 'rm -f $BIG/copy.bin && sync'" -n "cp" "cp $BIG/big.bin $BIG/copy.bin" \
+        --prepare "sh -c 'rm -rf $BIG/.cache $BIG/big.bin.pipit $BIG/copy.bin && sync'" \
+        -n "pipit add" "sh -c 'cd $BIG && $PIPIT add big.bin'" \
+        --prepare "sh -c 'rm -f $BIG/big.bin && sync'" \
+        -n "pipit checkout" "sh -c 'cd $BIG && $PIPIT checkout'"
+    cd "$ROOT" && rm -rf "$BIG"
 done
 cat "$OUT"

@@ -77,6 +77,9 @@ pub enum Stored {
     Healed,
 }
 
+/// The permissions of an object: nobody writes to one.
+const READ_ONLY: u32 = 0o444;
+
 impl Cache {
     /// Returns the cache whose objects live under `dot_cache/objects`.
     pub fn new(dot_cache: &Path) -> Self {
@@ -177,6 +180,7 @@ impl Cache {
         if hash_file(temp.path())?.0 != hash {
             return Err(ObjectError::Changed);
         }
+        crate::platform::set_mode(temp.path(), READ_ONLY)?;
         self.finish(temp, hash)?;
         Ok(stored)
     }
@@ -192,8 +196,16 @@ impl Cache {
         before: &std::fs::Metadata,
     ) -> Result<(String, Stored), ObjectError> {
         let temp = self.temporary("new")?;
-        let hash = self.copy_hashed(source, before.len(), temp.path())?;
-        let after = fs_err::metadata(source)?;
+        let (hash, after) = if before.len() < crate::hash::PARALLEL_THRESHOLD {
+            let mut file = fs_err::File::open(source)?;
+            let bytes = read_sized(&mut file, before.len())?;
+            crate::platform::write_new(temp.path(), &bytes, READ_ONLY)?;
+            (crate::hash::hash_bytes(&bytes), file.metadata()?)
+        } else {
+            self.copy(source, temp.path()).map_err(|e| annotate(e, source))?;
+            crate::platform::set_mode(temp.path(), READ_ONLY)?;
+            (hash_file(temp.path())?.0, fs_err::metadata(source)?)
+        };
         if crate::state::stat_key(before)? != crate::state::stat_key(&after)? {
             return Err(ObjectError::Changed);
         }
@@ -214,7 +226,7 @@ impl Cache {
             return Ok(Stored::Present);
         };
         let temp = self.temporary(hash)?;
-        fs_err::write(temp.path(), bytes)?;
+        crate::platform::write_new(temp.path(), bytes, READ_ONLY)?;
         self.finish(temp, hash)?;
         Ok(stored)
     }
@@ -270,11 +282,11 @@ impl Cache {
         Ok(())
     }
 
+    /// Makes the read-only file `temp` the object `hash`.
     fn finish(&self, temp: TempFile, hash: &str) -> std::io::Result<()> {
         let target = self.object_path(hash);
         let folder = target.parent().unwrap_or(&self.objects).to_path_buf();
         self.make_folder(&folder)?;
-        crate::platform::set_mode(temp.path(), 0o444)?;
         temp.persist(&target)
     }
 
@@ -343,27 +355,25 @@ impl Cache {
                 return Ok(());
             }
         }
-        let actual = self.copy_hashed(&object, metadata.len(), to)?;
+        let mode = if exec { 0o755 } else { 0o644 };
+        let actual = if metadata.len() < crate::hash::PARALLEL_THRESHOLD {
+            // Read once, and written only if intact.
+            let bytes = read_sized(&mut fs_err::File::open(&object)?, metadata.len())?;
+            let actual = crate::hash::hash_bytes(&bytes);
+            if actual == hash {
+                crate::platform::write_new(to, &bytes, mode)?;
+            }
+            actual
+        } else {
+            self.copy(&object, to).map_err(|e| annotate(e, &object))?;
+            crate::platform::set_mode(to, mode)?;
+            hash_file(to)?.0
+        };
         if actual != hash {
             let _ = fs_err::remove_file(to);
             return Err(ObjectError::Corrupted { hash: hash.into(), actual });
         }
-        crate::platform::set_mode(to, if exec { 0o755 } else { 0o644 })?;
         Ok(())
-    }
-
-    /// Copies `from` (of `size` bytes, as last seen) to the new file `to` and
-    /// returns the hash of the bytes copied: a small file is read once,
-    /// hashed and written; a large one is copied and the copy hashed.
-    fn copy_hashed(&self, from: &Path, size: u64, to: &Path) -> Result<String, ObjectError> {
-        if size < crate::hash::PARALLEL_THRESHOLD {
-            let bytes = read_whole(from, size)?;
-            fs_err::write(to, &bytes)?;
-            Ok(crate::hash::hash_bytes(&bytes))
-        } else {
-            self.copy(from, to).map_err(|e| annotate(e, from))?;
-            Ok(hash_file(to)?.0)
-        }
     }
 
     /// Returns the hash of every object in the cache (anything in the object
@@ -452,22 +462,20 @@ impl ObjectWriter {
         // No fsync: an object torn by a power cut is caught by the hash check
         // on its next use, and thousands of small downloads would wait on it.
         drop(self.file);
+        crate::platform::set_mode(self.temp.path(), READ_ONLY)?;
         self.cache.existing(&self.hash)?;
         Ok(self.cache.finish(self.temp, &self.hash)?)
     }
 }
 
-/// Reads the file at `path`, of about `size` bytes: one buffer of that size,
-/// and no asking the file system for the size again.
-fn read_whole(path: &Path, size: u64) -> std::io::Result<Vec<u8>> {
+/// Reads `file`, of `size` bytes as last seen: one buffer of that size, and
+/// no read past it (whoever needs to know that the file did not grow since
+/// compares its size, as [`Cache::store_new`] does).
+fn read_sized(file: &mut fs_err::File, size: u64) -> std::io::Result<Vec<u8>> {
     use std::io::Read;
-    let mut file = fs_err::File::open(path)?;
-    let mut bytes = vec![0; usize::try_from(size).unwrap_or(0) + 1];
+    let mut bytes = vec![0; usize::try_from(size).unwrap_or(0)];
     let mut filled = 0;
-    loop {
-        if filled == bytes.len() {
-            bytes.resize(bytes.len() * 2, 0);
-        }
+    while filled < bytes.len() {
         match file.read(&mut bytes[filled..])? {
             0 => break,
             n => filled += n,

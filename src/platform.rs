@@ -25,6 +25,25 @@ pub fn set_mode(path: &Path, mode: u32) -> std::io::Result<()> {
     fs_err::set_permissions(path, permissions)
 }
 
+/// Creates the new file `path` holding `bytes`, with the permissions `mode`
+/// less the umask (on Windows: read-only unless the owner may write). Fails
+/// when something is already at `path`.
+pub fn write_new(path: &Path, bytes: &[u8], mode: u32) -> std::io::Result<()> {
+    use std::io::Write;
+    #[cfg(unix)]
+    {
+        use fs_err::os::unix::fs::OpenOptionsExt;
+        let mut file =
+            fs_err::OpenOptions::new().write(true).create_new(true).mode(mode).open(path)?;
+        file.write_all(bytes)
+    }
+    #[cfg(not(unix))]
+    {
+        fs_err::OpenOptions::new().write(true).create_new(true).open(path)?.write_all(bytes)?;
+        set_mode(path, mode)
+    }
+}
+
 /// Returns whether the file's owner may execute it (never on Windows).
 pub fn is_executable(metadata: &std::fs::Metadata) -> bool {
     #[cfg(unix)]

@@ -195,28 +195,47 @@ impl Cache {
         source: &Path,
         before: &std::fs::Metadata,
     ) -> Result<(String, Stored), ObjectError> {
-        let temp = self.temporary("new")?;
-        let (hash, after) = if before.len() < crate::hash::PARALLEL_THRESHOLD {
+        let unchanged = |after: &std::fs::Metadata| -> Result<(), ObjectError> {
+            if crate::state::stat_key(before)? == crate::state::stat_key(after)? {
+                Ok(())
+            } else {
+                Err(ObjectError::Changed)
+            }
+        };
+        if before.len() < crate::hash::PARALLEL_THRESHOLD {
             let mut file = fs_err::File::open(source)?;
             let bytes = read_sized(&mut file, before.len())?;
-            crate::platform::write_new(temp.path(), &bytes, READ_ONLY)?;
-            (crate::hash::hash_bytes(&bytes), file.metadata()?)
-        } else {
-            self.copy(source, temp.path()).map_err(|e| annotate(e, source))?;
-            crate::platform::set_mode(temp.path(), READ_ONLY)?;
-            (hash_file(temp.path())?.0, fs_err::metadata(source)?)
-        };
-        if crate::state::stat_key(before)? != crate::state::stat_key(&after)? {
-            return Err(ObjectError::Changed);
+            unchanged(&file.metadata()?)?;
+            let hash = crate::hash::hash_bytes(&bytes);
+            let stored = self.store_bytes(&bytes, &hash)?;
+            return Ok((hash, stored));
         }
+        let temp = self.temporary("new")?;
+        self.copy(source, temp.path()).map_err(|e| annotate(e, source))?;
+        crate::platform::set_mode(temp.path(), READ_ONLY)?;
+        let hash = hash_file(temp.path())?.0;
+        unchanged(&fs_err::metadata(source)?)?;
         match self.existing(&hash)? {
             None => Ok((hash, Stored::Present)),
-            Some(stored) => match self.finish(temp, &hash) {
-                Ok(()) => Ok((hash, stored)),
-                // Identical files of one out, stored at once: the other won.
-                Err(_) if self.check(&hash).is_ok() => Ok((hash, Stored::Present)),
-                Err(error) => Err(error.into()),
-            },
+            Some(stored) => {
+                let stored = self.settle(self.finish(temp, &hash), &hash, stored)?;
+                Ok((hash, stored))
+            }
+        }
+    }
+
+    /// What storing `hash` came to, given how making it the object went:
+    /// identical files stored at once, the other one won.
+    fn settle(
+        &self,
+        finished: std::io::Result<()>,
+        hash: &str,
+        stored: Stored,
+    ) -> Result<Stored, ObjectError> {
+        match finished {
+            Ok(()) => Ok(stored),
+            Err(_) if self.check(hash).is_ok() => Ok(Stored::Present),
+            Err(error) => Err(error.into()),
         }
     }
 
@@ -225,10 +244,17 @@ impl Cache {
         let Some(stored) = self.existing(hash)? else {
             return Ok(Stored::Present);
         };
-        let temp = self.temporary(hash)?;
+        // Written beside the object: renaming within one folder locks only
+        // that folder, where a rename across folders locks the file system.
+        let target = self.object_path(hash);
+        let (folder, name) = match (target.parent(), target.file_name()) {
+            (Some(folder), Some(name)) => (folder, name.to_string_lossy()),
+            _ => return Err(ObjectError::Missing { hash: hash.into() }),
+        };
+        self.make_folder(folder)?;
+        let temp = TempFile::in_dir(folder, &name);
         crate::platform::write_new(temp.path(), bytes, READ_ONLY)?;
-        self.finish(temp, hash)?;
-        Ok(stored)
+        self.settle(temp.persist(&target), hash, stored)
     }
 
     /// Returns a writer that stores the object `hash` from bytes arriving in

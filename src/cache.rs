@@ -203,10 +203,7 @@ impl Cache {
             }
         };
         if before.len() < crate::hash::PARALLEL_THRESHOLD {
-            let mut file = fs_err::File::open(source)?;
-            let bytes = read_sized(&mut file, before.len())?;
-            unchanged(&file.metadata()?)?;
-            let hash = crate::hash::hash_bytes(&bytes);
+            let (hash, bytes) = self.read_new(source, before)?;
             let stored = self.store_bytes(&bytes, &hash)?;
             return Ok((hash, stored));
         }
@@ -222,6 +219,22 @@ impl Cache {
                 Ok((hash, stored))
             }
         }
+    }
+
+    /// Reads the small file `source` whole and returns its hash and bytes, to
+    /// be stored later with [`Cache::store_bytes`]; refused as
+    /// [`Cache::store_new`] refuses a source that moved while it was read.
+    pub fn read_new(
+        &self,
+        source: &Path,
+        before: &std::fs::Metadata,
+    ) -> Result<(String, Vec<u8>), ObjectError> {
+        let mut file = fs_err::File::open(source)?;
+        let bytes = read_sized(&mut file, before.len())?;
+        if crate::state::stat_key(before)? != crate::state::stat_key(&file.metadata()?)? {
+            return Err(ObjectError::Changed);
+        }
+        Ok((crate::hash::hash_bytes(&bytes), bytes))
     }
 
     /// What storing `hash` came to, given how making it the object went:

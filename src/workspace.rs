@@ -94,6 +94,33 @@ pub struct Committed {
     pub healed: Vec<String>,
 }
 
+/// An out hashed, the bytes of the files it holds not stored yet (see
+/// [`Workspace::hash_out`]).
+#[derive(Debug)]
+pub struct Hashed {
+    /// Its lock entry.
+    pub locked: LockedPath,
+    /// Objects already replaced because they were corrupted.
+    healed: Vec<String>,
+    /// Objects still to write: hash and bytes.
+    unstored: Vec<(String, Vec<u8>)>,
+}
+
+/// What became of one file's bytes while its out was hashed.
+#[derive(Debug)]
+enum Held {
+    /// Held for storing later.
+    Bytes(Vec<u8>),
+    /// Stored; an intact object, or a new one.
+    Stored,
+    /// Stored, replacing a corrupted object.
+    Healed,
+}
+
+/// How many bytes of one out [`Workspace::hash_out`] holds for storing
+/// later; the files past that are stored at once.
+const HELD_BYTES: u64 = 64 << 20;
+
 impl Workspace {
     /// Opens the workspace rooted at `root`.
     pub fn open(root: &Path) -> Self {
@@ -204,7 +231,7 @@ impl Workspace {
         // their time handing work around.
         let entries: std::io::Result<Vec<ManifestEntry>> = walk::files_under(dir, &self.root)?
             .par_iter()
-            .with_min_len(32)
+            .with_min_len(256)
             .map(|file| {
                 let info = self.state.file_with(&file.path, &file.metadata)?;
                 Ok(manifest_entry(dir, &file.path, info))
@@ -219,43 +246,125 @@ impl Workspace {
     /// knows its hash; the stat cache then knows it, so the stage that reads
     /// the out next does not hash it again.
     pub fn commit(&self, path: &Path, name: &str) -> Result<Option<Committed>, CheckoutError> {
+        match self.hash_out(path, name)? {
+            Some(hashed) => self.store(hashed, name).map(Some),
+            None => Ok(None),
+        }
+    }
+
+    /// Hashes the out at `path` as [`Workspace::commit`] does, but holds the
+    /// bytes of its small files (up to [`HELD_BYTES`]) for
+    /// [`Workspace::store`] instead of writing them to the cache: the stage
+    /// after it may start meanwhile. What the stat cache learns is true
+    /// whether or not they are stored. `None` when nothing is at `path`.
+    pub fn hash_out(&self, path: &Path, name: &str) -> Result<Option<Hashed>, CheckoutError> {
+        let held = std::sync::atomic::AtomicU64::new(0);
         if path.is_dir() {
-            let stored: Result<Vec<(ManifestEntry, bool)>, CheckoutError> =
-                walk::files_under(path, &self.root)?
-                    .par_iter()
-                    .map(|file| {
-                        let (info, healed) = self.store_one(&file.path, &file.metadata, name)?;
-                        Ok((manifest_entry(path, &file.path, info), healed))
-                    })
-                    .collect();
-            let stored = stored?;
-            let mut healed: Vec<String> =
-                stored.iter().filter(|(_, healed)| *healed).map(|(e, _)| e.hash.clone()).collect();
-            let manifest = Manifest::new(stored.into_iter().map(|(entry, _)| entry).collect());
-            let hash = manifest.hash();
-            match self.cache.store_bytes(&manifest.to_bytes(), &hash) {
-                Ok(Stored::Healed) => healed.push(hash.clone()),
-                Ok(_) => {}
-                Err(error) => return Err(CheckoutError::of_object(name, error)),
+            let hashed: Result<Vec<_>, CheckoutError> = walk::files_under(path, &self.root)?
+                .par_iter()
+                .with_min_len(64)
+                .map(|file| {
+                    let (info, held) = self.hash_one(&file.path, &file.metadata, name, &held)?;
+                    Ok((manifest_entry(path, &file.path, info), held))
+                })
+                .collect();
+            let (mut healed, mut unstored) = (Vec::new(), Vec::new());
+            let mut entries = Vec::new();
+            for (entry, held) in hashed? {
+                match held {
+                    Held::Bytes(bytes) => unstored.push((entry.hash.clone(), bytes)),
+                    Held::Healed => healed.push(entry.hash.clone()),
+                    Held::Stored => {}
+                }
+                entries.push(entry);
             }
+            let manifest = Manifest::new(entries);
+            let hash = manifest.hash();
             let locked = LockedPath {
                 path: name.into(),
-                hash,
+                hash: hash.clone(),
                 size: manifest.size(),
                 nfiles: Some(manifest.files.len() as u64),
             };
-            return Ok(Some(Committed { locked, healed }));
+            unstored.push((hash, manifest.to_bytes()));
+            return Ok(Some(Hashed { locked, healed, unstored }));
         }
         let metadata = match fs_err::metadata(path) {
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
             Err(e) => return Err(e.into()),
             Ok(metadata) => metadata,
         };
-        let (info, healed) = self.store_one(path, &metadata, name)?;
-        let healed = if healed { vec![info.hash.clone()] } else { Vec::new() };
+        let (info, held) = self.hash_one(path, &metadata, name, &held)?;
         let locked =
             LockedPath { path: name.into(), hash: info.hash, size: info.size, nfiles: None };
-        Ok(Some(Committed { locked, healed }))
+        let (mut healed, mut unstored) = (Vec::new(), Vec::new());
+        match held {
+            Held::Bytes(bytes) => unstored.push((locked.hash.clone(), bytes)),
+            Held::Healed => healed.push(locked.hash.clone()),
+            Held::Stored => {}
+        }
+        Ok(Some(Hashed { locked, healed, unstored }))
+    }
+
+    /// Writes the objects `hashed` (the out `name`) still holds, side by side.
+    pub fn store(&self, hashed: Hashed, name: &str) -> Result<Committed, CheckoutError> {
+        self.store_with(hashed, name, true)
+    }
+
+    /// Writes the objects `hashed` holds as [`Workspace::store`] does, one
+    /// after another on this thread: storing in the background of the
+    /// stages that run, whose outs are hashed side by side meanwhile.
+    pub fn store_here(&self, hashed: Hashed, name: &str) -> Result<Committed, CheckoutError> {
+        self.store_with(hashed, name, false)
+    }
+
+    fn store_with(
+        &self,
+        hashed: Hashed,
+        name: &str,
+        side_by_side: bool,
+    ) -> Result<Committed, CheckoutError> {
+        let Hashed { locked, mut healed, unstored } = hashed;
+        let store = |(hash, bytes): &(String, Vec<u8>)| match self.cache.store_bytes(bytes, hash) {
+            Ok(Stored::Healed) => Ok(Some(hash.clone())),
+            Ok(_) => Ok(None),
+            Err(error) => Err(CheckoutError::of_object(name, error)),
+        };
+        let stored: Result<Vec<Option<String>>, CheckoutError> = if side_by_side {
+            unstored.par_iter().map(store).collect()
+        } else {
+            unstored.iter().map(store).collect()
+        };
+        healed.extend(stored?.into_iter().flatten());
+        Ok(Committed { locked, healed })
+    }
+
+    /// Hashes one file of the out `name`, as `metadata` describes it, and
+    /// returns what the stat cache knows of it, and its bytes when they are
+    /// held for storing later (`held` counts those of the out so far); else
+    /// the file is stored at once.
+    fn hash_one(
+        &self,
+        file: &Path,
+        metadata: &std::fs::Metadata,
+        name: &str,
+        held: &std::sync::atomic::AtomicU64,
+    ) -> Result<(FileInfo, Held), CheckoutError> {
+        use std::sync::atomic::Ordering::Relaxed;
+        let size = metadata.len();
+        let small = size < crate::hash::PARALLEL_THRESHOLD;
+        if !small
+            || self.state.known(file, metadata).is_some()
+            || held.fetch_add(size, Relaxed) + size > HELD_BYTES
+        {
+            let (info, healed) = self.store_one(file, metadata, name)?;
+            return Ok((info, if healed { Held::Healed } else { Held::Stored }));
+        }
+        let failed = |error| CheckoutError::of_object(name, error);
+        let (hash, bytes) = self.cache.read_new(file, metadata).map_err(failed)?;
+        self.state.learn(file, metadata, &hash);
+        let exec = crate::platform::is_executable(metadata);
+        Ok((FileInfo { hash, size, exec }, Held::Bytes(bytes)))
     }
 
     /// Stores one file of the out `name`, as `metadata` describes it, and

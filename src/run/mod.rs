@@ -212,11 +212,13 @@ impl<'d> Queue<'d> {
     /// Marks `index` done; `failure` names the failed stage its children must
     /// not run after (itself, or the one it was skipped for).
     fn done(&mut self, index: usize, failure: Option<String>) {
-        self.reported.insert(index, failure.clone());
+        self.settle(index, failure);
+        self.release(index);
+    }
+
+    /// Lets the stages after `index` start, once their other deps are done.
+    fn release(&mut self, index: usize) {
         for child in self.dag.children(index).into_iter().filter(|c| self.selected.contains(c)) {
-            if let Some(name) = &failure {
-                self.failed_upstream.entry(child).or_insert_with(|| name.clone());
-            }
             if let Some(count) = self.waiting.get_mut(&child) {
                 *count -= 1;
                 if *count == 0 {
@@ -224,6 +226,18 @@ impl<'d> Queue<'d> {
                 }
             }
         }
+    }
+
+    /// Records what came of `index`: a failure stops the stages after it
+    /// that have not started.
+    fn settle(&mut self, index: usize, failure: Option<String>) {
+        if let Some(name) = &failure {
+            for child in self.dag.children(index).into_iter().filter(|c| self.selected.contains(c))
+            {
+                self.failed_upstream.entry(child).or_insert_with(|| name.clone());
+            }
+        }
+        self.reported.insert(index, failure);
     }
 }
 
@@ -240,7 +254,8 @@ struct Progress<'d> {
 /// Runs the selected stages as their dependencies finish, `jobs` at a time:
 /// each worker takes the next ready stage, brings it up to date and takes
 /// the next, so that a stage with nothing to do costs no hand-over between
-/// threads.
+/// threads. A stage whose command ran is handed, hashed, to one more thread
+/// that stores its outs and records it, while the stages after it start.
 fn schedule(
     context: &Context,
     dag: &Dag,
@@ -248,29 +263,48 @@ fn schedule(
     jobs: usize,
     runtime: Option<&tokio::runtime::Handle>,
 ) -> Summary {
-    let progress = Mutex::new(Progress {
-        queue: Queue::new(dag, selected),
-        summary: Summary::default(),
-        running: 0,
-        stopped: false,
-    });
-    let changed = Condvar::new();
-    let journal = Mutex::new(());
+    let shared = Shared {
+        context,
+        progress: Mutex::new(Progress {
+            queue: Queue::new(dag, selected),
+            summary: Summary::default(),
+            running: 0,
+            stopped: false,
+        }),
+        changed: Condvar::new(),
+        journal: Mutex::new(()),
+    };
     std::thread::scope(|scope| {
+        let shared = &shared;
+        let (sender, receiver) = std::sync::mpsc::channel::<Storing<'_>>();
+        let storer = move || {
+            for (index, start, job) in receiver {
+                let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| job(true)))
+                    .unwrap_or_else(panicked);
+                shared.report(index, outcome, stage::seconds(start), true);
+            }
+        };
+        // One stage at a time (`-j 1`) is one: each worker stores what it
+        // ran, as it does without that thread.
+        let storer = (jobs > 1).then(|| {
+            std::thread::Builder::new().name(STAGE_THREAD.into()).spawn_scoped(scope, storer)
+        });
+        let sender = storer.is_some_and(|spawned| spawned.is_ok()).then_some(sender);
         for _ in 0..jobs.min(selected.len()) {
-            let worker = || {
+            let sender = sender.clone();
+            let worker = move || {
                 let _entered = runtime.map(|r| r.enter());
-                work(context, &progress, &changed, &journal);
+                shared.work(sender.as_ref());
             };
             let spawned =
                 std::thread::Builder::new().name(STAGE_THREAD.into()).spawn_scoped(scope, worker);
             if spawned.is_err() {
                 // No thread to spare: this one works instead.
-                work(context, &progress, &changed, &journal);
+                shared.work(None);
             }
         }
     });
-    let progress = progress.into_inner().unwrap_or_else(|poisoned| poisoned.into_inner());
+    let progress = shared.progress.into_inner().unwrap_or_else(|poisoned| poisoned.into_inner());
     let mut summary = progress.summary;
     if progress.stopped {
         settle_the_rest(context, dag, selected, &progress.queue, &mut summary);
@@ -278,44 +312,100 @@ fn schedule(
     summary
 }
 
-/// One worker: takes ready stages until none is left and none is running
-/// (or a failure stops the run).
-fn work(context: &Context, progress: &Mutex<Progress<'_>>, changed: &Condvar, journal: &Mutex<()>) {
-    let lock = || progress.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
-    let mut shared = lock();
-    while !shared.stopped {
-        let Some(index) = shared.queue.next() else {
-            if shared.running == 0 {
-                break;
+/// A stage left to store: its index, when it started, and the rest of it.
+type Storing<'c> = (usize, Instant, Box<dyn FnOnce(bool) -> Outcome + Send + 'c>);
+
+/// What the workers and the thread storing outs share.
+struct Shared<'c, 'd> {
+    context: &'c Context,
+    progress: Mutex<Progress<'d>>,
+    /// Signalled whenever a stage is done or released.
+    changed: Condvar,
+    journal: Mutex<()>,
+}
+
+impl<'c, 'd> Shared<'c, 'd> {
+    fn lock(&self) -> std::sync::MutexGuard<'_, Progress<'d>> {
+        self.progress.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    /// One worker: takes ready stages until none is left and none is
+    /// running (or a failure stops the run). A stage whose outs are left to
+    /// store goes to `storer`, or is stored here without one.
+    fn work(&'c self, storer: Option<&std::sync::mpsc::Sender<Storing<'c>>>) {
+        let context = self.context;
+        let mut shared = self.lock();
+        while !shared.stopped {
+            let Some(index) = shared.queue.next() else {
+                if shared.running == 0 {
+                    break;
+                }
+                shared = self.changed.wait(shared).unwrap_or_else(|poisoned| poisoned.into_inner());
+                continue;
+            };
+            if let Some(failed) = shared.queue.failed_upstream(index) {
+                let outcome = Outcome::Skipped { failed: failed.clone() };
+                finish(context, &mut shared.summary, index, outcome, 0.0);
+                shared.queue.done(index, Some(failed));
+                self.changed.notify_all();
+                continue;
             }
-            shared = changed.wait(shared).unwrap_or_else(|poisoned| poisoned.into_inner());
-            continue;
-        };
-        if let Some(failed) = shared.queue.failed_upstream(index) {
-            let outcome = Outcome::Skipped { failed: failed.clone() };
-            finish(context, &mut shared.summary, index, outcome, 0.0);
-            shared.queue.done(index, Some(failed));
-            changed.notify_all();
-            continue;
+            shared.running += 1;
+            drop(shared);
+            let start = Instant::now();
+            let step = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                stage::bring_up_to_date(context, index, &self.journal)
+            }))
+            .unwrap_or_else(|payload| stage::Step::Done(panicked(payload)));
+            let job = match step {
+                stage::Step::Done(outcome) => {
+                    shared = self.lock();
+                    shared.running -= 1;
+                    drop(shared);
+                    self.report(index, outcome, stage::seconds(start), false);
+                    shared = self.lock();
+                    continue;
+                }
+                stage::Step::Storing(job) => job,
+            };
+            // Its outs are hashed: the stages after it may start.
+            shared = self.lock();
+            shared.running -= 1;
+            shared.queue.release(index);
+            self.changed.notify_all();
+            drop(shared);
+            let unsent = match storer {
+                Some(storer) => storer.send((index, start, job)).err().map(|e| e.0),
+                None => Some((index, start, job)),
+            };
+            if let Some((index, start, job)) = unsent {
+                let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| job(false)))
+                    .unwrap_or_else(panicked);
+                self.report(index, outcome, stage::seconds(start), true);
+            }
+            shared = self.lock();
         }
-        shared.running += 1;
-        drop(shared);
-        let start = Instant::now();
-        let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-            stage::bring_up_to_date(context, index, journal)
-        }))
-        .unwrap_or_else(panicked);
-        let seconds = stage::seconds(start);
-        shared = lock();
-        shared.running -= 1;
+        // Whoever stops the run wakes the workers waiting for a stage.
+        self.changed.notify_all();
+    }
+
+    /// Reports stage `index` done; `released` when the stages after it were
+    /// let start before its outs were stored (see [`Shared::work`]): its
+    /// failure then stops those that have not started yet.
+    fn report(&self, index: usize, outcome: Outcome, seconds: f64, released: bool) {
+        let context = self.context;
+        let mut shared = self.lock();
         let failed = matches!(outcome, Outcome::Failed { .. });
         finish(context, &mut shared.summary, index, outcome, seconds);
         shared.stopped |= failed && !context.options.keep_going;
-        shared.queue.done(index, failed.then(|| context.stages[index].name.clone()));
-        changed.notify_all();
+        let failure = failed.then(|| context.stages[index].name.clone());
+        if released {
+            shared.queue.settle(index, failure);
+        } else {
+            shared.queue.done(index, failure);
+        }
+        self.changed.notify_all();
     }
-    // Whoever stops the run wakes the workers waiting for a stage.
-    changed.notify_all();
 }
 
 /// After a failure without `--keep-going`, says what became of every

@@ -13,15 +13,35 @@ use crate::lockfile::{self, LockEntry, LockedPath};
 use crate::pipeline::Stage;
 use crate::runcache;
 use crate::status::{self, Inputs, Reason};
-use crate::workspace::{CheckoutError, Committed};
+use crate::workspace::{CheckoutError, Committed, Hashed};
 
-/// Brings one stage up to date and returns what happened.
-pub fn bring_up_to_date(context: &Context, index: usize, journal: &Mutex<()>) -> Outcome {
+/// Where a stage stands when its worker lets go of it.
+pub enum Step<'c> {
+    /// Done: what came of it.
+    Done(Outcome),
+    /// Its command ran and its outs are hashed: the stages after it may
+    /// start. What is left (storing the outs, recording the lock entry and
+    /// the run) is this, whose outcome is the stage's; given `true` on a
+    /// thread of its own, beside the stages that run (it then stores one
+    /// object after another), else where nothing else runs.
+    Storing(Box<dyn FnOnce(bool) -> Outcome + Send + 'c>),
+}
+
+/// Brings one stage up to date, or as far as [`Step::Storing`].
+pub fn bring_up_to_date<'c>(
+    context: &'c Context,
+    index: usize,
+    journal: &'c Mutex<()>,
+) -> Step<'c> {
     let stage = &context.stages[index];
     match attempt(context, stage, journal) {
-        Ok(outcome) => outcome,
-        Err(error) => Outcome::Failed { reason: error.to_string(), stderr_tail: Vec::new() },
+        Ok(step) => step,
+        Err(error) => Step::Done(failed(error)),
     }
+}
+
+fn failed(error: std::io::Error) -> Outcome {
+    Outcome::Failed { reason: error.to_string(), stderr_tail: Vec::new() }
 }
 
 /// Returns true when stage `index` needs nothing: frozen, or its inputs,
@@ -50,20 +70,54 @@ fn inspect(
     Ok((inputs, missing, reasons))
 }
 
-fn attempt(context: &Context, stage: &Stage, journal: &Mutex<()>) -> std::io::Result<Outcome> {
+fn attempt<'c>(
+    context: &'c Context,
+    stage: &'c Stage,
+    journal: &'c Mutex<()>,
+) -> std::io::Result<Step<'c>> {
+    decide(context, stage, journal).map(|decided| match decided {
+        Decided::Done(outcome) => Step::Done(outcome),
+        Decided::Ran { inputs, key, hashed } => Step::Storing(Box::new(move |beside| {
+            let finished = || -> std::io::Result<Outcome> {
+                let outs = match store_outs(context, stage, hashed, beside)? {
+                    Ok(outs) => outs,
+                    Err(failure) => return Ok(failure),
+                };
+                if runcache::applies_to(stage) {
+                    context.runs.put(&key, &stage.name, outs.clone())?;
+                }
+                record(context, stage, &inputs, outs, journal)?;
+                Ok(Outcome::Ran)
+            };
+            finished().unwrap_or_else(failed)
+        })),
+    })
+}
+
+/// What [`decide`] came to.
+enum Decided {
+    /// The stage is done.
+    Done(Outcome),
+    /// Its command ran; its outs are hashed, to be stored.
+    Ran { inputs: Inputs, key: String, hashed: Vec<(String, Hashed)> },
+}
+
+/// Up to date, restored, or run: everything but storing a run stage's outs.
+fn decide(context: &Context, stage: &Stage, journal: &Mutex<()>) -> std::io::Result<Decided> {
+    use Decided::Done;
     if stage.frozen {
-        return Ok(Outcome::Frozen);
+        return Ok(Done(Outcome::Frozen));
     }
     let workspace = &context.workspace;
     let (inputs, missing, reasons) = inspect(context, stage)?;
     if let Some(path) = missing.first() {
         let reason = format!("dependency `{path}` does not exist");
-        return Ok(Outcome::Failed { reason, stderr_tail: Vec::new() });
+        return Ok(Done(Outcome::Failed { reason, stderr_tail: Vec::new() }));
     }
     let forced = context.options.force;
     let locked = context.lock.get(&stage.name);
     if reasons.is_empty() && !forced {
-        return Ok(Outcome::UpToDate);
+        return Ok(Done(Outcome::UpToDate));
     }
     // From here the stage may change files: no digest is remembered across it.
     let _changing = workspace.changing();
@@ -72,7 +126,7 @@ fn attempt(context: &Context, stage: &Stage, journal: &Mutex<()>) -> std::io::Re
         && reasons.iter().all(|r| matches!(r, Reason::OutMissing { .. }))
         && remote.leave(workspace, &locked.outs)
     {
-        return Ok(Outcome::OnRemote);
+        return Ok(Done(Outcome::OnRemote));
     }
     let key = runcache::key(stage, &inputs);
     if !forced
@@ -81,10 +135,10 @@ fn attempt(context: &Context, stage: &Stage, journal: &Mutex<()>) -> std::io::Re
         && let Some(outs) = restore(context, stage, &key)?
     {
         record(context, stage, &inputs, outs, journal)?;
-        return Ok(Outcome::Restored);
+        return Ok(Done(Outcome::Restored));
     }
     if let Some(refusal) = unsafe_outs(context, stage) {
-        return Ok(refusal);
+        return Ok(Done(refusal));
     }
     (context.on_event)(Event::Started { stage: stage.name.clone() });
     if context.options.panic_in.as_deref() == Some(stage.name.as_str()) {
@@ -93,20 +147,15 @@ fn attempt(context: &Context, stage: &Stage, journal: &Mutex<()>) -> std::io::Re
     if let Some(remote) = &context.on_remote
         && let Err(reason) = remote.materialize_deps(workspace, stage)
     {
-        return Ok(Outcome::Failed { reason, stderr_tail: Vec::new() });
+        return Ok(Done(Outcome::Failed { reason, stderr_tail: Vec::new() }));
     }
     if let Some(failure) = run_command(context, stage, &reasons)? {
-        return Ok(failure);
+        return Ok(Done(failure));
     }
-    let outs = match commit_outs(context, stage)? {
-        Ok(outs) => outs,
-        Err(failure) => return Ok(failure),
-    };
-    if runcache::applies_to(stage) {
-        context.runs.put(&key, &stage.name, outs.clone())?;
+    match hash_outs(context, stage)? {
+        Ok(hashed) => Ok(Decided::Ran { inputs, key, hashed }),
+        Err(failure) => Ok(Done(failure)),
     }
-    record(context, stage, &inputs, outs, journal)?;
-    Ok(Outcome::Ran)
 }
 
 /// Removes the outs (not `persist` ones) and runs the stage's commands;
@@ -142,24 +191,55 @@ fn run_command(
     Ok(Some(Outcome::Failed { reason, stderr_tail }))
 }
 
-/// Stores every out in the cache; the failure when one is missing or cannot
-/// be stored. Says when a stored out replaced a corrupted object.
-fn commit_outs(
+/// Hashes every out (see [`crate::workspace::Workspace::hash_out`]); the
+/// failure when one is missing or cannot be read.
+fn hash_outs(
     context: &Context,
     stage: &Stage,
-) -> std::io::Result<Result<Vec<LockedPath>, Outcome>> {
+) -> std::io::Result<Result<Vec<(String, Hashed)>, Outcome>> {
     let workspace = &context.workspace;
-    let failed = |reason: String| Ok(Err(Outcome::Failed { reason, stderr_tail: Vec::new() }));
     let mut outs = Vec::with_capacity(stage.outs.len());
     for out in &stage.outs {
         let name = out.path.to_string();
-        let committed = match workspace.commit(&out.path.to_path(&workspace.root), &name) {
+        match workspace.hash_out(&out.path.to_path(&workspace.root), &name) {
+            Ok(Some(hashed)) => outs.push((name, hashed)),
+            Ok(None) => {
+                let reason = format!("the command did not produce output `{name}`");
+                return Ok(Err(Outcome::Failed { reason, stderr_tail: Vec::new() }));
+            }
+            Err(CheckoutError::Io(error)) => return Err(error),
+            Err(error) => {
+                let reason = error.to_string();
+                return Ok(Err(Outcome::Failed { reason, stderr_tail: Vec::new() }));
+            }
+        }
+    }
+    Ok(Ok(outs))
+}
+
+/// Stores the hashed outs in the cache; the failure when one cannot be.
+/// Says when a stored out replaced a corrupted object.
+fn store_outs(
+    context: &Context,
+    stage: &Stage,
+    hashed: Vec<(String, Hashed)>,
+    beside: bool,
+) -> std::io::Result<Result<Vec<LockedPath>, Outcome>> {
+    let mut outs = Vec::with_capacity(hashed.len());
+    for (name, hashed) in hashed {
+        let workspace = &context.workspace;
+        let stored = if beside {
+            workspace.store_here(hashed, &name)
+        } else {
+            workspace.store(hashed, &name)
+        };
+        let Committed { locked, healed } = match stored {
             Ok(committed) => committed,
             Err(CheckoutError::Io(error)) => return Err(error),
-            Err(error) => return failed(error.to_string()),
-        };
-        let Some(Committed { locked, healed }) = committed else {
-            return failed(format!("the command did not produce output `{name}`"));
+            Err(error) => {
+                let reason = error.to_string();
+                return Ok(Err(Outcome::Failed { reason, stderr_tail: Vec::new() }));
+            }
         };
         for hash in healed {
             let message = format!(

@@ -85,19 +85,74 @@ pub fn run_guarded(command: &mut Command) -> std::io::Result<ExitStatus> {
 
 #[cfg(target_os = "linux")]
 mod guard {
+    use std::io::Write;
     use std::os::unix::process::CommandExt;
-    use std::process::{Command, ExitStatus};
+    use std::process::{ChildStdin, Command, ExitStatus, Stdio};
+    use std::sync::{Mutex, OnceLock};
 
+    /// What the guard runs: it keeps the stages' process IDs it is told
+    /// (`+ PID` when one starts, `- PID` when it ended), and once its input
+    /// ends (pipit is gone, `kill -9` included) kills those still listed.
+    const WATCH: &str = r#"pids=' '
+while read -r op pid; do
+    case $op in
+        +) pids="$pids$pid " ;;
+        -) case $pids in *" $pid "*) pids="${pids%% $pid *} ${pids#* $pid }" ;; esac ;;
+    esac
+done
+[ -n "${pids# }" ] && kill -KILL $pids 2>/dev/null
+exit 0"#;
+
+    /// The guard's input, once it is started; `None` when it could not be.
+    static GUARD: OnceLock<Option<Mutex<ChildStdin>>> = OnceLock::new();
+
+    fn guard() -> Option<&'static Mutex<ChildStdin>> {
+        GUARD
+            .get_or_init(|| {
+                let mut guard = Command::new("sh")
+                    .args(["-c", WATCH])
+                    .stdin(Stdio::piped())
+                    .stdout(Stdio::null())
+                    .stderr(Stdio::null())
+                    .spawn()
+                    .ok()?;
+                guard.stdin.take().map(Mutex::new)
+            })
+            .as_ref()
+    }
+
+    fn tell(guard: &Mutex<ChildStdin>, line: &str) -> std::io::Result<()> {
+        let mut input = guard.lock().map_err(|_| std::io::Error::other("the guard is poisoned"))?;
+        input.write_all(line.as_bytes())
+    }
+
+    /// A stage is started as a plain spawn (no copy of pipit's memory, which
+    /// a hook run before `exec` would need) and named to the guard, one `sh`
+    /// for the whole run. Without a guard, the kernel's parent-death signal
+    /// does the same, from such a hook.
     pub fn run(command: &mut Command) -> std::io::Result<ExitStatus> {
-        // SAFETY: prctl is async-signal-safe; it only asks the kernel to kill
-        // the child when its parent (pipit) dies.
-        unsafe {
-            command.pre_exec(|| {
-                libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL);
-                Ok(())
-            });
+        let Some(guard) = guard() else {
+            // SAFETY: prctl is async-signal-safe; it only asks the kernel to
+            // kill the child when its parent (pipit) dies.
+            unsafe {
+                command.pre_exec(|| {
+                    libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL);
+                    Ok(())
+                });
+            }
+            return command.status();
+        };
+        let mut child = command.spawn()?;
+        let pid = child.id();
+        if tell(guard, &format!("+ {pid}\n")).is_err() {
+            // No one would kill it if pipit died: it does not run unguarded.
+            let _ = child.kill();
+            let _ = child.wait();
+            return Err(std::io::Error::other("the process guarding the stages is gone"));
         }
-        command.status()
+        let status = child.wait();
+        let _ = tell(guard, &format!("- {pid}\n"));
+        status
     }
 }
 

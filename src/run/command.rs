@@ -48,7 +48,10 @@ pub fn run(
     let mut failure = None;
     for command in commands {
         let start = |program: &str, args: &[&str]| -> std::io::Result<_> {
-            let mut child = Command::new(program);
+            let mut child = Command::new(find_program(program, search_path));
+            // The program sees the name it was given, as under a shell.
+            #[cfg(unix)]
+            std::os::unix::process::CommandExt::arg0(&mut child, program);
             child
                 .args(args)
                 .current_dir(dir)
@@ -89,6 +92,30 @@ pub fn run(
             Err(CommandFailure { command, code, stderr_tail: tail(&err_log)? })
         }
     })
+}
+
+/// Where `program` is on `search_path`, as a shell would look for it: the
+/// first executable file of that name in one of its folders. A name with a
+/// `/` is a path already. A name found nowhere, or not before a relative
+/// folder (which means the stage's folder, not pipit's), is left for the new
+/// process to look for, and to report as not found. Given a path, the
+/// process is started without a copy of pipit's memory (a `PATH` of its own
+/// would otherwise need one, to be searched in the new process).
+fn find_program(program: &str, search_path: &OsStr) -> std::path::PathBuf {
+    if program.contains('/') {
+        return program.into();
+    }
+    for folder in std::env::split_paths(search_path) {
+        if !folder.is_absolute() {
+            break;
+        }
+        let path = folder.join(program);
+        if fs_err::metadata(&path).is_ok_and(|m| m.is_file() && crate::platform::is_executable(&m))
+        {
+            return path;
+        }
+    }
+    program.into()
 }
 
 /// Words a shell gives a meaning of its own when they start a command.
@@ -147,7 +174,30 @@ fn tail(path: &Path) -> std::io::Result<Vec<String>> {
 
 #[cfg(test)]
 mod tests {
-    use super::plain_words;
+    use super::{find_program, plain_words};
+
+    #[cfg(unix)]
+    #[test]
+    fn a_program_is_found_as_a_shell_finds_it_or_left_to_the_new_process() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::tempdir().unwrap();
+        let (first, second) = (dir.path().join("first"), dir.path().join("second"));
+        for folder in [&first, &second] {
+            fs_err::create_dir_all(folder).unwrap();
+        }
+        // Not executable in the first folder: the second one's is taken.
+        fs_err::write(first.join("tool"), "").unwrap();
+        fs_err::write(second.join("tool"), "").unwrap();
+        let executable = std::fs::Permissions::from_mode(0o755);
+        fs_err::set_permissions(second.join("tool"), executable).unwrap();
+        let path = std::env::join_paths([&first, &second]).unwrap();
+        assert_eq!(find_program("tool", &path), second.join("tool"));
+        assert_eq!(find_program("bin/tool", &path), std::path::PathBuf::from("bin/tool"));
+        assert_eq!(find_program("missing", &path), std::path::PathBuf::from("missing"));
+        // A relative folder first is the stage's folder: the new process looks.
+        let relative = std::env::join_paths([std::path::Path::new("bin"), &second]).unwrap();
+        assert_eq!(find_program("tool", &relative), std::path::PathBuf::from("tool"));
+    }
 
     #[test]
     fn only_a_plain_program_with_plain_arguments_skips_the_shell() {

@@ -595,3 +595,45 @@ fn a_plain_command_runs_without_a_shell_and_a_missing_program_fails_as_in_one() 
     assert!(run.stdout.contains("no-such-program-pipit: not found"), "{run}");
     assert!(run.stdout.contains("exited with code 127"), "{run}");
 }
+
+/// The processes whose command line is exactly `words`.
+#[cfg(target_os = "linux")]
+fn processes_running(words: &[&str]) -> Vec<u32> {
+    let wanted: Vec<u8> = words.iter().flat_map(|w| w.bytes().chain([0])).collect();
+    fs_err::read_dir("/proc")
+        .unwrap()
+        .filter_map(|entry| {
+            let entry = entry.ok()?;
+            let pid: u32 = entry.file_name().to_str()?.parse().ok()?;
+            let cmdline = fs_err::read(entry.path().join("cmdline")).ok()?;
+            (cmdline == wanted).then_some(pid)
+        })
+        .collect()
+}
+
+#[cfg(target_os = "linux")]
+#[test]
+fn a_stage_does_not_outlive_pipit_killed_with_sigkill() {
+    let repo = Repo::new();
+    // A duration no other test uses: the process is found by its command line.
+    repo.write("pipeline.yaml", "stages:\n  wait:\n    cmd: sleep 47.25\n    outs: [never]\n");
+    let mut pipit = Command::new(assert_cmd::cargo::cargo_bin!("pipit"))
+        .arg("repro")
+        .current_dir(repo.path())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let started = std::time::Instant::now();
+    while processes_running(&["sleep", "47.25"]).is_empty() {
+        assert!(started.elapsed() < Duration::from_secs(20), "the stage never started");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    pipit.kill().unwrap();
+    pipit.wait().unwrap();
+    let killed = std::time::Instant::now();
+    while !processes_running(&["sleep", "47.25"]).is_empty() {
+        assert!(killed.elapsed() < Duration::from_secs(10), "the stage outlived pipit");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}

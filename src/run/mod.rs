@@ -284,8 +284,8 @@ fn schedule(
                 shared.report(index, outcome, stage::seconds(start), true);
             }
         };
-        // One stage at a time (`-j 1`) is one: each worker stores what it
-        // ran, as it does without that thread.
+        // One stage at a time (`-j 1`) is that, its end included: each worker
+        // stores what it ran, as it does without that thread.
         let storer = (jobs > 1).then(|| {
             std::thread::Builder::new().name(STAGE_THREAD.into()).spawn_scoped(scope, storer)
         });

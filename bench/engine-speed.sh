@@ -14,6 +14,8 @@
 #          commands; `repro` after `p` changes (26 stages run) and the floor
 #          running those 26; no-op `repro` and `status`, and DVC's
 #   fan-out: first `repro -j 1` and `-j 2`, and the floor
+#   1,000 stages: no-op `repro` and `status` of 1,000 independent stages
+#          and one joining them (bench/many-stages.sh)
 #   many files: `add` of a folder of 10,000 files of 10 KiB and its
 #          `checkout` once deleted, against `cp -r` of it
 #   a big file: `add` of a 1 GiB file against `b3sum` of it and `cp` of it
@@ -44,6 +46,7 @@ if [ -z "${PIPIT:-}" ]; then
     PIPIT="${CARGO_TARGET_DIR:-$ROOT/target}/release/pipit"
 fi
 MIDDLE=$((STAGES / 2))
+. "$ROOT/bench/many-stages.sh"
 
 # The two commands every stage runs: `gen.sh OUT` writes FILES files of
 # 10 KiB, each different (the second field of every line names its file); `step.sh IN OUT TAG [MARK]` rewrites IN's files into OUT, the
@@ -173,6 +176,13 @@ for fs in "${FILESYSTEMS[@]}"; do
         --prepare "$clean_fan" -n "sh floor.sh" "sh -c 'cd $FAN && sh floor.sh'" \
         --prepare "$clean_fan" -n "pipit repro -j 1" "sh -c 'cd $FAN && $PIPIT repro -q -j 1'" \
         --prepare "$clean_fan" -n "pipit repro -j 2" "sh -c 'cd $FAN && $PIPIT repro -q -j 2'"
+
+    THOUSAND="$BASE/thousand"
+    (STAGES=1000 make_project "$THOUSAND" pipeline.yaml && git add -A && git commit -qm stages \
+        && "$PIPIT" repro -q >/dev/null)
+    (cd "$THOUSAND" && table "$fs: 1,000 stages, no-op repro and status" \
+        -n "pipit repro" "$PIPIT repro -q" -n "pipit status" "$PIPIT status")
+    rm -rf "$THOUSAND"
 
     MANY="$BASE/many"
     rm -rf "$MANY" && mkdir -p "$MANY/data" && cd "$MANY" && git init -q

@@ -254,9 +254,9 @@ impl Cache {
 
     /// Stores `bytes`, whose hash is `hash`, as [`Cache::store_file`] does.
     pub fn store_bytes(&self, bytes: &[u8], hash: &str) -> Result<Stored, ObjectError> {
-        let Some(stored) = self.existing(hash)? else {
-            return Ok(Stored::Present);
-        };
+        if !crate::hash::is_hash(hash) {
+            return Err(ObjectError::Missing { hash: hash.into() });
+        }
         // Written beside the object: renaming within one folder locks only
         // that folder, where a rename across folders locks the file system.
         let target = self.object_path(hash);
@@ -265,9 +265,19 @@ impl Cache {
             _ => return Err(ObjectError::Missing { hash: hash.into() }),
         };
         self.make_folder(folder)?;
-        let temp = TempFile::in_dir(folder, &name);
-        crate::platform::write_new(temp.path(), bytes, READ_ONLY)?;
-        self.settle(temp.persist(&target), hash, stored)
+        let write = || -> Result<TempFile, ObjectError> {
+            let temp = TempFile::in_dir(folder, &name);
+            crate::platform::write_new(temp.path(), bytes, READ_ONLY)?;
+            Ok(temp)
+        };
+        // Most objects are new: no look first.
+        if write()?.persist_new(&target)? {
+            return Ok(Stored::New);
+        }
+        let Some(stored) = self.existing(hash)? else {
+            return Ok(Stored::Present);
+        };
+        self.settle(write()?.persist(&target), hash, stored)
     }
 
     /// Returns a writer that stores the object `hash` from bytes arriving in

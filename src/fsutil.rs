@@ -126,6 +126,17 @@ impl TempFile {
         self.path.as_deref().unwrap_or(Path::new(""))
     }
 
+    /// Renames the file to `target` unless something is there already
+    /// (`Ok(false)`, and the file is removed).
+    pub fn persist_new(mut self, target: &Path) -> std::io::Result<bool> {
+        let path = self.path.take().unwrap_or_default();
+        let renamed = crate::platform::rename_new(&path, target);
+        if !matches!(renamed, Ok(true)) {
+            let _ = crate::cache::remove_path(&path);
+        }
+        renamed
+    }
+
     /// Renames the file over `target`.
     pub fn persist(mut self, target: &Path) -> std::io::Result<()> {
         let path = self.path.take().unwrap_or_default();
@@ -159,6 +170,21 @@ mod tests {
         write_atomic(&path, b"second").unwrap();
         assert_eq!(fs_err::read_to_string(&path).unwrap(), "second");
         assert_eq!(fs_err::read_dir(path.parent().unwrap()).unwrap().count(), 1);
+    }
+
+    #[test]
+    fn persist_new_never_replaces_what_is_there() {
+        let dir = tempfile::tempdir().unwrap();
+        let target = dir.path().join("object");
+        let first = TempFile::in_dir(dir.path(), "object");
+        fs_err::write(first.path(), "first").unwrap();
+        assert!(first.persist_new(&target).unwrap());
+        let second = TempFile::in_dir(dir.path(), "object");
+        let second_path = second.path().to_path_buf();
+        fs_err::write(&second_path, "second").unwrap();
+        assert!(!second.persist_new(&target).unwrap());
+        assert_eq!(fs_err::read_to_string(&target).unwrap(), "first");
+        assert!(!second_path.exists(), "the temporary file is removed");
     }
 
     #[test]

@@ -44,6 +44,42 @@ pub fn write_new(path: &Path, bytes: &[u8], mode: u32) -> std::io::Result<()> {
     }
 }
 
+/// Renames `from` to `to` unless something is at `to` already: `Ok(false)`
+/// then, and `from` is left. Atomic where the kernel offers it (Linux's
+/// `renameat2`), else checked just before renaming.
+pub fn rename_new(from: &Path, to: &Path) -> std::io::Result<bool> {
+    #[cfg(all(target_os = "linux", target_env = "gnu"))]
+    {
+        use std::os::unix::ffi::OsStrExt;
+        let c = |path: &Path| std::ffi::CString::new(path.as_os_str().as_bytes());
+        let (old, new) = (c(from)?, c(to)?);
+        // SAFETY: both are valid NUL-terminated paths that outlive the call.
+        let done = unsafe {
+            libc::renameat2(
+                libc::AT_FDCWD,
+                old.as_ptr(),
+                libc::AT_FDCWD,
+                new.as_ptr(),
+                libc::RENAME_NOREPLACE,
+            )
+        };
+        if done == 0 {
+            return Ok(true);
+        }
+        let error = std::io::Error::last_os_error();
+        match error.raw_os_error() {
+            Some(libc::EEXIST) => return Ok(false),
+            // A file system without the flag: checked below instead.
+            Some(libc::EINVAL | libc::ENOSYS) => {}
+            _ => return Err(error),
+        }
+    }
+    if fs_err::symlink_metadata(to).is_ok() {
+        return Ok(false);
+    }
+    fs_err::rename(from, to).map(|()| true)
+}
+
 /// Returns whether the file's owner may execute it (never on Windows).
 pub fn is_executable(metadata: &std::fs::Metadata) -> bool {
     #[cfg(unix)]

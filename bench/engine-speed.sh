@@ -136,6 +136,17 @@ table() { # title, hyperfine arguments…
     hyperfine -N --runs "$RUNS" --export-markdown /tmp/engine-speed-table.md "$@" >&2
     { echo; echo "## $title"; echo; cat /tmp/engine-speed-table.md; } >> "$OUT"
 }
+# `pipit add PATH` in FOLDER (its cache emptied first) and `pipit checkout`
+# of it once deleted, after the commands they are measured against.
+add_and_checkout() { # title, folder, path, hyperfine arguments of those commands…
+    local title="$1" dir="$2" path="$3"
+    shift 3
+    table "$title" "$@" \
+        --prepare "sh -c 'rm -rf $dir/.cache $dir/$path.pipit && sync'" \
+        -n "pipit add" "sh -c 'cd $dir && $PIPIT add $path'" \
+        --prepare "sh -c 'rm -rf $dir/$path && sync'" \
+        -n "pipit checkout" "sh -c 'cd $dir && $PIPIT checkout'"
+}
 
 for fs in "${FILESYSTEMS[@]}"; do
     case "$fs" in
@@ -195,12 +206,8 @@ for fs in "${FILESYSTEMS[@]}"; do
             close(file)
         } }'
     sync
-    table "$fs: a folder of 10,000 files of 10 KiB" \
-        --prepare "sh -c 'rm -rf $MANY/copy && sync'" -n "cp -r" "cp -r $MANY/data $MANY/copy" \
-        --prepare "sh -c 'rm -rf $MANY/.cache $MANY/data.pipit && sync'" \
-        -n "pipit add" "sh -c 'cd $MANY && $PIPIT add data'" \
-        --prepare "sh -c 'rm -rf $MANY/data && sync'" \
-        -n "pipit checkout" "sh -c 'cd $MANY && $PIPIT checkout'"
+    add_and_checkout "$fs: a folder of 10,000 files of 10 KiB" "$MANY" data \
+        --prepare "sh -c 'rm -rf $MANY/copy && sync'" -n "cp -r" "cp -r $MANY/data $MANY/copy"
     cd "$ROOT" && rm -rf "$MANY"
 
     BIG="$BASE/big"
@@ -208,13 +215,9 @@ for fs in "${FILESYSTEMS[@]}"; do
     echo "stages: {}" > pipeline.yaml
     head -c 1073741824 /dev/urandom > big.bin
     sync
-    table "$fs: a file of 1 GiB" \
+    add_and_checkout "$fs: a file of 1 GiB" "$BIG" big.bin \
         --prepare true -n "b3sum" "b3sum $BIG/big.bin" \
-        --prepare "sh -c 'rm -f $BIG/copy.bin && sync'" -n "cp" "cp $BIG/big.bin $BIG/copy.bin" \
-        --prepare "sh -c 'rm -rf $BIG/.cache $BIG/big.bin.pipit $BIG/copy.bin && sync'" \
-        -n "pipit add" "sh -c 'cd $BIG && $PIPIT add big.bin'" \
-        --prepare "sh -c 'rm -f $BIG/big.bin && sync'" \
-        -n "pipit checkout" "sh -c 'cd $BIG && $PIPIT checkout'"
+        --prepare "sh -c 'rm -f $BIG/copy.bin && sync'" -n "cp" "cp $BIG/big.bin $BIG/copy.bin"
     cd "$ROOT" && rm -rf "$BIG"
 done
 cat "$OUT"

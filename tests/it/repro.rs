@@ -52,6 +52,17 @@ fn counts(repo: &Repo) -> [usize; 4] {
     })
 }
 
+/// Starts `pipit ARGS` in `repo` without waiting, its output dropped.
+fn spawn_quiet(repo: &Repo, args: &[&str]) -> std::process::Child {
+    Command::new(assert_cmd::cargo::cargo_bin!("pipit"))
+        .args(args)
+        .current_dir(repo.path())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap()
+}
+
 fn read(repo: &Repo, path: &str) -> String {
     fs_err::read_to_string(repo.path().join(path)).unwrap_or_default()
 }
@@ -378,13 +389,7 @@ fn a_second_run_with_no_wait_fails_at_once() {
         "stages:\n  slow:\n    cmd: sleep 2 && echo x > x\n    outs:\n      - x\n",
         "",
     );
-    let mut first = Command::new(assert_cmd::cargo::cargo_bin!("pipit"))
-        .arg("repro")
-        .current_dir(repo.path())
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
+    let mut first = spawn_quiet(&repo, &["repro"]);
     std::thread::sleep(Duration::from_millis(700));
     let second = repo.pipit(["repro", "--no-wait"]);
     assert_eq!(second.code, 1, "{second}");
@@ -413,13 +418,7 @@ fn kill_9_at_any_moment_converges() {
     repo.write(".counts/.keep", "");
     for (round, delay) in delays(7, 24).into_iter().enumerate() {
         repo.write("input.txt", &format!("round {round}\n"));
-        let mut child = Command::new(assert_cmd::cargo::cargo_bin!("pipit"))
-            .args(["repro", "-j", "2"])
-            .current_dir(repo.path())
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap();
+        let mut child = spawn_quiet(&repo, &["repro", "-j", "2"]);
         std::thread::sleep(Duration::from_millis(delay));
         let _ = child.kill();
         let _ = child.wait();
@@ -617,13 +616,7 @@ fn a_stage_does_not_outlive_pipit_killed_with_sigkill() {
     let repo = Repo::new();
     // A duration no other test uses: the process is found by its command line.
     repo.write("pipeline.yaml", "stages:\n  wait:\n    cmd: sleep 47.25\n    outs: [never]\n");
-    let mut pipit = Command::new(assert_cmd::cargo::cargo_bin!("pipit"))
-        .arg("repro")
-        .current_dir(repo.path())
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
+    let mut pipit = spawn_quiet(&repo, &["repro"]);
     let started = std::time::Instant::now();
     while processes_running(&["sleep", "47.25"]).is_empty() {
         assert!(started.elapsed() < Duration::from_secs(20), "the stage never started");

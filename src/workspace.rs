@@ -40,6 +40,8 @@ pub struct Workspace {
     changes: std::sync::atomic::AtomicU64,
     /// How many changes are under way.
     changing: std::sync::atomic::AtomicUsize,
+    /// The bytes held by [`Hashed`] outs not stored yet.
+    held: std::sync::Arc<std::sync::atomic::AtomicU64>,
 }
 
 /// Something changing the workspace (a stage's run); see [`Workspace::changing`].
@@ -104,6 +106,22 @@ pub struct Hashed {
     healed: Vec<String>,
     /// Objects still to write: hash and bytes.
     unstored: Vec<(String, Vec<u8>)>,
+    /// The files' bytes it holds, counted in the workspace's total until it
+    /// is dropped.
+    held: Reserved,
+}
+
+/// Bytes counted in the workspace's total of held bytes until dropped.
+#[derive(Debug, Default)]
+struct Reserved {
+    total: std::sync::Arc<std::sync::atomic::AtomicU64>,
+    bytes: u64,
+}
+
+impl Drop for Reserved {
+    fn drop(&mut self) {
+        self.total.fetch_sub(self.bytes, std::sync::atomic::Ordering::Relaxed);
+    }
 }
 
 /// What became of one file's bytes while its out was hashed.
@@ -117,9 +135,9 @@ enum Held {
     Healed,
 }
 
-/// How many bytes of one out [`Workspace::hash_out`] holds for storing
-/// later; the files past that are stored at once.
-const HELD_BYTES: u64 = 64 << 20;
+/// How many bytes [`Workspace::hash_out`] may hold, all outs not stored yet
+/// together; the files past that are stored at once.
+const HELD_BYTES: u64 = 256 << 20;
 
 impl Workspace {
     /// Opens the workspace rooted at `root`.
@@ -135,6 +153,7 @@ impl Workspace {
             digests: None,
             changes: Default::default(),
             changing: Default::default(),
+            held: Default::default(),
         }
     }
 
@@ -253,57 +272,73 @@ impl Workspace {
     }
 
     /// Hashes the out at `path` as [`Workspace::commit`] does, but holds the
-    /// bytes of its small files (up to [`HELD_BYTES`]) for
+    /// bytes of its small files (up to [`HELD_BYTES`] in all) for
     /// [`Workspace::store`] instead of writing them to the cache: the stage
     /// after it may start meanwhile. What the stat cache learns is true
     /// whether or not they are stored. `None` when nothing is at `path`.
     pub fn hash_out(&self, path: &Path, name: &str) -> Result<Option<Hashed>, CheckoutError> {
-        let held = std::sync::atomic::AtomicU64::new(0);
-        if path.is_dir() {
-            let hashed: Result<Vec<_>, CheckoutError> = walk::files_under(path, &self.root)?
+        let files = if path.is_dir() {
+            let files = walk::files_under(path, &self.root)?;
+            let hashed: Vec<Result<(ManifestEntry, Held), CheckoutError>> = files
                 .par_iter()
                 .with_min_len(64)
                 .map(|file| {
-                    let (info, held) = self.hash_one(&file.path, &file.metadata, name, &held)?;
+                    let (info, held) = self.hash_one(&file.path, &file.metadata, name)?;
                     Ok((manifest_entry(path, &file.path, info), held))
                 })
                 .collect();
-            let (mut healed, mut unstored) = (Vec::new(), Vec::new());
-            let mut entries = Vec::new();
-            for (entry, held) in hashed? {
-                match held {
-                    Held::Bytes(bytes) => unstored.push((entry.hash.clone(), bytes)),
-                    Held::Healed => healed.push(entry.hash.clone()),
-                    Held::Stored => {}
-                }
-                entries.push(entry);
-            }
-            let manifest = Manifest::new(entries);
-            let hash = manifest.hash();
-            let locked = LockedPath {
-                path: name.into(),
-                hash: hash.clone(),
-                size: manifest.size(),
-                nfiles: Some(manifest.files.len() as u64),
-            };
-            unstored.push((hash, manifest.to_bytes()));
-            return Ok(Some(Hashed { locked, healed, unstored }));
-        }
-        let metadata = match fs_err::metadata(path) {
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
-            Err(e) => return Err(e.into()),
-            Ok(metadata) => metadata,
+            Some(hashed)
+        } else {
+            None
         };
-        let (info, held) = self.hash_one(path, &metadata, name, &held)?;
-        let locked =
-            LockedPath { path: name.into(), hash: info.hash, size: info.size, nfiles: None };
+        let mut held = Reserved { total: std::sync::Arc::clone(&self.held), bytes: 0 };
         let (mut healed, mut unstored) = (Vec::new(), Vec::new());
-        match held {
-            Held::Bytes(bytes) => unstored.push((locked.hash.clone(), bytes)),
-            Held::Healed => healed.push(locked.hash.clone()),
+        let mut keep = |hash: &str, kept: Held| match kept {
+            Held::Bytes(bytes) => {
+                held.bytes += bytes.len() as u64;
+                unstored.push((hash.to_owned(), bytes));
+            }
+            Held::Healed => healed.push(hash.to_owned()),
             Held::Stored => {}
+        };
+        let Some(hashed) = files else {
+            let metadata = match fs_err::metadata(path) {
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+                Err(e) => return Err(e.into()),
+                Ok(metadata) => metadata,
+            };
+            let (info, kept) = self.hash_one(path, &metadata, name)?;
+            keep(&info.hash, kept);
+            let locked =
+                LockedPath { path: name.into(), hash: info.hash, size: info.size, nfiles: None };
+            return Ok(Some(Hashed { locked, healed, unstored, held }));
+        };
+        // Every file's bytes are counted in `held` before an error returns,
+        // so that dropping it gives them all back.
+        let mut entries = Vec::with_capacity(hashed.len());
+        let mut failure = None;
+        for result in hashed {
+            match result {
+                Ok((entry, kept)) => {
+                    keep(&entry.hash, kept);
+                    entries.push(entry);
+                }
+                Err(error) => failure = failure.or(Some(error)),
+            }
         }
-        Ok(Some(Hashed { locked, healed, unstored }))
+        if let Some(error) = failure {
+            return Err(error);
+        }
+        let manifest = Manifest::new(entries);
+        let hash = manifest.hash();
+        let locked = LockedPath {
+            path: name.into(),
+            hash: hash.clone(),
+            size: manifest.size(),
+            nfiles: Some(manifest.files.len() as u64),
+        };
+        unstored.push((hash, manifest.to_bytes()));
+        Ok(Some(Hashed { locked, healed, unstored, held }))
     }
 
     /// Writes the objects `hashed` (the out `name`) still holds, side by side.
@@ -324,7 +359,7 @@ impl Workspace {
         name: &str,
         side_by_side: bool,
     ) -> Result<Committed, CheckoutError> {
-        let Hashed { locked, mut healed, unstored } = hashed;
+        let Hashed { locked, mut healed, unstored, held } = hashed;
         let store = |(hash, bytes): &(String, Vec<u8>)| match self.cache.store_bytes(bytes, hash) {
             Ok(Stored::Healed) => Ok(Some(hash.clone())),
             Ok(_) => Ok(None),
@@ -335,6 +370,7 @@ impl Workspace {
         } else {
             unstored.iter().map(store).collect()
         };
+        drop((unstored, held));
         healed.extend(stored?.into_iter().flatten());
         Ok(Committed { locked, healed })
     }
@@ -348,20 +384,31 @@ impl Workspace {
         file: &Path,
         metadata: &std::fs::Metadata,
         name: &str,
-        held: &std::sync::atomic::AtomicU64,
     ) -> Result<(FileInfo, Held), CheckoutError> {
         use std::sync::atomic::Ordering::Relaxed;
         let size = metadata.len();
         let small = size < crate::hash::PARALLEL_THRESHOLD;
-        if !small
-            || self.state.known(file, metadata).is_some()
-            || held.fetch_add(size, Relaxed) + size > HELD_BYTES
-        {
+        let hold = small && self.state.known(file, metadata).is_none() && {
+            let fits = self.held.fetch_add(size, Relaxed) + size <= HELD_BYTES;
+            if !fits {
+                self.held.fetch_sub(size, Relaxed);
+            }
+            fits
+        };
+        if !hold {
             let (info, healed) = self.store_one(file, metadata, name)?;
             return Ok((info, if healed { Held::Healed } else { Held::Stored }));
         }
         let failed = |error| CheckoutError::of_object(name, error);
-        let (hash, bytes) = self.cache.read_new(file, metadata).map_err(failed)?;
+        let (hash, bytes) = match self.cache.read_new(file, metadata) {
+            Ok(read) => read,
+            Err(error) => {
+                self.held.fetch_sub(size, Relaxed);
+                return Err(failed(error));
+            }
+        };
+        // Given back when the out is stored or dropped (see `Reserved`): all
+        // `size` of them, as a read that came short is refused.
         self.state.learn(file, metadata, &hash);
         let exec = crate::platform::is_executable(metadata);
         Ok((FileInfo { hash, size, exec }, Held::Bytes(bytes)))
@@ -485,6 +532,31 @@ fn manifest_entry(dir: &Path, file: &Path, info: FileInfo) -> ManifestEntry {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn an_out_hashed_holds_its_bytes_until_stored_or_dropped() {
+        use std::sync::atomic::Ordering::Relaxed;
+        let dir = tempfile::tempdir().unwrap();
+        let data = dir.path().join("data");
+        fs_err::create_dir_all(&data).unwrap();
+        fs_err::write(data.join("a.csv"), "1,2\n").unwrap();
+        fs_err::write(data.join("b.csv"), "3,4,5\n").unwrap();
+        let workspace = Workspace::open(dir.path());
+        let hashed = workspace.hash_out(&data, "data").unwrap().unwrap();
+        assert_eq!(workspace.held.load(Relaxed), 10);
+        let hash = hashed.locked.hash.clone();
+        assert!(!workspace.cache.contains(&hash), "nothing is stored yet");
+        let committed = workspace.store(hashed, "data").unwrap();
+        assert_eq!(workspace.held.load(Relaxed), 0);
+        assert_eq!(committed.locked.hash, hash);
+        assert!(workspace.is_present(&committed.locked));
+        // Dropped unstored (its stage failed): the bytes are given back.
+        fs_err::write(data.join("c.csv"), "6\n").unwrap();
+        let again = workspace.hash_out(&data, "data").unwrap().unwrap();
+        assert_eq!(workspace.held.load(Relaxed), 2, "a.csv and b.csv are known now");
+        drop(again);
+        assert_eq!(workspace.held.load(Relaxed), 0);
+    }
 
     #[test]
     fn a_remembered_digest_is_forgotten_once_something_changes_the_workspace() {

@@ -154,6 +154,18 @@ pub fn reasons(
     Ok(reasons)
 }
 
+/// Whether `stage` will run whatever its deps and outs hold: new, its
+/// command or params changed, or always changed (never when frozen).
+pub fn sure_to_run(stage: &Stage, locked: Option<&LockEntry>) -> bool {
+    let Some(locked) = locked else {
+        return !stage.frozen;
+    };
+    !stage.frozen
+        && (stage.always_changed
+            || stage.cmd != locked.cmd
+            || !param_changes(&locked.params, &params_of(stage)).is_empty())
+}
+
 fn param_changes(
     old: &BTreeMap<String, BTreeMap<String, serde_json::Value>>,
     new: &BTreeMap<String, BTreeMap<String, serde_json::Value>>,
@@ -220,5 +232,41 @@ impl fmt::Display for Reason {
             Reason::OutModified { path } => write!(f, "out modified: {path}"),
             Reason::OutsChanged => f.write_str("outs changed"),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::pipeline::{parse, source::SourceFile};
+
+    fn stages(pipeline: &str) -> Vec<Stage> {
+        let dir = tempfile::tempdir().unwrap();
+        fs_err::write(dir.path().join("params.yaml"), "lr: 0.1\n").unwrap();
+        let file =
+            SourceFile::new("pipeline.yaml", dir.path().join("pipeline.yaml"), pipeline.into());
+        parse(dir.path(), &file).unwrap()
+    }
+
+    #[test]
+    fn a_stage_is_sure_to_run_when_new_or_its_command_or_params_changed() {
+        let train = &stages("stages:\n  train:\n    cmd: fit\n    params: [lr]\n")[0];
+        let locked = LockEntry {
+            cmd: train.cmd.clone(),
+            deps: Vec::new(),
+            params: params_of(train),
+            outs: Vec::new(),
+        };
+        assert!(sure_to_run(train, None));
+        assert!(!sure_to_run(train, Some(&locked)));
+        let other_cmd = LockEntry { cmd: vec!["fit --fast".into()], ..locked.clone() };
+        assert!(sure_to_run(train, Some(&other_cmd)));
+        let mut other_params = locked.clone();
+        other_params.params.values_mut().for_each(|p| {
+            p.insert("lr".into(), serde_json::json!(0.2));
+        });
+        assert!(sure_to_run(train, Some(&other_params)));
+        let frozen = &stages("stages:\n  train:\n    cmd: fit\n    frozen: true\n")[0];
+        assert!(!sure_to_run(frozen, None));
     }
 }

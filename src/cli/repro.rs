@@ -176,8 +176,6 @@ pub fn run(args: ReproArgs, printer: &Printer) -> anyhow::Result<Outcome> {
         let _changing = files.changing();
         place_tracked(&loaded, &selected, &files, on_remote.as_ref())?;
     }
-    let stages = selected.iter().map(|&index| &loaded.pipeline.stages[index]);
-    files.prepare_digests(&pipit::status::paths_of(stages, &files.root));
     let summary = match run::repro(
         &loaded.pipeline,
         &loaded.dag,

@@ -134,6 +134,18 @@ pub fn repro(
 ) -> Result<Summary, RunError> {
     let lock = LockFile::read(&workspace.root, &workspace.dot_cache)?;
     let jobs = options.jobs.max(1);
+    // What the stages read and write, hashed side by side before the first
+    // stage is checked; not for the stages sure to run and those after them,
+    // which the first run makes hash again.
+    if !options.force {
+        let sure = selected.iter().copied().filter(|&index| {
+            let stage = &pipeline.stages[index];
+            status::sure_to_run(stage, lock.stages.get(&stage.name))
+        });
+        let after = dag.downstream(&sure.collect());
+        let stages = selected.difference(&after).map(|&index| &pipeline.stages[index]);
+        workspace.prepare_digests(&status::paths_of(stages, &workspace.root));
+    }
     let context = Arc::new(Context {
         stages: pipeline.stages.clone(),
         runs: RunCache::new(&workspace.dot_cache),

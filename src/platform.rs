@@ -80,6 +80,24 @@ pub fn rename_new(from: &Path, to: &Path) -> std::io::Result<bool> {
     fs_err::rename(from, to).map(|()| true)
 }
 
+/// Whether this process may execute the file at `path` (never on Windows).
+pub fn may_execute(path: &Path) -> bool {
+    #[cfg(unix)]
+    {
+        use std::os::unix::ffi::OsStrExt;
+        let Ok(path) = std::ffi::CString::new(path.as_os_str().as_bytes()) else {
+            return false;
+        };
+        // SAFETY: a valid NUL-terminated path that outlives the call.
+        unsafe { libc::access(path.as_ptr(), libc::X_OK) == 0 }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = path;
+        false
+    }
+}
+
 /// Returns whether the file's owner may execute it (never on Windows).
 pub fn is_executable(metadata: &std::fs::Metadata) -> bool {
     #[cfg(unix)]
@@ -128,8 +146,11 @@ mod guard {
 
     /// What the guard runs: it keeps the stages' process IDs it is told
     /// (`+ PID` when one starts, `- PID` when it ended), and once its input
-    /// ends (pipit is gone, `kill -9` included) kills those still listed.
-    const WATCH: &str = r#"pids=' '
+    /// ends (pipit is gone, `kill -9` included) kills those still listed. The
+    /// signals a terminal or a CI runner sends the whole group (Ctrl-C…) do
+    /// not stop it: it outlives pipit by that much.
+    const WATCH: &str = r#"trap '' INT HUP TERM QUIT
+pids=' '
 while read -r op pid; do
     case $op in
         +) pids="$pids$pid " ;;

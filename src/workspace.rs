@@ -407,8 +407,10 @@ impl Workspace {
                 return Err(failed(error));
             }
         };
-        // Given back when the out is stored or dropped (see `Reserved`): all
-        // `size` of them, as a read that came short is refused.
+        // Counted as read from here on, and given back when the out is stored
+        // or dropped (see `Reserved`).
+        self.held.fetch_sub(size, Relaxed);
+        self.held.fetch_add(bytes.len() as u64, Relaxed);
         self.state.learn(file, metadata, &hash);
         let exec = crate::platform::is_executable(metadata);
         Ok((FileInfo { hash, size, exec }, Held::Bytes(bytes)))

@@ -110,8 +110,7 @@ fn find_program(program: &str, search_path: &OsStr) -> std::path::PathBuf {
             break;
         }
         let path = folder.join(program);
-        if fs_err::metadata(&path).is_ok_and(|m| m.is_file() && crate::platform::is_executable(&m))
-        {
+        if path.is_file() && crate::platform::may_execute(&path) {
             return path;
         }
     }

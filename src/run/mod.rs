@@ -244,9 +244,11 @@ impl<'d> Queue<'d> {
     /// that have not started.
     fn settle(&mut self, index: usize, failure: Option<String>) {
         if let Some(name) = &failure {
-            for child in self.dag.children(index).into_iter().filter(|c| self.selected.contains(c))
-            {
-                self.failed_upstream.entry(child).or_insert_with(|| name.clone());
+            // All of them: a stage released before its outs were stored may
+            // have children running already, whose own children must not.
+            let after = self.dag.downstream(&BTreeSet::from([index]));
+            for stage in after.into_iter().filter(|s| *s != index && self.selected.contains(s)) {
+                self.failed_upstream.entry(stage).or_insert_with(|| name.clone());
             }
         }
         self.reported.insert(index, failure);
@@ -290,6 +292,7 @@ fn schedule(
         let shared = &shared;
         let (sender, receiver) = std::sync::mpsc::channel::<Storing<'_>>();
         let storer = move || {
+            let _stop = StopOnPanic(shared);
             for (index, start, job) in receiver {
                 let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| job(true)))
                     .unwrap_or_else(panicked);
@@ -324,6 +327,20 @@ fn schedule(
     summary
 }
 
+/// Stops the run when the thread holding it unwinds (a panic outside a
+/// stage's own work, in reporting say): the workers waiting for a stage wake
+/// and leave instead of waiting for ever, and the panic goes on.
+struct StopOnPanic<'s, 'c, 'd>(&'s Shared<'c, 'd>);
+
+impl Drop for StopOnPanic<'_, '_, '_> {
+    fn drop(&mut self) {
+        if std::thread::panicking() {
+            self.0.lock().stopped = true;
+            self.0.changed.notify_all();
+        }
+    }
+}
+
 /// A stage left to store: its index, when it started, and the rest of it.
 type Storing<'c> = (usize, Instant, Box<dyn FnOnce(bool) -> Outcome + Send + 'c>);
 
@@ -345,6 +362,7 @@ impl<'c, 'd> Shared<'c, 'd> {
     /// running (or a failure stops the run). A stage whose outs are left to
     /// store goes to `storer`, or is stored here without one.
     fn work(&'c self, storer: Option<&std::sync::mpsc::Sender<Storing<'c>>>) {
+        let _stop = StopOnPanic(self);
         let context = self.context;
         let mut shared = self.lock();
         while !shared.stopped {
@@ -371,9 +389,6 @@ impl<'c, 'd> Shared<'c, 'd> {
             .unwrap_or_else(|payload| stage::Step::Done(panicked(payload)));
             let job = match step {
                 stage::Step::Done(outcome) => {
-                    shared = self.lock();
-                    shared.running -= 1;
-                    drop(shared);
                     self.report(index, outcome, stage::seconds(start), false);
                     shared = self.lock();
                     continue;
@@ -403,10 +418,16 @@ impl<'c, 'd> Shared<'c, 'd> {
 
     /// Reports stage `index` done; `released` when the stages after it were
     /// let start before its outs were stored (see [`Shared::work`]): its
-    /// failure then stops those that have not started yet.
+    /// failure then stops those that have not started yet. A stage not
+    /// released stops running here, in the same step as its children become
+    /// ready (else a worker could find nothing ready and nothing running, and
+    /// leave).
     fn report(&self, index: usize, outcome: Outcome, seconds: f64, released: bool) {
         let context = self.context;
         let mut shared = self.lock();
+        if !released {
+            shared.running -= 1;
+        }
         let failed = matches!(outcome, Outcome::Failed { .. });
         finish(context, &mut shared.summary, index, outcome, seconds);
         shared.stopped |= failed && !context.options.keep_going;

@@ -630,3 +630,37 @@ fn a_stage_does_not_outlive_pipit_killed_with_sigkill() {
         std::thread::sleep(Duration::from_millis(20));
     }
 }
+
+#[cfg(target_os = "linux")]
+#[test]
+fn a_stage_that_ignores_sigterm_does_not_outlive_pipit_terminated_with_its_group() {
+    use std::os::unix::process::CommandExt;
+    let repo = Repo::new();
+    repo.write(
+        "pipeline.yaml",
+        "stages:\n  wait:\n    cmd: trap '' TERM; exec sleep 43.75\n    outs: [never]\n",
+    );
+    // As a terminal or a CI runner does: the signal goes to the whole group.
+    let mut pipit = Command::new(assert_cmd::cargo::cargo_bin!("pipit"))
+        .arg("repro")
+        .current_dir(repo.path())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .process_group(0)
+        .spawn()
+        .unwrap();
+    let started = std::time::Instant::now();
+    while processes_running(&["sleep", "43.75"]).is_empty() {
+        assert!(started.elapsed() < Duration::from_secs(20), "the stage never started");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let group = i32::try_from(pipit.id()).unwrap();
+    // SAFETY: sends a signal to the process group this test just made.
+    assert_eq!(unsafe { libc::kill(-group, libc::SIGTERM) }, 0);
+    pipit.wait().unwrap();
+    let terminated = std::time::Instant::now();
+    while !processes_running(&["sleep", "43.75"]).is_empty() {
+        assert!(terminated.elapsed() < Duration::from_secs(10), "the stage outlived pipit");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}

@@ -207,9 +207,30 @@ exit 0"#;
             let _ = child.wait();
             return Err(std::io::Error::other("the process guarding the stages is gone"));
         }
-        let status = child.wait();
+        // Waited for without reaping it: until the guard is told, the
+        // process that ended keeps its PID, which no other can take.
+        let ended = wait_unreaped(pid);
         let _ = tell(guard, &format!("- {pid}\n"));
-        status
+        ended?;
+        child.wait()
+    }
+
+    /// Waits until the child `pid` ends, leaving it to be reaped.
+    fn wait_unreaped(pid: u32) -> std::io::Result<()> {
+        loop {
+            // SAFETY: a zeroed siginfo_t is valid for waitid to fill in.
+            let mut info: libc::siginfo_t = unsafe { std::mem::zeroed() };
+            // SAFETY: waits on our own child; `info` outlives the call.
+            let waited =
+                unsafe { libc::waitid(libc::P_PID, pid, &mut info, libc::WEXITED | libc::WNOWAIT) };
+            if waited == 0 {
+                return Ok(());
+            }
+            let error = std::io::Error::last_os_error();
+            if error.kind() != std::io::ErrorKind::Interrupted {
+                return Err(error);
+            }
+        }
     }
 }
 

@@ -195,13 +195,6 @@ impl Cache {
         source: &Path,
         before: &std::fs::Metadata,
     ) -> Result<(String, Stored), ObjectError> {
-        let unchanged = |after: &std::fs::Metadata| -> Result<(), ObjectError> {
-            if crate::state::stat_key(before)? == crate::state::stat_key(after)? {
-                Ok(())
-            } else {
-                Err(ObjectError::Changed)
-            }
-        };
         if before.len() < crate::hash::PARALLEL_THRESHOLD {
             let (hash, bytes) = self.read_new(source, before)?;
             let stored = self.store_bytes(&bytes, &hash)?;
@@ -211,7 +204,7 @@ impl Cache {
         self.copy(source, temp.path()).map_err(|e| annotate(e, source))?;
         crate::platform::set_mode(temp.path(), READ_ONLY)?;
         let hash = hash_file(temp.path())?.0;
-        unchanged(&fs_err::metadata(source)?)?;
+        unchanged(before, &fs_err::metadata(source)?)?;
         match self.existing(&hash)? {
             None => Ok((hash, Stored::Present)),
             Some(stored) => {
@@ -231,9 +224,7 @@ impl Cache {
     ) -> Result<(String, Vec<u8>), ObjectError> {
         let mut file = fs_err::File::open(source)?;
         let bytes = read_sized(&mut file, before.len())?;
-        if crate::state::stat_key(before)? != crate::state::stat_key(&file.metadata()?)? {
-            return Err(ObjectError::Changed);
-        }
+        unchanged(before, &file.metadata()?)?;
         Ok((crate::hash::hash_bytes(&bytes), bytes))
     }
 
@@ -514,6 +505,16 @@ impl ObjectWriter {
         crate::platform::set_mode(self.temp.path(), READ_ONLY)?;
         self.cache.existing(&self.hash)?;
         Ok(self.cache.finish(self.temp, &self.hash)?)
+    }
+}
+
+/// Refuses a source whose size, mtime or inode moved between `before` and
+/// `after`: what was read or copied of it may be a mix of two versions.
+fn unchanged(before: &std::fs::Metadata, after: &std::fs::Metadata) -> Result<(), ObjectError> {
+    if crate::state::stat_key(before)? == crate::state::stat_key(after)? {
+        Ok(())
+    } else {
+        Err(ObjectError::Changed)
     }
 }
 

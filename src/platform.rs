@@ -50,9 +50,7 @@ pub fn write_new(path: &Path, bytes: &[u8], mode: u32) -> std::io::Result<()> {
 pub fn rename_new(from: &Path, to: &Path) -> std::io::Result<bool> {
     #[cfg(all(target_os = "linux", target_env = "gnu"))]
     {
-        use std::os::unix::ffi::OsStrExt;
-        let c = |path: &Path| std::ffi::CString::new(path.as_os_str().as_bytes());
-        let (old, new) = (c(from)?, c(to)?);
+        let (old, new) = (c_path(from)?, c_path(to)?);
         // SAFETY: both are valid NUL-terminated paths that outlive the call.
         let done = unsafe {
             libc::renameat2(
@@ -80,12 +78,18 @@ pub fn rename_new(from: &Path, to: &Path) -> std::io::Result<bool> {
     fs_err::rename(from, to).map(|()| true)
 }
 
+/// `path` as the C string a system call takes.
+#[cfg(unix)]
+fn c_path(path: &Path) -> std::io::Result<std::ffi::CString> {
+    use std::os::unix::ffi::OsStrExt;
+    Ok(std::ffi::CString::new(path.as_os_str().as_bytes())?)
+}
+
 /// Whether this process may execute the file at `path` (never on Windows).
 pub fn may_execute(path: &Path) -> bool {
     #[cfg(unix)]
     {
-        use std::os::unix::ffi::OsStrExt;
-        let Ok(path) = std::ffi::CString::new(path.as_os_str().as_bytes()) else {
+        let Ok(path) = c_path(path) else {
             return false;
         };
         // SAFETY: a valid NUL-terminated path that outlives the call.

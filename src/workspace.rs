@@ -214,13 +214,7 @@ impl Workspace {
                 {
                     return Ok(Some(LockedPath { path: name.into(), ..known.clone() }));
                 }
-                let manifest = self.manifest(path)?;
-                let locked = LockedPath {
-                    path: name.into(),
-                    hash: manifest.hash(),
-                    size: manifest.size(),
-                    nfiles: Some(manifest.files.len() as u64),
-                };
+                let locked = folder_entry(name, &self.manifest(path)?);
                 // Only what nothing changed while it was read.
                 if let (Some(at), Some(memo)) = (before, &self.digests)
                     && self.settled() == Some(at)
@@ -330,14 +324,11 @@ impl Workspace {
             return Err(error);
         }
         let manifest = Manifest::new(entries);
-        let hash = manifest.hash();
-        let locked = LockedPath {
-            path: name.into(),
-            hash: hash.clone(),
-            size: manifest.size(),
-            nfiles: Some(manifest.files.len() as u64),
-        };
-        unstored.push((hash, manifest.to_bytes()));
+        let locked = folder_entry(name, &manifest);
+        // One write per distinct object (identical files share one).
+        unstored.sort_by(|a, b| a.0.cmp(&b.0));
+        unstored.dedup_by(|a, b| a.0 == b.0);
+        unstored.push((locked.hash.clone(), manifest.to_bytes()));
         Ok(Some(Hashed { locked, healed, unstored, held }))
     }
 
@@ -377,7 +368,7 @@ impl Workspace {
 
     /// Hashes one file of the out `name`, as `metadata` describes it, and
     /// returns what the stat cache knows of it, and its bytes when they are
-    /// held for storing later (`held` counts those of the out so far); else
+    /// held for storing later (new and small, within [`HELD_BYTES`]); else
     /// the file is stored at once.
     fn hash_one(
         &self,
@@ -388,7 +379,8 @@ impl Workspace {
         use std::sync::atomic::Ordering::Relaxed;
         let size = metadata.len();
         let small = size < crate::hash::PARALLEL_THRESHOLD;
-        let hold = small && self.state.known(file, metadata).is_none() && {
+        let known = self.state.known(file, metadata);
+        let hold = small && known.is_none() && {
             let fits = self.held.fetch_add(size, Relaxed) + size <= HELD_BYTES;
             if !fits {
                 self.held.fetch_sub(size, Relaxed);
@@ -396,7 +388,7 @@ impl Workspace {
             fits
         };
         if !hold {
-            let (info, healed) = self.store_one(file, metadata, name)?;
+            let (info, healed) = self.store_one(file, metadata, known, name)?;
             return Ok((info, if healed { Held::Healed } else { Held::Stored }));
         }
         let failed = |error| CheckoutError::of_object(name, error);
@@ -416,17 +408,18 @@ impl Workspace {
         Ok((FileInfo { hash, size, exec }, Held::Bytes(bytes)))
     }
 
-    /// Stores one file of the out `name`, as `metadata` describes it, and
-    /// returns what the stat cache knows of it, and whether a corrupted
-    /// object was replaced.
+    /// Stores one file of the out `name`, as `metadata` describes it, whose
+    /// hash the stat cache may know, and returns what the stat cache knows of
+    /// it, and whether a corrupted object was replaced.
     fn store_one(
         &self,
         file: &Path,
         metadata: &std::fs::Metadata,
+        known: Option<String>,
         name: &str,
     ) -> Result<(FileInfo, bool), CheckoutError> {
         let failed = |error| CheckoutError::of_object(name, error);
-        let (hash, stored) = match self.state.known(file, metadata) {
+        let (hash, stored) = match known {
             Some(hash) => {
                 let stored = self.cache.store_file(file, &hash).map_err(failed)?;
                 (hash, stored)
@@ -521,6 +514,16 @@ impl Workspace {
     /// Writes the stat cache back.
     pub fn save_state(&self) -> std::io::Result<()> {
         self.state.save()
+    }
+}
+
+/// The lock entry of the folder `name` whose manifest is `manifest`.
+fn folder_entry(name: &str, manifest: &Manifest) -> LockedPath {
+    LockedPath {
+        path: name.into(),
+        hash: manifest.hash(),
+        size: manifest.size(),
+        nfiles: Some(manifest.files.len() as u64),
     }
 }
 

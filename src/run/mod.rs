@@ -293,10 +293,8 @@ fn schedule(
         let (sender, receiver) = std::sync::mpsc::channel::<Storing<'_>>();
         let storer = move || {
             let _stop = StopOnPanic(shared);
-            for (index, start, job) in receiver {
-                let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| job(true)))
-                    .unwrap_or_else(panicked);
-                shared.report(index, outcome, stage::seconds(start), true);
+            for storing in receiver {
+                shared.store(storing, true);
             }
         };
         // One stage at a time (`-j 1`) is that, its end included: each worker
@@ -405,15 +403,21 @@ impl<'c, 'd> Shared<'c, 'd> {
                 Some(storer) => storer.send((index, start, job)).err().map(|e| e.0),
                 None => Some((index, start, job)),
             };
-            if let Some((index, start, job)) = unsent {
-                let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| job(false)))
-                    .unwrap_or_else(panicked);
-                self.report(index, outcome, stage::seconds(start), true);
+            if let Some(storing) = unsent {
+                self.store(storing, false);
             }
             shared = self.lock();
         }
         // Whoever stops the run wakes the workers waiting for a stage.
         self.changed.notify_all();
+    }
+
+    /// Stores a released stage's outs and reports it (see [`stage::Step`]
+    /// for `beside`).
+    fn store(&self, (index, start, job): Storing<'_>, beside: bool) {
+        let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| job(beside)))
+            .unwrap_or_else(panicked);
+        self.report(index, outcome, stage::seconds(start), true);
     }
 
     /// Reports stage `index` done; `released` when the stages after it were

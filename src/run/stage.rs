@@ -41,7 +41,12 @@ pub fn bring_up_to_date<'c>(
 }
 
 fn failed(error: std::io::Error) -> Outcome {
-    Outcome::Failed { reason: error.to_string(), stderr_tail: Vec::new() }
+    failure(error.to_string())
+}
+
+/// A failure pipit found, not one a command printed.
+fn failure(reason: String) -> Outcome {
+    Outcome::Failed { reason, stderr_tail: Vec::new() }
 }
 
 /// Returns true when stage `index` needs nothing: frozen, or its inputs,
@@ -112,7 +117,7 @@ fn decide(context: &Context, stage: &Stage, journal: &Mutex<()>) -> std::io::Res
     let (inputs, missing, reasons) = inspect(context, stage)?;
     if let Some(path) = missing.first() {
         let reason = format!("dependency `{path}` does not exist");
-        return Ok(Done(Outcome::Failed { reason, stderr_tail: Vec::new() }));
+        return Ok(Done(failure(reason)));
     }
     let forced = context.options.force;
     let locked = context.lock.get(&stage.name);
@@ -147,7 +152,7 @@ fn decide(context: &Context, stage: &Stage, journal: &Mutex<()>) -> std::io::Res
     if let Some(remote) = &context.on_remote
         && let Err(reason) = remote.materialize_deps(workspace, stage)
     {
-        return Ok(Done(Outcome::Failed { reason, stderr_tail: Vec::new() }));
+        return Ok(Done(failure(reason)));
     }
     if let Some(failure) = run_command(context, stage, &reasons)? {
         return Ok(Done(failure));
@@ -204,14 +209,10 @@ fn hash_outs(
         match workspace.hash_out(&out.path.to_path(&workspace.root), &name) {
             Ok(Some(hashed)) => outs.push((name, hashed)),
             Ok(None) => {
-                let reason = format!("the command did not produce output `{name}`");
-                return Ok(Err(Outcome::Failed { reason, stderr_tail: Vec::new() }));
+                return Ok(Err(failure(format!("the command did not produce output `{name}`"))));
             }
             Err(CheckoutError::Io(error)) => return Err(error),
-            Err(error) => {
-                let reason = error.to_string();
-                return Ok(Err(Outcome::Failed { reason, stderr_tail: Vec::new() }));
-            }
+            Err(error) => return Ok(Err(failure(error.to_string()))),
         }
     }
     Ok(Ok(outs))
@@ -236,10 +237,7 @@ fn store_outs(
         let Committed { locked, healed } = match stored {
             Ok(committed) => committed,
             Err(CheckoutError::Io(error)) => return Err(error),
-            Err(error) => {
-                let reason = error.to_string();
-                return Ok(Err(Outcome::Failed { reason, stderr_tail: Vec::new() }));
-            }
+            Err(error) => return Ok(Err(failure(error.to_string()))),
         };
         for hash in healed {
             let message = format!(
@@ -259,10 +257,7 @@ fn store_outs(
 fn unsafe_outs(context: &Context, stage: &Stage) -> Option<Outcome> {
     stage.outs.iter().find_map(|out| {
         let error = context.workspace.check_writable(out.path.as_str()).err()?;
-        Some(Outcome::Failed {
-            reason: format!("refusing to touch {error}"),
-            stderr_tail: Vec::new(),
-        })
+        Some(failure(format!("refusing to touch {error}")))
     })
 }
 

@@ -21,8 +21,14 @@
 #   a big file: `add` of a 1 GiB file against `b3sum` of it and `cp` of it
 #          (the goal: pipit within 1 / 0.9 of the two together), and its
 #          `checkout` once deleted
-# ext4 runs under $BENCH_DIR (default /tmp/pipit-engine-bench), tmpfs under
-# /dev/shm/pipit-engine-bench. DVC comes from PyPI into a virtualenv under
+# ext4 runs on a file system made for the run (mkfs.ext4's defaults, so with
+# a journal, in a sparse 8 GiB image under /var/tmp, loop-mounted; needs
+# root), or under $BENCH_DIR when given. Not simply under /tmp: a machine's
+# disk may have no journal (this one's has none), and ext4 without one skips
+# every inode deleted in the last minute when it makes a file, reading its
+# inode to check; each run here deletes the 10,000 files the run before made,
+# so the next one's creations crawl (runs of the same command took from 0.16 to
+# 1.5 s). tmpfs runs under /dev/shm/pipit-engine-bench. DVC comes from PyPI into a virtualenv under
 # /tmp/pipit-bench. PIPIT=path times that binary instead of building one.
 # Results go to bench/results/engine-speed-<date>.md.
 set -euo pipefail
@@ -122,6 +128,17 @@ make_fanout() { # folder
     git add -A && git commit -qm fan-out
 }
 
+# Makes and mounts an empty ext4 file system with mkfs.ext4's defaults (see
+# above) at $EXT4, unmounted and deleted when the script ends.
+EXT4=/tmp/pipit-bench-ext4
+fresh_ext4() {
+    local image=/var/tmp/pipit-bench-ext4.img
+    mountpoint -q "$EXT4" && umount "$EXT4"
+    rm -f "$image" && truncate -s 8G "$image" && mkfs.ext4 -q -F "$image"
+    mkdir -p "$EXT4" && mount -o loop "$image" "$EXT4"
+    trap "cd / && umount $EXT4 && rm -f $image" EXIT
+}
+
 OUT="$ROOT/bench/results/engine-speed-$(date +%F).md"
 {
     echo "# The engine against the floor ($(date +%F))"
@@ -150,7 +167,8 @@ add_and_checkout() { # title, folder, path, hyperfine arguments of those command
 
 for fs in "${FILESYSTEMS[@]}"; do
     case "$fs" in
-        ext4) BASE="${BENCH_DIR:-/tmp/pipit-engine-bench}" ;;
+        ext4) [ -n "${BENCH_DIR:-}" ] || fresh_ext4
+              BASE="${BENCH_DIR:-$EXT4/pipit-engine-bench}" ;;
         tmpfs) BASE=/dev/shm/pipit-engine-bench ;;
         *) echo "unknown file system $fs: ext4 or tmpfs" >&2; exit 2 ;;
     esac

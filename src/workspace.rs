@@ -47,6 +47,33 @@ pub struct Workspace {
 /// Something changing the workspace (a stage's run); see [`Workspace::changing`].
 pub struct Changing<'w>(&'w Workspace);
 
+impl Changing<'_> {
+    /// The count of changes to the workspace so far, this one's start included.
+    pub fn mark(&self) -> u64 {
+        self.0.changes.load(std::sync::atomic::Ordering::SeqCst)
+    }
+
+    /// Ends this change and remembers `digests`, of directories hashed since
+    /// [`Changing::mark`] returned `at` (a stage's outs, once its command
+    /// ended), if nothing else began or ended changing the workspace
+    /// meanwhile: the stages after it then find them ready.
+    pub fn end_remembering(
+        self,
+        at: u64,
+        digests: impl IntoIterator<Item = (PathBuf, LockedPath)>,
+    ) {
+        let workspace = self.0;
+        drop(self);
+        let ended = at + 1;
+        if let Some(memo) = &workspace.digests
+            && workspace.settled() == Some(ended)
+            && let Ok(mut memo) = memo.lock()
+        {
+            memo.extend(digests.into_iter().map(|(path, locked)| (path, (ended, locked))));
+        }
+    }
+}
+
 impl Drop for Changing<'_> {
     fn drop(&mut self) {
         use std::sync::atomic::Ordering::SeqCst;
@@ -561,6 +588,35 @@ mod tests {
         assert_eq!(workspace.held.load(Relaxed), 2, "a.csv and b.csv are known now");
         drop(again);
         assert_eq!(workspace.held.load(Relaxed), 0);
+    }
+
+    #[test]
+    fn a_change_ending_alone_leaves_the_digests_of_the_outs_it_hashed() {
+        let dir = tempfile::tempdir().unwrap();
+        let data = dir.path().join("data");
+        let workspace = Workspace::open(dir.path()).remember_digests();
+        let run = |content: &str, meanwhile: &dyn Fn()| {
+            let changing = workspace.changing();
+            fs_err::create_dir_all(&data).unwrap();
+            fs_err::write(data.join("a.csv"), content).unwrap();
+            let at = changing.mark();
+            let hashed = workspace.hash_out(&data, "data").unwrap().unwrap();
+            meanwhile();
+            changing.end_remembering(at, [(data.clone(), hashed.locked.clone())]);
+            hashed.locked
+        };
+        let locked = run("1\n", &|| {});
+        // Remembered: a file written behind pipit's back goes unseen, as it
+        // would after a digest computed by reading the folder.
+        fs_err::write(data.join("b.csv"), "2\n").unwrap();
+        let remembered = workspace.digest(&data, "data").unwrap().unwrap();
+        assert_eq!(remembered.hash, locked.hash);
+        assert_eq!(workspace.digest(&data, "dep").unwrap().unwrap().path, "dep");
+        // Another change began and ended meanwhile: nothing is remembered.
+        fs_err::remove_file(data.join("b.csv")).unwrap();
+        let locked = run("3\n", &|| drop(workspace.changing()));
+        fs_err::write(data.join("b.csv"), "2\n").unwrap();
+        assert_ne!(workspace.digest(&data, "data").unwrap().unwrap().hash, locked.hash);
     }
 
     #[test]

@@ -125,7 +125,7 @@ fn decide(context: &Context, stage: &Stage, journal: &Mutex<()>) -> std::io::Res
         return Ok(Done(Outcome::UpToDate));
     }
     // From here the stage may change files: no digest is remembered across it.
-    let _changing = workspace.changing();
+    let changing = workspace.changing();
     if let (Some(remote), Some(locked)) = (&context.on_remote, locked)
         && !forced
         && reasons.iter().all(|r| matches!(r, Reason::OutMissing { .. }))
@@ -157,8 +157,17 @@ fn decide(context: &Context, stage: &Stage, journal: &Mutex<()>) -> std::io::Res
     if let Some(failure) = run_command(context, stage, &reasons)? {
         return Ok(Done(failure));
     }
+    let at = changing.mark();
     match hash_outs(context, stage)? {
-        Ok(hashed) => Ok(Decided::Ran { inputs, key, hashed }),
+        Ok(hashed) => {
+            // The folders among them, as the stages after it will find them.
+            let folders = stage.outs.iter().zip(&hashed).filter_map(|(out, (_, hashed))| {
+                let locked = &hashed.locked;
+                locked.nfiles.is_some().then(|| (out.path.to_path(&workspace.root), locked.clone()))
+            });
+            changing.end_remembering(at, folders);
+            Ok(Decided::Ran { inputs, key, hashed })
+        }
         Err(failure) => Ok(Done(failure)),
     }
 }

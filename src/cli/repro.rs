@@ -38,7 +38,7 @@ pub struct ReproArgs {
     /// Run stages even when an earlier run with the same inputs could be restored
     #[arg(long)]
     no_run_cache: bool,
-    /// How many stages may run at once [default: the number of cores]
+    /// How many stages may run at once; a stage with `resources: {cpus: N}` counts N [default: the number of cores]
     #[arg(short, long, value_parser = clap::value_parser!(u16).range(1..))]
     jobs: Option<u16>,
     /// Print only failures and the summary

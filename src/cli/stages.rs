@@ -53,6 +53,9 @@ fn describe(stage: &Stage) -> String {
             .collect(),
     );
     line("outs", stage.outs.iter().map(|o| o.path.to_string()).collect());
+    if !stage.resources.is_empty() {
+        line("needs", vec![stage.resources.to_string()]);
+    }
     let flags: Vec<&str> = [(stage.frozen, "frozen"), (stage.always_changed, "always changed")]
         .into_iter()
         .filter_map(|(on, name)| on.then_some(name))

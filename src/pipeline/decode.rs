@@ -9,7 +9,7 @@ use super::params::ParamsFiles;
 use super::paths::{self, RepoPath, Resolved};
 use super::plot::{PROPERTY_KEYS, PlotProperties, read_properties};
 use super::source::{SourceFile, Span};
-use super::stage::{Dep, DepPath, Out, OutKind, ParamDep, Stage};
+use super::stage::{Dep, DepPath, Out, OutKind, ParamDep, Resources, Stage};
 use super::suggest::unknown_key;
 use super::template::{self, Mode, Rendered, TemplateError, TemplateErrorKind};
 use super::vars::{Scope, Variables};
@@ -28,7 +28,10 @@ pub const STAGE_KEYS: &[&str] = &[
     "always_changed",
     "desc",
     "meta",
+    "resources",
 ];
+/// The keys of a stage's `resources`.
+pub const RESOURCE_KEYS: &[&str] = &["cpus", "mem", "time", "gpus", "partition", "local"];
 const OUT_OPTIONS: &[&str] =
     &["cache", "persist", "desc", "push", "remote", "type", "labels", "meta"];
 const PLOT_OPTIONS: &[&str] = &[
@@ -36,6 +39,15 @@ const PLOT_OPTIONS: &[&str] = &[
     "title", "header",
 ];
 const _: () = assert!(PLOT_OPTIONS.len() == 5 + PROPERTY_KEYS.len());
+
+/// Stores `value` in `slot` when there is one; returns whether there was.
+fn set<T>(slot: &mut Option<T>, value: Option<T>) -> bool {
+    let found = value.is_some();
+    if found {
+        *slot = value;
+    }
+    found
+}
 
 /// Everything decoding needs besides the stage itself.
 pub struct Decoder<'a> {
@@ -181,6 +193,7 @@ impl StageReader<'_, '_> {
         let frozen = self.flag("frozen", body.get("frozen"));
         let always_changed = self.flag("always_changed", body.get("always_changed"));
         let desc = body.get("desc").and_then(|d| self.string("desc", d, Mode::Text));
+        let resources = self.resources(body.get("resources"), &instance.written.name);
         Some(Stage {
             name: instance.name.clone(),
             family: instance.family.clone(),
@@ -192,8 +205,81 @@ impl StageReader<'_, '_> {
             frozen,
             always_changed,
             desc,
+            resources,
             span: instance.written.span,
         })
+    }
+
+    /// Reads `resources`: each key checked and interpolated, a bad value
+    /// reported and left out.
+    fn resources(&mut self, node: Option<&Node>, written_name: &str) -> Resources {
+        let mut resources = Resources::default();
+        let entries = match node.map(|n| (&n.value, n)) {
+            None | Some((Value::Null, _)) => return resources,
+            Some((Value::Map(entries), _)) => entries,
+            Some((_, node)) => {
+                self.wrong_type("resources", "a mapping", node);
+                return resources;
+            }
+        };
+        for (key, value) in entries {
+            let Some(&name) = RESOURCE_KEYS.iter().find(|k| **k == key.name) else {
+                let place = format!("`resources` of stage `{written_name}`");
+                let error = unknown_key(key, &place, RESOURCE_KEYS, self.decoder.file);
+                self.decoder.errors.push(error);
+                continue;
+            };
+            let Some(value) = self.resolve(value, Mode::Text) else { continue };
+            if value.value == Value::Null {
+                continue;
+            }
+            let count = |least: i64| match value.value {
+                Value::Int(n) if n >= least => u32::try_from(n).ok(),
+                _ => None,
+            };
+            let text = match &value.value {
+                Value::String(text) => Some(text.as_str()),
+                _ => None,
+            };
+            let read = match name {
+                "cpus" => set(&mut resources.cpus, count(1)),
+                "gpus" => set(&mut resources.gpus, count(0)),
+                "mem" => set(&mut resources.mem_mib, text.and_then(super::stage::parse_memory)),
+                "time" => {
+                    set(&mut resources.time_seconds, text.and_then(super::stage::parse_duration))
+                }
+                "partition" => set(
+                    &mut resources.partition,
+                    text.filter(|t| !t.is_empty() && !t.contains(char::is_whitespace))
+                        .map(str::to_owned),
+                ),
+                _ => match value.value {
+                    Value::Bool(local) => {
+                        resources.local = local;
+                        true
+                    }
+                    _ => false,
+                },
+            };
+            let expected = match name {
+                "cpus" => "a whole number, 1 or more",
+                "gpus" => "a whole number",
+                "mem" => "a size with its unit, such as 512M or 8G",
+                "time" => "a duration such as 30m, 2h, 1h30m or 1-12:00:00",
+                "partition" => "a partition's name",
+                _ => "true or false",
+            };
+            if !read {
+                let kind = ErrorKind::BadResource {
+                    key: name,
+                    stage: self.stage.clone(),
+                    value: value.value.to_string(),
+                    expected,
+                };
+                self.error(kind, value.span);
+            }
+        }
+        resources
     }
 
     fn cmd(&mut self, node: Option<&Node>, stage_span: Span) -> Option<Vec<String>> {

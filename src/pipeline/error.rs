@@ -44,6 +44,8 @@ pub enum ErrorKind {
     RootOutput { path: String, stage: String },
     #[error("`{key}` of {place} must be {expected}, not {found}")]
     WrongType { key: String, place: String, expected: &'static str, found: &'static str },
+    #[error("`resources.{key}` of stage `{stage}` must be {expected}, not `{value}`")]
+    BadResource { key: &'static str, stage: String, value: String, expected: &'static str },
     #[error("invalid stage name `{name}`")]
     InvalidStageName { name: String },
     #[error("stage `{name}` is defined twice")]

@@ -24,7 +24,7 @@ pub use error::{ErrorKind, PipelineError};
 pub use paths::RepoPath;
 pub use plot::{PlotDefinition, PlotProperties, Template};
 pub use source::{SourceFile, Span};
-pub use stage::{Dep, DepPath, Out, OutKind, ParamDep, Stage};
+pub use stage::{Dep, DepPath, Out, OutKind, ParamDep, Resources, Stage};
 pub use suggest::closest;
 
 use yaml::Value;

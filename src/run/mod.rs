@@ -211,9 +211,14 @@ impl<'d> Queue<'d> {
         }
     }
 
-    /// Returns the next ready stage, in topological (then file) order.
-    fn next(&mut self) -> Option<usize> {
-        self.ready.pop_first().map(|(_, index)| index)
+    /// Returns the first ready stage, in topological (then file) order, that
+    /// takes at most `free` slots (its `cost`), or that will be skipped.
+    fn next(&mut self, free: usize, cost: impl Fn(usize) -> usize) -> Option<usize> {
+        let skipped = |index: &usize| self.failed_upstream.contains_key(index);
+        let found =
+            self.ready.iter().find(|(_, index)| skipped(index) || cost(*index) <= free).copied()?;
+        self.ready.remove(&found);
+        Some(found.1)
     }
 
     /// Returns the failed stage that `index` depends on, if any.
@@ -261,6 +266,9 @@ struct Progress<'d> {
     queue: Queue<'d>,
     summary: Summary,
     running: usize,
+    /// Of the `jobs` slots, how many the running stages take (see
+    /// [`crate::pipeline::Resources::slots`]).
+    slots: usize,
     /// A stage failed without `--keep-going`: no other starts.
     stopped: bool,
 }
@@ -283,6 +291,7 @@ fn schedule(
             queue: Queue::new(dag, selected),
             summary: Summary::default(),
             running: 0,
+            slots: 0,
             stopped: false,
         }),
         changed: Condvar::new(),
@@ -356,6 +365,16 @@ impl<'c, 'd> Shared<'c, 'd> {
         self.progress.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
+    /// How many stages may run at once, one slot each.
+    fn jobs(&self) -> usize {
+        self.context.options.jobs.max(1)
+    }
+
+    /// How many slots stage `index` takes while it runs.
+    fn slots(&self, index: usize) -> usize {
+        self.context.stages[index].resources.slots(self.jobs())
+    }
+
     /// One worker: takes ready stages until none is left and none is
     /// running (or a failure stops the run). A stage whose outs are left to
     /// store goes to `storer`, or is stored here without one.
@@ -364,7 +383,8 @@ impl<'c, 'd> Shared<'c, 'd> {
         let context = self.context;
         let mut shared = self.lock();
         while !shared.stopped {
-            let Some(index) = shared.queue.next() else {
+            let free = self.jobs() - shared.slots;
+            let Some(index) = shared.queue.next(free, |index| self.slots(index)) else {
                 if shared.running == 0 {
                     break;
                 }
@@ -379,6 +399,7 @@ impl<'c, 'd> Shared<'c, 'd> {
                 continue;
             }
             shared.running += 1;
+            shared.slots += self.slots(index);
             drop(shared);
             let start = Instant::now();
             let step = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
@@ -396,6 +417,7 @@ impl<'c, 'd> Shared<'c, 'd> {
             // Its outs are hashed: the stages after it may start.
             shared = self.lock();
             shared.running -= 1;
+            shared.slots -= self.slots(index);
             shared.queue.release(index);
             self.changed.notify_all();
             drop(shared);
@@ -431,6 +453,7 @@ impl<'c, 'd> Shared<'c, 'd> {
         let mut shared = self.lock();
         if !released {
             shared.running -= 1;
+            shared.slots -= self.slots(index);
         }
         let failed = matches!(outcome, Outcome::Failed { .. });
         finish(context, &mut shared.summary, index, outcome, seconds);

@@ -53,6 +53,33 @@ fn stages_lists_the_expanded_demo() {
 }
 
 #[test]
+fn stages_show_what_each_stage_needs_from_params_too() {
+    let pipeline = "stages:\n  train:\n    cmd: echo\n    resources:\n      cpus: ${train.cpus}\n      mem: 1536M\n      time: 90m\n      partition: gpu\n  plain:\n    cmd: echo\n";
+    let repo = Repo::with_pipeline(pipeline, "train:\n  cpus: 4\n");
+    let run = repo.pipit(["stages"]);
+    assert_eq!(run.code, 0, "{run}");
+    assert!(
+        run.stdout.contains(
+            "train\n  cmd     echo\n  needs   cpus 4, mem 1536M, time 1h30m, partition gpu\n"
+        ),
+        "{run}"
+    );
+    assert!(
+        run.stdout.contains("plain\n  cmd     echo\n\n")
+            || run.stdout.ends_with("plain\n  cmd     echo\n"),
+        "{run}"
+    );
+    let run = repo.pipit(["stages", "--json"]);
+    let stages: serde_json::Value = serde_json::from_str(&run.stdout).unwrap();
+    let resources = &stages[0]["resources"];
+    assert_eq!(resources["cpus"], 4, "{resources}");
+    assert_eq!(resources["mem_mib"], 1536, "{resources}");
+    assert_eq!(resources["time_seconds"], 5400, "{resources}");
+    assert_eq!(resources["partition"], "gpu", "{resources}");
+    assert!(stages[1].get("resources").is_none(), "{}", stages[1]);
+}
+
+#[test]
 fn runs_from_a_subdirectory() {
     let repo = Repo::with_pipeline("stages:\n  a:\n    cmd: echo\n    outs: [out/a.txt]\n", "");
     fs_err::create_dir_all(repo.path().join("sub")).unwrap();

@@ -272,6 +272,38 @@ fn stages_run_in_parallel() {
 }
 
 #[test]
+fn a_stage_takes_as_many_of_the_jobs_as_it_asks_cpus() {
+    let stage = |name: &str, resources: &str| {
+        format!(
+            "  {name}:\n    cmd: date +%s.%N > .times/{name}.start && sleep 0.5 && date +%s.%N > .times/{name}.end && echo {name} > {name}.out\n    outs:\n      - {name}.out\n{resources}"
+        )
+    };
+    let pipeline = format!(
+        "stages:\n{}{}{}{}",
+        stage("wide", "    resources:\n      cpus: 2\n"),
+        stage("b", ""),
+        stage("c", "    resources:\n      cpus: 1\n"),
+        // More than `-j` allows: runs, alone.
+        stage("huge", "    resources:\n      cpus: 64\n"),
+    );
+    let repo = Repo::with_pipeline(&pipeline, "");
+    repo.write(".times/.keep", "");
+    let output = repro_ok(&repo, &["-j", "2"]);
+    assert!(output.contains("ran 4"), "{output}");
+    let time = |file: &str| read(&repo, &format!(".times/{file}")).trim().parse::<f64>().unwrap();
+    let ran = |name: &str| (time(&format!("{name}.start")), time(&format!("{name}.end")));
+    let overlap = |a: (f64, f64), b: (f64, f64)| a.0 < b.1 && b.0 < a.1;
+    let (wide, b, c, huge) = (ran("wide"), ran("b"), ran("c"), ran("huge"));
+    assert!(overlap(b, c), "b ran {b:?}, c ran {c:?}: one slot each, they did not overlap");
+    for (name, other) in [("b", b), ("c", c), ("huge", huge)] {
+        assert!(!overlap(wide, other), "wide ran {wide:?} beside {name} {other:?}");
+    }
+    for (name, other) in [("b", b), ("c", c)] {
+        assert!(!overlap(huge, other), "huge ran {huge:?} beside {name} {other:?}");
+    }
+}
+
+#[test]
 fn a_corrupted_object_is_found_refused_and_rebuilt() {
     let repo = repo();
     repro_ok(&repo, &[]);

@@ -285,3 +285,29 @@ fn one_typo_in_a_matrix_is_one_error_naming_its_stages_with_the_key_meant() {
     let run = repo.pipit(["status"]);
     assert_has(&run.stderr, &["did you mean `${rows}`?", "define it in `params.yaml`"]);
 }
+
+#[test]
+fn resources_name_their_keys_and_the_values_they_take() {
+    let pipeline = "stages:\n  train:\n    cmd: echo\n    resources:\n      cpu: 4\n      mem: 8X\n      time: 90\n      cpus: 0\n      gpus: -1\n      partition: two words\n      local: maybe\n";
+    let stderr = invalid(pipeline, "");
+    assert_has(
+        &stderr,
+        &[
+            "unknown key `cpu` in `resources` of stage `train`",
+            "did you mean `cpus`?",
+            "`resources.mem` of stage `train` must be a size with its unit",
+            "not `8X`",
+            "[pipeline.yaml:6:12]",
+            "`resources.time` of stage `train` must be a duration such as 30m, 2h,",
+            "not `90`",
+            "`resources.cpus` of stage `train` must be a whole number, 1 or more",
+            "`resources.gpus` of stage `train` must be a whole number, not `-1`",
+            "`resources.partition` of stage `train` must be a partition's name",
+            "`resources.local` of stage `train` must be true or false, not `maybe`",
+            "has 7 errors",
+        ],
+    );
+    insta::assert_snapshot!(stderr);
+    let stderr = invalid("stages:\n  a:\n    cmd: echo\n    resources: 4\n", "");
+    assert_has(&stderr, &["`resources` of stage `a` must be a mapping, not an integer"]);
+}

@@ -141,6 +141,26 @@ pub fn run_guarded(command: &mut Command) -> std::io::Result<ExitStatus> {
     guard::run(command)
 }
 
+/// A SLURM job in the guard's care until dropped (see [`guard_job`]).
+pub struct JobGuard {
+    #[cfg(target_os = "linux")]
+    _job: guard::GuardedJob,
+}
+
+/// Cancels SLURM job `id` (`scancel`) if pipit ends, `kill -9` included,
+/// before the returned guard is dropped (Linux; elsewhere nothing does).
+pub fn guard_job(id: &str) -> Option<JobGuard> {
+    #[cfg(target_os = "linux")]
+    {
+        guard::job(id).map(|job| JobGuard { _job: job })
+    }
+    #[cfg(not(target_os = "linux"))]
+    {
+        let _ = id;
+        None
+    }
+}
+
 #[cfg(target_os = "linux")]
 mod guard {
     use std::io::Write;
@@ -149,19 +169,24 @@ mod guard {
     use std::sync::{Mutex, OnceLock};
 
     /// What the guard runs: it keeps the stages' process IDs it is told
-    /// (`+ PID` when one starts, `- PID` when it ended), and once its input
-    /// ends (pipit is gone, `kill -9` included) kills those still listed. The
-    /// signals a terminal or a CI runner sends the whole group (Ctrl-C…) do
-    /// not stop it: it outlives pipit by that much.
+    /// (`+ PID` when one starts, `- PID` when it ended) and their SLURM jobs
+    /// (`+job ID`, `-job ID`), and once its input ends (pipit is gone,
+    /// `kill -9` included) kills those processes and cancels those jobs
+    /// still listed. The signals a terminal or a CI runner sends the whole
+    /// group (Ctrl-C…) do not stop it: it outlives pipit by that much.
     const WATCH: &str = r#"trap '' INT HUP TERM QUIT
 pids=' '
-while read -r op pid; do
+jobs=' '
+while read -r op id; do
     case $op in
-        +) pids="$pids$pid " ;;
-        -) case $pids in *" $pid "*) pids="${pids%% $pid *} ${pids#* $pid }" ;; esac ;;
+        +) pids="$pids$id " ;;
+        -) case $pids in *" $id "*) pids="${pids%% $id *} ${pids#* $id }" ;; esac ;;
+        +job) jobs="$jobs$id " ;;
+        -job) case $jobs in *" $id "*) jobs="${jobs%% $id *} ${jobs#* $id }" ;; esac ;;
     esac
 done
 [ -n "${pids# }" ] && kill -KILL $pids 2>/dev/null
+[ -n "${jobs# }" ] && scancel $jobs 2>/dev/null
 exit 0"#;
 
     /// The guard's input, once it is started; `None` when it could not be.
@@ -185,6 +210,24 @@ exit 0"#;
     fn tell(guard: &Mutex<ChildStdin>, line: &str) -> std::io::Result<()> {
         let mut input = guard.lock().map_err(|_| std::io::Error::other("the guard is poisoned"))?;
         input.write_all(line.as_bytes())
+    }
+
+    /// A SLURM job the guard cancels if pipit ends before it is dropped.
+    pub struct GuardedJob(String);
+
+    impl Drop for GuardedJob {
+        fn drop(&mut self) {
+            if let Some(guard) = guard() {
+                let _ = tell(guard, &format!("-job {}\n", self.0));
+            }
+        }
+    }
+
+    /// Puts job `id` in the guard's care: `None` when there is no guard.
+    pub fn job(id: &str) -> Option<GuardedJob> {
+        let guard = guard()?;
+        tell(guard, &format!("+job {id}\n")).ok()?;
+        Some(GuardedJob(id.to_owned()))
     }
 
     /// A stage is started as a plain spawn (no copy of pipit's memory, which

@@ -14,6 +14,18 @@ use pipit::workspace::DOT_CACHE;
 use super::progress::{LogOrder, OutputLogs, Progress, Shown};
 use super::{Outcome, Printer, workspace};
 
+/// Where stages run (see [`run::Executor`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+enum ExecutorArg {
+    /// Here, as child processes
+    Local,
+    /// As SLURM batch jobs, submitted with `sbatch`
+    Slurm,
+}
+
+/// How many jobs `--executor slurm` keeps in flight unless told.
+const SLURM_JOBS: usize = 16;
+
 /// Arguments of `pipit repro`
 #[derive(Debug, Args)]
 pub struct ReproArgs {
@@ -38,9 +50,14 @@ pub struct ReproArgs {
     /// Run stages even when an earlier run with the same inputs could be restored
     #[arg(long)]
     no_run_cache: bool,
-    /// How many stages may run at once; a stage with `resources: {cpus: N}` counts N [default: the number of cores]
+    /// How many stages may run at once; a stage with `resources: {cpus: N}` counts N [default: the number of cores; 16 jobs in flight with `--executor slurm`]
     #[arg(short, long, value_parser = clap::value_parser!(u16).range(1..))]
     jobs: Option<u16>,
+    /// Where stages run: here, or as SLURM batch jobs (the repository on a
+    /// file system every node sees; stages with `resources: {local: true}`
+    /// still run here)
+    #[arg(long, value_enum, value_name = "EXECUTOR", default_value_t = ExecutorArg::Local)]
+    executor: ExecutorArg,
     /// Print only failures and the summary
     #[arg(short, long)]
     quiet: bool,
@@ -94,7 +111,17 @@ pub fn run(args: ReproArgs, printer: &Printer) -> anyhow::Result<Outcome> {
         force: args.force,
         no_run_cache: args.no_run_cache,
         keep_going: args.keep_going,
-        jobs: args.jobs.map_or_else(default_jobs, usize::from),
+        jobs: args.jobs.map_or_else(
+            || match args.executor {
+                ExecutorArg::Local => default_jobs(),
+                ExecutorArg::Slurm => SLURM_JOBS,
+            },
+            usize::from,
+        ),
+        executor: match args.executor {
+            ExecutorArg::Local => run::Executor::Local,
+            ExecutorArg::Slurm => run::Executor::Slurm,
+        },
         search_path: search_path(),
         panic_in: panic_failpoint(),
     };

@@ -160,7 +160,8 @@ fn with_suffix(path: &Path, suffix: &str) -> std::path::PathBuf {
 }
 
 /// Returns the last lines of a log file.
-fn tail(path: &Path) -> std::io::Result<Vec<String>> {
+/// The last lines of the file at `path`.
+pub(super) fn tail(path: &Path) -> std::io::Result<Vec<String>> {
     let mut file = fs_err::File::open(path)?;
     let length = file.metadata()?.len();
     file.seek(SeekFrom::Start(length.saturating_sub(16 * 1024)))?;

@@ -7,6 +7,7 @@
 mod command;
 pub mod on_remote;
 mod output;
+mod slurm;
 mod stage;
 pub use output::Stream;
 pub use stage::{log_files, records_file};
@@ -38,11 +39,31 @@ pub struct Options {
     pub keep_going: bool,
     /// How many stages may run at once.
     pub jobs: usize,
+    /// Where the stages' commands run.
+    pub executor: Executor,
     /// The PATH stage commands get.
     pub search_path: OsString,
     /// A stage whose worker panics instead of running it: a failpoint for
     /// pipit's own tests (the CLI sets it only in debug builds).
     pub panic_in: Option<String>,
+}
+
+/// Where stages' commands run.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum Executor {
+    /// Here, as child processes.
+    #[default]
+    Local,
+    /// As SLURM batch jobs (`sbatch`), but for stages with `resources:
+    /// {local: true}`.
+    Slurm,
+}
+
+impl Executor {
+    /// Where `stage`'s commands run under this executor.
+    pub fn for_stage(self, stage: &Stage) -> Executor {
+        if stage.resources.local { Executor::Local } else { self }
+    }
 }
 
 /// What happened to one stage.

@@ -7,6 +7,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
 use super::command::{self, CommandFailure};
+use super::slurm;
 use super::{Context, Event, Outcome};
 use crate::cache::remove_path;
 use crate::lockfile::{self, LockEntry, LockedPath};
@@ -193,6 +194,25 @@ fn run_command(
     let on_line: super::output::OnLine = Arc::new(move |stream, line: &str| {
         on_event(Event::Output { stage: name.clone(), stream, line: line.to_owned() });
     });
+    if context.options.executor.for_stage(stage) == super::Executor::Slurm {
+        let records = records_file(&workspace.dot_cache, &stage.name);
+        let script =
+            workspace.dot_cache.join("slurm").join(format!("{}.sh", log_name(&stage.name)));
+        let job = slurm::Job {
+            stage: &stage.name,
+            commands: &stage.cmd,
+            dir: &dir,
+            search_path: &context.options.search_path,
+            resources: &stage.resources,
+            log: &log,
+            script: &script,
+            records: &records,
+        };
+        return Ok(slurm::run(&job, &on_line)?.err().map(|failed| Outcome::Failed {
+            reason: failed.reason,
+            stderr_tail: failed.stderr_tail,
+        }));
+    }
     let Err(CommandFailure { command, code, stderr_tail }) =
         command::run(&stage.cmd, &dir, &context.options.search_path, &log, &on_line)?
     else {

@@ -25,6 +25,7 @@ mod remote;
 mod repro;
 mod runs;
 mod serve;
+mod slurm;
 mod stage;
 mod train_integrity;
 mod tune;

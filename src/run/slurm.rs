@@ -1,0 +1,260 @@
+//! Running a stage's commands as a SLURM batch job (`repro --executor
+//! slurm`): a script submitted with `sbatch`, followed with `scontrol show
+//! job` (no accounting daemon needed), its output written by the job itself
+//! to the stage's logs. The workspace and `.cache` must be on a file system
+//! every node sees, as on any SLURM cluster: the job runs in the stage's
+//! folder and writes its outs there.
+
+use std::ffi::OsStr;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::Duration;
+
+use super::output::{OnLine, Stream};
+use crate::pipeline::Resources;
+
+/// Why a job did not succeed.
+#[derive(Debug, Clone, PartialEq)]
+pub struct JobFailure {
+    /// What SLURM said, in words.
+    pub reason: String,
+    /// The last lines of its stderr.
+    pub stderr_tail: Vec<String>,
+}
+
+/// A stage's job, as the cluster is asked to run it.
+pub struct Job<'a> {
+    /// The stage's name (the job is named `pipit:NAME`).
+    pub stage: &'a str,
+    /// Its commands, run one after another; the first to fail ends the job.
+    pub commands: &'a [String],
+    /// The folder they run in.
+    pub dir: &'a Path,
+    /// The PATH they get.
+    pub search_path: &'a OsStr,
+    /// What it asks of the cluster.
+    pub resources: &'a Resources,
+    /// Where its output goes: `LOG.out` and `LOG.err`.
+    pub log: &'a Path,
+    /// Where its script is written.
+    pub script: &'a Path,
+    /// The file its commands may write run records to.
+    pub records: &'a Path,
+}
+
+/// Submits `job`, waits for it to end and hands what it printed to
+/// `on_line`; the failure when it did not complete.
+pub fn run(job: &Job<'_>, on_line: &OnLine) -> std::io::Result<Result<(), JobFailure>> {
+    let (out, err) = (with_suffix(job.log, ".out"), with_suffix(job.log, ".err"));
+    for file in [&out, &err, &job.records.to_path_buf()] {
+        crate::cache::remove_path(file)?;
+    }
+    if let Some(folder) = job.script.parent() {
+        fs_err::create_dir_all(folder)?;
+    }
+    if let Some(folder) = job.log.parent() {
+        fs_err::create_dir_all(folder)?;
+    }
+    fs_err::write(job.script, script(job))?;
+    let submitted = Command::new("sbatch")
+        .arg("--parsable")
+        .arg(format!("--job-name=pipit:{}", job.stage))
+        .arg("--output")
+        .arg(&out)
+        .arg("--error")
+        .arg(&err)
+        .arg("--chdir")
+        .arg(job.dir)
+        .args(resource_flags(job.resources))
+        .arg(job.script)
+        .output()
+        .map_err(|e| std::io::Error::new(e.kind(), format!("cannot run `sbatch`: {e}")))?;
+    if !submitted.status.success() {
+        let said = String::from_utf8_lossy(&submitted.stderr).trim().to_owned();
+        return Ok(Err(JobFailure {
+            reason: format!("`sbatch` refused the job: {said}"),
+            stderr_tail: Vec::new(),
+        }));
+    }
+    // `ID` or `ID;CLUSTER`.
+    let printed = String::from_utf8_lossy(&submitted.stdout);
+    let id = printed.trim().split(';').next().unwrap_or_default().to_owned();
+    if id.is_empty() || !id.bytes().all(|b| b.is_ascii_digit()) {
+        return Err(std::io::Error::other(format!("`sbatch` printed no job id: `{printed}`")));
+    }
+    // Cancelled if pipit ends before the job does (Ctrl-C, kill -9).
+    let _guarded = crate::platform::guard_job(&id);
+    let ended = wait_for(&id)?;
+    for (file, stream) in [(&out, Stream::Stdout), (&err, Stream::Stderr)] {
+        if let Ok(text) = fs_err::read_to_string(file) {
+            text.lines().for_each(|line| on_line(stream, line));
+        }
+    }
+    if ended.state == "COMPLETED" {
+        return Ok(Ok(()));
+    }
+    let reason = match ended.state.as_str() {
+        "FAILED" => match ended.exit_code {
+            Some((code, 0)) => format!("SLURM job {id} failed: exit code {code}"),
+            Some((_, signal)) => format!("SLURM job {id} failed: killed by signal {signal}"),
+            None => format!("SLURM job {id} failed"),
+        },
+        "TIMEOUT" => format!("SLURM job {id} ran past its time limit (TIMEOUT)"),
+        "OUT_OF_MEMORY" => format!("SLURM job {id} ran out of memory (OUT_OF_MEMORY)"),
+        "CANCELLED" => format!("SLURM job {id} was cancelled (CANCELLED)"),
+        other => format!("SLURM job {id} ended {other}"),
+    };
+    let stderr_tail = super::command::tail(&err).unwrap_or_default();
+    Ok(Err(JobFailure { reason, stderr_tail }))
+}
+
+/// The job's script: the commands under `sh -e`, in the stage's folder, with
+/// the stage's PATH.
+fn script(job: &Job<'_>) -> String {
+    let mut text = String::from("#!/bin/sh\nset -e\n");
+    text.push_str(&format!("cd {}\n", quote(&job.dir.to_string_lossy())));
+    text.push_str(&format!("PATH={}\nexport PATH\n", quote(&job.search_path.to_string_lossy())));
+    let records = quote(&job.records.to_string_lossy());
+    text.push_str(&format!(
+        "{}={records}\nexport {}\n",
+        crate::runs::RECORDS_ENV,
+        crate::runs::RECORDS_ENV
+    ));
+    for command in job.commands {
+        text.push_str(command);
+        text.push('\n');
+    }
+    text
+}
+
+/// `text` in single quotes, as `sh` reads it back.
+fn quote(text: &str) -> String {
+    format!("'{}'", text.replace('\'', r"'\''"))
+}
+
+/// What `sbatch` is asked for: the stage's resources.
+fn resource_flags(resources: &Resources) -> Vec<String> {
+    let mut flags = Vec::new();
+    if let Some(cpus) = resources.cpus {
+        flags.push(format!("--cpus-per-task={cpus}"));
+    }
+    if let Some(mib) = resources.mem_mib {
+        flags.push(format!("--mem={mib}M"));
+    }
+    if let Some(seconds) = resources.time_seconds {
+        // SLURM counts whole minutes: rounded up.
+        let minutes = seconds.div_ceil(60);
+        flags.push(format!(
+            "--time={}-{:02}:{:02}:00",
+            minutes / 1440,
+            minutes / 60 % 24,
+            minutes % 60
+        ));
+    }
+    if let Some(gpus) = resources.gpus {
+        flags.push(format!("--gpus={gpus}"));
+    }
+    if let Some(partition) = &resources.partition {
+        flags.push(format!("--partition={partition}"));
+    }
+    flags
+}
+
+/// How a job ended.
+struct Ended {
+    state: String,
+    /// Its exit code and the signal that ended it.
+    exit_code: Option<(i32, i32)>,
+}
+
+/// The states a job does not leave.
+const FINAL_STATES: &[&str] = &[
+    "COMPLETED",
+    "FAILED",
+    "CANCELLED",
+    "TIMEOUT",
+    "OUT_OF_MEMORY",
+    "NODE_FAIL",
+    "PREEMPTED",
+    "BOOT_FAIL",
+    "DEADLINE",
+];
+
+/// Asks `scontrol` about job `id` until it ends: often at first, then
+/// every second at most.
+fn wait_for(id: &str) -> std::io::Result<Ended> {
+    let mut pause = Duration::from_millis(50);
+    loop {
+        let shown = Command::new("scontrol")
+            .args(["show", "job", "-o", id])
+            .output()
+            .map_err(|e| std::io::Error::new(e.kind(), format!("cannot run `scontrol`: {e}")))?;
+        let text = String::from_utf8_lossy(&shown.stdout);
+        if !shown.status.success() {
+            let said = String::from_utf8_lossy(&shown.stderr).trim().to_owned();
+            return Err(std::io::Error::other(format!("`scontrol show job {id}` failed: {said}")));
+        }
+        if let Some(ended) = parse_job(&text).filter(|e| FINAL_STATES.contains(&e.state.as_str())) {
+            return Ok(ended);
+        }
+        std::thread::sleep(pause);
+        pause = (pause * 2).min(Duration::from_secs(1));
+    }
+}
+
+/// Reads `JobState=` and `ExitCode=CODE:SIGNAL` from a line of `scontrol
+/// show job -o`.
+fn parse_job(line: &str) -> Option<Ended> {
+    let field = |name: &str| {
+        line.split_whitespace().find_map(|word| word.strip_prefix(name)?.strip_prefix('='))
+    };
+    let state = field("JobState")?.to_owned();
+    let exit_code = field("ExitCode").and_then(|code| {
+        let (code, signal) = code.split_once(':')?;
+        Some((code.parse().ok()?, signal.parse().ok()?))
+    });
+    Some(Ended { state, exit_code })
+}
+
+fn with_suffix(path: &Path, suffix: &str) -> PathBuf {
+    let mut name = path.as_os_str().to_owned();
+    name.push(suffix);
+    PathBuf::from(name)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{parse_job, quote, resource_flags};
+    use crate::pipeline::Resources;
+
+    #[test]
+    fn a_job_line_gives_its_state_and_exit_code() {
+        let line = "JobId=12 JobName=pipit:a UserId=root(0) JobState=FAILED Reason=NonZeroExitCode Dependency=(null) ExitCode=3:0 RunTime=00:00:01";
+        let ended = parse_job(line).unwrap();
+        assert_eq!((ended.state.as_str(), ended.exit_code), ("FAILED", Some((3, 0))));
+        assert!(parse_job("slurm_load_jobs error: Invalid job id specified").is_none());
+    }
+
+    #[test]
+    fn resources_become_sbatch_flags_and_quotes_survive() {
+        let resources = Resources {
+            cpus: Some(4),
+            mem_mib: Some(8192),
+            time_seconds: Some(90 * 60 + 1),
+            gpus: Some(1),
+            partition: Some("gpu".into()),
+            local: false,
+        };
+        assert_eq!(
+            resource_flags(&resources),
+            [
+                "--cpus-per-task=4",
+                "--mem=8192M",
+                "--time=0-01:31:00",
+                "--gpus=1",
+                "--partition=gpu"
+            ]
+        );
+        assert_eq!(quote("it's"), r"'it'\''s'");
+    }
+}

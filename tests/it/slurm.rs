@@ -1,0 +1,191 @@
+//! `repro --executor slurm` on a real one-node SLURM cluster (Debian's
+//! slurm-wlm, started by `.ci/test` from `.ci/slurm/`; its config in
+//! `PIPIT_TEST_SLURM_CONF`). The repository lives on the one node's disk,
+//! which is every node's here.
+
+use crate::harness::{Repo, Run};
+
+/// The cluster's config, or `None` (the test is skipped) without one, unless
+/// `PIPIT_TEST_SERVERS_REQUIRED` says there must be one.
+fn cluster() -> Option<String> {
+    let Ok(conf) = std::env::var("PIPIT_TEST_SLURM_CONF") else {
+        assert!(
+            std::env::var_os("PIPIT_TEST_SERVERS_REQUIRED").is_none(),
+            "PIPIT_TEST_SLURM_CONF is not set: run the tests with `.ci/test`"
+        );
+        skipped("no SLURM cluster: run the tests with `.ci/test`");
+        return None;
+    };
+    Some(conf)
+}
+
+#[expect(clippy::print_stderr, reason = "a skipped test must say so in the test output")]
+fn skipped(why: &str) {
+    eprintln!("skipped: {why}");
+}
+
+fn on_cluster(repo: &Repo, conf: &str, args: &[&str]) -> Run {
+    let mut all = vec!["repro", "--executor", "slurm"];
+    all.extend_from_slice(args);
+    repo.pipit_env(&[("SLURM_CONF", conf)], &all)
+}
+
+/// The job id a stage's command saw, as it wrote it to `.jobs/NAME`.
+fn job_of(repo: &Repo, stage: &str) -> String {
+    repo.read(&format!(".jobs/{stage}")).trim().to_owned()
+}
+
+/// What `scontrol` says of job `id`.
+fn job_line(conf: &str, id: &str) -> String {
+    let shown = std::process::Command::new("scontrol")
+        .args(["show", "job", "-o", id])
+        .env("SLURM_CONF", conf)
+        .output()
+        .unwrap();
+    String::from_utf8_lossy(&shown.stdout).into_owned()
+}
+
+const CHAIN: &str = "stages:
+  prepare:
+    cmd: echo \"$SLURM_JOB_ID\" > .jobs/prepare && echo prepared > prepared.txt && echo on the cluster
+    outs:
+      - prepared.txt
+  train:
+    cmd:
+      - echo \"$SLURM_JOB_ID\" > .jobs/train
+      - cat prepared.txt > model.txt && echo trained >> model.txt
+    deps:
+      - prepared.txt
+    outs:
+      - model.txt
+    resources:
+      cpus: 1
+      mem: 64M
+      time: 5m
+  report:
+    cmd: echo \"$SLURM_JOB_ID\" > .jobs/report && wc -l < model.txt > report.txt
+    deps:
+      - model.txt
+    outs:
+      - report.txt
+    resources:
+      local: true
+";
+
+#[test]
+fn stages_run_as_jobs_then_nothing_runs_and_a_changed_dep_reruns_its_downstream() {
+    let Some(conf) = cluster() else { return };
+    let repo = Repo::with_pipeline(CHAIN, "");
+    repo.write(".jobs/.keep", "");
+    let run = on_cluster(&repo, &conf, &[]);
+    assert_eq!(run.code, 0, "{run}");
+    assert!(run.stdout.contains("ran 3"), "{run}");
+    assert!(run.stdout.contains("on the cluster"), "what a job printed is shown: {run}");
+    assert_eq!(repo.read("model.txt"), "prepared\ntrained\n");
+    assert_eq!(repo.read("report.txt").trim(), "2");
+    // Each stage a job of its own, but the local one.
+    let (prepare, train) = (job_of(&repo, "prepare"), job_of(&repo, "train"));
+    assert!(prepare.parse::<u64>().is_ok() && train.parse::<u64>().is_ok(), "{prepare} {train}");
+    assert_ne!(prepare, train);
+    assert_eq!(job_of(&repo, "report"), "", "a `local: true` stage runs here");
+    let line = job_line(&conf, &train);
+    assert!(line.contains("JobName=pipit:train"), "{line}");
+    assert!(line.contains("JobState=COMPLETED"), "{line}");
+    assert!(line.contains("TimeLimit=00:05:00"), "its resources reach SLURM: {line}");
+    assert!(repo.read(".cache/logs/prepare.out").contains("on the cluster"));
+
+    let run = on_cluster(&repo, &conf, &[]);
+    assert_eq!(run.code, 0, "{run}");
+    assert!(run.stdout.contains("everything is up to date"), "{run}");
+    assert_eq!(job_of(&repo, "train"), train, "no job was submitted");
+
+    repo.write("pipeline.yaml", &CHAIN.replace("echo trained", "echo retrained"));
+    let run = on_cluster(&repo, &conf, &[]);
+    assert_eq!(run.code, 0, "{run}");
+    assert!(run.stdout.contains("ran 2, up to date 1"), "{run}");
+    assert_ne!(job_of(&repo, "train"), train);
+    assert_eq!(job_of(&repo, "prepare"), prepare);
+    assert_eq!(repo.read("model.txt"), "prepared\nretrained\n");
+}
+
+#[test]
+fn a_failing_job_fails_its_stage_with_its_stderr_and_the_run_cache_needs_no_job() {
+    let Some(conf) = cluster() else { return };
+    let pipeline = "stages:
+  ok:
+    cmd: echo \"$SLURM_JOB_ID\" > .jobs/ok && echo fine > ok.txt
+    outs:
+      - ok.txt
+  broken:
+    cmd: echo about to fail && echo the reason >&2 && exit 3
+    outs:
+      - never.txt
+";
+    let repo = Repo::with_pipeline(pipeline, "");
+    repo.write(".jobs/.keep", "");
+    let run = on_cluster(&repo, &conf, &["--keep-going"]);
+    assert_eq!(run.code, 1, "{run}");
+    let all = format!("{}{}", run.stdout, run.stderr);
+    assert!(all.contains("failed: exit code 3"), "{run}");
+    assert!(all.contains("the reason"), "its stderr's tail: {run}");
+    assert!(!repo.path().join("never.txt").exists());
+    // Back to an earlier ok.txt: restored from the run cache, no job.
+    let first = job_of(&repo, "ok");
+    repo.write("pipeline.yaml", &pipeline.replace("echo fine", "echo other"));
+    let run = on_cluster(&repo, &conf, &["ok"]);
+    assert_eq!(run.code, 0, "{run}");
+    let second = job_of(&repo, "ok");
+    assert_ne!(second, first);
+    repo.write("pipeline.yaml", pipeline);
+    let run = on_cluster(&repo, &conf, &["ok"]);
+    assert_eq!(run.code, 0, "{run}");
+    assert!(run.stdout.contains("restored"), "{run}");
+    assert_eq!(job_of(&repo, "ok"), second, "restoring submitted no job");
+    assert_eq!(repo.read("ok.txt"), "fine\n");
+}
+
+#[test]
+fn a_job_is_cancelled_when_pipit_is_killed_and_the_next_run_converges() {
+    use std::time::{Duration, Instant};
+    let Some(conf) = cluster() else { return };
+    let pipeline = "stages:
+  slow:
+    cmd: echo \"$SLURM_JOB_ID\" > .jobs/slow && sleep 60 && echo done > slow.txt
+    outs:
+      - slow.txt
+";
+    let repo = Repo::with_pipeline(pipeline, "");
+    repo.write(".jobs/.keep", "");
+    let mut pipit = std::process::Command::new(assert_cmd::cargo::cargo_bin!("pipit"))
+        .args(["repro", "--executor", "slurm"])
+        .env("SLURM_CONF", &conf)
+        .current_dir(repo.path())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let started = Instant::now();
+    while job_of(&repo, "slow").is_empty() {
+        assert!(started.elapsed() < Duration::from_secs(30), "the job never started");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let job = job_of(&repo, "slow");
+    pipit.kill().unwrap();
+    pipit.wait().unwrap();
+    let killed = Instant::now();
+    loop {
+        let line = job_line(&conf, &job);
+        if line.contains("JobState=CANCELLED") {
+            break;
+        }
+        assert!(killed.elapsed() < Duration::from_secs(20), "the job outlived pipit: {line}");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    assert!(!repo.path().join("slow.txt").exists());
+    repo.write("pipeline.yaml", &pipeline.replace("sleep 60", "sleep 0"));
+    let run = on_cluster(&repo, &conf, &[]);
+    assert_eq!(run.code, 0, "{run}");
+    assert!(run.stdout.contains("ran 1"), "{run}");
+    assert_ne!(job_of(&repo, "slow"), job);
+    assert_eq!(repo.read("slow.txt"), "done\n");
+}

@@ -4,7 +4,9 @@
 set -euo pipefail
 D=${1:-${TMPDIR:-/tmp}/pipit-slurm}
 HOST=$(hostname -s)            # slurmctld insists SlurmctldHost == its own short hostname
-CPUS=$(nproc)
+# CPUs the node offers: more than it has (slurm.conf's config_overrides), so
+# that the tests' jobs, mostly asleep, run side by side.
+CPUS=$(( $(nproc) * 8 ))
 MEM=$(( $(awk '/MemTotal/ {print $2}' /proc/meminfo) / 1024 - 512 ))   # MiB the node offers jobs
 mkdir -p "$D"/state "$D"/spool
 # munged runs as the munge user, which may not traverse DIR (mktemp dirs are

@@ -127,7 +127,16 @@ pub fn run(args: ReproArgs, printer: &Printer) -> anyhow::Result<Outcome> {
     };
     if args.dry_run {
         let plans = run::plan(&loaded.pipeline, &loaded.dag, &selected, &files, &options)?;
-        print_plan(printer, &plans);
+        // Where each stage would run, when not all here.
+        let place = |name: &str| {
+            let stage = loaded.pipeline.stages.iter().find(|s| s.name == name);
+            match (options.executor, stage.map(|s| options.executor.for_stage(s))) {
+                (run::Executor::Local, _) => "",
+                (_, Some(run::Executor::Slurm)) => " as a SLURM job",
+                _ => " here",
+            }
+        };
+        print_plan(printer, &plans, &place);
         return Ok(Outcome::Success);
     }
     let took_over = std::cell::Cell::new(false);
@@ -421,7 +430,7 @@ fn ignore_outputs(pipeline: &pipit::pipeline::Pipeline) -> anyhow::Result<()> {
     Ok(())
 }
 
-fn print_plan(printer: &Printer, plans: &[(String, Plan)]) {
+fn print_plan(printer: &Printer, plans: &[(String, Plan)], place: &dyn Fn(&str) -> &'static str) {
     for (stage, plan) in plans {
         let reasons = |reasons: &[pipit::status::Reason]| {
             reasons.iter().map(ToString::to_string).collect::<Vec<_>>().join("; ")
@@ -432,9 +441,11 @@ fn print_plan(printer: &Printer, plans: &[(String, Plan)]) {
             Plan::Restore { reasons: r } => {
                 format!("would restore {stage} from the run cache ({})", reasons(r))
             }
-            Plan::Run { reasons: r } => format!("would run  {stage} ({})", reasons(r)),
+            Plan::Run { reasons: r } => {
+                format!("would run  {stage}{} ({})", place(stage), reasons(r))
+            }
             Plan::AfterUpstream { upstream } => {
-                format!("would run  {stage} if `{upstream}` changes its outputs")
+                format!("would run  {stage}{} if `{upstream}` changes its outputs", place(stage))
             }
         };
         printer.line(&line);

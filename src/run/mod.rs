@@ -155,6 +155,7 @@ pub fn repro(
 ) -> Result<Summary, RunError> {
     let lock = LockFile::read(&workspace.root, &workspace.dot_cache)?;
     let jobs = options.jobs.max(1);
+    slurm::cancel_leftovers(&workspace.dot_cache.join(slurm::SCRIPTS));
     // What the stages read and write, hashed side by side before the first
     // stage is checked; not for the stages sure to run and those after them,
     // which the first run makes hash again.

@@ -13,6 +13,9 @@ use std::time::Duration;
 use super::output::{OnLine, Stream};
 use crate::pipeline::Resources;
 
+/// The folder of `.cache` where the jobs' scripts are written.
+pub const SCRIPTS: &str = "slurm";
+
 /// Why a job did not succeed.
 #[derive(Debug, Clone, PartialEq)]
 pub struct JobFailure {
@@ -36,7 +39,10 @@ pub struct Job<'a> {
     pub resources: &'a Resources,
     /// Where its output goes: `LOG.out` and `LOG.err`.
     pub log: &'a Path,
-    /// Where its script is written.
+    /// Where its script is written; beside it, `SCRIPT.job` holds the id of
+    /// the job while it runs (see [`cancel_leftovers`]) and the job writes
+    /// its id to `SCRIPT.started` (what shows that it ran where the
+    /// repository is).
     pub script: &'a Path,
     /// The file its commands may write run records to.
     pub records: &'a Path,
@@ -55,7 +61,9 @@ pub fn run(job: &Job<'_>, on_line: &OnLine) -> std::io::Result<Result<(), JobFai
     if let Some(folder) = job.log.parent() {
         fs_err::create_dir_all(folder)?;
     }
-    fs_err::write(job.script, script(job))?;
+    let (running, started) = (with_suffix(job.script, ".job"), with_suffix(job.script, ".started"));
+    crate::cache::remove_path(&started)?;
+    fs_err::write(job.script, script(job, &started))?;
     let submitted = Command::new("sbatch")
         .arg("--parsable")
         .arg(format!("--job-name=pipit:{}", job.stage))
@@ -82,16 +90,29 @@ pub fn run(job: &Job<'_>, on_line: &OnLine) -> std::io::Result<Result<(), JobFai
     if id.is_empty() || !id.bytes().all(|b| b.is_ascii_digit()) {
         return Err(std::io::Error::other(format!("`sbatch` printed no job id: `{printed}`")));
     }
-    // Cancelled if pipit ends before the job does (Ctrl-C, kill -9).
+    // Cancelled if pipit ends before the job does (Ctrl-C, kill -9), else
+    // by the next run (see `cancel_leftovers`).
     let _guarded = crate::platform::guard_job(&id);
+    fs_err::write(&running, &id)?;
     let ended = wait_for(&id)?;
+    crate::cache::remove_path(&running)?;
     for (file, stream) in [(&out, Stream::Stdout), (&err, Stream::Stderr)] {
         if let Ok(text) = fs_err::read_to_string(file) {
             text.lines().for_each(|line| on_line(stream, line));
         }
     }
-    if ended.state == "COMPLETED" {
+    let ran_here = fs_err::read_to_string(&started).is_ok_and(|text| text.trim() == id);
+    if ended.state == "COMPLETED" && ran_here {
         return Ok(Ok(()));
+    }
+    if ended.state == "COMPLETED" {
+        return Ok(Err(JobFailure {
+            reason: format!(
+                "SLURM job {id} completed, but what it wrote is not here: the repository must be \
+                 on a file system every node sees, at the same path"
+            ),
+            stderr_tail: Vec::new(),
+        }));
     }
     let reason = match ended.state.as_str() {
         "FAILED" => match ended.exit_code {
@@ -109,9 +130,10 @@ pub fn run(job: &Job<'_>, on_line: &OnLine) -> std::io::Result<Result<(), JobFai
 }
 
 /// The job's script: the commands under `sh -e`, in the stage's folder, with
-/// the stage's PATH.
-fn script(job: &Job<'_>) -> String {
+/// the stage's PATH, after the job's id is written to `started`.
+fn script(job: &Job<'_>, started: &Path) -> String {
     let mut text = String::from("#!/bin/sh\nset -e\n");
+    text.push_str(&format!("echo \"$SLURM_JOB_ID\" > {}\n", quote(&started.to_string_lossy())));
     text.push_str(&format!("cd {}\n", quote(&job.dir.to_string_lossy())));
     text.push_str(&format!("PATH={}\nexport PATH\n", quote(&job.search_path.to_string_lossy())));
     let records = quote(&job.records.to_string_lossy());
@@ -165,6 +187,25 @@ struct Ended {
     state: String,
     /// Its exit code and the signal that ended it.
     exit_code: Option<(i32, i32)>,
+}
+
+/// Cancels the jobs an earlier run left running (it was killed with its
+/// guard): their ids are in `folder/*.job`. A stage never runs twice at once.
+pub fn cancel_leftovers(folder: &Path) {
+    let Ok(entries) = fs_err::read_dir(folder) else { return };
+    for entry in entries.filter_map(Result::ok) {
+        let path = entry.path();
+        if path.extension().is_none_or(|e| e != "job") {
+            continue;
+        }
+        if let Ok(id) = fs_err::read_to_string(&path)
+            && !id.trim().is_empty()
+            && id.trim().bytes().all(|b| b.is_ascii_digit())
+        {
+            let _ = Command::new("scancel").arg(id.trim()).output();
+        }
+        let _ = fs_err::remove_file(&path);
+    }
 }
 
 /// The states a job does not leave.

@@ -197,7 +197,7 @@ fn run_command(
     if context.options.executor.for_stage(stage) == super::Executor::Slurm {
         let records = records_file(&workspace.dot_cache, &stage.name);
         let script =
-            workspace.dot_cache.join("slurm").join(format!("{}.sh", log_name(&stage.name)));
+            workspace.dot_cache.join(slurm::SCRIPTS).join(format!("{}.sh", log_name(&stage.name)));
         let job = slurm::Job {
             stage: &stage.name,
             commands: &stage.cmd,

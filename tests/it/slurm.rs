@@ -189,3 +189,64 @@ fn a_job_is_cancelled_when_pipit_is_killed_and_the_next_run_converges() {
     assert_ne!(job_of(&repo, "slow"), job);
     assert_eq!(repo.read("slow.txt"), "done\n");
 }
+
+#[test]
+fn independent_stages_overlap_on_the_cluster_and_dry_run_says_where_each_would_run() {
+    let Some(conf) = cluster() else { return };
+    let stage = |name: &str, local: &str| {
+        format!(
+            "  {name}:\n    cmd: date +%s.%N > .times/{name}.start && sleep 2 && date +%s.%N > .times/{name}.end && echo {name} > {name}.out\n    outs:\n      - {name}.out\n{local}"
+        )
+    };
+    let pipeline = format!(
+        "stages:\n{}{}{}",
+        stage("a", ""),
+        stage("b", ""),
+        stage("here", "    resources:\n      local: true\n")
+    );
+    let repo = Repo::with_pipeline(&pipeline, "");
+    repo.write(".times/.keep", "");
+    let run = on_cluster(&repo, &conf, &["--dry-run"]);
+    assert_eq!(run.code, 0, "{run}");
+    assert!(run.stdout.contains("would run  a as a SLURM job (new stage)"), "{run}");
+    assert!(run.stdout.contains("would run  here here (new stage)"), "{run}");
+    let run = on_cluster(&repo, &conf, &["-j", "2"]);
+    assert_eq!(run.code, 0, "{run}");
+    let time = |file: &str| repo.read(&format!(".times/{file}")).trim().parse::<f64>().unwrap();
+    let ran = |name: &str| (time(&format!("{name}.start")), time(&format!("{name}.end")));
+    let (a, b) = (ran("a"), ran("b"));
+    assert!(a.0 < b.1 && b.0 < a.1, "a ran {a:?}, b ran {b:?}: the jobs did not overlap");
+}
+
+#[test]
+fn a_job_past_its_time_limit_is_a_timeout() {
+    let Some(conf) = cluster() else { return };
+    let repo = Repo::with_pipeline(
+        "stages:\n  long:\n    cmd: echo started && sleep 300\n    outs:\n      - never.txt\n    resources:\n      time: 1m\n",
+        "",
+    );
+    let run = on_cluster(&repo, &conf, &[]);
+    assert_eq!(run.code, 1, "{run}");
+    assert!(run.stdout.contains("ran past its time limit (TIMEOUT)"), "{run}");
+}
+
+#[test]
+fn a_job_left_running_by_a_run_killed_with_its_guard_is_cancelled_by_the_next() {
+    let Some(conf) = cluster() else { return };
+    let repo =
+        Repo::with_pipeline("stages:\n  a:\n    cmd: echo a > a.txt\n    outs: [a.txt]\n", "");
+    // As a run killed with its guard leaves it: a job, its id in `.cache/slurm`.
+    let submitted = std::process::Command::new("sbatch")
+        .args(["--parsable", "--output=/dev/null", "--job-name=pipit:left", "--wrap", "sleep 300"])
+        .env("SLURM_CONF", &conf)
+        .output()
+        .unwrap();
+    let job = String::from_utf8_lossy(&submitted.stdout).trim().to_owned();
+    assert!(job.parse::<u64>().is_ok(), "{submitted:?}");
+    repo.write(".cache/slurm/left.sh.job", &job);
+    let run = on_cluster(&repo, &conf, &[]);
+    assert_eq!(run.code, 0, "{run}");
+    let line = job_line(&conf, &job);
+    assert!(line.contains("JobState=CANCELLED"), "{line}");
+    assert!(!repo.path().join(".cache/slurm/left.sh.job").exists());
+}

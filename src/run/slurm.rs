@@ -5,9 +5,11 @@
 //! every node sees, as on any SLURM cluster: the job runs in the stage's
 //! folder and writes its outs there.
 
+use std::collections::BTreeMap;
 use std::ffi::OsStr;
 use std::path::{Path, PathBuf};
 use std::process::Command;
+use std::sync::{Condvar, Mutex};
 use std::time::Duration;
 
 use super::output::{OnLine, Stream};
@@ -221,26 +223,96 @@ const FINAL_STATES: &[&str] = &[
     "DEADLINE",
 ];
 
-/// Asks `scontrol` about job `id` until it ends: often at first, then
-/// every second at most.
+/// The jobs pipit waits for and their states as last seen: one `squeue`
+/// every [`POLL`] for all of them, by whichever waiting worker's turn it is.
+struct Watching {
+    states: BTreeMap<String, String>,
+    /// A worker is asking `squeue`: the others wait for what it finds.
+    polling: bool,
+}
+
+static WATCHING: Mutex<Watching> = Mutex::new(Watching { states: BTreeMap::new(), polling: false });
+static SEEN: Condvar = Condvar::new();
+
+/// How often the cluster is asked about the jobs in flight.
+const POLL: Duration = Duration::from_millis(100);
+
+/// Waits until job `id` ends, and says how.
 fn wait_for(id: &str) -> std::io::Result<Ended> {
-    let mut pause = Duration::from_millis(50);
+    let lock = || WATCHING.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+    lock().states.insert(id.to_owned(), String::new());
+    let mut missed = 0;
     loop {
-        let shown = Command::new("scontrol")
-            .args(["show", "job", "-o", id])
-            .output()
-            .map_err(|e| std::io::Error::new(e.kind(), format!("cannot run `scontrol`: {e}")))?;
-        let text = String::from_utf8_lossy(&shown.stdout);
-        if !shown.status.success() {
-            let said = String::from_utf8_lossy(&shown.stderr).trim().to_owned();
-            return Err(std::io::Error::other(format!("`scontrol show job {id}` failed: {said}")));
+        let mut watching = lock();
+        let state = watching.states.get(id).cloned().unwrap_or_default();
+        if FINAL_STATES.contains(&state.as_str()) || missed > 20 {
+            watching.states.remove(id);
+            drop(watching);
+            return ended(id);
         }
-        if let Some(ended) = parse_job(&text).filter(|e| FINAL_STATES.contains(&e.state.as_str())) {
-            return Ok(ended);
+        if watching.polling {
+            let waited = SEEN.wait_timeout(watching, POLL * 10);
+            drop(waited.unwrap_or_else(std::sync::PoisonError::into_inner));
+            continue;
         }
-        std::thread::sleep(pause);
-        pause = (pause * 2).min(Duration::from_secs(1));
+        watching.polling = true;
+        drop(watching);
+        std::thread::sleep(POLL);
+        let seen = jobs_in_queue();
+        let mut watching = lock();
+        watching.polling = false;
+        SEEN.notify_all();
+        let seen = match seen {
+            Ok(seen) => seen,
+            Err(error) => {
+                watching.states.remove(id);
+                return Err(error);
+            }
+        };
+        // A job `squeue` no longer lists (gone from the controller's
+        // memory) is asked of `scontrol` after a while.
+        missed = if seen.contains_key(id) { 0 } else { missed + 1 };
+        for (job, state) in seen {
+            if let Some(known) = watching.states.get_mut(&job) {
+                *known = state;
+            }
+        }
     }
+}
+
+/// The state of each of this user's jobs the controller knows (`squeue`).
+fn jobs_in_queue() -> std::io::Result<BTreeMap<String, String>> {
+    let listed = Command::new("squeue")
+        .args(["--noheader", "--me", "--states=all", "--format=%i %T"])
+        .output()
+        .map_err(|e| std::io::Error::new(e.kind(), format!("cannot run `squeue`: {e}")))?;
+    if !listed.status.success() {
+        let said = String::from_utf8_lossy(&listed.stderr).trim().to_owned();
+        return Err(std::io::Error::other(format!("`squeue` failed: {said}")));
+    }
+    Ok(String::from_utf8_lossy(&listed.stdout)
+        .lines()
+        .filter_map(|line| {
+            let (id, state) = line.trim().split_once(' ')?;
+            Some((id.to_owned(), state.trim().to_owned()))
+        })
+        .collect())
+}
+
+/// How job `id` ended, with its exit code (`scontrol show job`).
+fn ended(id: &str) -> std::io::Result<Ended> {
+    let shown = Command::new("scontrol")
+        .args(["show", "job", "-o", id])
+        .output()
+        .map_err(|e| std::io::Error::new(e.kind(), format!("cannot run `scontrol`: {e}")))?;
+    let text = String::from_utf8_lossy(&shown.stdout);
+    if !shown.status.success() {
+        let said = String::from_utf8_lossy(&shown.stderr).trim().to_owned();
+        return Err(std::io::Error::other(format!("`scontrol show job {id}` failed: {said}")));
+    }
+    parse_job(&text).ok_or_else(|| {
+        std::io::Error::other(format!("`scontrol show job {id}` said no state: `{text}`"))
+    })
 }
 
 /// Reads `JobState=` and `ExitCode=CODE:SIGNAL` from a line of `scontrol

@@ -55,9 +55,10 @@ pub struct ReproArgs {
     jobs: Option<u16>,
     /// Where stages run: here, or as SLURM batch jobs (the repository on a
     /// file system every node sees; stages with `resources: {local: true}`
-    /// still run here)
-    #[arg(long, value_enum, value_name = "EXECUTOR", default_value_t = ExecutorArg::Local)]
-    executor: ExecutorArg,
+    /// still run here) [default: `core.executor` of .pipit/config.local.toml
+    /// or .pipit/config.toml, else local]
+    #[arg(long, value_enum, value_name = "EXECUTOR")]
+    executor: Option<ExecutorArg>,
     /// Print only failures and the summary
     #[arg(short, long)]
     quiet: bool,
@@ -107,18 +108,25 @@ pub fn run(args: ReproArgs, printer: &Printer) -> anyhow::Result<Outcome> {
     };
     // Stages that change files say so (see `Workspace::changing`).
     let files = Arc::new(workspace::open_files(&loaded.pipeline.root)?.remember_digests());
+    let executor = match args.executor {
+        Some(executor) => executor,
+        None => match pipit::remote::config::Config::load(&loaded.pipeline.root)?.executor()? {
+            Some(name) if name == "slurm" => ExecutorArg::Slurm,
+            _ => ExecutorArg::Local,
+        },
+    };
     let options = Options {
         force: args.force,
         no_run_cache: args.no_run_cache,
         keep_going: args.keep_going,
         jobs: args.jobs.map_or_else(
-            || match args.executor {
+            || match executor {
                 ExecutorArg::Local => default_jobs(),
                 ExecutorArg::Slurm => SLURM_JOBS,
             },
             usize::from,
         ),
-        executor: match args.executor {
+        executor: match executor {
             ExecutorArg::Local => run::Executor::Local,
             ExecutorArg::Slurm => run::Executor::Slurm,
         },

@@ -40,6 +40,8 @@ pub fn run(args: StatusArgs, printer: &Printer) -> anyhow::Result<Outcome> {
     let stages = selected.iter().map(|&index| &loaded.pipeline.stages[index]);
     files.prepare_digests(&status::paths_of(stages, &files.root));
     let mut changed: BTreeMap<usize, (String, Vec<Reason>)> = BTreeMap::new();
+    // Whether each changed stage runs here (`resources: {local: true}`).
+    let mut places: BTreeMap<String, bool> = BTreeMap::new();
     let order = loaded.dag.topological_order();
     for (position, index) in order.into_iter().filter(|i| selected.contains(i)).enumerate() {
         let stage = &loaded.pipeline.stages[index];
@@ -47,6 +49,7 @@ pub fn run(args: StatusArgs, printer: &Printer) -> anyhow::Result<Outcome> {
         let why = reasons(stage, lock.stages.get(&stage.name), &inputs, &missing, &files)?;
         if !why.is_empty() {
             changed.insert(position, (stage.name.clone(), why));
+            places.insert(stage.name.clone(), stage.resources.local);
         }
     }
     files.save_state()?;
@@ -62,8 +65,16 @@ pub fn run(args: StatusArgs, printer: &Printer) -> anyhow::Result<Outcome> {
     } else if changed.is_empty() {
         printer.line("everything is up to date");
     } else {
+        // Where each would run, when `repro` sends stages to a cluster.
+        let slurm = pipit::remote::config::Config::load(&loaded.pipeline.root)?.executor()?
+            == Some("slurm".to_owned());
         for (name, why) in changed.values() {
-            printer.line(&format!("{name}:"));
+            let place = match (slurm, places.get(name)) {
+                (false, _) => "",
+                (true, Some(true)) => " (runs here)",
+                (true, _) => " (runs as a SLURM job)",
+            };
+            printer.line(&format!("{name}{place}:"));
             for reason in why {
                 printer.line(&format!("    {reason}"));
             }

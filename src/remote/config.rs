@@ -5,6 +5,7 @@
 //! ```toml
 //! [core]
 //! remote = "storage"          # the default remote
+//! executor = "slurm"          # where `repro` runs stages unless told
 //!
 //! [remote.storage]
 //! url = "s3://bucket/prefix"
@@ -179,6 +180,24 @@ impl Config {
             Some(name) => self.remote(&name),
             None => Err(ConfigError::NoDefault { known: self.names() }),
         }
+    }
+
+    /// Returns where `repro` runs stages unless told (`[core] executor`,
+    /// `"local"` or `"slurm"`; the local file's over the committed one's).
+    pub fn executor(&self) -> Result<Option<String>, ConfigError> {
+        for (table, file) in [(&self.local, LOCAL_CONFIG_FILE), (&self.shared, CONFIG_FILE)] {
+            let Some(value) = table.get("core").and_then(|core| core.get("executor")) else {
+                continue;
+            };
+            return match value.as_str() {
+                Some(name @ ("local" | "slurm")) => Ok(Some(name.to_owned())),
+                _ => Err(ConfigError::Invalid {
+                    file: file.into(),
+                    reason: format!("`core.executor` must be \"local\" or \"slurm\", not {value}"),
+                }),
+            };
+        }
+        Ok(None)
     }
 
     /// Returns the name of the default remote, if one is set.

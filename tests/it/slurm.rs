@@ -53,9 +53,10 @@ const CHAIN: &str = "stages:
   train:
     cmd:
       - echo \"$SLURM_JOB_ID\" > .jobs/train
-      - cat prepared.txt > model.txt && echo trained >> model.txt
+      - cat prepared.txt settings.txt > model.txt
     deps:
       - prepared.txt
+      - settings.txt
     outs:
       - model.txt
     resources:
@@ -77,6 +78,7 @@ fn stages_run_as_jobs_then_nothing_runs_and_a_changed_dep_reruns_its_downstream(
     let Some(conf) = cluster() else { return };
     let repo = Repo::with_pipeline(CHAIN, "");
     repo.write(".jobs/.keep", "");
+    repo.write("settings.txt", "trained\n");
     let run = on_cluster(&repo, &conf, &[]);
     assert_eq!(run.code, 0, "{run}");
     assert!(run.stdout.contains("ran 3"), "{run}");
@@ -99,7 +101,8 @@ fn stages_run_as_jobs_then_nothing_runs_and_a_changed_dep_reruns_its_downstream(
     assert!(run.stdout.contains("everything is up to date"), "{run}");
     assert_eq!(job_of(&repo, "train"), train, "no job was submitted");
 
-    repo.write("pipeline.yaml", &CHAIN.replace("echo trained", "echo retrained"));
+    // A changed dep: the stage reading it and the one after run again.
+    repo.write("settings.txt", "retrained\n");
     let run = on_cluster(&repo, &conf, &[]);
     assert_eq!(run.code, 0, "{run}");
     assert!(run.stdout.contains("ran 2, up to date 1"), "{run}");
@@ -249,4 +252,35 @@ fn a_job_left_running_by_a_run_killed_with_its_guard_is_cancelled_by_the_next() 
     let line = job_line(&conf, &job);
     assert!(line.contains("JobState=CANCELLED"), "{line}");
     assert!(!repo.path().join(".cache/slurm/left.sh.job").exists());
+}
+
+#[test]
+fn the_project_config_chooses_the_executor_and_the_flag_overrides_it() {
+    let Some(conf) = cluster() else { return };
+    let pipeline = "stages:\n  a:\n    cmd: echo \"$SLURM_JOB_ID\" > .jobs/a && echo a > a.txt\n    outs: [a.txt]\n    always_changed: true\n";
+    let repo = Repo::with_pipeline(pipeline, "");
+    repo.write(".jobs/.keep", "");
+    repo.write(".pipit/config.local.toml", "[core]\nexecutor = \"slurm\"\n");
+    let run = repo.pipit(["status"]);
+    assert!(run.stdout.contains("a (runs as a SLURM job):"), "{run}");
+    let run = repo.pipit_env(&[("SLURM_CONF", &conf)], ["repro"]);
+    assert_eq!(run.code, 0, "{run}");
+    assert!(job_of(&repo, "a").parse::<u64>().is_ok(), "ran as a job: {run}");
+    let run = repo.pipit_env(&[("SLURM_CONF", &conf)], ["repro", "--executor", "local"]);
+    assert_eq!(run.code, 0, "{run}");
+    assert_eq!(job_of(&repo, "a"), "", "ran here: {run}");
+}
+
+#[test]
+fn an_unknown_executor_in_the_config_is_an_error() {
+    let repo =
+        Repo::with_pipeline("stages:\n  a:\n    cmd: echo a > a.txt\n    outs: [a.txt]\n", "");
+    repo.write(".pipit/config.toml", "[core]\nexecutor = \"kubernetes\"\n");
+    let run = repo.pipit(["repro"]);
+    assert_ne!(run.code, 0, "{run}");
+    assert!(
+        run.stderr.contains("`core.executor` must be \"local\" or \"slurm\", not \"kubernetes\""),
+        "{run}"
+    );
+    assert!(!repo.path().join("a.txt").exists());
 }

@@ -96,13 +96,12 @@ pub fn run(job: &Job<'_>, on_line: &OnLine) -> std::io::Result<Result<(), JobFai
     // by the next run (see `cancel_leftovers`).
     let _guarded = crate::platform::guard_job(&id);
     fs_err::write(&running, &id)?;
-    let ended = wait_for(&id)?;
+    // What the job prints is shown as it reaches its logs.
+    let mut printed = [Follow::new(&out, Stream::Stdout), Follow::new(&err, Stream::Stderr)];
+    let ended = wait_for(&id, &mut || printed.iter_mut().for_each(|f| f.lines(on_line, false)));
     crate::cache::remove_path(&running)?;
-    for (file, stream) in [(&out, Stream::Stdout), (&err, Stream::Stderr)] {
-        if let Ok(text) = fs_err::read_to_string(file) {
-            text.lines().for_each(|line| on_line(stream, line));
-        }
-    }
+    let ended = ended?;
+    printed.iter_mut().for_each(|follow| follow.lines(on_line, true));
     let ran_here = fs_err::read_to_string(&started).is_ok_and(|text| text.trim() == id);
     if ended.state == "COMPLETED" && ran_here {
         return Ok(Ok(()));
@@ -237,8 +236,9 @@ static SEEN: Condvar = Condvar::new();
 /// How often the cluster is asked about the jobs in flight.
 const POLL: Duration = Duration::from_millis(100);
 
-/// Waits until job `id` ends, and says how.
-fn wait_for(id: &str) -> std::io::Result<Ended> {
+/// Waits until job `id` ends, and says how; `meanwhile` is called each time
+/// the cluster was asked.
+fn wait_for(id: &str, meanwhile: &mut dyn FnMut()) -> std::io::Result<Ended> {
     let lock = || WATCHING.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
     lock().states.insert(id.to_owned(), String::new());
     let mut missed = 0;
@@ -253,12 +253,14 @@ fn wait_for(id: &str) -> std::io::Result<Ended> {
         if watching.polling {
             let waited = SEEN.wait_timeout(watching, POLL * 10);
             drop(waited.unwrap_or_else(std::sync::PoisonError::into_inner));
+            meanwhile();
             continue;
         }
         watching.polling = true;
         drop(watching);
         std::thread::sleep(POLL);
         let seen = jobs_in_queue();
+        meanwhile();
         let mut watching = lock();
         watching.polling = false;
         SEEN.notify_all();
@@ -297,6 +299,43 @@ fn jobs_in_queue() -> std::io::Result<BTreeMap<String, String>> {
             Some((id.to_owned(), state.trim().to_owned()))
         })
         .collect())
+}
+
+/// A job's log, read as it grows: each whole line handed on once.
+struct Follow {
+    path: PathBuf,
+    stream: Stream,
+    read: u64,
+    partial: Vec<u8>,
+}
+
+impl Follow {
+    fn new(path: &Path, stream: Stream) -> Self {
+        Self { path: path.to_path_buf(), stream, read: 0, partial: Vec::new() }
+    }
+
+    /// Hands `on_line` the lines written since; with `last`, the unfinished
+    /// one too.
+    fn lines(&mut self, on_line: &OnLine, last: bool) {
+        use std::io::{Read, Seek, SeekFrom};
+        if let Ok(mut file) = fs_err::File::open(&self.path)
+            && file.seek(SeekFrom::Start(self.read)).is_ok()
+        {
+            let mut bytes = Vec::new();
+            if let Ok(count) = file.read_to_end(&mut bytes) {
+                self.read += count as u64;
+                self.partial.extend_from_slice(&bytes);
+            }
+        }
+        let whole = match last {
+            true => self.partial.len(),
+            false => self.partial.iter().rposition(|&b| b == b'\n').map_or(0, |end| end + 1),
+        };
+        let text: Vec<u8> = self.partial.drain(..whole).collect();
+        for line in String::from_utf8_lossy(&text).lines() {
+            on_line(self.stream, line);
+        }
+    }
 }
 
 /// How job `id` ended, with its exit code (`scontrol show job`).

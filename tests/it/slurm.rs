@@ -284,3 +284,32 @@ fn an_unknown_executor_in_the_config_is_an_error() {
     );
     assert!(!repo.path().join("a.txt").exists());
 }
+
+#[test]
+fn what_a_job_prints_is_shown_while_it_runs() {
+    use std::io::BufRead;
+    use std::time::{Duration, Instant};
+    let Some(conf) = cluster() else { return };
+    let repo = Repo::with_pipeline(
+        "stages:\n  talk:\n    cmd: echo first line && sleep 3 && echo second line\n    outs: [never.txt]\n",
+        "",
+    );
+    let mut pipit = std::process::Command::new(assert_cmd::cargo::cargo_bin!("pipit"))
+        .args(["repro", "--executor", "slurm"])
+        .env("SLURM_CONF", &conf)
+        .current_dir(repo.path())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let started = Instant::now();
+    let mut seen: Vec<(Duration, String)> = Vec::new();
+    for line in std::io::BufReader::new(pipit.stdout.take().unwrap()).lines() {
+        seen.push((started.elapsed(), line.unwrap()));
+    }
+    pipit.wait().unwrap();
+    let at = |text: &str| seen.iter().find(|(_, line)| line.contains(text)).map(|(at, _)| *at);
+    let (first, second) = (at("first line"), at("second line"));
+    let (Some(first), Some(second)) = (first, second) else { panic!("{seen:?}") };
+    assert!(second - first > Duration::from_secs(2), "shown only at the end: {seen:?}");
+}

@@ -153,7 +153,8 @@ fn piped(
 
 /// Returns `path` with `suffix` added to its file name (not replacing an
 /// extension: the logs of `s@v1.0` and `s@v1.1` must not collide).
-fn with_suffix(path: &Path, suffix: &str) -> std::path::PathBuf {
+/// `path` with `suffix` added to its file name.
+pub(super) fn with_suffix(path: &Path, suffix: &str) -> std::path::PathBuf {
     let mut name = path.file_name().unwrap_or_default().to_os_string();
     name.push(suffix);
     path.with_file_name(name)

@@ -12,6 +12,7 @@ use std::process::Command;
 use std::sync::{Condvar, Mutex};
 use std::time::Duration;
 
+use super::command::with_suffix;
 use super::output::{OnLine, Stream};
 use crate::pipeline::Resources;
 
@@ -366,12 +367,6 @@ fn parse_job(line: &str) -> Option<Ended> {
         Some((code.parse().ok()?, signal.parse().ok()?))
     });
     Some(Ended { state, exit_code })
-}
-
-fn with_suffix(path: &Path, suffix: &str) -> PathBuf {
-    let mut name = path.as_os_str().to_owned();
-    name.push(suffix);
-    PathBuf::from(name)
 }
 
 #[cfg(test)]

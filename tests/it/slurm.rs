@@ -313,3 +313,20 @@ fn what_a_job_prints_is_shown_while_it_runs() {
     let (Some(first), Some(second)) = (first, second) else { panic!("{seen:?}") };
     assert!(second - first > Duration::from_secs(2), "shown only at the end: {seen:?}");
 }
+
+#[test]
+fn a_job_whose_files_do_not_reach_pipit_fails_its_stage_and_says_why() {
+    let Some(conf) = cluster() else { return };
+    // As on a node that does not share the repository's file system: what
+    // the job writes (here, its id) is not found where pipit looks.
+    let repo = Repo::with_pipeline(
+        "stages:\n  elsewhere:\n    cmd: rm .cache/slurm/elsewhere.sh.started && echo a > a.txt\n    outs: [a.txt]\n",
+        "",
+    );
+    let run = on_cluster(&repo, &conf, &[]);
+    assert_eq!(run.code, 1, "{run}");
+    let all = format!("{}{}", run.stdout, run.stderr).replace("\n           │ ", " ");
+    assert!(all.contains("completed, but what it wrote is not here"), "{run}");
+    assert!(all.contains("on a file system every node sees"), "{run}");
+    assert!(!repo.read("pipeline.lock").contains("elsewhere"), "{run}");
+}

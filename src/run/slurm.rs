@@ -69,6 +69,8 @@ pub fn run(job: &Job<'_>, on_line: &OnLine) -> std::io::Result<Result<(), JobFai
     fs_err::write(job.script, script(job, &started))?;
     let submitted = Command::new("sbatch")
         .arg("--parsable")
+        // pipit decides what runs again: never the cluster behind its back.
+        .arg("--no-requeue")
         .arg(format!("--job-name=pipit:{}", job.stage))
         .arg("--output")
         .arg(&out)
@@ -100,8 +102,16 @@ pub fn run(job: &Job<'_>, on_line: &OnLine) -> std::io::Result<Result<(), JobFai
     // What the job prints is shown as it reaches its logs.
     let mut printed = [Follow::new(&out, Stream::Stdout), Follow::new(&err, Stream::Stderr)];
     let ended = wait_for(&id, &mut || printed.iter_mut().for_each(|f| f.lines(on_line, false)));
+    let ended = match ended {
+        Ok(ended) => ended,
+        Err(error) => {
+            // Not followed any more: not left running either.
+            let _ = Command::new("scancel").arg(&id).output();
+            let _ = crate::cache::remove_path(&running);
+            return Err(error);
+        }
+    };
     crate::cache::remove_path(&running)?;
-    let ended = ended?;
     printed.iter_mut().for_each(|follow| follow.lines(on_line, true));
     let ran_here = fs_err::read_to_string(&started).is_ok_and(|text| text.trim() == id);
     if ended.state == "COMPLETED" && ran_here {

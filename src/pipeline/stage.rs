@@ -121,8 +121,9 @@ impl std::fmt::Display for Resources {
 /// 1024, as SLURM takes them) as MiB, rounded up.
 pub fn parse_memory(text: &str) -> Option<u64> {
     let text = text.trim();
-    let unit = text.chars().last()?.to_ascii_uppercase();
-    let digits = &text[..text.len() - 1];
+    let last = text.chars().last()?;
+    let unit = last.to_ascii_uppercase();
+    let digits = &text[..text.len() - last.len_utf8()];
     if digits.is_empty() || !digits.bytes().all(|b| b.is_ascii_digit()) {
         return None;
     }
@@ -157,7 +158,8 @@ pub fn parse_duration(text: &str) -> Option<u64> {
         if minutes >= 60 || seconds >= 60 {
             return None;
         }
-        ((days * 24 + hours) * 60 + minutes) * 60 + seconds
+        let hours = days.checked_mul(24)?.checked_add(hours)?;
+        hours.checked_mul(3600)?.checked_add(minutes * 60 + seconds)?
     } else {
         let mut total = 0u64;
         let mut digits = String::new();
@@ -278,7 +280,8 @@ mod tests {
         assert_eq!(parse_memory("8g"), Some(8192));
         assert_eq!(parse_memory("1T"), Some(1024 * 1024));
         assert_eq!(parse_memory("1500K"), Some(2));
-        for bad in ["8", "G", "8GB", "1.5G", "-1G", "0M", "", "99999999999999999999G"] {
+        for bad in ["8", "G", "8GB", "1.5G", "-1G", "0M", "", "99999999999999999999G", "8é", "µ"]
+        {
             assert_eq!(parse_memory(bad), None, "{bad}");
         }
     }
@@ -295,7 +298,9 @@ mod tests {
         assert_eq!(parse_duration("1-12:00:00"), Some(129_600));
         assert_eq!(parse_duration("2-12"), Some(216_000));
         assert_eq!(parse_duration("1-0:30"), Some(88_200));
-        for bad in ["90", "2H", "1h30", "h", "1:61", "1:2:3:4", "-5", "0s", "1-", ""] {
+        for bad in
+            ["90", "2H", "1h30", "h", "1:61", "1:2:3:4", "-5", "0s", "1-", "", "300000000000000-0"]
+        {
             assert_eq!(parse_duration(bad), None, "{bad}");
         }
     }

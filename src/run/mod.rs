@@ -392,9 +392,14 @@ impl<'c, 'd> Shared<'c, 'd> {
         self.context.options.jobs.max(1)
     }
 
-    /// How many slots stage `index` takes while it runs.
+    /// How many slots stage `index` takes while it runs: its cpus here, one
+    /// job on a cluster.
     fn slots(&self, index: usize) -> usize {
-        self.context.stages[index].resources.slots(self.jobs())
+        let stage = &self.context.stages[index];
+        match self.context.options.executor.for_stage(stage) {
+            Executor::Local => stage.resources.slots(self.jobs()),
+            Executor::Slurm => 1,
+        }
     }
 
     /// One worker: takes ready stages until none is left and none is

@@ -98,7 +98,10 @@ pub fn run(job: &Job<'_>, on_line: &OnLine) -> std::io::Result<Result<(), JobFai
     // Cancelled if pipit ends before the job does (Ctrl-C, kill -9), else
     // by the next run (see `cancel_leftovers`).
     let _guarded = crate::platform::guard_job(&id);
-    fs_err::write(&running, &id)?;
+    if let Err(error) = fs_err::write(&running, &id) {
+        let _ = Command::new("scancel").arg(&id).output();
+        return Err(error);
+    }
     // What the job prints is shown as it reaches its logs.
     let mut printed = [Follow::new(&out, Stream::Stdout), Follow::new(&err, Stream::Stderr)];
     let ended = wait_for(&id, &mut || printed.iter_mut().for_each(|f| f.lines(on_line, false)));
@@ -141,8 +144,9 @@ pub fn run(job: &Job<'_>, on_line: &OnLine) -> std::io::Result<Result<(), JobFai
     Ok(Err(JobFailure { reason, stderr_tail }))
 }
 
-/// The job's script: the commands under `sh -e`, in the stage's folder, with
-/// the stage's PATH, after the job's id is written to `started`.
+/// The job's script: in the stage's folder, with the stage's PATH, after the
+/// job's id is written to `started`, each command in a shell of its own (as
+/// here) until one fails.
 fn script(job: &Job<'_>, started: &Path) -> String {
     let mut text = String::from("#!/bin/sh\nset -e\n");
     text.push_str(&format!("echo \"$SLURM_JOB_ID\" > {}\n", quote(&started.to_string_lossy())));
@@ -154,9 +158,10 @@ fn script(job: &Job<'_>, started: &Path) -> String {
         crate::runs::RECORDS_ENV,
         crate::runs::RECORDS_ENV
     ));
+    // Each command in a shell of its own, as here: the first to fail ends
+    // the job with its exit code.
     for command in job.commands {
-        text.push_str(command);
-        text.push('\n');
+        text.push_str(&format!("sh -c {} || exit $?\n", quote(command)));
     }
     text
 }
@@ -233,63 +238,84 @@ const FINAL_STATES: &[&str] = &[
     "DEADLINE",
 ];
 
-/// The jobs pipit waits for and their states as last seen: one `squeue`
-/// every [`POLL`] for all of them, by whichever waiting worker's turn it is.
+/// The jobs pipit waits for, each as last seen: one `squeue` every [`POLL`]
+/// for all of them, by whichever waiting worker's turn it is.
 struct Watching {
-    states: BTreeMap<String, String>,
+    jobs: BTreeMap<String, Seen>,
     /// A worker is asking `squeue`: the others wait for what it finds.
     polling: bool,
+    /// How many times in a row `squeue` failed, and how the last time.
+    failures: (u32, String),
 }
 
-static WATCHING: Mutex<Watching> = Mutex::new(Watching { states: BTreeMap::new(), polling: false });
+/// One job as `squeue` last showed it.
+#[derive(Default)]
+struct Seen {
+    state: String,
+    /// How many polls in a row did not list it.
+    missed: u32,
+}
+
+static WATCHING: Mutex<Watching> =
+    Mutex::new(Watching { jobs: BTreeMap::new(), polling: false, failures: (0, String::new()) });
 static SEEN: Condvar = Condvar::new();
 
 /// How often the cluster is asked about the jobs in flight.
 const POLL: Duration = Duration::from_millis(100);
 
-/// Waits until job `id` ends, and says how; `meanwhile` is called each time
-/// the cluster was asked.
+/// How many polls in a row may go wrong (a controller busy for a while)
+/// before the jobs are given up, or may not list a job before it is asked
+/// of `scontrol`.
+const PATIENCE: u32 = 50;
+
+/// Waits until job `id` ends, and says how; `meanwhile` is called after
+/// each time the cluster was asked.
 fn wait_for(id: &str, meanwhile: &mut dyn FnMut()) -> std::io::Result<Ended> {
     let lock = || WATCHING.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
-    lock().states.insert(id.to_owned(), String::new());
-    let mut missed = 0;
+    {
+        let mut watching = lock();
+        watching.jobs.insert(id.to_owned(), Seen::default());
+        // A new job gives the controller another chance.
+        watching.failures.0 = 0;
+    }
     loop {
         let mut watching = lock();
-        let state = watching.states.get(id).cloned().unwrap_or_default();
-        if FINAL_STATES.contains(&state.as_str()) || missed > 20 {
-            watching.states.remove(id);
+        let seen = watching.jobs.get(id).map(|s| (s.state.clone(), s.missed)).unwrap_or_default();
+        let given_up = watching.failures.0 > PATIENCE;
+        if FINAL_STATES.contains(&seen.0.as_str()) || seen.1 > PATIENCE || given_up {
+            watching.jobs.remove(id);
+            if given_up {
+                let said = watching.failures.1.clone();
+                return Err(std::io::Error::other(format!("`squeue` keeps failing: {said}")));
+            }
             drop(watching);
             return ended(id);
         }
         if watching.polling {
             let waited = SEEN.wait_timeout(watching, POLL * 10);
             drop(waited.unwrap_or_else(std::sync::PoisonError::into_inner));
-            meanwhile();
-            continue;
+        } else {
+            watching.polling = true;
+            drop(watching);
+            std::thread::sleep(POLL);
+            let listed = jobs_in_queue();
+            let mut watching = lock();
+            watching.polling = false;
+            match listed {
+                Ok(listed) => {
+                    watching.failures.0 = 0;
+                    for (job, seen) in &mut watching.jobs {
+                        match listed.get(job) {
+                            Some(state) => *seen = Seen { state: state.clone(), missed: 0 },
+                            None => seen.missed += 1,
+                        }
+                    }
+                }
+                Err(error) => watching.failures = (watching.failures.0 + 1, error.to_string()),
+            }
+            SEEN.notify_all();
         }
-        watching.polling = true;
-        drop(watching);
-        std::thread::sleep(POLL);
-        let seen = jobs_in_queue();
         meanwhile();
-        let mut watching = lock();
-        watching.polling = false;
-        SEEN.notify_all();
-        let seen = match seen {
-            Ok(seen) => seen,
-            Err(error) => {
-                watching.states.remove(id);
-                return Err(error);
-            }
-        };
-        // A job `squeue` no longer lists (gone from the controller's
-        // memory) is asked of `scontrol` after a while.
-        missed = if seen.contains_key(id) { 0 } else { missed + 1 };
-        for (job, state) in seen {
-            if let Some(known) = watching.states.get_mut(&job) {
-                *known = state;
-            }
-        }
     }
 }
 

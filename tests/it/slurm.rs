@@ -203,7 +203,8 @@ fn independent_stages_overlap_on_the_cluster_and_dry_run_says_where_each_would_r
     };
     let pipeline = format!(
         "stages:\n{}{}{}",
-        stage("a", ""),
+        // Two cores of the node: still one job of `-j 2` in flight.
+        stage("a", "    resources:\n      cpus: 2\n"),
         stage("b", ""),
         stage("here", "    resources:\n      local: true\n")
     );
@@ -329,4 +330,28 @@ fn a_job_whose_files_do_not_reach_pipit_fails_its_stage_and_says_why() {
     assert!(all.contains("completed, but what it wrote is not here"), "{run}");
     assert!(all.contains("on a file system every node sees"), "{run}");
     assert!(!repo.read("pipeline.lock").contains("elsewhere"), "{run}");
+}
+
+#[test]
+fn each_command_of_a_job_runs_in_a_shell_of_its_own_as_here() {
+    let Some(conf) = cluster() else { return };
+    let pipeline = "stages:
+  moves:
+    cmd:
+      - cd /tmp
+      - pwd > where.txt
+    outs: [where.txt]
+  stops:
+    cmd:
+      - false && echo never
+      - echo ran > after.txt
+    outs: [after.txt]
+";
+    let repo = Repo::with_pipeline(pipeline, "");
+    let run = on_cluster(&repo, &conf, &["--keep-going"]);
+    assert_eq!(run.code, 1, "{run}");
+    let root = fs_err::canonicalize(repo.path()).unwrap();
+    assert_eq!(repo.read("where.txt").trim(), root.to_string_lossy(), "a `cd` does not carry");
+    assert!(run.stdout.contains("failed: exit code 1"), "{run}");
+    assert!(!repo.path().join("after.txt").exists(), "the job went on after a failure");
 }

@@ -30,6 +30,19 @@ fn on_cluster(repo: &Repo, conf: &str, args: &[&str]) -> Run {
     repo.pipit_env(&[("SLURM_CONF", conf)], &all)
 }
 
+/// Starts `pipit repro --executor slurm` without waiting, its stdout to
+/// `stdout`, its stderr dropped.
+fn spawn_on_cluster(repo: &Repo, conf: &str, stdout: std::process::Stdio) -> std::process::Child {
+    std::process::Command::new(assert_cmd::cargo::cargo_bin!("pipit"))
+        .args(["repro", "--executor", "slurm"])
+        .env("SLURM_CONF", conf)
+        .current_dir(repo.path())
+        .stdout(stdout)
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap()
+}
+
 /// The job id a stage's command saw, as it wrote it to `.jobs/NAME`.
 fn job_of(repo: &Repo, stage: &str) -> String {
     repo.read(&format!(".jobs/{stage}")).trim().to_owned()
@@ -159,14 +172,7 @@ fn a_job_is_cancelled_when_pipit_is_killed_and_the_next_run_converges() {
 ";
     let repo = Repo::with_pipeline(pipeline, "");
     repo.write(".jobs/.keep", "");
-    let mut pipit = std::process::Command::new(assert_cmd::cargo::cargo_bin!("pipit"))
-        .args(["repro", "--executor", "slurm"])
-        .env("SLURM_CONF", &conf)
-        .current_dir(repo.path())
-        .stdout(std::process::Stdio::null())
-        .stderr(std::process::Stdio::null())
-        .spawn()
-        .unwrap();
+    let mut pipit = spawn_on_cluster(&repo, &conf, std::process::Stdio::null());
     let started = Instant::now();
     while job_of(&repo, "slow").is_empty() {
         assert!(started.elapsed() < Duration::from_secs(30), "the job never started");
@@ -295,14 +301,7 @@ fn what_a_job_prints_is_shown_while_it_runs() {
         "stages:\n  talk:\n    cmd: echo first line && sleep 3 && echo second line\n    outs: [never.txt]\n",
         "",
     );
-    let mut pipit = std::process::Command::new(assert_cmd::cargo::cargo_bin!("pipit"))
-        .args(["repro", "--executor", "slurm"])
-        .env("SLURM_CONF", &conf)
-        .current_dir(repo.path())
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::null())
-        .spawn()
-        .unwrap();
+    let mut pipit = spawn_on_cluster(&repo, &conf, std::process::Stdio::piped());
     let started = Instant::now();
     let mut seen: Vec<(Duration, String)> = Vec::new();
     for line in std::io::BufReader::new(pipit.stdout.take().unwrap()).lines() {

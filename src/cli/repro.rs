@@ -23,6 +23,15 @@ enum ExecutorArg {
     Slurm,
 }
 
+impl From<ExecutorArg> for run::Executor {
+    fn from(arg: ExecutorArg) -> Self {
+        match arg {
+            ExecutorArg::Local => run::Executor::Local,
+            ExecutorArg::Slurm => run::Executor::Slurm,
+        }
+    }
+}
+
 /// How many jobs `--executor slurm` keeps in flight unless told.
 const SLURM_JOBS: usize = 16;
 
@@ -109,11 +118,10 @@ pub fn run(args: ReproArgs, printer: &Printer) -> anyhow::Result<Outcome> {
     // Stages that change files say so (see `Workspace::changing`).
     let files = Arc::new(workspace::open_files(&loaded.pipeline.root)?.remember_digests());
     let executor = match args.executor {
-        Some(executor) => executor,
-        None => match pipit::remote::config::Config::load(&loaded.pipeline.root)?.executor()? {
-            Some(name) if name == "slurm" => ExecutorArg::Slurm,
-            _ => ExecutorArg::Local,
-        },
+        Some(executor) => run::Executor::from(executor),
+        None => pipit::remote::config::Config::load(&loaded.pipeline.root)?
+            .executor()?
+            .unwrap_or_default(),
     };
     let options = Options {
         force: args.force,
@@ -121,15 +129,12 @@ pub fn run(args: ReproArgs, printer: &Printer) -> anyhow::Result<Outcome> {
         keep_going: args.keep_going,
         jobs: args.jobs.map_or_else(
             || match executor {
-                ExecutorArg::Local => default_jobs(),
-                ExecutorArg::Slurm => SLURM_JOBS,
+                run::Executor::Local => default_jobs(),
+                run::Executor::Slurm => SLURM_JOBS,
             },
             usize::from,
         ),
-        executor: match executor {
-            ExecutorArg::Local => run::Executor::Local,
-            ExecutorArg::Slurm => run::Executor::Slurm,
-        },
+        executor,
         search_path: search_path(),
         panic_in: panic_failpoint(),
     };

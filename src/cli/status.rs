@@ -5,6 +5,7 @@ use std::collections::BTreeMap;
 use clap::Args;
 use pipit::dag::Selection;
 use pipit::lockfile::LockFile;
+use pipit::run::Executor;
 use pipit::status::{self, Inputs, Reason, reasons};
 use pipit::workspace::Workspace as Files;
 
@@ -40,8 +41,6 @@ pub fn run(args: StatusArgs, printer: &Printer) -> anyhow::Result<Outcome> {
     let stages = selected.iter().map(|&index| &loaded.pipeline.stages[index]);
     files.prepare_digests(&status::paths_of(stages, &files.root));
     let mut changed: BTreeMap<usize, (String, Vec<Reason>)> = BTreeMap::new();
-    // Whether each changed stage runs here (`resources: {local: true}`).
-    let mut places: BTreeMap<String, bool> = BTreeMap::new();
     let order = loaded.dag.topological_order();
     for (position, index) in order.into_iter().filter(|i| selected.contains(i)).enumerate() {
         let stage = &loaded.pipeline.stages[index];
@@ -49,7 +48,6 @@ pub fn run(args: StatusArgs, printer: &Printer) -> anyhow::Result<Outcome> {
         let why = reasons(stage, lock.stages.get(&stage.name), &inputs, &missing, &files)?;
         if !why.is_empty() {
             changed.insert(position, (stage.name.clone(), why));
-            places.insert(stage.name.clone(), stage.resources.local);
         }
     }
     files.save_state()?;
@@ -66,13 +64,15 @@ pub fn run(args: StatusArgs, printer: &Printer) -> anyhow::Result<Outcome> {
         printer.line("everything is up to date");
     } else {
         // Where each would run, when `repro` sends stages to a cluster.
-        let slurm = pipit::remote::config::Config::load(&loaded.pipeline.root)?.executor()?
-            == Some("slurm".to_owned());
+        let executor = pipit::remote::config::Config::load(&loaded.pipeline.root)?
+            .executor()?
+            .unwrap_or_default();
         for (name, why) in changed.values() {
-            let place = match (slurm, places.get(name)) {
-                (false, _) => "",
-                (true, Some(true)) => " (runs here)",
-                (true, _) => " (runs as a SLURM job)",
+            let stage = loaded.pipeline.stages.iter().find(|s| s.name == *name);
+            let place = match (executor, stage.map(|s| executor.for_stage(s))) {
+                (Executor::Local, _) => "",
+                (_, Some(Executor::Slurm)) => " (runs as a SLURM job)",
+                _ => " (runs here)",
             };
             printer.line(&format!("{name}{place}:"));
             for reason in why {

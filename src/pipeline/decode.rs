@@ -241,33 +241,32 @@ impl StageReader<'_, '_> {
                 Value::String(text) => Some(text.as_str()),
                 _ => None,
             };
-            let read = match name {
-                "cpus" => set(&mut resources.cpus, count(1)),
-                "gpus" => set(&mut resources.gpus, count(0)),
-                "mem" => set(&mut resources.mem_mib, text.and_then(super::stage::parse_memory)),
-                "time" => {
-                    set(&mut resources.time_seconds, text.and_then(super::stage::parse_duration))
-                }
-                "partition" => set(
-                    &mut resources.partition,
-                    text.filter(|t| !t.is_empty() && !t.contains(char::is_whitespace))
-                        .map(str::to_owned),
+            let (read, expected) = match name {
+                "cpus" => (set(&mut resources.cpus, count(1)), "a whole number, 1 or more"),
+                "gpus" => (set(&mut resources.gpus, count(0)), "a whole number"),
+                "mem" => (
+                    set(&mut resources.mem_mib, text.and_then(super::stage::parse_memory)),
+                    "a size with its unit, such as 512M or 8G",
+                ),
+                "time" => (
+                    set(&mut resources.time_seconds, text.and_then(super::stage::parse_duration)),
+                    "a duration such as 30m, 2h, 1h30m or 1-12:00:00",
+                ),
+                "partition" => (
+                    set(
+                        &mut resources.partition,
+                        text.filter(|t| !t.is_empty() && !t.contains(char::is_whitespace))
+                            .map(str::to_owned),
+                    ),
+                    "a partition's name",
                 ),
                 _ => match value.value {
                     Value::Bool(local) => {
                         resources.local = local;
-                        true
+                        (true, "true or false")
                     }
-                    _ => false,
+                    _ => (false, "true or false"),
                 },
-            };
-            let expected = match name {
-                "cpus" => "a whole number, 1 or more",
-                "gpus" => "a whole number",
-                "mem" => "a size with its unit, such as 512M or 8G",
-                "time" => "a duration such as 30m, 2h, 1h30m or 1-12:00:00",
-                "partition" => "a partition's name",
-                _ => "true or false",
             };
             if !read {
                 let kind = ErrorKind::BadResource {

@@ -184,13 +184,14 @@ impl Config {
 
     /// Returns where `repro` runs stages unless told (`[core] executor`,
     /// `"local"` or `"slurm"`; the local file's over the committed one's).
-    pub fn executor(&self) -> Result<Option<String>, ConfigError> {
+    pub fn executor(&self) -> Result<Option<crate::run::Executor>, ConfigError> {
         for (table, file) in [(&self.local, LOCAL_CONFIG_FILE), (&self.shared, CONFIG_FILE)] {
             let Some(value) = table.get("core").and_then(|core| core.get("executor")) else {
                 continue;
             };
             return match value.as_str() {
-                Some(name @ ("local" | "slurm")) => Ok(Some(name.to_owned())),
+                Some("local") => Ok(Some(crate::run::Executor::Local)),
+                Some("slurm") => Ok(Some(crate::run::Executor::Slurm)),
                 _ => Err(ConfigError::Invalid {
                     file: file.into(),
                     reason: format!("`core.executor` must be \"local\" or \"slurm\", not {value}"),

@@ -153,7 +153,6 @@ fn piped(
 
 /// Returns `path` with `suffix` added to its file name (not replacing an
 /// extension: the logs of `s@v1.0` and `s@v1.1` must not collide).
-/// `path` with `suffix` added to its file name.
 pub(super) fn with_suffix(path: &Path, suffix: &str) -> std::path::PathBuf {
     let mut name = path.file_name().unwrap_or_default().to_os_string();
     name.push(suffix);
@@ -161,7 +160,6 @@ pub(super) fn with_suffix(path: &Path, suffix: &str) -> std::path::PathBuf {
 }
 
 /// Returns the last lines of a log file.
-/// The last lines of the file at `path`.
 pub(super) fn tail(path: &Path) -> std::io::Result<Vec<String>> {
     let mut file = fs_err::File::open(path)?;
     let length = file.metadata()?.len();

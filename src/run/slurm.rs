@@ -1,7 +1,8 @@
 //! Running a stage's commands as a SLURM batch job (`repro --executor
-//! slurm`): a script submitted with `sbatch`, followed with `scontrol show
-//! job` (no accounting daemon needed), its output written by the job itself
-//! to the stage's logs. The workspace and `.cache` must be on a file system
+//! slurm`): a script submitted with `sbatch`, followed with one `squeue` for
+//! all the jobs in flight and `scontrol show job` for how each ended (no
+//! accounting daemon needed), its output written by the job itself to the
+//! stage's logs and shown as it comes. The workspace and `.cache` must be on a file system
 //! every node sees, as on any SLURM cluster: the job runs in the stage's
 //! folder and writes its outs there.
 
@@ -92,14 +93,14 @@ pub fn run(job: &Job<'_>, on_line: &OnLine) -> std::io::Result<Result<(), JobFai
     // `ID` or `ID;CLUSTER`.
     let printed = String::from_utf8_lossy(&submitted.stdout);
     let id = printed.trim().split(';').next().unwrap_or_default().to_owned();
-    if id.is_empty() || !id.bytes().all(|b| b.is_ascii_digit()) {
+    if !is_job_id(&id) {
         return Err(std::io::Error::other(format!("`sbatch` printed no job id: `{printed}`")));
     }
     // Cancelled if pipit ends before the job does (Ctrl-C, kill -9), else
     // by the next run (see `cancel_leftovers`).
     let _guarded = crate::platform::guard_job(&id);
     if let Err(error) = fs_err::write(&running, &id) {
-        let _ = Command::new("scancel").arg(&id).output();
+        cancel(&id);
         return Err(error);
     }
     // What the job prints is shown as it reaches its logs.
@@ -109,7 +110,7 @@ pub fn run(job: &Job<'_>, on_line: &OnLine) -> std::io::Result<Result<(), JobFai
         Ok(ended) => ended,
         Err(error) => {
             // Not followed any more: not left running either.
-            let _ = Command::new("scancel").arg(&id).output();
+            cancel(&id);
             let _ = crate::cache::remove_path(&running);
             return Err(error);
         }
@@ -216,13 +217,22 @@ pub fn cancel_leftovers(folder: &Path) {
             continue;
         }
         if let Ok(id) = fs_err::read_to_string(&path)
-            && !id.trim().is_empty()
-            && id.trim().bytes().all(|b| b.is_ascii_digit())
+            && is_job_id(id.trim())
         {
-            let _ = Command::new("scancel").arg(id.trim()).output();
+            cancel(id.trim());
         }
         let _ = fs_err::remove_file(&path);
     }
+}
+
+/// Cancels job `id`, as far as `scancel` can (a job that ended is left be).
+fn cancel(id: &str) {
+    let _ = Command::new("scancel").arg(id).output();
+}
+
+/// Returns true when `text` is a job id as `sbatch` prints it.
+fn is_job_id(text: &str) -> bool {
+    !text.is_empty() && text.bytes().all(|b| b.is_ascii_digit())
 }
 
 /// The states a job does not leave.

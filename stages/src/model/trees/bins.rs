@@ -1,7 +1,10 @@
-//! Feature binning: each feature's values map to at most [`MAX_BINS`] ordered
-//! bins, so that a split search is a histogram scan. A feature with few
-//! distinct values gets one bin per value, as an exact tree sees them; one
-//! with many gets quantile bins. Each bin remembers its smallest and largest
+//! Feature binning: each feature's values map to at most [`Bin::MOST`]
+//! ordered bins, so that a split search is a histogram scan. A feature with
+//! few distinct values gets one bin per value, as an exact tree sees them;
+//! one with many gets quantile bins. Boosting bins in a byte (256 bins, as
+//! LightGBM and HistGradientBoosting do); forests and trees in two bytes,
+//! which keeps every distinct value of all but the largest data sets, as
+//! scikit-learn's exact trees see them. Each bin remembers its smallest and largest
 //! training value, so that a split's threshold can lie halfway between the
 //! values on either side of it, as scikit-learn places it. A feature with
 //! missing values (NaN) in training gets one more bin for them, after the
@@ -9,8 +12,32 @@
 
 use ndarray::Array2;
 
-/// The most bins a feature gets (so a bin fits in a byte).
-pub const MAX_BINS: usize = 256;
+/// A bin number as a binned column holds it.
+pub trait Bin: Copy + Ord + Send + Sync + Into<usize> + 'static {
+    /// The most bins a feature gets, its missing values' included.
+    const MOST: usize;
+
+    /// The bin numbered `index`, below [`Bin::MOST`].
+    fn at(index: usize) -> Self;
+}
+
+impl Bin for u8 {
+    const MOST: usize = 1 << 8;
+
+    fn at(index: usize) -> Self {
+        debug_assert!(index < Self::MOST);
+        index as u8
+    }
+}
+
+impl Bin for u16 {
+    const MOST: usize = 1 << 16;
+
+    fn at(index: usize) -> Self {
+        debug_assert!(index < Self::MOST);
+        index as u16
+    }
+}
 
 /// Each feature's bin boundaries, ascending: a value's bin is the number of
 /// boundaries below it.
@@ -25,9 +52,9 @@ pub struct Edges {
 }
 
 /// The training matrix as bins, one column per feature.
-pub struct Binned {
+pub struct Binned<B> {
     /// `columns[feature][row]`.
-    pub columns: Vec<Vec<u8>>,
+    pub columns: Vec<Vec<B>>,
     /// Two-bin features bundled so that one pass fills their histograms.
     pub bundles: Vec<Bundle>,
     /// The features in no bundle.
@@ -51,7 +78,7 @@ const MOST_MEMBERS: usize = 255;
 /// Bundles the two-bin features of `columns` greedily, in feature order: each
 /// joins the first bundle none of whose rows share its rare bin. Returns the
 /// bundles of two members or more, and the features left alone.
-fn bundle(columns: &[Vec<u8>], bins: impl Fn(usize) -> usize) -> (Vec<Bundle>, Vec<usize>) {
+fn bundle<B: Bin>(columns: &[Vec<B>], bins: impl Fn(usize) -> usize) -> (Vec<Bundle>, Vec<usize>) {
     let rows = columns.first().map_or(0, Vec::len);
     let mut bundles: Vec<(Bundle, Vec<u64>)> = Vec::new();
     let mut unbundled = Vec::new();
@@ -63,7 +90,8 @@ fn bundle(columns: &[Vec<u8>], bins: impl Fn(usize) -> usize) -> (Vec<Bundle>, V
         // An indicator's rare bin is its ones (so that a two-category
         // column's complementary indicators bundle); else its zeros, when they
         // fit a bundle and the ones do not.
-        let rows_in = |bin: u8| (0..rows).filter(|&r| column[r] == bin).collect::<Vec<usize>>();
+        let rows_in =
+            |bin: u8| (0..rows).filter(|&r| column[r] == B::at(bin.into())).collect::<Vec<usize>>();
         let free = |used: &[u64], rare_rows: &[usize]| {
             rare_rows.iter().all(|&r| used[r / 64] & (1 << (r % 64)) == 0)
         };
@@ -104,13 +132,13 @@ impl Edges {
     /// row weights, a feature with many values is cut at weighted quantiles
     /// (as scikit-learn's HistGradientBoosting does since 1.6), so that rows
     /// that weigh more, a rare class's under class weights, get finer bins.
-    pub fn fit(x: &Array2<f64>, weights: Option<&[f64]>) -> (Self, Binned) {
+    pub fn fit<B: Bin>(x: &Array2<f64>, weights: Option<&[f64]>) -> (Self, Binned<B>) {
         let mut edges = Edges { edges: vec![], lows: vec![], highs: vec![], missing: vec![] };
         let mut columns = Vec::with_capacity(x.ncols());
         for column in x.columns() {
             let missing = column.iter().any(|v| v.is_nan());
-            // The missing values' bin must fit in a byte too.
-            let most = if missing { MAX_BINS - 1 } else { MAX_BINS };
+            // The missing values' bin must fit too.
+            let most = if missing { B::MOST - 1 } else { B::MOST };
             let points = match weights {
                 Some(weights) => weighted_split_points(column.to_vec(), weights, most),
                 None => split_points(column.to_vec(), most),
@@ -118,16 +146,16 @@ impl Edges {
             let missing_bin = points.len() + 1;
             let mut lows = vec![f64::INFINITY; points.len() + 1];
             let mut highs = vec![f64::NEG_INFINITY; points.len() + 1];
-            let bins: Vec<u8> = column
+            let bins: Vec<B> = column
                 .iter()
                 .map(|&value| {
                     if value.is_nan() {
-                        return missing_bin as u8;
+                        return B::at(missing_bin);
                     }
                     let bin = bin_of(&points, value);
-                    lows[bin as usize] = lows[bin as usize].min(value);
-                    highs[bin as usize] = highs[bin as usize].max(value);
-                    bin
+                    lows[bin] = lows[bin].min(value);
+                    highs[bin] = highs[bin].max(value);
+                    B::at(bin)
                 })
                 .collect();
             columns.push(bins);
@@ -151,20 +179,20 @@ impl Edges {
     }
 
     /// Returns the bin of `feature`'s missing values, when it had any.
-    pub fn missing_bin(&self, feature: usize) -> Option<u8> {
-        self.missing[feature].then(|| self.value_bins(feature) as u8)
+    pub fn missing_bin(&self, feature: usize) -> Option<usize> {
+        self.missing[feature].then(|| self.value_bins(feature))
     }
 
     /// Returns the threshold between bin `left` and a higher bin `right` of
     /// `feature`: halfway between the largest value of one and the smallest
     /// of the other.
-    pub fn threshold(&self, feature: usize, left: u8, right: u8) -> f64 {
-        between(self.highs[feature][left as usize], self.lows[feature][right as usize])
+    pub fn threshold(&self, feature: usize, left: usize, right: usize) -> f64 {
+        between(self.highs[feature][left], self.lows[feature][right])
     }
 }
 
-fn bin_of(edges: &[f64], value: f64) -> u8 {
-    edges.partition_point(|&e| e < value) as u8
+fn bin_of(edges: &[f64], value: f64) -> usize {
+    edges.partition_point(|&e| e < value)
 }
 
 /// Returns a point strictly between `low` and `high` (halfway when floats allow).
@@ -231,12 +259,14 @@ fn cut(values: &[f64], most: usize, mut quantile: impl FnMut(usize) -> f64) -> V
 mod tests {
     use super::*;
 
+    const MAX_BINS: usize = u8::MOST;
+
     #[test]
     fn few_distinct_values_split_halfway_between_neighbours() {
         assert_eq!(split_points(vec![3.0, 1.0, 2.0, 1.0], MAX_BINS), vec![1.5, 2.5]);
         assert_eq!(split_points(vec![5.0, 5.0], MAX_BINS), Vec::<f64>::new());
         let x = Array2::from_shape_vec((4, 1), vec![3.0, 1.0, 2.0, 1.0]).unwrap();
-        let (edges, binned) = Edges::fit(&x, None);
+        let (edges, binned) = Edges::fit::<u8>(&x, None);
         assert_eq!(binned.columns, vec![vec![2, 0, 1, 0]]);
         assert_eq!(edges.threshold(0, 0, 1), 1.5);
         assert_eq!(edges.threshold(0, 0, 2), 2.0);
@@ -249,10 +279,10 @@ mod tests {
         assert!(edges.len() < MAX_BINS && edges.len() > 200, "{}", edges.len());
         assert!(edges.windows(2).all(|w| w[0] < w[1]));
         let x = Array2::from_shape_vec((values.len(), 1), values.clone()).unwrap();
-        let (edges, binned) = Edges::fit(&x, None);
+        let (edges, binned) = Edges::fit::<u8>(&x, None);
         for (row, &value) in values.iter().enumerate() {
-            let bin = binned.columns[0][row];
-            for split in 0..(edges.bins(0) - 1) as u8 {
+            let bin = usize::from(binned.columns[0][row]);
+            for split in 0..edges.bins(0) - 1 {
                 let threshold = edges.threshold(0, split, split + 1);
                 assert_eq!(bin <= split, value <= threshold, "{value} {split} {threshold}");
             }
@@ -260,17 +290,32 @@ mod tests {
     }
 
     #[test]
+    fn two_byte_bins_keep_every_distinct_value() {
+        let values: Vec<f64> = (0..10_000).map(|i| f64::from(i * 7919 % 10_007)).collect();
+        let x = Array2::from_shape_vec((values.len(), 1), values.clone()).unwrap();
+        let (edges, binned) = Edges::fit::<u16>(&x, None);
+        assert_eq!(edges.bins(0), 10_000);
+        let mut sorted = values.clone();
+        sorted.sort_by(f64::total_cmp);
+        for (row, &value) in values.iter().enumerate() {
+            let bin = usize::from(binned.columns[0][row]);
+            assert_eq!(sorted[bin], value);
+        }
+        assert_eq!(edges.threshold(0, 0, 1), (sorted[0] + sorted[1]) / 2.0);
+    }
+
+    #[test]
     fn missing_values_get_their_own_last_bin() {
         let values: Vec<f64> = (0..1000).map(f64::from).chain([f64::NAN; 10]).collect();
         let x = Array2::from_shape_vec((values.len(), 1), values).unwrap();
-        let (edges, binned) = Edges::fit(&x, None);
+        let (edges, binned) = Edges::fit::<u8>(&x, None);
         assert_eq!(edges.value_bins(0), MAX_BINS - 1);
         assert_eq!(edges.bins(0), MAX_BINS);
-        assert_eq!(edges.missing_bin(0), Some((MAX_BINS - 1) as u8));
+        assert_eq!(edges.missing_bin(0), Some(MAX_BINS - 1));
         assert!(binned.columns[0][..1000].iter().all(|&b| (b as usize) < MAX_BINS - 1));
         assert!(binned.columns[0][1000..].iter().all(|&b| b as usize == MAX_BINS - 1));
         let whole = Array2::from_shape_vec((3, 1), vec![1.0, 2.0, 3.0]).unwrap();
-        assert_eq!(Edges::fit(&whole, None).0.missing_bin(0), None);
+        assert_eq!(Edges::fit::<u8>(&whole, None).0.missing_bin(0), None);
     }
 
     #[test]
@@ -285,7 +330,7 @@ mod tests {
             values.push(f64::from(u8::from(r % 2 == 0)));
         }
         let x = Array2::from_shape_vec((rows, 5), values).unwrap();
-        let (_, binned) = Edges::fit(&x, None);
+        let (_, binned) = Edges::fit::<u8>(&x, None);
         assert_eq!(binned.bundles.len(), 1);
         let bundle = &binned.bundles[0];
         assert_eq!(bundle.members, [(1, 1), (2, 1), (3, 1)]);

@@ -6,7 +6,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::bins::{Binned, Edges};
+use super::bins::{Bin, Binned, Edges};
 use crate::random::Random;
 
 /// Marks a leaf in [`Tree::feature`].
@@ -109,12 +109,12 @@ impl Target<'_> {
 
     /// Adds every row to the histogram slot of its bin (`stats_width` values
     /// per bin): the split search's inner loop, so the match is outside it.
-    fn accumulate(&self, rows: &[u32], column: &[u8], histogram: &mut [f64]) {
+    fn accumulate<B: Bin>(&self, rows: &[u32], column: &[B], histogram: &mut [f64]) {
         match self {
             Target::Classes { labels, classes, weights: None } => {
                 let width = 1 + classes;
                 for &row in rows {
-                    let slot = column[row as usize] as usize * width;
+                    let slot = column[row as usize].into() * width;
                     histogram[slot] += 1.0;
                     histogram[slot + 1 + labels[row as usize] as usize] += 1.0;
                 }
@@ -122,14 +122,14 @@ impl Target<'_> {
             Target::Classes { labels, classes, weights: Some(weights) } => {
                 let width = 1 + classes;
                 for &row in rows {
-                    let slot = column[row as usize] as usize * width;
+                    let slot = column[row as usize].into() * width;
                     histogram[slot] += 1.0;
                     histogram[slot + 1 + labels[row as usize] as usize] += weights[row as usize];
                 }
             }
             Target::Gradients { gradients, hessians, .. } => {
                 for &row in rows {
-                    let slot = column[row as usize] as usize * 3;
+                    let slot = column[row as usize].into() * 3;
                     histogram[slot] += 1.0;
                     histogram[slot + 1] += gradients[row as usize];
                     histogram[slot + 2] += hessians[row as usize];
@@ -188,7 +188,7 @@ struct Split {
     gain: f64,
     feature: usize,
     /// Rows in this bin or below go left.
-    bin: u8,
+    bin: usize,
     /// Whether the rows in the feature's missing-value bin go left.
     missing_left: bool,
 }
@@ -196,7 +196,7 @@ struct Split {
 impl Split {
     /// Returns true when a row in `bin` goes left; `missing_bin` is the
     /// feature's bin of missing values, if it has one.
-    fn sends_left(&self, bin: u8, missing_bin: Option<u8>) -> bool {
+    fn sends_left(&self, bin: usize, missing_bin: Option<usize>) -> bool {
         if Some(bin) == missing_bin { self.missing_left } else { bin <= self.bin }
     }
 }
@@ -215,15 +215,15 @@ struct Pending {
 }
 
 /// What the split search of one tree needs.
-struct Search<'a> {
-    space: (&'a Binned, &'a Edges, &'a Target<'a>, Growth),
+struct Search<'a, B> {
+    space: (&'a Binned<B>, &'a Edges, &'a Target<'a>, Growth),
     layout: Option<&'a Layout>,
     /// The features the tree may split on.
     features: Vec<usize>,
     scratch: Scratch,
 }
 
-impl Search<'_> {
+impl<B: Bin> Search<'_, B> {
     /// Returns the best split of `pending`'s node, if it may and can be split.
     fn evaluate(&mut self, pending: &Pending, rows: &[u32], random: &mut Random) -> Option<Split> {
         let (binned, edges, target, growth) = self.space;
@@ -275,9 +275,9 @@ impl Layout {
 
     /// The histograms of `rows` over every feature, in a buffer from `spare`
     /// when there is one (a fresh allocation of this size costs page faults).
-    fn histograms(
+    fn histograms<B: Bin>(
         &self,
-        (binned, target): (&Binned, &Target),
+        (binned, target): (&Binned<B>, &Target),
         rows: &[u32],
         spare: &mut Vec<Vec<f64>>,
     ) -> Vec<f64> {
@@ -326,16 +326,16 @@ impl Layout {
 
 /// Adds each row's count, gradient and hessian (`gathered`, in the order of
 /// `rows`) to the slot of its bin in `column`, three values a bin.
-fn sum_gradients(
+fn sum_gradients<B: Bin>(
     (rows, gathered): (&[u32], &[[f64; 2]]),
-    column: &[u8],
+    column: &[B],
     histogram: &mut [f64],
     copies: &mut Vec<f64>,
 ) {
     let bins = histogram.len() / 3;
     if bins > 16 {
         for (&row, [g, h]) in rows.iter().zip(gathered) {
-            let slot = column[row as usize] as usize * 3;
+            let slot = column[row as usize].into() * 3;
             histogram[slot] += 1.0;
             histogram[slot + 1] += g;
             histogram[slot + 2] += h;
@@ -350,7 +350,7 @@ fn sum_gradients(
     copies.clear();
     copies.resize(4 * width, 0.0);
     for (i, (&row, [g, h])) in rows.iter().zip(gathered).enumerate() {
-        let slot = (i & 3) * width + column[row as usize] as usize * 3;
+        let slot = (i & 3) * width + column[row as usize].into() * 3;
         copies[slot] += 1.0;
         copies[slot + 1] += g;
         copies[slot + 2] += h;
@@ -369,8 +369,8 @@ impl Tree {
     /// Grows a tree on `rows` (indices into `binned`, repeats allowed): depth
     /// first, or best first (the leaf whose split gains most) when
     /// `growth.max_leaf_nodes` bounds the leaves.
-    pub fn grow(
-        binned: &Binned,
+    pub fn grow<B: Bin>(
+        binned: &Binned<B>,
         edges: &Edges,
         target: &Target,
         growth: Growth,
@@ -382,8 +382,8 @@ impl Tree {
 
     /// Grows a tree as [`Tree::grow`] does, and returns with it where `rows`
     /// went: the rows, reordered, and each leaf's range of them.
-    pub fn grow_placed(
-        binned: &Binned,
+    pub fn grow_placed<B: Bin>(
+        binned: &Binned<B>,
         edges: &Edges,
         target: &Target,
         growth: Growth,
@@ -487,11 +487,11 @@ impl Tree {
             let node_rows = &mut rows[pending.start..pending.end];
             let column = &binned.columns[split.feature];
             let missing_bin = edges.missing_bin(split.feature);
-            let goes_left = |row: u32| split.sends_left(column[row as usize], missing_bin);
+            let goes_left = |row: u32| split.sends_left(column[row as usize].into(), missing_bin);
             let middle = partition(node_rows, goes_left, &mut moved);
             let right_bin = node_rows[middle..]
                 .iter()
-                .map(|&r| column[r as usize])
+                .map(|&r| column[r as usize].into())
                 .filter(|&bin| Some(bin) != missing_bin)
                 .min();
             // The left child's statistics: its bins' sums when the node has
@@ -501,7 +501,7 @@ impl Tree {
                 (Some(layout), Some(histograms)) => {
                     let histogram = layout.feature(histograms, split.feature);
                     for (bin, sums) in histogram.chunks_exact(width).enumerate() {
-                        if split.sends_left(bin as u8, missing_bin) {
+                        if split.sends_left(bin, missing_bin) {
                             left_stats.iter_mut().zip(sums).for_each(|(l, s)| *l += s);
                         }
                     }
@@ -639,11 +639,22 @@ impl Tree {
     }
 }
 
+/// A node at least this many times smaller than a feature's bins sorts its
+/// rows by bin instead of filling and scanning a histogram.
+const DENSE: usize = 8;
+
 /// Buffers reused across nodes.
 #[derive(Default)]
 struct Scratch {
     histogram: Vec<f64>,
-    sorted: Vec<(u8, u32)>,
+    /// A node's (bin, row) pairs, and room for sorting them.
+    sorted: Vec<(u32, u32)>,
+    unsorted: Vec<(u32, u32)>,
+    /// The sums of the bins a node's rows are in, and those bins, ascending.
+    compact: Vec<f64>,
+    groups: Vec<u32>,
+    /// The bins of `histogram` that rows went to, a bit each.
+    marks: Vec<u64>,
     left: Vec<f64>,
     right: Vec<f64>,
 }
@@ -660,8 +671,8 @@ struct NodeView<'a> {
 /// that may be split in turn and have rows enough: the smaller child's
 /// summed from its rows, the larger's as the parent's minus the smaller's.
 /// Buffers that are not wanted go back to `spare`.
-fn child_histograms(
-    (binned, target, growth): (&Binned, &Target, Growth),
+fn child_histograms<B: Bin>(
+    (binned, target, growth): (&Binned<B>, &Target, Growth),
     layout: Option<&Layout>,
     (parent, spare): (Option<Vec<f64>>, &mut Vec<Vec<f64>>),
     (left, right): (&[u32], &[u32]),
@@ -704,8 +715,8 @@ fn child_histograms(
 
 /// Finds the best split of a node over `features`, trying at least
 /// `growth.max_features` of them and more while none splits.
-fn best_split(
-    binned: &Binned,
+fn best_split<B: Bin>(
+    binned: &Binned<B>,
     edges: &Edges,
     target: &Target,
     growth: Growth,
@@ -718,6 +729,7 @@ fn best_split(
     let parent_score = target.score(parent);
     let tolerance = 1e-9 * (1.0 + parent_score.abs());
     let mut best: Option<Split> = None;
+    let skip_runs = matches!(target, Target::Classes { .. }) && growth.min_samples_leaf <= 1;
     for (tried, &feature) in features.iter().enumerate() {
         if tried >= growth.max_features && best.is_some() {
             break;
@@ -730,25 +742,33 @@ fn best_split(
         let column = &binned.columns[feature];
         scratch.right.clear();
         scratch.right.resize(width, 0.0);
-        let mut consider = |left: &[f64], (bin, missing_left): (u8, bool), right: &mut Vec<f64>| {
-            for ((r, p), l) in right.iter_mut().zip(parent).zip(left) {
-                *r = p - l;
-            }
-            if !target.allowed(left, growth.min_samples_leaf)
-                || !target.allowed(right, growth.min_samples_leaf)
-            {
-                return;
-            }
-            let gain = target.score(left) + target.score(right) - parent_score;
-            if gain > tolerance && best.as_ref().is_none_or(|b| gain > b.gain) {
-                best = Some(Split { gain, feature, bin, missing_left });
-            }
-        };
-        // Sorting costs about log2(rows) per row, a histogram one pass over
-        // its bins; a feature with missing values is always scanned by
-        // histogram, which has their sums in one place.
-        if known.is_some() || rows.len() * 8 >= bins || missing_bin.is_some() {
-            let histogram = match known {
+        let mut consider =
+            |left: &[f64], (bin, missing_left): (usize, bool), right: &mut Vec<f64>| {
+                for ((r, p), l) in right.iter_mut().zip(parent).zip(left) {
+                    *r = p - l;
+                }
+                if !target.allowed(left, growth.min_samples_leaf)
+                    || !target.allowed(right, growth.min_samples_leaf)
+                {
+                    return;
+                }
+                let gain = target.score(left) + target.score(right) - parent_score;
+                if gain > tolerance && best.as_ref().is_none_or(|b| gain > b.gain) {
+                    best = Some(Split { gain, feature, bin, missing_left });
+                }
+            };
+        // A histogram costs a pass over the node's rows and one over the
+        // feature's bins; sorting the rows by bin a few passes over the rows
+        // (see `sort_by_bin`). A feature with missing values is always
+        // scanned by histogram, which has their sums in one place.
+        // The feature's statistics per bin: a histogram over every bin, or
+        // the sums of only the bins the node's rows are in (`groups` names
+        // them), from a histogram whose occupied bins were marked when the
+        // feature has many, or, for a node far smaller than the feature's
+        // bins, from its rows sorted by bin.
+        let dense = known.is_some() || rows.len() * DENSE >= bins || missing_bin.is_some();
+        let (histogram, groups, missing): (&[f64], Option<&[u32]>, _) = if dense {
+            let full = match known {
                 Some((layout, histograms)) => layout.feature(histograms, feature),
                 None => {
                     scratch.histogram.clear();
@@ -757,86 +777,209 @@ fn best_split(
                     &scratch.histogram
                 }
             };
-            // Two scans when the feature has missing values: with them on the
-            // right (up to splitting them from every value), then starting on
-            // the left (up to the last value bin, which would leave none).
-            let value_bins = edges.value_bins(feature);
             let missing = missing_bin
-                .map(|bin| &histogram[bin as usize * width..(bin as usize + 1) * width])
+                .map(|bin| &full[bin * width..(bin + 1) * width])
                 .filter(|sums| sums[0] > 0.0);
-            let scans = [
-                (false, None, if missing.is_some() { value_bins } else { value_bins - 1 }),
-                (true, missing, value_bins - 1),
-            ];
-            let scans = scans
-                .into_iter()
-                .filter(|(missing_left, start, _)| !missing_left || start.is_some());
-            if let Target::Gradients { l2, .. } = target {
-                // The same scan as below, unrolled for (count, G, H):
-                // boosting spends most of its time here.
-                let min_rows = growth.min_samples_leaf as f64;
-                for (missing_left, start, last) in scans {
-                    let (mut n, mut g, mut h) =
-                        start.map_or((0.0, 0.0, 0.0), |s| (s[0], s[1], s[2]));
-                    for (bin, slot) in histogram.chunks_exact(3).take(last).enumerate() {
-                        if slot[0] == 0.0 {
-                            continue;
-                        }
-                        (n, g, h) = (n + slot[0], g + slot[1], h + slot[2]);
-                        let (rn, rg, rh) = (parent[0] - n, parent[1] - g, parent[2] - h);
-                        if rn < min_rows {
-                            break;
-                        }
-                        if n < min_rows || h < MIN_HESSIAN || rh < MIN_HESSIAN {
-                            continue;
-                        }
-                        // The children's score g²/hl + rg²/hr is num / den;
-                        // both hessian sums are positive, so it beats the
-                        // bar when num > bar × den, with no division (whose
-                        // latency would otherwise set the scan's pace).
-                        let (hl, hr) = (h + l2, rh + l2);
-                        let (num, den) = (g * g * hr + rg * rg * hl, hl * hr);
-                        let bar = parent_score
-                            + best.as_ref().map_or(tolerance, |b| b.gain.max(tolerance));
-                        if num > bar * den {
-                            let gain = num / den - parent_score;
-                            best = Some(Split { gain, feature, bin: bin as u8, missing_left });
+            if known.is_none() && bins > MARK_ABOVE {
+                scratch.marks.clear();
+                scratch.marks.resize(bins.div_ceil(64), 0);
+                for &row in rows {
+                    let bin: usize = column[row as usize].into();
+                    scratch.marks[bin / 64] |= 1 << (bin % 64);
+                }
+                scratch.compact.clear();
+                scratch.groups.clear();
+                for (index, &word) in scratch.marks.iter().enumerate() {
+                    let mut word = word;
+                    while word != 0 {
+                        let bin = 64 * index + word.trailing_zeros() as usize;
+                        word &= word - 1;
+                        if Some(bin) != missing_bin {
+                            scratch.groups.push(bin as u32);
+                            scratch
+                                .compact
+                                .extend_from_slice(&full[bin * width..(bin + 1) * width]);
                         }
                     }
                 }
-                continue;
-            }
-            for (missing_left, start, last) in scans {
-                scratch.left.clear();
-                match start {
-                    Some(sums) => scratch.left.extend_from_slice(sums),
-                    None => scratch.left.resize(width, 0.0),
-                }
-                for bin in 0..last {
-                    let counts = &histogram[bin * width..(bin + 1) * width];
-                    if counts[0] == 0.0 {
-                        continue;
-                    }
-                    scratch.left.iter_mut().zip(counts).for_each(|(l, c)| *l += c);
-                    consider(&scratch.left, (bin as u8, missing_left), &mut scratch.right);
-                }
+                (&scratch.compact[..], Some(&scratch.groups[..]), missing)
+            } else {
+                (full, None, missing)
             }
         } else {
-            scratch.left.clear();
-            scratch.left.resize(width, 0.0);
             scratch.sorted.clear();
-            scratch.sorted.extend(rows.iter().map(|&row| (column[row as usize], row)));
-            scratch.sorted.sort_unstable();
-            for (i, &(bin, row)) in scratch.sorted.iter().enumerate() {
-                target.add(&mut scratch.left, row as usize);
-                let last_of_bin = scratch.sorted.get(i + 1).is_none_or(|next| next.0 != bin);
-                if last_of_bin && i + 1 < scratch.sorted.len() {
-                    consider(&scratch.left, (bin, false), &mut scratch.right);
+            scratch
+                .sorted
+                .extend(rows.iter().map(|&row| (column[row as usize].into() as u32, row)));
+            sort_by_bin(&mut scratch.sorted, &mut scratch.unsorted, bins);
+            scratch.compact.clear();
+            scratch.groups.clear();
+            for group in scratch.sorted.chunk_by(|a, b| a.0 == b.0) {
+                scratch.groups.push(group[0].0);
+                let at = scratch.compact.len();
+                scratch.compact.resize(at + width, 0.0);
+                let sums = &mut scratch.compact[at..];
+                group.iter().for_each(|&(_, row)| target.add(sums, row as usize));
+            }
+            (&scratch.compact[..], Some(&scratch.groups[..]), None)
+        };
+        // The bin of the histogram's `index`-th slot.
+        let bin_at = |index: usize| groups.map_or(index, |groups| groups[index] as usize);
+        // Two scans when the feature has missing values: with them on the
+        // right (up to splitting them from every value), then starting on
+        // the left (up to the last value bin, which would leave none).
+        let value_bins = groups.map_or(edges.value_bins(feature), <[u32]>::len);
+        let scans = [
+            (false, None, if missing.is_some() { value_bins } else { value_bins - 1 }),
+            (true, missing, value_bins - 1),
+        ];
+        let scans =
+            scans.into_iter().filter(|(missing_left, start, _)| !missing_left || start.is_some());
+        if let Target::Gradients { l2, .. } = target {
+            // The same scan as below, unrolled for (count, G, H):
+            // boosting spends most of its time here.
+            let min_rows = growth.min_samples_leaf as f64;
+            for (missing_left, start, last) in scans {
+                let (mut n, mut g, mut h) = start.map_or((0.0, 0.0, 0.0), |s| (s[0], s[1], s[2]));
+                for (index, slot) in histogram.chunks_exact(3).take(last).enumerate() {
+                    if slot[0] == 0.0 {
+                        continue;
+                    }
+                    (n, g, h) = (n + slot[0], g + slot[1], h + slot[2]);
+                    let (rn, rg, rh) = (parent[0] - n, parent[1] - g, parent[2] - h);
+                    if rn < min_rows {
+                        break;
+                    }
+                    if n < min_rows || h < MIN_HESSIAN || rh < MIN_HESSIAN {
+                        continue;
+                    }
+                    // The children's score g²/hl + rg²/hr is num / den;
+                    // both hessian sums are positive, so it beats the
+                    // bar when num > bar × den, with no division (whose
+                    // latency would otherwise set the scan's pace).
+                    let (hl, hr) = (h + l2, rh + l2);
+                    let (num, den) = (g * g * hr + rg * rg * hl, hl * hr);
+                    let bar =
+                        parent_score + best.as_ref().map_or(tolerance, |b| b.gain.max(tolerance));
+                    if num > bar * den {
+                        let gain = num / den - parent_score;
+                        best = Some(Split { gain, feature, bin: bin_at(index), missing_left });
+                    }
                 }
+            }
+            continue;
+        }
+        for (missing_left, start, last) in scans {
+            scratch.left.clear();
+            match start {
+                Some(sums) => scratch.left.extend_from_slice(sums),
+                None => scratch.left.resize(width, 0.0),
+            }
+            let mut cuts = Cuts::new(skip_runs);
+            for (index, counts) in histogram.chunks_exact(width).take(last).enumerate() {
+                if counts[0] == 0.0 {
+                    continue;
+                }
+                if let Some(before) = cuts.before(bin_at(index), counts) {
+                    consider(&scratch.left, (before, missing_left), &mut scratch.right);
+                }
+                scratch.left.iter_mut().zip(counts).for_each(|(l, c)| *l += c);
+            }
+            if let Some(before) = cuts.last() {
+                consider(&scratch.left, (before, missing_left), &mut scratch.right);
             }
         }
     }
     best
+}
+
+/// A histogram of more bins than this has its occupied bins marked and
+/// gathered, so that its scans skip the empty ones.
+const MARK_ABOVE: usize = 256;
+
+/// Below this many rows, sorting by comparison beats sorting by digits.
+const RADIX_FROM: usize = 64;
+
+/// Sorts (bin, row) pairs by bin, for bins below `bins` (at most 2^16):
+/// by comparison when there are few, else by 8-bit digits, one pass each,
+/// into `spare` and back (a few sequential passes, where a histogram of many
+/// bins would be written all over).
+fn sort_by_bin(pairs: &mut Vec<(u32, u32)>, spare: &mut Vec<(u32, u32)>, bins: usize) {
+    if pairs.len() < RADIX_FROM {
+        pairs.sort_unstable();
+        return;
+    }
+    let digits = if bins <= 1 << 8 { 1 } else { 2 };
+    for digit in 0..digits {
+        let shift = 8 * digit;
+        let mut starts = [0usize; 256];
+        for &(bin, _) in pairs.iter() {
+            starts[(bin >> shift) as usize & 255] += 1;
+        }
+        let mut total = 0;
+        for start in &mut starts {
+            (*start, total) = (total, total + *start);
+        }
+        spare.clear();
+        spare.resize(pairs.len(), (0, 0));
+        for &pair in pairs.iter() {
+            let digit = (pair.0 >> shift) as usize & 255;
+            spare[starts[digit]] = pair;
+            starts[digit] += 1;
+        }
+        std::mem::swap(pairs, spare);
+    }
+}
+
+/// Walks a node's non-empty bins in order and says which cuts between them
+/// may be a class split's best. When every bin of a run holds rows of one
+/// class only, a cut inside the run never gains more than a cut at one of
+/// its ends: moving the run's rows across one by one changes one class
+/// count, in which the children's Gini score is convex. So those cuts are
+/// skipped (`skip_runs`), unless leaves have a least size, which may rule
+/// out the run's ends.
+struct Cuts {
+    skip_runs: bool,
+    /// The last bin seen, and its only class when it has one.
+    previous: Option<(usize, Option<usize>)>,
+}
+
+impl Cuts {
+    fn new(skip_runs: bool) -> Self {
+        Self { skip_runs, previous: None }
+    }
+
+    /// Takes the next non-empty bin and its statistics (the row count, then
+    /// the class sums); returns the bin to cut after, before this one, if
+    /// that cut is worth trying.
+    fn before(&mut self, bin: usize, stats: &[f64]) -> Option<usize> {
+        let class = if self.skip_runs { only_class(&stats[1..]) } else { None };
+        let cut = match self.previous {
+            Some((_, Some(last))) if class == Some(last) => None,
+            previous => previous.map(|(bin, _)| bin),
+        };
+        self.previous = Some((bin, class));
+        cut
+    }
+
+    /// The cut after the last bin seen.
+    fn last(&self) -> Option<usize> {
+        self.previous.map(|(bin, _)| bin)
+    }
+}
+
+/// Returns the class of the only non-zero class sum, if one is.
+fn only_class(sums: &[f64]) -> Option<usize> {
+    let mut found = None;
+    for (class, &sum) in sums.iter().enumerate() {
+        if sum != 0.0 {
+            if found.is_some() {
+                return None;
+            }
+            found = Some(class);
+        }
+    }
+    found
 }
 
 /// Moves the rows for which `left` holds to the front, keeping the order of
@@ -866,6 +1009,88 @@ mod tests {
 
     use super::*;
 
+    /// The best Gini gain of one split of `rows` over every threshold of
+    /// every column, found by trying each.
+    fn brute_force_gain(x: &Array2<f64>, labels: &[u32], rows: &[u32]) -> f64 {
+        let score = |counts: [f64; 2]| {
+            let total = counts[0] + counts[1];
+            if total > 0.0 { (counts[0] * counts[0] + counts[1] * counts[1]) / total } else { 0.0 }
+        };
+        let mut parent = [0.0; 2];
+        rows.iter().for_each(|&r| parent[labels[r as usize] as usize] += 1.0);
+        let mut best: f64 = 0.0;
+        for column in x.columns() {
+            let mut values: Vec<f64> = rows.iter().map(|&r| column[r as usize]).collect();
+            values.sort_by(f64::total_cmp);
+            values.dedup();
+            for threshold in values.windows(2).map(|w| (w[0] + w[1]) / 2.0) {
+                let mut left = [0.0; 2];
+                for &r in rows.iter().filter(|&&r| column[r as usize] <= threshold) {
+                    left[labels[r as usize] as usize] += 1.0;
+                }
+                let right = [parent[0] - left[0], parent[1] - left[1]];
+                best = best.max(score(left) + score(right) - score(parent));
+            }
+        }
+        best
+    }
+
+    #[test]
+    fn the_split_search_finds_the_best_gini_split_on_exact_bins() {
+        // Rare positives, so that most cuts lie inside runs of one class,
+        // which the search skips; a node of every size: a histogram over
+        // all bins, the occupied bins gathered, or the rows sorted by bin.
+        let mut random = Random::task(4, 0);
+        for (rows, node) in [(3000, 3000), (3000, 700), (3000, 40), (300, 300)] {
+            let mut values = Vec::new();
+            let mut labels = Vec::new();
+            for _ in 0..rows {
+                let (a, b) = (random.uniform(0.0, 1.0), random.int(0, 40) as f64);
+                values.extend([a, b]);
+                labels.push(u32::from(a * 0.2 + b / 400.0 + random.normal(0.0, 0.05) > 0.25));
+            }
+            let x = Array2::from_shape_vec((rows, 2), values).unwrap();
+            let (edges, binned) = Edges::fit::<u16>(&x, None);
+            let target = Target::Classes { labels: &labels, classes: 2, weights: None };
+            let growth = Growth {
+                max_depth: Some(1),
+                min_samples_split: 2,
+                min_samples_leaf: 1,
+                max_features: 1,
+                max_leaf_nodes: None,
+                tree_features: None,
+            };
+            let sample: Vec<u32> = (0..rows as u32).step_by(rows / node).collect();
+            let tree = Tree::grow(&binned, &edges, &target, growth, sample.clone(), &mut random);
+            let expected = brute_force_gain(&x, &labels, &sample);
+            assert!(expected > 0.0);
+            // One feature is drawn per node: the search's gain is the best
+            // of that feature's, at most the best of both.
+            let found = tree.gain[0];
+            assert!(found <= expected + 1e-9, "{rows} rows, {node}: {found} > {expected}");
+            let feature = tree.feature[0] as usize;
+            let only = x.select(ndarray::Axis(1), &[feature]);
+            let of_feature = brute_force_gain(&only, &labels, &sample);
+            assert!((found - of_feature).abs() < 1e-9, "{rows} rows, {node}: {found} {of_feature}");
+        }
+    }
+
+    #[test]
+    fn sorting_by_bin_orders_pairs_by_bin_keeping_every_pair() {
+        let mut random = Random::task(5, 0);
+        for (count, bins) in [(10, 40_000), (300, 200), (5000, 40_000)] {
+            let pairs: Vec<(u32, u32)> =
+                (0..count).map(|row| (random.int(0, bins - 1) as u32, row as u32)).collect();
+            let mut sorted = pairs.clone();
+            sort_by_bin(&mut sorted, &mut Vec::new(), bins as usize);
+            assert!(sorted.windows(2).all(|w| w[0].0 <= w[1].0));
+            let mut expected = pairs;
+            expected.sort_unstable();
+            sorted.sort_unstable();
+            assert_eq!(sorted, expected);
+        }
+    }
+
     #[test]
     fn bundled_histograms_equal_each_features_own() {
         // A number, a category's three indicators, and a two-bin column
@@ -878,7 +1103,7 @@ mod tests {
             values.push(f64::from(u8::from(r % 2 == 0)));
         }
         let x = Array2::from_shape_vec((rows, 5), values).unwrap();
-        let (edges, binned) = Edges::fit(&x, None);
+        let (edges, binned) = Edges::fit::<u8>(&x, None);
         assert_eq!(binned.bundles.len(), 1);
         let gradients: Vec<f64> = (0..rows).map(|r| (r as f64 * 0.37).sin()).collect();
         let hessians: Vec<f64> = (0..rows).map(|r| 0.1 + (r % 7) as f64 / 10.0).collect();

@@ -286,9 +286,13 @@ impl Layout {
         histograms.resize(*self.offsets.last().expect("offsets start at 0"), 0.0);
         if let Target::Gradients { gradients, hessians, .. } = target {
             // The rows' gradients and hessians gathered once, in row order, so
-            // that every feature's pass reads them in sequence.
-            let gathered: Vec<[f64; 2]> =
-                rows.iter().map(|&row| [gradients[row as usize], hessians[row as usize]]).collect();
+            // that every feature's pass reads them in sequence (into this
+            // thread's buffer: a fresh one of a large node's size would cost
+            // page faults every time).
+            let mut gathered = GATHERED.take();
+            gathered.clear();
+            gathered
+                .extend(rows.iter().map(|&row| [gradients[row as usize], hessians[row as usize]]));
             let mut copies = Vec::new();
             for &feature in &binned.unbundled {
                 let slice = &mut histograms[self.offsets[feature]..self.offsets[feature + 1]];
@@ -309,6 +313,7 @@ impl Layout {
                     }
                 }
             }
+            GATHERED.set(gathered);
             return histograms;
         }
         for (feature, column) in binned.columns.iter().enumerate() {
@@ -363,6 +368,8 @@ fn sum_gradients<B: Bin>(
 thread_local! {
     /// Histogram buffers left over from the trees this thread grew.
     static SPARE: std::cell::Cell<Vec<Vec<f64>>> = const { std::cell::Cell::new(Vec::new()) };
+    /// A node's gradients and hessians, in the order of its rows.
+    static GATHERED: std::cell::Cell<Vec<[f64; 2]>> = const { std::cell::Cell::new(Vec::new()) };
 }
 
 impl Tree {

@@ -7,6 +7,7 @@
 use serde::{Deserialize, Serialize};
 
 use super::bins::{Bin, Binned, Edges};
+use super::helper::Helper;
 use crate::random::Random;
 
 /// Marks a leaf in [`Tree::feature`].
@@ -221,29 +222,96 @@ struct Search<'a, B> {
     /// The features the tree may split on.
     features: Vec<usize>,
     scratch: Scratch,
+    /// The helper's buffers, when it searches one of two nodes.
+    other: Scratch,
 }
 
 impl<B: Bin> Search<'_, B> {
     /// Returns the best split of `pending`'s node, if it may and can be split.
     fn evaluate(&mut self, pending: &Pending, rows: &[u32], random: &mut Random) -> Option<Split> {
-        let (binned, edges, target, growth) = self.space;
-        let node_rows = &rows[pending.start..pending.end];
-        let splittable = growth.max_depth.is_none_or(|d| pending.depth < d)
-            && node_rows.len() >= growth.min_samples_split.max(2 * growth.min_samples_leaf)
-            && !target.pure(&pending.stats);
-        if !splittable {
+        if !self.splittable(pending) {
             return None;
         }
         // A fresh feature order per node: the features drawn when fewer
         // than all are tried, and which of equally good splits wins (as
         // scikit-learn's `random_state` decides it).
         random.shuffle(&mut self.features);
-        let node = NodeView {
-            rows: node_rows,
+        self.search_with(pending, rows)
+    }
+
+    /// Returns the best splits of two nodes, as [`Search::evaluate`] one
+    /// after the other would (the same feature orders drawn), the first on
+    /// the helper when there is one.
+    fn evaluate_both(
+        &mut self,
+        (first, second): (&Pending, &Pending),
+        rows: &[u32],
+        (random, helper): (&mut Random, Option<&Helper>),
+    ) -> (Option<Split>, Option<Split>) {
+        let Some(helper) = helper else {
+            return (self.evaluate(first, rows, random), self.evaluate(second, rows, random));
+        };
+        let mut order = |search: &mut Self, pending: &Pending| {
+            search.splittable(pending).then(|| {
+                random.shuffle(&mut search.features);
+                search.features.clone()
+            })
+        };
+        let (Some(first_order), Some(second_order)) = (order(self, first), order(self, second))
+        else {
+            // Not both splittable: evaluate the one that is, with the order
+            // already drawn for it.
+            return match (self.splittable(first), self.splittable(second)) {
+                (true, _) => (self.search_with(first, rows), None),
+                (_, true) => (None, self.search_with(second, rows)),
+                _ => (None, None),
+            };
+        };
+        let (binned, edges, target, growth) = self.space;
+        let (first_view, second_view) = (self.view(first, rows), self.view(second, rows));
+        let mut other = std::mem::take(&mut self.other);
+        let (mut first_split, mut second_split) = (None, None);
+        let scratch = &mut self.scratch;
+        helper.both(
+            &mut || {
+                first_split =
+                    best_split(binned, edges, target, growth, first_view, &first_order, &mut other);
+            },
+            || {
+                second_split =
+                    best_split(binned, edges, target, growth, second_view, &second_order, scratch);
+            },
+        );
+        self.other = other;
+        (first_split, second_split)
+    }
+
+    /// Searches `pending` with the features in their current order.
+    fn search_with(&mut self, pending: &Pending, rows: &[u32]) -> Option<Split> {
+        let (binned, edges, target, growth) = self.space;
+        let node = self.view(pending, rows);
+        best_split(binned, edges, target, growth, node, &self.features, &mut self.scratch)
+    }
+
+    /// Returns true when `pending`'s node may and can be split.
+    fn splittable(&self, pending: &Pending) -> bool {
+        let (_, _, target, growth) = self.space;
+        growth.max_depth.is_none_or(|d| pending.depth < d)
+            && pending.end - pending.start
+                >= growth.min_samples_split.max(2 * growth.min_samples_leaf)
+            && !target.pure(&pending.stats)
+    }
+
+    /// What the split search sees of `pending`'s node.
+    fn view<'a>(&self, pending: &'a Pending, rows: &'a [u32]) -> NodeView<'a>
+    where
+        Self: 'a,
+    {
+        NodeView {
+            rows: &rows[pending.start..pending.end],
             stats: &pending.stats,
             histograms: self.layout.zip(pending.histograms.as_deref()),
-        };
-        best_split(binned, edges, target, growth, node, &self.features, &mut self.scratch)
+        }
     }
 }
 
@@ -277,11 +345,40 @@ impl Layout {
     /// when there is one (a fresh allocation of this size costs page faults).
     fn histograms<B: Bin>(
         &self,
-        (binned, target): (&Binned<B>, &Target),
+        (binned, target, helper): (&Binned<B>, &Target, Option<&Helper>),
         rows: &[u32],
         spare: &mut Vec<Vec<f64>>,
     ) -> Vec<f64> {
         let mut histograms = spare.pop().unwrap_or_default();
+        if rows.len() < SPLIT_FROM {
+            self.fill((binned, target), rows, &mut histograms);
+            return histograms;
+        }
+        // Two halves, on the helper and here when there is one, then added:
+        // the same halves and sums either way.
+        let mut second = spare.pop().unwrap_or_default();
+        let (first_rows, second_rows) = rows.split_at(rows.len() / 2);
+        let mut first = || self.fill((binned, target), first_rows, &mut histograms);
+        let mut second_half = || self.fill((binned, target), second_rows, &mut second);
+        match helper {
+            Some(helper) => helper.both(&mut first, second_half),
+            None => {
+                first();
+                second_half();
+            }
+        }
+        histograms.iter_mut().zip(&second).for_each(|(sum, other)| *sum += other);
+        spare.push(second);
+        histograms
+    }
+
+    /// Makes `histograms` the histograms of `rows`.
+    fn fill<B: Bin>(
+        &self,
+        (binned, target): (&Binned<B>, &Target),
+        rows: &[u32],
+        histograms: &mut Vec<f64>,
+    ) {
         histograms.clear();
         histograms.resize(*self.offsets.last().expect("offsets start at 0"), 0.0);
         if let Target::Gradients { gradients, hessians, .. } = target {
@@ -314,13 +411,12 @@ impl Layout {
                 }
             }
             GATHERED.set(gathered);
-            return histograms;
+            return;
         }
         for (feature, column) in binned.columns.iter().enumerate() {
             let slice = &mut histograms[self.offsets[feature]..self.offsets[feature + 1]];
             target.accumulate(rows, column, slice);
         }
-        histograms
     }
 
     /// One feature's histogram within a node's.
@@ -372,6 +468,10 @@ thread_local! {
     static GATHERED: std::cell::Cell<Vec<[f64; 2]>> = const { std::cell::Cell::new(Vec::new()) };
 }
 
+/// A node of at least this many rows fills its histograms in two halves
+/// (side by side when the fit has a [`Helper`]).
+const SPLIT_FROM: usize = 1024;
+
 impl Tree {
     /// Grows a tree on `rows` (indices into `binned`, repeats allowed): depth
     /// first, or best first (the leaf whose split gains most) when
@@ -384,15 +484,13 @@ impl Tree {
         rows: Vec<u32>,
         random: &mut Random,
     ) -> Self {
-        Self::grow_placed(binned, edges, target, growth, rows, random).0
+        Self::grow_placed((binned, edges, target, None), growth, rows, random).0
     }
 
     /// Grows a tree as [`Tree::grow`] does, and returns with it where `rows`
     /// went: the rows, reordered, and each leaf's range of them.
     pub fn grow_placed<B: Bin>(
-        binned: &Binned<B>,
-        edges: &Edges,
-        target: &Target,
+        (binned, edges, target, helper): (&Binned<B>, &Edges, &Target, Option<&Helper>),
         growth: Growth,
         mut rows: Vec<u32>,
         random: &mut Random,
@@ -421,6 +519,7 @@ impl Tree {
             layout: layout.as_ref(),
             features,
             scratch: Scratch::default(),
+            other: Scratch::default(),
         };
         // Histogram buffers no node holds any more, for reuse, kept per thread
         // from one tree to the next.
@@ -428,7 +527,7 @@ impl Tree {
         let histograms = layout
             .as_ref()
             .filter(|layout| layout.worth(rows.len()))
-            .map(|layout| layout.histograms((binned, target), &rows, &mut spare));
+            .map(|layout| layout.histograms((binned, target, helper), &rows, &mut spare));
         // The root's statistics: any feature's bins sum to them.
         let mut root = vec![0.0; width];
         match (&layout, &histograms) {
@@ -522,7 +621,7 @@ impl Tree {
             let right_stats: Vec<f64> =
                 pending.stats.iter().zip(&left_stats).map(|(p, l)| p - l).collect();
             let (left_histograms, right_histograms) = child_histograms(
-                (binned, target, growth),
+                (binned, target, growth, helper),
                 layout.as_ref(),
                 (pending.histograms, &mut spare),
                 (&node_rows[..middle], &node_rows[middle..]),
@@ -565,8 +664,8 @@ impl Tree {
                 split: None,
             };
             if best_first.is_some() {
-                left.split = search.evaluate(&left, &rows, random);
-                right.split = search.evaluate(&right, &rows, random);
+                (left.split, right.split) =
+                    search.evaluate_both((&left, &right), &rows, (random, helper));
             }
             frontier.push(right);
             frontier.push(left);
@@ -668,6 +767,7 @@ struct Scratch {
 
 /// What the split search sees of a node: its rows, its statistics and its
 /// histograms when known.
+#[derive(Clone, Copy)]
 struct NodeView<'a> {
     rows: &'a [u32],
     stats: &'a [f64],
@@ -679,7 +779,7 @@ struct NodeView<'a> {
 /// summed from its rows, the larger's as the parent's minus the smaller's.
 /// Buffers that are not wanted go back to `spare`.
 fn child_histograms<B: Bin>(
-    (binned, target, growth): (&Binned<B>, &Target, Growth),
+    (binned, target, growth, helper): (&Binned<B>, &Target, Growth, Option<&Helper>),
     layout: Option<&Layout>,
     (parent, spare): (Option<Vec<f64>>, &mut Vec<Vec<f64>>),
     (left, right): (&[u32], &[u32]),
@@ -702,7 +802,7 @@ fn child_histograms<B: Bin>(
         (None, None)
     } else {
         let rows = if left_is_smaller { left } else { right };
-        let smaller = layout.histograms((binned, target), rows, spare);
+        let smaller = layout.histograms((binned, target, helper), rows, spare);
         if want_larger {
             parent.iter_mut().zip(&smaller).for_each(|(p, s)| *p -= s);
         }
@@ -1118,7 +1218,7 @@ mod tests {
         let layout = Layout::new(&edges, 5, 3);
         // Every other row, as a node's rows.
         let node: Vec<u32> = (0..rows as u32).filter(|r| r % 5 != 1).collect();
-        let histograms = layout.histograms((&binned, &target), &node, &mut Vec::new());
+        let histograms = layout.histograms((&binned, &target, None), &node, &mut Vec::new());
         for feature in 0..5 {
             let mut own = vec![0.0; edges.bins(feature) * 3];
             target.accumulate(&node, &binned.columns[feature], &mut own);

@@ -7,6 +7,7 @@
 
 mod bins;
 mod grow;
+mod helper;
 
 use ndarray::Array2;
 use rayon::prelude::*;
@@ -15,6 +16,7 @@ use serde::{Deserialize, Serialize};
 use bins::Edges;
 pub use grow::Growth;
 use grow::{Target, Tree};
+use helper::Helper;
 
 use crate::random::Random;
 use crate::statistics::median;
@@ -316,100 +318,104 @@ impl Boosted {
         // this size would cost page faults every round).
         let mut buffers: Vec<RoundBuffers> =
             (0..outputs).map(|_| RoundBuffers::default()).collect();
-        let mut drawn = Vec::new();
-        for round in 0..settings.rounds {
-            let sample: &[u32] = if sampled < fitted.len() {
-                drawn.clone_from(&fitted);
-                random.shuffle(&mut drawn);
-                drawn.truncate(sampled);
-                drawn.sort_unstable();
-                &drawn
-            } else {
-                &fitted
-            };
-            let probabilities: Vec<Vec<f64>> = if classes > 2 {
-                (0..rows)
-                    .map(|r| softmax(&(0..outputs).map(|k| raw[k][r]).collect::<Vec<_>>()))
-                    .collect()
-            } else {
-                Vec::new()
-            };
-            // One tree per output (class), grown in parallel from the same raw
-            // scores; each has its own random stream, so the result does not
-            // depend on the thread count.
-            let grown: Vec<Tree> = raw
-                .par_iter_mut()
-                .zip(buffers.par_iter_mut())
-                .enumerate()
-                .map(|(k, (raw_k, buffer))| {
-                    let RoundBuffers { gradients, hessians, rows: tree_rows } = buffer;
-                    gradients.clear();
-                    hessians.clear();
-                    for r in 0..rows {
-                        let (g, h) = match classes {
-                            0 if absolute => (sign(y[r] - raw_k[r]), 1.0),
-                            0 => (y[r] - raw_k[r], 1.0),
-                            2 => {
-                                let p = sigmoid(raw_k[r]);
-                                (y[r] - p, p * (1.0 - p))
-                            }
-                            _ => {
-                                let p = probabilities[r][k];
-                                (f64::from(u8::from(y[r] as usize == k)) - p, p * (1.0 - p))
-                            }
-                        };
-                        gradients.push(g * weight(r));
-                        hessians.push(h * weight(r));
-                    }
-                    let target = Target::Gradients { gradients, hessians, l2: settings.l2 };
-                    tree_rows.clear();
-                    tree_rows.extend_from_slice(sample);
-                    let mut random = Random::task(seed, (1 + round * outputs + k) as u64);
-                    let (mut tree, placed) = Tree::grow_placed(
-                        &binned,
-                        &edges,
-                        &target,
-                        settings.growth,
-                        std::mem::take(tree_rows),
-                        &mut random,
-                    );
-                    if absolute {
-                        tree.set_leaf_values(leaf_medians(&tree, x, y, raw_k, sample));
-                    }
-                    tree.scale(settings.learning_rate);
-                    // The rows the tree was grown on are known by leaf; only the
-                    // others (left out by subsampling, held out) go down it.
-                    for &(leaf, start, end) in &placed.leaves {
-                        let value = tree.value(leaf);
-                        for &row in &placed.rows[start..end] {
-                            raw_k[row as usize] += value;
+        // One tree a round grows here, with a helper thread for its large
+        // nodes; several (a class each) grow side by side on rayon's threads.
+        Helper::around(outputs == 1, |helper| {
+            let mut drawn = Vec::new();
+            for round in 0..settings.rounds {
+                let sample: &[u32] = if sampled < fitted.len() {
+                    drawn.clone_from(&fitted);
+                    random.shuffle(&mut drawn);
+                    drawn.truncate(sampled);
+                    drawn.sort_unstable();
+                    &drawn
+                } else {
+                    &fitted
+                };
+                let probabilities: Vec<Vec<f64>> = if classes > 2 {
+                    (0..rows)
+                        .map(|r| softmax(&(0..outputs).map(|k| raw[k][r]).collect::<Vec<_>>()))
+                        .collect()
+                } else {
+                    Vec::new()
+                };
+                // One tree per output (class), grown in parallel from the same raw
+                // scores; each has its own random stream, so the result does not
+                // depend on the thread count.
+                let grown: Vec<Tree> = raw
+                    .par_iter_mut()
+                    .zip(buffers.par_iter_mut())
+                    .enumerate()
+                    .map(|(k, (raw_k, buffer))| {
+                        let RoundBuffers { gradients, hessians, rows: tree_rows } = buffer;
+                        gradients.clear();
+                        hessians.clear();
+                        for r in 0..rows {
+                            let (g, h) = match classes {
+                                0 if absolute => (sign(y[r] - raw_k[r]), 1.0),
+                                0 => (y[r] - raw_k[r], 1.0),
+                                2 => {
+                                    let p = sigmoid(raw_k[r]);
+                                    (y[r] - p, p * (1.0 - p))
+                                }
+                                _ => {
+                                    let p = probabilities[r][k];
+                                    (f64::from(u8::from(y[r] as usize == k)) - p, p * (1.0 - p))
+                                }
+                            };
+                            gradients.push(g * weight(r));
+                            hessians.push(h * weight(r));
                         }
-                    }
-                    if sample.len() < rows {
-                        let mut reached = vec![false; rows];
-                        for &row in &placed.rows {
-                            reached[row as usize] = true;
+                        let target = Target::Gradients { gradients, hessians, l2: settings.l2 };
+                        tree_rows.clear();
+                        tree_rows.extend_from_slice(sample);
+                        let mut random = Random::task(seed, (1 + round * outputs + k) as u64);
+                        let (mut tree, placed) = Tree::grow_placed(
+                            (&binned, &edges, &target, helper),
+                            settings.growth,
+                            std::mem::take(tree_rows),
+                            &mut random,
+                        );
+                        if absolute {
+                            tree.set_leaf_values(leaf_medians(&tree, x, y, raw_k, sample));
                         }
-                        for ((value, row), reached) in raw_k.iter_mut().zip(x.rows()).zip(&reached)
-                        {
-                            if !reached {
-                                let row = row.as_slice().expect("the matrix is in standard layout");
-                                *value += tree.leaf_values(row, 1)[0];
+                        tree.scale(settings.learning_rate);
+                        // The rows the tree was grown on are known by leaf; only the
+                        // others (left out by subsampling, held out) go down it.
+                        for &(leaf, start, end) in &placed.leaves {
+                            let value = tree.value(leaf);
+                            for &row in &placed.rows[start..end] {
+                                raw_k[row as usize] += value;
                             }
                         }
+                        if sample.len() < rows {
+                            let mut reached = vec![false; rows];
+                            for &row in &placed.rows {
+                                reached[row as usize] = true;
+                            }
+                            for ((value, row), reached) in
+                                raw_k.iter_mut().zip(x.rows()).zip(&reached)
+                            {
+                                if !reached {
+                                    let row =
+                                        row.as_slice().expect("the matrix is in standard layout");
+                                    *value += tree.leaf_values(row, 1)[0];
+                                }
+                            }
+                        }
+                        *tree_rows = placed.rows;
+                        tree
+                    })
+                    .collect();
+                model.trees.extend(grown);
+                if let Some(stopping) = settings.early_stopping {
+                    validation.push(model.loss(&raw, y, &held_out, weights, absolute));
+                    if no_improvement(&validation, stopping.n_iter_no_change) {
+                        break;
                     }
-                    *tree_rows = placed.rows;
-                    tree
-                })
-                .collect();
-            model.trees.extend(grown);
-            if let Some(stopping) = settings.early_stopping {
-                validation.push(model.loss(&raw, y, &held_out, weights, absolute));
-                if no_improvement(&validation, stopping.n_iter_no_change) {
-                    break;
                 }
             }
-        }
+        });
         model
     }
 
@@ -531,6 +537,29 @@ mod tests {
         let a = Forest::fit(&x, &y, Some(2), settings, (3, None));
         assert_eq!(a, Forest::fit(&x, &y, Some(2), settings, (3, None)));
         assert_ne!(a, Forest::fit(&x, &y, Some(2), settings, (4, None)));
+    }
+
+    #[test]
+    fn a_fit_with_its_helper_thread_equals_one_without() {
+        // Large enough for nodes to be filled in halves and searched in pairs.
+        let (x, y) = data(6000);
+        let settings = BoostSettings {
+            loss: Loss::Squared,
+            rounds: 20,
+            learning_rate: 0.1,
+            subsample: 1.0,
+            l2: 0.0,
+            growth: Growth { max_leaf_nodes: Some(31), min_samples_leaf: 20, ..growth(None) },
+            early_stopping: None,
+        };
+        let fit = || Boosted::fit(&x, &y, Some(2), settings, (3, None));
+        // Here, outside rayon's pool, the fit has a helper (on two cores or
+        // more); within a pool it has none.
+        let with_helper = fit();
+        let pool = rayon::ThreadPoolBuilder::new().num_threads(1).build().unwrap();
+        let without = pool.install(fit);
+        assert_eq!(with_helper, without);
+        assert!(with_helper.trees.iter().all(|tree| tree.leaves() > 20));
     }
 
     #[test]

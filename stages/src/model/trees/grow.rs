@@ -936,6 +936,10 @@ fn best_split<B: Bin>(
         // right (up to splitting them from every value), then starting on
         // the left (up to the last value bin, which would leave none).
         let value_bins = groups.map_or(edges.value_bins(feature), <[u32]>::len);
+        if value_bins == 0 {
+            // Every row of the node misses this feature: nothing to split.
+            continue;
+        }
         let scans = [
             (false, None, if missing.is_some() { value_bins } else { value_bins - 1 }),
             (true, missing, value_bins - 1),
@@ -1180,6 +1184,37 @@ mod tests {
             let of_feature = brute_force_gain(&only, &labels, &sample);
             assert!((found - of_feature).abs() < 1e-9, "{rows} rows, {node}: {found} {of_feature}");
         }
+    }
+
+    #[test]
+    fn a_node_whose_rows_all_miss_a_many_valued_feature_is_searched() {
+        // x0: 1,000 distinct values on even rows, missing on odd ones; x1
+        // tells them apart. The odd rows' node has only x0's missing bin.
+        let rows = 2000;
+        let mut values = Vec::new();
+        for r in 0..rows {
+            values.push(if r % 2 == 0 { r as f64 } else { f64::NAN });
+            values.push((r % 2) as f64);
+        }
+        let x = Array2::from_shape_vec((rows, 2), values).unwrap();
+        let labels: Vec<u32> = (0..rows).map(|r| u32::from(r % 4 < 2)).collect();
+        let (edges, binned) = Edges::fit::<u16>(&x, None);
+        let target = Target::Classes { labels: &labels, classes: 2, weights: None };
+        let growth = Growth {
+            max_depth: None,
+            min_samples_split: 2,
+            min_samples_leaf: 1,
+            max_features: 1,
+            max_leaf_nodes: None,
+            tree_features: None,
+        };
+        let mut random = Random::task(6, 0);
+        let all: Vec<u32> = (0..rows as u32).collect();
+        let tree = Tree::grow(&binned, &edges, &target, growth, all, &mut random);
+        // Even rows are told apart by x0; odd rows by nothing.
+        assert_eq!(tree.leaf_values(&[4.0, 0.0], 2), [0.0, 1.0]);
+        assert_eq!(tree.leaf_values(&[6.0, 0.0], 2), [1.0, 0.0]);
+        assert_eq!(tree.leaf_values(&[f64::NAN, 1.0], 2), [0.5, 0.5]);
     }
 
     #[test]

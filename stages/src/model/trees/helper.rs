@@ -92,6 +92,9 @@ impl Helper {
         // PANICKED), and this function does not return, nor unwind, before
         // it has seen one of those (`Wait`), so `first` outlives every use.
         let job: Job = unsafe { std::mem::transmute(job) };
+        // One job at a time, from the fitting thread only (never from a job).
+        let state = self.state.load(Ordering::Acquire);
+        assert!(state == IDLE || state == ASLEEP, "the helper has a job already");
         // SAFETY: see `impl Sync`: the helper does not read `job` now.
         unsafe { *self.job.get() = Some(job) };
         if self.state.swap(READY, Ordering::AcqRel) == ASLEEP {

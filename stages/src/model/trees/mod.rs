@@ -116,6 +116,10 @@ impl Forest {
     }
 }
 
+/// From this many rows on, a fit with a helper thread computes half the
+/// gradients there.
+const SPLIT_GRADIENTS_FROM: usize = 4096;
+
 /// Gradient-boosted trees: squared or absolute error for regression, log loss (binary)
 /// or softmax (one tree per class and round) for classification.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -342,15 +346,14 @@ impl Boosted {
                 // One tree per output (class), grown in parallel from the same raw
                 // scores; each has its own random stream, so the result does not
                 // depend on the thread count.
-                let grown: Vec<Tree> = raw
-                    .par_iter_mut()
-                    .zip(buffers.par_iter_mut())
-                    .enumerate()
-                    .map(|(k, (raw_k, buffer))| {
-                        let RoundBuffers { gradients, hessians, rows: tree_rows } = buffer;
-                        gradients.clear();
-                        hessians.clear();
-                        for r in 0..rows {
+                let grow = |(k, (raw_k, buffer)): (usize, (&mut Vec<f64>, &mut RoundBuffers))| {
+                    let RoundBuffers { gradients, hessians, rows: tree_rows } = buffer;
+                    gradients.resize(rows, 0.0);
+                    hessians.resize(rows, 0.0);
+                    // The rows from `first` on, into the slices given.
+                    let compute = |first: usize, gradients: &mut [f64], hessians: &mut [f64]| {
+                        let pairs = gradients.iter_mut().zip(hessians.iter_mut());
+                        for (r, (gradient, hessian)) in (first..).zip(pairs) {
                             let (g, h) = match classes {
                                 0 if absolute => (sign(y[r] - raw_k[r]), 1.0),
                                 0 => (y[r] - raw_k[r], 1.0),
@@ -360,53 +363,70 @@ impl Boosted {
                                 }
                                 _ => {
                                     let p = probabilities[r][k];
-                                    (f64::from(u8::from(y[r] as usize == k)) - p, p * (1.0 - p))
+                                    let hit = f64::from(u8::from(y[r] as usize == k));
+                                    (hit - p, p * (1.0 - p))
                                 }
                             };
-                            gradients.push(g * weight(r));
-                            hessians.push(h * weight(r));
+                            (*gradient, *hessian) = (g * weight(r), h * weight(r));
                         }
-                        let target = Target::Gradients { gradients, hessians, l2: settings.l2 };
-                        tree_rows.clear();
-                        tree_rows.extend_from_slice(sample);
-                        let mut random = Random::task(seed, (1 + round * outputs + k) as u64);
-                        let (mut tree, placed) = Tree::grow_placed(
-                            (&binned, &edges, &target, helper),
-                            settings.growth,
-                            std::mem::take(tree_rows),
-                            &mut random,
-                        );
-                        if absolute {
-                            tree.set_leaf_values(leaf_medians(&tree, x, y, raw_k, sample));
+                    };
+                    match helper.filter(|_| rows >= SPLIT_GRADIENTS_FROM) {
+                        Some(helper) => {
+                            let half = rows / 2;
+                            let (first_g, second_g) = gradients.split_at_mut(half);
+                            let (first_h, second_h) = hessians.split_at_mut(half);
+                            helper.both(&mut || compute(0, first_g, first_h), || {
+                                compute(half, second_g, second_h);
+                            });
                         }
-                        tree.scale(settings.learning_rate);
-                        // The rows the tree was grown on are known by leaf; only the
-                        // others (left out by subsampling, held out) go down it.
-                        for &(leaf, start, end) in &placed.leaves {
-                            let value = tree.value(leaf);
-                            for &row in &placed.rows[start..end] {
-                                raw_k[row as usize] += value;
+                        None => compute(0, gradients, hessians),
+                    }
+                    let target = Target::Gradients { gradients, hessians, l2: settings.l2 };
+                    tree_rows.clear();
+                    tree_rows.extend_from_slice(sample);
+                    let mut random = Random::task(seed, (1 + round * outputs + k) as u64);
+                    let (mut tree, placed) = Tree::grow_placed(
+                        (&binned, &edges, &target, helper),
+                        settings.growth,
+                        std::mem::take(tree_rows),
+                        &mut random,
+                    );
+                    if absolute {
+                        tree.set_leaf_values(leaf_medians(&tree, x, y, raw_k, sample));
+                    }
+                    tree.scale(settings.learning_rate);
+                    // The rows the tree was grown on are known by leaf; only the
+                    // others (left out by subsampling, held out) go down it.
+                    for &(leaf, start, end) in &placed.leaves {
+                        let value = tree.value(leaf);
+                        for &row in &placed.rows[start..end] {
+                            raw_k[row as usize] += value;
+                        }
+                    }
+                    if sample.len() < rows {
+                        let mut reached = vec![false; rows];
+                        for &row in &placed.rows {
+                            reached[row as usize] = true;
+                        }
+                        for ((value, row), reached) in raw_k.iter_mut().zip(x.rows()).zip(&reached)
+                        {
+                            if !reached {
+                                let row = row.as_slice().expect("the matrix is in standard layout");
+                                *value += tree.leaf_values(row, 1)[0];
                             }
                         }
-                        if sample.len() < rows {
-                            let mut reached = vec![false; rows];
-                            for &row in &placed.rows {
-                                reached[row as usize] = true;
-                            }
-                            for ((value, row), reached) in
-                                raw_k.iter_mut().zip(x.rows()).zip(&reached)
-                            {
-                                if !reached {
-                                    let row =
-                                        row.as_slice().expect("the matrix is in standard layout");
-                                    *value += tree.leaf_values(row, 1)[0];
-                                }
-                            }
-                        }
-                        *tree_rows = placed.rows;
-                        tree
-                    })
-                    .collect();
+                    }
+                    *tree_rows = placed.rows;
+                    tree
+                };
+                // A single tree grows here: handing it to rayon's pool and
+                // back would wake a sleeping thread twice a round.
+                let grown: Vec<Tree> = if outputs == 1 {
+                    raw.iter_mut().zip(buffers.iter_mut()).enumerate().map(grow).collect()
+                } else {
+                    let buffers = buffers.par_iter_mut();
+                    raw.par_iter_mut().zip(buffers).enumerate().map(grow).collect()
+                };
                 model.trees.extend(grown);
                 if let Some(stopping) = settings.early_stopping {
                     validation.push(model.loss(&raw, y, &held_out, weights, absolute));

@@ -68,7 +68,13 @@ impl Helper {
             thread: OnceLock::new(),
         };
         std::thread::scope(|scope| {
-            let serving = scope.spawn(|| helper.serve());
+            let spawned = std::thread::Builder::new()
+                .name("pipit-gbm-helper".into())
+                .spawn_scoped(scope, || helper.serve());
+            // A thread the system will not give: the fit goes on alone.
+            let Ok(serving) = spawned else {
+                return fit(None);
+            };
             // Set before any job is handed over: only then may it sleep.
             helper.thread.get_or_init(|| serving.thread().clone());
             // The helper returns once it sees QUIT, which the guard stores

@@ -887,7 +887,7 @@ fn best_split<B: Bin>(
             let missing = missing_bin
                 .map(|bin| &full[bin * width..(bin + 1) * width])
                 .filter(|sums| sums[0] > 0.0);
-            if known.is_none() && bins > MARK_ABOVE {
+            if known.is_none() && (bins > MARK_ABOVE || rows.len() * 2 < bins) {
                 scratch.marks.clear();
                 scratch.marks.resize(bins.div_ceil(64), 0);
                 for &row in rows {
@@ -1004,8 +1004,9 @@ fn best_split<B: Bin>(
     best
 }
 
-/// A histogram of more bins than this has its occupied bins marked and
-/// gathered, so that its scans skip the empty ones.
+/// A histogram of more bins than this (or than twice its node's rows) has
+/// its occupied bins marked and gathered, so that its scans skip the empty
+/// ones.
 const MARK_ABOVE: usize = 256;
 
 /// Below this many rows, sorting by comparison beats sorting by digits.

@@ -257,15 +257,13 @@ impl<B: Bin> Search<'_, B> {
                 search.features.clone()
             })
         };
-        let (Some(first_order), Some(second_order)) = (order(self, first), order(self, second))
-        else {
-            // Not both splittable: evaluate the one that is, with the order
-            // already drawn for it.
-            return match (self.splittable(first), self.splittable(second)) {
-                (true, _) => (self.search_with(first, rows), None),
-                (_, true) => (None, self.search_with(second, rows)),
-                _ => (None, None),
-            };
+        let (first_order, second_order) = match (order(self, first), order(self, second)) {
+            (Some(first_order), Some(second_order)) => (first_order, second_order),
+            // Not both splittable: search the one that is, with the order
+            // drawn for it last.
+            (Some(_), None) => return (self.search_with(first, rows), None),
+            (None, Some(_)) => return (None, self.search_with(second, rows)),
+            (None, None) => return (None, None),
         };
         let (binned, edges, target, growth) = self.space;
         let (first_view, second_view) = (self.view(first, rows), self.view(second, rows));
@@ -358,15 +356,11 @@ impl Layout {
         // the same halves and sums either way.
         let mut second = spare.pop().unwrap_or_default();
         let (first_rows, second_rows) = rows.split_at(rows.len() / 2);
-        let mut first = || self.fill((binned, target), first_rows, &mut histograms);
-        let mut second_half = || self.fill((binned, target), second_rows, &mut second);
-        match helper {
-            Some(helper) => helper.both(&mut first, second_half),
-            None => {
-                first();
-                second_half();
-            }
-        }
+        Helper::side_by_side(
+            helper,
+            &mut || self.fill((binned, target), first_rows, &mut histograms),
+            || self.fill((binned, target), second_rows, &mut second),
+        );
         histograms.iter_mut().zip(&second).for_each(|(sum, other)| *sum += other);
         spare.push(second);
         histograms
@@ -864,15 +858,14 @@ fn best_split<B: Bin>(
                     best = Some(Split { gain, feature, bin, missing_left });
                 }
             };
-        // A histogram costs a pass over the node's rows and one over the
-        // feature's bins; sorting the rows by bin a few passes over the rows
-        // (see `sort_by_bin`). A feature with missing values is always
-        // scanned by histogram, which has their sums in one place.
         // The feature's statistics per bin: a histogram over every bin, or
         // the sums of only the bins the node's rows are in (`groups` names
         // them), from a histogram whose occupied bins were marked when the
         // feature has many, or, for a node far smaller than the feature's
-        // bins, from its rows sorted by bin.
+        // bins, from its rows sorted by bin (a few passes over the rows, see
+        // `sort_by_bin`, where a histogram costs one over every bin). A
+        // feature with missing values is always scanned by histogram, which
+        // has their sums in one place.
         let dense = known.is_some() || rows.len() * DENSE >= bins || missing_bin.is_some();
         let (histogram, groups, missing): (&[f64], Option<&[u32]>, _) = if dense {
             let full = match known {

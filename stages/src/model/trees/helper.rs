@@ -91,6 +91,22 @@ impl Helper {
         })
     }
 
+    /// Runs `first` and `second` side by side on `helper` when there is
+    /// one, else one after the other here.
+    pub fn side_by_side(
+        helper: Option<&Helper>,
+        first: &mut (dyn FnMut() + Send),
+        second: impl FnOnce(),
+    ) {
+        match helper {
+            Some(helper) => helper.both(first, second),
+            None => {
+                first();
+                second();
+            }
+        }
+    }
+
     fn wake(&self) {
         if let Some(thread) = self.thread.get() {
             thread.unpark();

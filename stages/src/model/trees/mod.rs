@@ -116,8 +116,8 @@ impl Forest {
     }
 }
 
-/// From this many rows on, a fit with a helper thread computes half the
-/// gradients there.
+/// From this many rows on, a round's gradients are computed in two halves
+/// (side by side when the fit has a helper thread).
 const SPLIT_GRADIENTS_FROM: usize = 4096;
 
 /// Gradient-boosted trees: squared or absolute error for regression, log loss (binary)
@@ -322,8 +322,7 @@ impl Boosted {
         // this size would cost page faults every round).
         let mut buffers: Vec<RoundBuffers> =
             (0..outputs).map(|_| RoundBuffers::default()).collect();
-        // One tree a round grows here, with a helper thread for its large
-        // nodes; several (a class each) grow side by side on rayon's threads.
+        // A helper thread for the large nodes of one tree a round.
         Helper::around(outputs == 1, |helper| {
             let mut drawn = Vec::new();
             for round in 0..settings.rounds {
@@ -343,9 +342,9 @@ impl Boosted {
                 } else {
                     Vec::new()
                 };
-                // One tree per output (class), grown in parallel from the same raw
-                // scores; each has its own random stream, so the result does not
-                // depend on the thread count.
+                // One tree per output (class) from the same raw scores, each
+                // with its own random stream, so the result does not depend on
+                // the thread count.
                 let grow = |(k, (raw_k, buffer)): (usize, (&mut Vec<f64>, &mut RoundBuffers))| {
                     let RoundBuffers { gradients, hessians, rows: tree_rows } = buffer;
                     gradients.resize(rows, 0.0);
@@ -370,16 +369,15 @@ impl Boosted {
                             (*gradient, *hessian) = (g * weight(r), h * weight(r));
                         }
                     };
-                    match helper.filter(|_| rows >= SPLIT_GRADIENTS_FROM) {
-                        Some(helper) => {
-                            let half = rows / 2;
-                            let (first_g, second_g) = gradients.split_at_mut(half);
-                            let (first_h, second_h) = hessians.split_at_mut(half);
-                            helper.both(&mut || compute(0, first_g, first_h), || {
-                                compute(half, second_g, second_h);
-                            });
-                        }
-                        None => compute(0, gradients, hessians),
+                    if rows >= SPLIT_GRADIENTS_FROM {
+                        let half = rows / 2;
+                        let (first_g, second_g) = gradients.split_at_mut(half);
+                        let (first_h, second_h) = hessians.split_at_mut(half);
+                        Helper::side_by_side(helper, &mut || compute(0, first_g, first_h), || {
+                            compute(half, second_g, second_h);
+                        });
+                    } else {
+                        compute(0, gradients, hessians);
                     }
                     let target = Target::Gradients { gradients, hessians, l2: settings.l2 };
                     tree_rows.clear();
@@ -419,8 +417,9 @@ impl Boosted {
                     *tree_rows = placed.rows;
                     tree
                 };
-                // A single tree grows here: handing it to rayon's pool and
-                // back would wake a sleeping thread twice a round.
+                // A single tree grows on this thread (a round trip through
+                // rayon's pool would wake a sleeping thread twice a round),
+                // several side by side on rayon's.
                 let grown: Vec<Tree> = if outputs == 1 {
                     raw.iter_mut().zip(buffers.iter_mut()).enumerate().map(grow).collect()
                 } else {

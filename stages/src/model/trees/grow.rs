@@ -590,7 +590,7 @@ impl Tree {
             split: None,
         };
         let best_first = growth.max_leaf_nodes;
-        let mut moved = Vec::new();
+        let mut moved = [Vec::new(), Vec::new()];
         let mut placed = Vec::new();
         let mut frontier = vec![root];
         if best_first.is_some() {
@@ -636,7 +636,7 @@ impl Tree {
             let column = &binned.columns[split.feature];
             let missing_bin = edges.missing_bin(split.feature);
             let goes_left = |row: u32| split.sends_left(column[row as usize].into(), missing_bin);
-            let middle = partition(node_rows, goes_left, &mut moved);
+            let middle = partition_side_by_side(node_rows, goes_left, &mut moved, helper);
             let right_bin = node_rows[middle..]
                 .iter()
                 .map(|&r| column[r as usize].into())
@@ -1156,6 +1156,36 @@ fn partition(rows: &mut [u32], left: impl Fn(u32) -> bool, moved: &mut Vec<u32>)
     middle
 }
 
+/// A node of at least this many rows is partitioned in two halves, side by
+/// side when the fit has a [`Helper`].
+const PARTITION_SPLIT_FROM: usize = 4096;
+
+/// Partitions `rows` as [`partition`] does (the same order), a large node's
+/// in two halves on the helper and here, then joined.
+fn partition_side_by_side(
+    rows: &mut [u32],
+    left: impl Fn(u32) -> bool + Sync,
+    [moved, other_moved]: &mut [Vec<u32>; 2],
+    helper: Option<&Helper>,
+) -> usize {
+    if helper.is_none() || rows.len() < PARTITION_SPLIT_FROM {
+        return partition(rows, left, moved);
+    }
+    let half = rows.len() / 2;
+    let (first, second) = rows.split_at_mut(half);
+    let (mut first_middle, mut second_middle) = (0, 0);
+    Helper::side_by_side(
+        helper,
+        &mut || first_middle = partition(first, &left, other_moved),
+        || {
+            second_middle = partition(second, &left, moved);
+        },
+    );
+    // [left 1, right 1, left 2, right 2] -> [left 1, left 2, right 1, right 2]
+    rows[first_middle..half + second_middle].rotate_left(half - first_middle);
+    first_middle + second_middle
+}
+
 #[cfg(test)]
 mod tests {
     use ndarray::Array2;
@@ -1272,6 +1302,31 @@ mod tests {
             expected.sort_unstable();
             sorted.sort_unstable();
             assert_eq!(sorted, expected);
+        }
+    }
+
+    #[test]
+    fn partitioning_in_halves_keeps_both_sides_in_order() {
+        let mut random = Random::task(9, 0);
+        for count in [10, 4096, 9001] {
+            let rows: Vec<u32> = (0..count).map(|row| 3 * row).collect();
+            let goes: Vec<bool> = (0..count).map(|_| random.int(0, 2) == 0).collect();
+            let left = |row: u32| goes[row as usize / 3];
+            let expected: Vec<u32> = rows
+                .iter()
+                .filter(|&&row| left(row))
+                .chain(rows.iter().filter(|&&row| !left(row)))
+                .copied()
+                .collect();
+            let lefts = expected.iter().filter(|&&row| left(row)).count();
+            Helper::around(true, |helper| {
+                for helper in [None, helper] {
+                    let mut partitioned = rows.clone();
+                    let mut moved = [Vec::new(), Vec::new()];
+                    let middle = partition_side_by_side(&mut partitioned, left, &mut moved, helper);
+                    assert_eq!((middle, &partitioned), (lefts, &expected));
+                }
+            });
         }
     }
 

@@ -116,8 +116,9 @@ impl Forest {
     }
 }
 
-/// From this many rows on, a round's gradients are computed in two halves
-/// (side by side when the fit has a helper thread).
+/// From this many rows on, a round's gradients are computed, and the rows a
+/// tree was not grown on sent down it, in two halves (side by side when the
+/// fit has a helper thread).
 const SPLIT_GRADIENTS_FROM: usize = 4096;
 
 /// Gradient-boosted trees: squared or absolute error for regression, log loss (binary)
@@ -406,12 +407,24 @@ impl Boosted {
                         for &row in &placed.rows {
                             reached[row as usize] = true;
                         }
-                        for ((value, row), reached) in raw_k.iter_mut().zip(x.rows()).zip(&reached)
-                        {
-                            if !reached {
-                                let row = row.as_slice().expect("the matrix is in standard layout");
-                                *value += tree.leaf_values(row, 1)[0];
+                        // The rows from `first` on, into the slice given.
+                        let descend = |first: usize, raw: &mut [f64]| {
+                            for (r, value) in (first..).zip(raw) {
+                                if !reached[r] {
+                                    let row = x.row(r);
+                                    let row =
+                                        row.as_slice().expect("the matrix is in standard layout");
+                                    *value += tree.leaf_values(row, 1)[0];
+                                }
                             }
+                        };
+                        if rows >= SPLIT_GRADIENTS_FROM {
+                            let (first, second) = raw_k.split_at_mut(rows / 2);
+                            Helper::side_by_side(helper, &mut || descend(0, &mut *first), || {
+                                descend(rows / 2, second);
+                            });
+                        } else {
+                            descend(0, raw_k);
                         }
                     }
                     *tree_rows = placed.rows;

@@ -224,6 +224,8 @@ struct Search<'a, B> {
     scratch: Scratch,
     /// The helper's buffers, when it searches one of two nodes.
     other: Scratch,
+    /// The fit's helper thread, if it has one.
+    helper: Option<&'a Helper>,
 }
 
 impl<B: Bin> Search<'_, B> {
@@ -240,15 +242,15 @@ impl<B: Bin> Search<'_, B> {
     }
 
     /// Returns the best splits of two nodes, as [`Search::evaluate`] one
-    /// after the other would (the same feature orders drawn), the first on
+    /// after the other would (the same feature orders drawn), the smaller on
     /// the helper when there is one.
     fn evaluate_both(
         &mut self,
         (first, second): (&Pending, &Pending),
         rows: &[u32],
-        (random, helper): (&mut Random, Option<&Helper>),
+        random: &mut Random,
     ) -> (Option<Split>, Option<Split>) {
-        let Some(helper) = helper else {
+        let Some(helper) = self.helper else {
             return (self.evaluate(first, rows, random), self.evaluate(second, rows, random));
         };
         let mut order = |search: &mut Self, pending: &Pending| {
@@ -301,11 +303,44 @@ impl<B: Bin> Search<'_, B> {
         (first_split, second_split)
     }
 
-    /// Searches `pending` with the features in their current order.
+    /// Searches `pending` with the features in their current order. A
+    /// boosting node, searched over every feature, is searched in two halves
+    /// of them (on the helper and here when there is one, else one after the
+    /// other): the first half's best split stands unless the second's gains
+    /// more, as in one pass.
     fn search_with(&mut self, pending: &Pending, rows: &[u32]) -> Option<Split> {
         let (binned, edges, target, growth) = self.space;
         let node = self.view(pending, rows);
-        best_split(binned, edges, target, growth, node, &self.features, &mut self.scratch)
+        let every = growth.max_features >= self.features.len();
+        if !matches!(target, Target::Gradients { .. }) || !every || self.features.len() < 2 {
+            return best_split(
+                binned,
+                edges,
+                target,
+                growth,
+                node,
+                &self.features,
+                &mut self.scratch,
+            );
+        }
+        let (first, second) = self.features.split_at(self.features.len() / 2);
+        let mut other = std::mem::take(&mut self.other);
+        let (mut first_split, mut second_split) = (None, None);
+        let scratch = &mut self.scratch;
+        Helper::side_by_side(
+            self.helper,
+            &mut || {
+                first_split = best_split(binned, edges, target, growth, node, first, &mut other)
+            },
+            || second_split = best_split(binned, edges, target, growth, node, second, scratch),
+        );
+        self.other = other;
+        match (first_split, second_split) {
+            (Some(first), Some(second)) => {
+                Some(if second.gain > first.gain { second } else { first })
+            }
+            (first, second) => first.or(second),
+        }
     }
 
     /// Returns true when `pending`'s node may and can be split.
@@ -562,6 +597,7 @@ impl Tree {
             features,
             scratch: Scratch::default(),
             other: Scratch::default(),
+            helper,
         };
         // Histogram buffers no node holds any more, for reuse, kept per thread
         // from one tree to the next.
@@ -706,8 +742,7 @@ impl Tree {
                 split: None,
             };
             if best_first.is_some() {
-                (left.split, right.split) =
-                    search.evaluate_both((&left, &right), &rows, (random, helper));
+                (left.split, right.split) = search.evaluate_both((&left, &right), &rows, random);
             }
             frontier.push(right);
             frontier.push(left);

@@ -250,9 +250,9 @@ impl<B: Bin> Search<'_, B> {
         rows: &[u32],
         random: &mut Random,
     ) -> (Option<Split>, Option<Split>) {
-        let Some(helper) = self.helper else {
+        if self.helper.is_none() {
             return (self.evaluate(first, rows, random), self.evaluate(second, rows, random));
-        };
+        }
         let mut order = |search: &mut Self, pending: &Pending| {
             search.splittable(pending).then(|| {
                 random.shuffle(&mut search.features);
@@ -267,40 +267,45 @@ impl<B: Bin> Search<'_, B> {
             (None, Some(_)) => return (None, self.search_with(second, rows)),
             (None, None) => return (None, None),
         };
-        let (binned, edges, target, growth) = self.space;
-        let mut searches = [
-            (self.view(first, rows), first_order, None),
-            (self.view(second, rows), second_order, None),
+        let searches = [
+            (self.view(first, rows), &first_order[..]),
+            (self.view(second, rows), &second_order[..]),
         ];
         // The helper searches the node with fewer rows: half of its
         // histograms were summed there, where the larger node's were
         // subtracted here (reading another core's cache costs).
-        if first.end - first.start > second.end - second.start {
-            searches.swap(0, 1);
+        if first.end - first.start <= second.end - second.start {
+            let [first_split, second_split] = self.search_side_by_side(searches);
+            (first_split, second_split)
+        } else {
+            let [second_split, first_split] = self.search_side_by_side([searches[1], searches[0]]);
+            (first_split, second_split)
         }
-        let [(helper_view, helper_order, helper_split), (view, order, split)] = &mut searches;
+    }
+
+    /// Runs two split searches (a node and an order of features each), the
+    /// first on the helper when there is one, else one after the other here.
+    fn search_side_by_side(
+        &mut self,
+        [(first, first_order), (second, second_order)]: [(NodeView, &[usize]); 2],
+    ) -> [Option<Split>; 2] {
+        let (binned, edges, target, growth) = self.space;
         let mut other = std::mem::take(&mut self.other);
+        let (mut first_split, mut second_split) = (None, None);
         let scratch = &mut self.scratch;
-        helper.both(
+        Helper::side_by_side(
+            self.helper,
             &mut || {
-                *helper_split = best_split(
-                    binned,
-                    edges,
-                    target,
-                    growth,
-                    *helper_view,
-                    helper_order,
-                    &mut other,
-                );
+                first_split =
+                    best_split(binned, edges, target, growth, first, first_order, &mut other)
             },
-            || *split = best_split(binned, edges, target, growth, *view, order, scratch),
+            || {
+                second_split =
+                    best_split(binned, edges, target, growth, second, second_order, scratch)
+            },
         );
         self.other = other;
-        if first.end - first.start > second.end - second.start {
-            searches.swap(0, 1);
-        }
-        let [(_, _, first_split), (_, _, second_split)] = searches;
-        (first_split, second_split)
+        [first_split, second_split]
     }
 
     /// Searches `pending` with the features in their current order. A
@@ -323,18 +328,11 @@ impl<B: Bin> Search<'_, B> {
                 &mut self.scratch,
             );
         }
-        let (first, second) = self.features.split_at(self.features.len() / 2);
-        let mut other = std::mem::take(&mut self.other);
-        let (mut first_split, mut second_split) = (None, None);
-        let scratch = &mut self.scratch;
-        Helper::side_by_side(
-            self.helper,
-            &mut || {
-                first_split = best_split(binned, edges, target, growth, node, first, &mut other)
-            },
-            || second_split = best_split(binned, edges, target, growth, node, second, scratch),
-        );
-        self.other = other;
+        // Taken out for the searches, which borrow the rest of `self`.
+        let features = std::mem::take(&mut self.features);
+        let (first, second) = features.split_at(features.len() / 2);
+        let [first_split, second_split] = self.search_side_by_side([(node, first), (node, second)]);
+        self.features = features;
         match (first_split, second_split) {
             (Some(first), Some(second)) => {
                 Some(if second.gain > first.gain { second } else { first })

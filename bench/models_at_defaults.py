@@ -272,7 +272,8 @@ def report(results):
                       key=lambda k: (MODELS["classification"].index(k[0]), k[1]))
         best = {library: (None, None) for library in LIBRARIES}
         for name, weights in keys:
-            cells, fits = [], []
+            label = f"{name}{' (w)' if weights else ''}"
+            cells, fits, fit_of = [], [], {}
             for library in LIBRARIES:
                 runs = results.get((title, name, weights, library))
                 if not runs:
@@ -284,18 +285,13 @@ def report(results):
                 fit = median([r[2] for r in runs])
                 cells.append(f"{metric:.4f}" + (f" ({pr_auc:.3f})" if pr_auc is not None else ""))
                 fits.append(f"{fit * 1000:.1f} ms")
+                fit_of[library] = fit
                 if best[library][0] is None or metric > best[library][0]:
-                    best[library] = (metric, f"{name}{' (w)' if weights else ''}")
-            label = f"{name}{' (w)' if weights else ''}"
+                    best[library] = (metric, label)
             print(f"| {title} | {label} | {' | '.join(cells)} | {' | '.join(fits)} |")
+            if "pipit" in fit_of and "LightGBM" in fit_of:
+                speed.append((title, label, fit_of["pipit"], fit_of["LightGBM"]))
         summary.append((title, best))
-        for name, weights in keys:
-            pipit_runs = results.get((title, name, weights, "pipit"))
-            lightgbm_runs = results.get((title, name, weights, "LightGBM"))
-            if pipit_runs and lightgbm_runs:
-                label = f"{name}{' (w)' if weights else ''}"
-                speed.append((title, label, median([r[2] for r in pipit_runs]),
-                              median([r[2] for r in lightgbm_runs])))
     print()
     print("Best model per library (by the metric; PR-AUC in brackets above):")
     print()

@@ -3,7 +3,7 @@
 //! overall bar (indicatif) below it; without one, with `--quiet` or
 //! `NO_COLOR`, plain lines.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, VecDeque};
 use std::io::IsTerminal;
 use std::sync::Mutex;
 use std::time::Duration;
@@ -50,6 +50,8 @@ pub struct Progress {
     running: Mutex<HashMap<String, ProgressBar>>,
     /// The lines held back until their stage ends (grouped, errors-only).
     held: Mutex<HashMap<String, Vec<String>>>,
+    /// Without prefixes, the events shown in the order of the stages.
+    in_order: Mutex<InOrder>,
     shown: Shown,
     quiet: bool,
 }
@@ -75,13 +77,26 @@ impl Progress {
             bars,
             running: Mutex::new(HashMap::new()),
             held: Mutex::new(HashMap::new()),
+            in_order: Mutex::new(InOrder::default()),
             shown,
             quiet,
         }
     }
 
-    /// Shows one event.
+    /// Shows one event; without prefixes, after those of the stage before.
     pub fn event(&self, printer: &Printer, event: Event) {
+        if self.shown.prefix {
+            return self.show(printer, event);
+        }
+        // Shown while it is held, so that no event of the stage after it,
+        // let through meanwhile, is shown before them.
+        let mut in_order = self.in_order.lock().unwrap_or_else(|p| p.into_inner());
+        for event in in_order.admit(event) {
+            self.show(printer, event);
+        }
+    }
+
+    fn show(&self, printer: &Printer, event: Event) {
         match event {
             Event::Started { stage } => self.started(printer, stage),
             Event::Finished { stage, outcome, seconds } => {
@@ -182,10 +197,59 @@ impl Progress {
         }
     }
 
-    /// Removes the bars.
-    pub fn finish(&self) {
+    /// Shows what is still held, and removes the bars.
+    pub fn finish(&self, printer: &Printer) {
+        let held =
+            std::mem::take(&mut self.in_order.lock().unwrap_or_else(|p| p.into_inner()).held);
+        for event in held {
+            self.show(printer, event);
+        }
         if let Some((_, overall)) = &self.bars {
             overall.finish_and_clear();
+        }
+    }
+}
+
+/// One stage at a time: a stage's outs are stored while the next one runs,
+/// so its report can come after the next one has started and printed. The
+/// events of other stages wait until the stage whose report is due has it.
+#[derive(Default)]
+struct InOrder {
+    /// The stage started whose report is not shown yet.
+    due: Option<String>,
+    /// The events of the stages after it, as they came.
+    held: VecDeque<Event>,
+}
+
+impl InOrder {
+    /// Takes `event` and returns the events to show now, in order.
+    fn admit(&mut self, event: Event) -> Vec<Event> {
+        if !self.lets_through(&event) {
+            self.held.push_back(event);
+            return Vec::new();
+        }
+        let mut ready = vec![event];
+        self.note(&ready[0]);
+        while let Some(next) = self.held.front()
+            && self.lets_through(next)
+            && let Some(next) = self.held.pop_front()
+        {
+            self.note(&next);
+            ready.push(next);
+        }
+        ready
+    }
+
+    fn lets_through(&self, event: &Event) -> bool {
+        self.due.as_deref().is_none_or(|due| due == event.stage())
+    }
+
+    /// Follows which stage's report is due once `event` is shown.
+    fn note(&mut self, event: &Event) {
+        match event {
+            Event::Started { stage } => self.due = Some(stage.clone()),
+            Event::Finished { .. } => self.due = None,
+            Event::Warning { .. } | Event::Output { .. } => {}
         }
     }
 }
@@ -213,5 +277,73 @@ fn describe(stage: &str, outcome: &Outcome, seconds: f64, tail: bool) -> String 
         Outcome::Stopped => {
             format!("not run    {stage} (stopped after a failure; --keep-going goes on)")
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use pipit::run::Stream;
+
+    fn started(stage: &str) -> Event {
+        Event::Started { stage: stage.into() }
+    }
+    fn line(stage: &str, line: &str) -> Event {
+        Event::Output { stage: stage.into(), stream: Stream::Stdout, line: line.into() }
+    }
+    fn ran(stage: &str) -> Event {
+        Event::Finished { stage: stage.into(), outcome: Outcome::Ran, seconds: 0.0 }
+    }
+    fn up_to_date(stage: &str) -> Event {
+        Event::Finished { stage: stage.into(), outcome: Outcome::UpToDate, seconds: 0.0 }
+    }
+    fn shown(events: &[Event]) -> Vec<String> {
+        events.iter().map(|e| format!("{} {}", e.stage(), describe_kind(e))).collect()
+    }
+    fn describe_kind(event: &Event) -> String {
+        match event {
+            Event::Started { .. } => "started".into(),
+            Event::Finished { outcome, .. } => format!("{outcome:?}"),
+            Event::Warning { message, .. } => format!("warns {message}"),
+            Event::Output { line, .. } => format!("says {line}"),
+        }
+    }
+
+    #[test]
+    fn the_stage_after_one_being_stored_waits_for_its_report() {
+        let mut in_order = InOrder::default();
+        let mut all = Vec::new();
+        let mut admit = |event| {
+            let ready = in_order.admit(event);
+            all.extend(shown(&ready));
+            ready.len()
+        };
+        assert_eq!(admit(started("one")), 1);
+        assert_eq!(admit(line("one", "1")), 1);
+        // `one`'s outs are being stored: `two` starts, prints, and `three`
+        // is found up to date, before `one` is reported.
+        assert_eq!(admit(started("two")), 0);
+        assert_eq!(admit(line("two", "2")), 0);
+        assert_eq!(admit(Event::Warning { stage: "one".into(), message: "healed".into() }), 1);
+        assert_eq!(admit(ran("one")), 3, "one's report, then what two held");
+        assert_eq!(admit(line("two", "3")), 1);
+        assert_eq!(admit(up_to_date("three")), 0, "after two's report");
+        assert_eq!(admit(ran("two")), 2);
+        assert_eq!(admit(up_to_date("four")), 1);
+        assert_eq!(
+            all,
+            [
+                "one started",
+                "one says 1",
+                "one warns healed",
+                "one Ran",
+                "two started",
+                "two says 2",
+                "two says 3",
+                "two Ran",
+                "three UpToDate",
+                "four UpToDate"
+            ]
+        );
     }
 }

@@ -238,7 +238,7 @@ pub fn run(args: ReproArgs, printer: &Printer) -> anyhow::Result<Outcome> {
         Err(
             run::RunError::Io(error) | run::RunError::Lock(pipit::lockfile::LockError::Io(error)),
         ) if is_disk_full(&error) => {
-            progress.finish();
+            progress.finish(printer);
             printer.note(&format!(
                 "error: the disk is full: {error}\nhint: free some space and run `pipit repro` \
                  again; what completed is kept"
@@ -247,7 +247,7 @@ pub fn run(args: ReproArgs, printer: &Printer) -> anyhow::Result<Outcome> {
         }
         Err(error) => return Err(error.into()),
     };
-    progress.finish();
+    progress.finish(printer);
     let stages =
         std::mem::take(&mut *finished.lock().unwrap_or_else(std::sync::PoisonError::into_inner));
     let seconds = started.elapsed().as_secs_f64();

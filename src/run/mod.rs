@@ -100,6 +100,18 @@ pub enum Event {
     Output { stage: String, stream: Stream, line: String },
 }
 
+impl Event {
+    /// The stage it is about.
+    pub fn stage(&self) -> &str {
+        match self {
+            Self::Started { stage }
+            | Self::Finished { stage, .. }
+            | Self::Warning { stage, .. }
+            | Self::Output { stage, .. } => stage,
+        }
+    }
+}
+
 /// Counts of a finished run.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Summary {
@@ -328,12 +340,11 @@ fn schedule(
                 shared.store(storing, true);
             }
         };
-        // One stage at a time (`-j 1`) is that, its end included: each worker
-        // stores what it ran, as it does without that thread.
-        let storer = (jobs > 1).then(|| {
-            std::thread::Builder::new().name(STAGE_THREAD.into()).spawn_scoped(scope, storer)
-        });
-        let sender = storer.is_some_and(|spawned| spawned.is_ok()).then_some(sender);
+        // At `-j 1` too: one command runs at a time, while the outs of the
+        // one before are stored (a copy of each file, on the other core).
+        let storer =
+            std::thread::Builder::new().name(STAGE_THREAD.into()).spawn_scoped(scope, storer);
+        let sender = storer.is_ok().then_some(sender);
         for _ in 0..jobs.min(selected.len()) {
             let sender = sender.clone();
             let worker = move || {

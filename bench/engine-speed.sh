@@ -32,7 +32,8 @@
 # writeback (`cp` from 0.27 to 2.5 s). tmpfs runs under
 # /dev/shm/pipit-engine-bench. DVC comes from PyPI into a virtualenv under
 # /tmp/pipit-bench. PIPIT=path times that binary instead of building one.
-# Results go to bench/results/engine-speed-<date>.md.
+# Results go to bench/results/engine-speed-<date>.md (-2, -3… for
+# later runs that day).
 set -euo pipefail
 ROOT="$(cd "$(dirname "$0")/.." && pwd)"
 STAGES="${STAGES:-50}"
@@ -147,6 +148,11 @@ drop_ext4() {
 }
 
 OUT="$ROOT/bench/results/engine-speed-$(date +%F).md"
+# A second run the same day is written beside the first, not over it.
+for n in $(seq 2 99); do
+    [ -e "$OUT" ] || break
+    OUT="$ROOT/bench/results/engine-speed-$(date +%F)-$n.md"
+done
 {
     echo "# The engine against the floor ($(date +%F))"
     echo

@@ -3,6 +3,7 @@
 //! plain relative paths; a path whose folders reach outside the repository
 //! through a symbolic link is never written to or deleted.
 
+use std::collections::HashSet;
 use std::path::{Component, Path, PathBuf};
 
 /// Folders under the root that pipit never writes through a link into.
@@ -86,6 +87,18 @@ pub fn symlink_escape(
     relative: &str,
     forbidden: &[&str],
 ) -> Option<(String, PathBuf)> {
+    symlink_escape_with(root, canonical_root, relative, forbidden, &mut HashSet::new())
+}
+
+/// [`symlink_escape`] for many paths: `folders` holds the folders already
+/// found to be folders, not links (each is looked at once).
+pub fn symlink_escape_with(
+    root: &Path,
+    canonical_root: &Path,
+    relative: &str,
+    forbidden: &[&str],
+    folders: &mut HashSet<PathBuf>,
+) -> Option<(String, PathBuf)> {
     let mut current = root.to_path_buf();
     let mut shown = String::new();
     for part in relative.split('/').filter(|p| !p.is_empty() && *p != ".") {
@@ -94,7 +107,13 @@ pub fn symlink_escape(
         }
         shown.push_str(part);
         current.push(part);
+        if folders.contains(&current) {
+            continue;
+        }
         let meta = std::fs::symlink_metadata(&current).ok()?;
+        if meta.is_dir() {
+            folders.insert(current.clone());
+        }
         if !meta.file_type().is_symlink() {
             continue;
         }
@@ -164,5 +183,27 @@ mod tests {
             symlink_escape(&repo, &canonical, "inside/x.txt", &["data"]).unwrap().0,
             "inside"
         );
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn folders_looked_at_once_still_lead_to_the_links_below_them() {
+        let dir = tempfile::tempdir().unwrap();
+        let (repo, outside) = (dir.path().join("repo"), dir.path().join("outside"));
+        fs_err::create_dir_all(repo.join("data/deep")).unwrap();
+        fs_err::create_dir_all(&outside).unwrap();
+        std::os::unix::fs::symlink(&outside, repo.join("data/deep/out")).unwrap();
+        std::os::unix::fs::symlink("deep", repo.join("data/inside")).unwrap();
+        let canonical = fs_err::canonicalize(&repo).unwrap();
+        let mut folders = HashSet::new();
+        let mut escape = |path: &str| {
+            symlink_escape_with(&repo, &canonical, path, &[], &mut folders).map(|e| e.0)
+        };
+        assert_eq!(escape("data/deep/a.csv"), None);
+        assert_eq!(escape("data/deep/out/b.csv").as_deref(), Some("data/deep/out"));
+        assert_eq!(escape("data/inside/out/c.csv").as_deref(), Some("data/inside/out"));
+        assert_eq!(escape("data/inside/d.csv"), None);
+        assert!(folders.contains(&repo.join("data/deep")), "{folders:?}");
+        assert!(!folders.contains(&repo.join("data/inside")), "a link is never taken as a folder");
     }
 }

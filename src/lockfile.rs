@@ -19,6 +19,13 @@ use crate::fsutil::write_atomic;
 pub const LOCK_FILE: &str = "pipeline.lock";
 /// The journal of stages completed since the lock was last written.
 const JOURNAL: &str = "journal";
+/// The lock as last parsed, kept under `.cache/` as JSON with the hash of the
+/// text it came from: YAML takes ~15 ms to parse for a thousand stages, its
+/// JSON ~1 ms, so a run with nothing to do parses the YAML only once.
+const PARSED: &str = "pipeline.lock.json";
+/// Part of the parsed lock's key: a parse kept by another version of pipit,
+/// whose lock may have other fields, is never taken.
+const PARSED_BY: &str = concat!("pipit ", env!("CARGO_PKG_VERSION"), " lock 1\n");
 
 /// The whole lock file.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
@@ -73,6 +80,13 @@ pub enum LockError {
     Invalid { path: String, reason: String },
 }
 
+/// The key of the parse of the lock text `text` (see [`PARSED`]).
+fn parsed_key(text: &str) -> String {
+    let mut hasher = blake3::Hasher::new();
+    hasher.update(PARSED_BY.as_bytes()).update(text.as_bytes());
+    hasher.finalize().to_hex().to_string()
+}
+
 #[derive(Serialize, Deserialize)]
 struct JournalRecord {
     stage: String,
@@ -95,14 +109,45 @@ impl LockFile {
         let path = root.join(LOCK_FILE);
         let mut lock = match fs_err::read_to_string(&path) {
             Ok(text) if text.trim().is_empty() => Self::default(),
-            Ok(text) => serde_saphyr::from_str(&text).map_err(|e| LockError::Invalid {
-                path: LOCK_FILE.into(),
-                reason: e.without_snippet().to_string(),
-            })?,
+            Ok(text) => Self::parse(&text, dot_cache)?,
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => Self::default(),
             Err(e) => return Err(e.into()),
         };
         lock.apply_journal(dot_cache)?;
+        Ok(lock)
+    }
+
+    /// Parses the lock's `text`, or takes the parse kept under `dot_cache`
+    /// when it was made from the same text (and keeps a new one otherwise;
+    /// where it cannot be written, the next read parses again).
+    fn parse(text: &str, dot_cache: &Path) -> Result<Self, LockError> {
+        #[derive(Deserialize)]
+        struct Kept {
+            key: String,
+            lock: LockFile,
+        }
+        #[derive(Serialize)]
+        struct Keep<'a> {
+            key: &'a str,
+            lock: &'a LockFile,
+        }
+        let key = parsed_key(text);
+        let kept = dot_cache.join(PARSED);
+        if let Ok(bytes) = fs_err::read(&kept)
+            && let Ok(parsed) = serde_json::from_slice::<Kept>(&bytes)
+            && parsed.key == key
+        {
+            return Ok(parsed.lock);
+        }
+        let lock: Self = serde_saphyr::from_str(text).map_err(|e| LockError::Invalid {
+            path: LOCK_FILE.into(),
+            reason: e.without_snippet().to_string(),
+        })?;
+        if dot_cache.is_dir()
+            && let Ok(bytes) = serde_json::to_vec(&Keep { key: &key, lock: &lock })
+        {
+            let _ = write_atomic(&kept, &bytes);
+        }
         Ok(lock)
     }
 
@@ -249,6 +294,52 @@ mod tests {
         assert!(text.find("a:").unwrap() < text.find("b:").unwrap(), "{text}");
         let read = LockFile::read(dir.path(), &dot_cache).unwrap();
         assert_eq!(read.stages, lock.stages);
+    }
+
+    #[test]
+    fn the_parse_kept_is_taken_only_for_the_text_it_came_from() {
+        let dir = tempfile::tempdir().unwrap();
+        let dot_cache = dir.path().join(".cache");
+        fs_err::create_dir_all(&dot_cache).unwrap();
+        let mut lock = LockFile::default();
+        let mut entry = entry("x");
+        let values = serde_json::json!({
+            "name": "gbm", "depth": 6, "rate": 0.05, "big": 1e300, "on": true, "none": null,
+            "list": [1, "two", 3.5], "nested": {"b": 1, "a": [{"c": "d"}]}, "text": "2024-01-01",
+        });
+        let values: BTreeMap<String, serde_json::Value> = serde_json::from_value(values).unwrap();
+        entry.params.insert("params.yaml".into(), values);
+        entry.cmd = vec!["first".into(), "second: with a colon".into()];
+        lock.stages.insert("a".into(), entry);
+        lock.write(dir.path(), &dot_cache).unwrap();
+        let lock_path = dir.path().join(LOCK_FILE);
+        let text = fs_err::read_to_string(&lock_path).unwrap();
+        let parsed = LockFile::read(dir.path(), &dot_cache).unwrap();
+        assert_eq!(parsed.stages, lock.stages);
+        let kept = dot_cache.join(PARSED);
+        assert!(kept.is_file(), "the parse is kept");
+        // Read back from what was kept: the same lock.
+        assert_eq!(LockFile::read(dir.path(), &dot_cache).unwrap(), parsed);
+        // What was kept is what is read while the text stays the same …
+        let mut other = parsed.clone();
+        other.stages.insert("b".into(), self::entry("y"));
+        let keep = serde_json::json!({"key": parsed_key(&text), "lock": other});
+        fs_err::write(&kept, serde_json::to_vec(&keep).unwrap()).unwrap();
+        assert_eq!(LockFile::read(dir.path(), &dot_cache).unwrap(), other);
+        // … and not once the text changes (an edit, a `git checkout`).
+        fs_err::write(&lock_path, text.replace("size: 2", "size: 5")).unwrap();
+        let edited = LockFile::read(dir.path(), &dot_cache).unwrap();
+        assert_eq!(edited.stages["a"].outs[0].size, 5);
+        assert!(!edited.stages.contains_key("b"));
+        // A damaged parse is parsed again and kept anew.
+        fs_err::write(&kept, b"{ not json").unwrap();
+        assert_eq!(LockFile::read(dir.path(), &dot_cache).unwrap(), edited);
+        assert_eq!(LockFile::read(dir.path(), &dot_cache).unwrap(), edited);
+        assert!(
+            fs_err::read_to_string(&kept)
+                .unwrap()
+                .contains(&parsed_key(&fs_err::read_to_string(&lock_path).unwrap()))
+        );
     }
 
     #[test]

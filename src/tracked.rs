@@ -95,8 +95,9 @@ pub fn of_deps(
     pipeline: &Pipeline,
     selected: Option<&std::collections::BTreeSet<usize>>,
 ) -> Result<Vec<LockedPath>, TrackedError> {
-    let produced: Vec<&str> =
+    let produced: std::collections::HashSet<&str> =
         pipeline.stages.iter().flat_map(|s| s.outs.iter().map(|o| o.path.as_str())).collect();
+    let mut seen = std::collections::HashSet::new();
     let mut records = Vec::new();
     for (index, stage) in pipeline.stages.iter().enumerate() {
         if selected.is_some_and(|chosen| !chosen.contains(&index)) {
@@ -104,8 +105,8 @@ pub fn of_deps(
         }
         for dep in &stage.deps {
             if let DepPath::Repo(path) = &dep.path
-                && !produced.contains(&path.as_str())
-                && !records.iter().any(|r: &LockedPath| r.path == path.as_str())
+                && !produced.contains(path.as_str())
+                && seen.insert(path.as_str())
                 && let Some(record) = read(&pipeline.root, path.as_str())?
             {
                 records.push(record);

@@ -5,7 +5,7 @@
 //!
 //! The only checks of the pipeline that look at the file system.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::path::Path;
 
 use super::error::{ErrorKind, PipelineError};
@@ -13,7 +13,7 @@ use super::paths::{RepoPath, Resolved, resolve};
 use super::source::{SourceFile, Span};
 use super::stage::{DepPath, Stage};
 use super::vars::Variables;
-use crate::containment::{PROTECTED_FOLDERS, symlink_escape};
+use crate::containment::{PROTECTED_FOLDERS, symlink_escape_with};
 
 /// Files pipit and git own at the repository root, and what they are.
 const OWN_FILES: &[(&str, &str)] = &[
@@ -84,6 +84,7 @@ fn protected(out: &RepoPath, params: &[RepoPath]) -> Option<String> {
 pub fn symlinks(root: &Path, stages: &[Stage], file: &SourceFile, errors: &mut Vec<PipelineError>) {
     let canonical = fs_err::canonicalize(root).unwrap_or_else(|_| root.to_path_buf());
     let mut seen: HashMap<(String, bool), Option<(String, String)>> = HashMap::new();
+    let mut folders = HashSet::new();
     let mut check = |what: &'static str, path: &RepoPath, stage: &Stage, span: Span| {
         if path.as_str().is_empty() {
             return;
@@ -94,7 +95,7 @@ pub fn symlinks(root: &Path, stages: &[Stage], file: &SourceFile, errors: &mut V
         let escape = seen
             .entry((path.as_str().to_owned(), writes))
             .or_insert_with(|| {
-                symlink_escape(root, &canonical, path.as_str(), forbidden)
+                symlink_escape_with(root, &canonical, path.as_str(), forbidden, &mut folders)
                     .map(|(link, target)| (link, target.display().to_string()))
             })
             .clone();

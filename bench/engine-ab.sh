@@ -22,11 +22,7 @@ MIDDLE=$((STAGES / 2))
 BASE=/dev/shm/pipit-engine-ab
 (make_chain "$BASE/chain")
 (make_fanout "$BASE/fanout")
-OUT="$ROOT/bench/results/engine-ab-$(date +%F).md"
-for n in $(seq 2 99); do
-    [ -e "$OUT" ] || break
-    OUT="$ROOT/bench/results/engine-ab-$(date +%F)-$n.md"
-done
+OUT="$(results_file engine-ab)"
 {
     echo "# Builds of pipit against the floor, runs interleaved ($(date +%F))"
     echo

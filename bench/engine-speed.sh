@@ -74,12 +74,7 @@ drop_ext4() {
     rm -f "$EXT4_IMAGE"
 }
 
-OUT="$ROOT/bench/results/engine-speed-$(date +%F).md"
-# A second run the same day is written beside the first, not over it.
-for n in $(seq 2 99); do
-    [ -e "$OUT" ] || break
-    OUT="$ROOT/bench/results/engine-speed-$(date +%F)-$n.md"
-done
+OUT="$(results_file engine-speed)"
 {
     echo "# The engine against the floor ($(date +%F))"
     echo

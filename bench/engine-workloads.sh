@@ -1,7 +1,8 @@
 # The workloads of bench/engine-speed.sh and bench/engine-ab.sh: a chain and
 # a fan-out of $STAGES stages, each writing $FILES files of 10 KiB, as a
 # pipeline and as the plain `sh` script of the same commands (the floor).
-# Sourced; needs STAGES, FILES and MIDDLE (the stage reading the param `p`).
+# Sourced; needs ROOT, STAGES, FILES and MIDDLE (the stage reading the
+# param `p`).
 
 # The two commands every stage runs: `gen.sh OUT` writes FILES files of
 # 10 KiB, each different (the second field of every line names its file);
@@ -75,4 +76,15 @@ make_fanout() { # folder
         stage "f$i" "sh step.sh gen f$i $i" gen
     done
     git add -A && git commit -qm fan-out
+}
+
+# Prints where a run's results go: bench/results/NAME-<date>.md, or -2, -3…
+# for later runs that day (written beside the first, not over it).
+results_file() { # name
+    local out="$ROOT/bench/results/$1-$(date +%F).md" n
+    for n in $(seq 2 99); do
+        [ -e "$out" ] || break
+        out="$ROOT/bench/results/$1-$(date +%F)-$n.md"
+    done
+    echo "$out"
 }

@@ -225,7 +225,7 @@ pub fn run(args: ReproArgs, printer: &Printer) -> anyhow::Result<Outcome> {
         let _changing = files.changing();
         place_tracked(&loaded, &selected, &files, on_remote.as_ref())?;
     }
-    let summary = match run::repro(
+    let ran = run::repro(
         &loaded.pipeline,
         &loaded.dag,
         &selected,
@@ -233,12 +233,14 @@ pub fn run(args: ReproArgs, printer: &Printer) -> anyhow::Result<Outcome> {
         options,
         on_event,
         on_remote,
-    ) {
+    );
+    // Whatever the run came to, what it held back is shown first.
+    progress.finish(printer);
+    let summary = match ran {
         Ok(summary) => summary,
         Err(
             run::RunError::Io(error) | run::RunError::Lock(pipit::lockfile::LockError::Io(error)),
         ) if is_disk_full(&error) => {
-            progress.finish(printer);
             printer.note(&format!(
                 "error: the disk is full: {error}\nhint: free some space and run `pipit repro` \
                  again; what completed is kept"
@@ -247,7 +249,6 @@ pub fn run(args: ReproArgs, printer: &Printer) -> anyhow::Result<Outcome> {
         }
         Err(error) => return Err(error.into()),
     };
-    progress.finish(printer);
     let stages =
         std::mem::take(&mut *finished.lock().unwrap_or_else(std::sync::PoisonError::into_inner));
     let seconds = started.elapsed().as_secs_f64();

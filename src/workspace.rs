@@ -286,7 +286,10 @@ impl Workspace {
     /// knows its hash; the stat cache then knows it, so the stage that reads
     /// the out next does not hash it again.
     pub fn commit(&self, path: &Path, name: &str) -> Result<Option<Committed>, CheckoutError> {
-        match self.hash_out(path, name)? {
+        // Each file stored as it is read: the bytes of one file are freed
+        // before the next is read, where holding them all would grow the
+        // heap a file at a time (a system call each).
+        match self.hash_out_holding(path, name, false)? {
             Some(hashed) => self.store(hashed, name).map(Some),
             None => Ok(None),
         }
@@ -298,6 +301,17 @@ impl Workspace {
     /// after it may start meanwhile. What the stat cache learns is true
     /// whether or not they are stored. `None` when nothing is at `path`.
     pub fn hash_out(&self, path: &Path, name: &str) -> Result<Option<Hashed>, CheckoutError> {
+        self.hash_out_holding(path, name, true)
+    }
+
+    /// Hashes the out at `path` as [`Workspace::hash_out`] does, holding the
+    /// bytes of new small files only when `hold`.
+    fn hash_out_holding(
+        &self,
+        path: &Path,
+        name: &str,
+        hold: bool,
+    ) -> Result<Option<Hashed>, CheckoutError> {
         let files = if path.is_dir() {
             let files = walk::files_under(path, &self.root)?;
             let hashed: Vec<Result<(ManifestEntry, Held), CheckoutError>> = files
@@ -306,7 +320,7 @@ impl Workspace {
                 // another thread (an out of 100 files is read on two).
                 .with_min_len(8)
                 .map(|file| {
-                    let (info, held) = self.hash_one(&file.path, &file.metadata, name)?;
+                    let (info, held) = self.hash_one(&file.path, &file.metadata, name, hold)?;
                     Ok((manifest_entry(path, &file.path, info), held))
                 })
                 .collect();
@@ -330,7 +344,7 @@ impl Workspace {
                 Err(e) => return Err(e.into()),
                 Ok(metadata) => metadata,
             };
-            let (info, kept) = self.hash_one(path, &metadata, name)?;
+            let (info, kept) = self.hash_one(path, &metadata, name, hold)?;
             keep(&info.hash, kept);
             let locked =
                 LockedPath { path: name.into(), hash: info.hash, size: info.size, nfiles: None };
@@ -397,19 +411,20 @@ impl Workspace {
 
     /// Hashes one file of the out `name`, as `metadata` describes it, and
     /// returns what the stat cache knows of it, and its bytes when they are
-    /// held for storing later (new and small, within [`HELD_BYTES`]); else
-    /// the file is stored at once.
+    /// held for storing later (`hold`, new and small, within
+    /// [`HELD_BYTES`]); else the file is stored at once.
     fn hash_one(
         &self,
         file: &Path,
         metadata: &std::fs::Metadata,
         name: &str,
+        hold: bool,
     ) -> Result<(FileInfo, Held), CheckoutError> {
         use std::sync::atomic::Ordering::Relaxed;
         let size = metadata.len();
         let small = size < crate::hash::PARALLEL_THRESHOLD;
         let known = self.state.known(file, metadata);
-        let hold = small && known.is_none() && {
+        let hold = hold && small && known.is_none() && {
             let fits = self.held.fetch_add(size, Relaxed) + size <= HELD_BYTES;
             if !fits {
                 self.held.fetch_sub(size, Relaxed);

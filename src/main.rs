@@ -3,5 +3,6 @@
 mod cli;
 
 fn main() -> std::process::ExitCode {
+    pipit::platform::keep_freed_memory();
     cli::main()
 }

@@ -31,6 +31,11 @@ pub struct Cache {
     folders: std::sync::Arc<std::sync::Mutex<std::collections::HashSet<PathBuf>>>,
 }
 
+/// From this size on, a file copied into or out of the cache is hashed while
+/// it is copied; a smaller one after (a thread of its own costs more than
+/// it saves there).
+const HASHED_WHILE_COPIED: u64 = 16 << 20;
+
 /// [`Cache::reflinks`] before the first copy.
 const REFLINKS_UNKNOWN: u8 = 0;
 const REFLINKS_WORK: u8 = 1;
@@ -94,28 +99,44 @@ impl Cache {
         }
     }
 
-    /// Copies `from` to the new file `to`: a reflink where the file system
-    /// makes them (tried once, then only where it worked), else a copy.
-    fn copy(&self, from: &Path, to: &Path) -> std::io::Result<()> {
+    /// Copies `from` to the new file `to`, a reflink where the file system
+    /// makes them (tried once, then only where it worked), else a copy, and
+    /// returns the hash of the bytes `to` holds then: a large file that is
+    /// copied is hashed behind the copy (see
+    /// [`crate::fsutil::copy_hashing`]).
+    fn copy_hashed(&self, from: &Path, to: &Path) -> std::io::Result<String> {
+        if !self.reflinked(from, to) {
+            if fs_err::metadata(from)?.len() >= HASHED_WHILE_COPIED {
+                return crate::fsutil::copy_hashing(from, to);
+            }
+            fs_err::copy(from, to)?;
+        }
+        Ok(hash_file(to)?.0)
+    }
+
+    /// Makes the new file `to` a reflink of `from`, where the file system
+    /// makes them; false, and nothing at `to`, where it does not.
+    fn reflinked(&self, from: &Path, to: &Path) -> bool {
         use std::sync::atomic::Ordering::Relaxed;
-        if self.reflinks.load(Relaxed) != REFLINKS_FAIL {
-            match reflink_copy::reflink(from, to) {
-                Ok(()) => {
-                    self.reflinks.store(REFLINKS_WORK, Relaxed);
-                    return Ok(());
-                }
-                Err(_) => {
-                    let _ = fs_err::remove_file(to);
-                    let _ = self.reflinks.compare_exchange(
-                        REFLINKS_UNKNOWN,
-                        REFLINKS_FAIL,
-                        Relaxed,
-                        Relaxed,
-                    );
-                }
+        if self.reflinks.load(Relaxed) == REFLINKS_FAIL {
+            return false;
+        }
+        match reflink_copy::reflink(from, to) {
+            Ok(()) => {
+                self.reflinks.store(REFLINKS_WORK, Relaxed);
+                true
+            }
+            Err(_) => {
+                let _ = fs_err::remove_file(to);
+                let _ = self.reflinks.compare_exchange(
+                    REFLINKS_UNKNOWN,
+                    REFLINKS_FAIL,
+                    Relaxed,
+                    Relaxed,
+                );
+                false
             }
         }
-        fs_err::copy(from, to).map(|_| ())
     }
 
     /// Returns where the object `hash` lives.
@@ -176,8 +197,7 @@ impl Cache {
             return Ok(Stored::Present);
         };
         let temp = self.temporary(hash)?;
-        self.copy(source, temp.path()).map_err(|e| annotate(e, source))?;
-        if hash_file(temp.path())?.0 != hash {
+        if self.copy_hashed(source, temp.path()).map_err(|e| annotate(e, source))? != hash {
             return Err(ObjectError::Changed);
         }
         crate::platform::set_mode(temp.path(), READ_ONLY)?;
@@ -201,9 +221,8 @@ impl Cache {
             return Ok((hash, stored));
         }
         let temp = self.temporary("new")?;
-        self.copy(source, temp.path()).map_err(|e| annotate(e, source))?;
+        let hash = self.copy_hashed(source, temp.path()).map_err(|e| annotate(e, source))?;
         crate::platform::set_mode(temp.path(), READ_ONLY)?;
-        let hash = hash_file(temp.path())?.0;
         unchanged(before, &fs_err::metadata(source)?)?;
         match self.existing(&hash)? {
             None => Ok((hash, Stored::Present)),
@@ -405,9 +424,9 @@ impl Cache {
             }
             actual
         } else {
-            self.copy(&object, to).map_err(|e| annotate(e, &object))?;
+            let actual = self.copy_hashed(&object, to).map_err(|e| annotate(e, &object))?;
             crate::platform::set_mode(to, mode)?;
-            hash_file(to)?.0
+            actual
         };
         if actual != hash {
             let _ = fs_err::remove_file(to);
@@ -614,5 +633,36 @@ mod tests {
         assert!(matches!(cache.check(&hash), Err(ObjectError::NotAFile { .. })));
         assert_eq!(cache.store_bytes(b"x", &hash).unwrap(), Stored::Healed);
         assert_eq!(fs_err::read_to_string(&target).unwrap(), "x", "the link's target is untouched");
+    }
+
+    #[test]
+    fn a_large_file_is_stored_and_placed_hashed_as_it_is_copied() {
+        let dir = tempfile::tempdir().unwrap();
+        let cache = Cache::new(&dir.path().join(".cache"));
+        // Past the size hashed while copied, and not a whole number of pieces.
+        let bytes: Vec<u8> =
+            (0..HASHED_WHILE_COPIED + 12_345).map(|i| (i * 7 % 251) as u8).collect();
+        let source = dir.path().join("big.bin");
+        fs_err::write(&source, &bytes).unwrap();
+        let before = fs_err::metadata(&source).unwrap();
+        let (hash, stored) = cache.store_new(&source, &before).unwrap();
+        assert_eq!(
+            (hash.as_str(), stored),
+            (crate::hash::hash_bytes(&bytes).as_str(), Stored::New)
+        );
+        let placed = dir.path().join("placed.bin");
+        cache.place(&hash, &placed, false, LinkMode::ReflinkOrCopy).unwrap();
+        assert!(fs_err::read(&placed).unwrap() == bytes);
+        // A known hash that the file no longer has is refused.
+        let other = crate::hash::hash_bytes(b"something else");
+        assert!(matches!(cache.store_file(&source, &other), Err(ObjectError::Changed)));
+        // A large object that rotted is never placed.
+        let mut rotten = bytes.clone();
+        rotten[HASHED_WHILE_COPIED as usize] ^= 1;
+        rot(&cache.object_path(&hash), &rotten);
+        fs_err::write(&placed, "previous").unwrap();
+        let error = cache.place(&hash, &placed, false, LinkMode::ReflinkOrCopy).unwrap_err();
+        assert!(matches!(error, ObjectError::Corrupted { .. }), "{error}");
+        assert_eq!(fs_err::read_to_string(&placed).unwrap(), "previous");
     }
 }

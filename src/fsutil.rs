@@ -38,6 +38,118 @@ pub fn write_replacing(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
     temp.persist(path)
 }
 
+/// How much [`copy_hashing`] copies before the bytes are handed to the hash.
+const COPIED_AT_A_TIME: u64 = 8 << 20;
+
+/// Copies the file `from` to the new file `to` and returns the BLAKE3 hash
+/// of the bytes written to `to`, read back from it (what was written, not
+/// what was meant to be). The hash follows the copy a piece at a time on a
+/// second thread, so the two take about as long as the slower of them, not
+/// both together. At most the size `from` had when opened is copied: a
+/// source that changed meanwhile is for the caller to notice (its hash or
+/// its metadata moved).
+pub fn copy_hashing(from: &Path, to: &Path) -> std::io::Result<String> {
+    let source = fs_err::File::open(from)?;
+    let size = source.metadata()?.len();
+    let target = fs_err::OpenOptions::new().read(true).write(true).create_new(true).open(to)?;
+    let length = usize::try_from(size).map_err(std::io::Error::other)?;
+    if length == 0 {
+        return Ok(crate::hash::hash_bytes(&[]));
+    }
+    // SAFETY: only the bytes already written to `target` are read through
+    // the map, and nothing else writes to or truncates this new file: its
+    // name is this process's own temporary name, or a name nothing else had.
+    let map =
+        unsafe { memmap2::MmapOptions::new().len(length).map(target.file()) }.map_err(|e| {
+            std::io::Error::new(e.kind(), format!("cannot map `{}`: {e}", to.display()))
+        })?;
+    let (copied_to, copies) = std::sync::mpsc::channel::<usize>();
+    std::thread::scope(|scope| {
+        let hashing = scope.spawn(move || {
+            let mut hasher = blake3::Hasher::new();
+            let mut hashed = 0;
+            for copied in copies {
+                hasher.update(&map[hashed..copied]);
+                hashed = copied;
+            }
+            hasher.finalize().to_hex().to_string()
+        });
+        let copied = copy_range(&source, &target, size, &mut |copied| {
+            // A hash that stopped early only ends sooner; its result is unused then.
+            let _ = copied_to.send(usize::try_from(copied).unwrap_or(length).min(length));
+        });
+        drop(copied_to);
+        let hash = hashing.join().map_err(|_| std::io::Error::other("hashing a copy panicked"))?;
+        copied.map(|_| hash)
+    })
+}
+
+/// Copies up to `size` bytes from the start of `source` to the start of
+/// `target`, [`COPIED_AT_A_TIME`] at a time, telling `copied` how far it got
+/// after each piece; returns how much it copied (less at an early end).
+fn copy_range(
+    source: &fs_err::File,
+    target: &fs_err::File,
+    size: u64,
+    copied: &mut dyn FnMut(u64),
+) -> std::io::Result<u64> {
+    use std::io::{Read, Write};
+    let mut done = 0;
+    #[cfg(target_os = "linux")]
+    {
+        use std::os::fd::AsRawFd;
+        while done < size {
+            let piece = usize::try_from(COPIED_AT_A_TIME.min(size - done)).unwrap_or(usize::MAX);
+            // SAFETY: both descriptors are open for the call; null offsets
+            // mean each file's own position, which the call moves on.
+            let n = unsafe {
+                libc::copy_file_range(
+                    source.file().as_raw_fd(),
+                    std::ptr::null_mut(),
+                    target.file().as_raw_fd(),
+                    std::ptr::null_mut(),
+                    piece,
+                    0,
+                )
+            };
+            match n {
+                0 => return Ok(done),
+                n if n > 0 => {
+                    done += n as u64;
+                    copied(done);
+                }
+                // Not between these two files (an old kernel, another file
+                // system): the plain copy below goes on from here.
+                _ if done == 0 => break,
+                _ => {
+                    let error = std::io::Error::last_os_error();
+                    if error.kind() != std::io::ErrorKind::Interrupted {
+                        return Err(error);
+                    }
+                }
+            }
+        }
+    }
+    if done >= size {
+        return Ok(done);
+    }
+    let mut buffer = vec![0; usize::try_from(COPIED_AT_A_TIME).unwrap_or(1 << 20)];
+    let (mut source, mut target) = (source, target);
+    while done < size {
+        let piece = usize::try_from(COPIED_AT_A_TIME.min(size - done)).unwrap_or(buffer.len());
+        let n = match source.read(&mut buffer[..piece]) {
+            Ok(0) => break,
+            Ok(n) => n,
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+            Err(e) => return Err(e),
+        };
+        target.write_all(&buffer[..n])?;
+        done += n as u64;
+        copied(done);
+    }
+    Ok(done)
+}
+
 /// Returns a hidden temporary name beside `path` (`.name.PID-N.tmp`), to write
 /// to and then rename over `path`; on the same file system, so the rename is
 /// atomic. Unique within this process, so that two threads writing the same
@@ -170,6 +282,22 @@ mod tests {
         write_atomic(&path, b"second").unwrap();
         assert_eq!(fs_err::read_to_string(&path).unwrap(), "second");
         assert_eq!(fs_err::read_dir(path.parent().unwrap()).unwrap().count(), 1);
+    }
+
+    #[test]
+    fn a_copy_is_hashed_as_it_is_written() {
+        let dir = tempfile::tempdir().unwrap();
+        let from = dir.path().join("from");
+        for size in [0, 1, COPIED_AT_A_TIME as usize, COPIED_AT_A_TIME as usize * 2 + 3] {
+            let bytes: Vec<u8> = (0..size).map(|i| (i % 253) as u8).collect();
+            fs_err::write(&from, &bytes).unwrap();
+            let to = dir.path().join(format!("to-{size}"));
+            let hash = super::copy_hashing(&from, &to).unwrap();
+            assert_eq!(hash, crate::hash::hash_bytes(&bytes), "{size}");
+            assert!(fs_err::read(&to).unwrap() == bytes, "{size}");
+            // Never over a file already there.
+            assert!(super::copy_hashing(&from, &to).is_err());
+        }
     }
 
     #[test]

@@ -277,6 +277,17 @@ pub fn leftovers(workspace: &Workspace, folders: &[PathBuf]) -> Vec<PathBuf> {
     all.iter().flat_map(|folder| crate::fsutil::stale_temporaries(folder)).collect()
 }
 
+/// Returns the temporary files left in the object folders by processes that
+/// no longer run: an object is written beside where it goes (see
+/// [`crate::cache::Cache::store_bytes`]). Lists every object folder.
+pub fn object_leftovers(workspace: &Workspace) -> std::io::Result<Vec<PathBuf>> {
+    let mut found = workspace.cache.temporaries()?;
+    found.retain(|path| {
+        crate::fsutil::is_stale_temporary(&path.file_name().unwrap_or_default().to_string_lossy())
+    });
+    Ok(found)
+}
+
 /// Returns the folders where only a process that held the repository lock
 /// writes temporary files: worth sweeping when one died holding it.
 pub fn lock_holder_folders(workspace: &Workspace) -> Vec<PathBuf> {

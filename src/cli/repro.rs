@@ -310,8 +310,8 @@ fn panic_failpoint() -> Option<String> {
 
 /// Deletes the temporary files a dead pipit left: always in `.cache/`, and in
 /// the folders only a lock holder writes to (the root, the outs' folders,
-/// the run cache) when the previous holder died, so that a no-op `repro`
-/// never lists large folders.
+/// the run cache, the object folders) when the previous holder died, so
+/// that a no-op `repro` never lists large folders.
 fn remove_leftovers(
     pipeline: &pipit::pipeline::Pipeline,
     files: &pipit::workspace::Workspace,
@@ -331,7 +331,12 @@ fn remove_leftovers(
                 .map(|folder| files.root.join(folder)),
         );
     }
-    let leftovers = pipit::integrity::leftovers(files, &folders);
+    let mut leftovers = pipit::integrity::leftovers(files, &folders);
+    if took_over {
+        leftovers.extend(pipit::integrity::object_leftovers(files)?);
+        leftovers.sort();
+        leftovers.dedup();
+    }
     pipit::integrity::remove_all(&leftovers)?;
     if !leftovers.is_empty() {
         printer.note(&format!(

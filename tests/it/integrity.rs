@@ -207,17 +207,22 @@ fn temporary_files_of_dead_processes_are_cleaned_by_repro_and_gc() {
     let verify = repo.pipit(["cache", "verify"]);
     assert!(verify.stdout.contains(&format!("of pid {dead}, which no longer runs")), "{verify}");
     assert!(verify.stdout.contains("5 leftover temporary files"), "{verify}");
-    // Any repro sweeps `.cache`; the root and the outs' folders are swept
-    // when the repository lock was left by a process that died (kill -9).
+    // Any repro sweeps `.cache`; the root, the outs' folders and the object
+    // folders are swept when the repository lock was left by a process that
+    // died (kill -9).
     let run = ok(repo.pipit(["repro"]));
     assert!(run.stderr.contains("removed 2 temporary files"), "{run}");
     assert!(!temp.exists() && !state.exists() && lock.exists());
     repo.write(".cache/lock", &dead.to_string());
     let run = ok(repo.pipit(["repro"]));
     assert!(run.stderr.contains("took over the repository lock left by pid"), "{run}");
-    assert!(run.stderr.contains("removed 2 temporary files"), "{run}");
-    assert!(!lock.exists() && !beside.exists());
+    assert!(run.stderr.contains("removed 3 temporary files"), "{run}");
+    assert!(!lock.exists() && !beside.exists() && !object.exists());
     assert!(kept.exists(), "a live process's temporary file is kept");
+    // Without a take-over, the object folders are left for `gc`.
+    let object = repo.write(&format!(".cache/objects/cd/.cdef01.{dead}.tmp"), "partial");
+    let run = ok(repo.pipit(["repro"]));
+    assert!(!run.stderr.contains("temporary files"), "{run}");
     let dry = ok(repo.pipit(["gc", "--dry-run"]));
     assert!(dry.stdout.contains("1 temporary files left by interrupted runs"), "{dry}");
     let gc = ok(repo.pipit(["gc"]));

@@ -478,15 +478,17 @@ impl Workspace {
     /// Returns true when every object `locked` needs is present (a directory's
     /// manifest is read and checked; the files are checked when placed).
     pub fn is_present(&self, locked: &LockedPath) -> bool {
-        self.objects_of(locked).is_ok()
+        self.objects_of(locked, true).is_ok()
     }
 
     /// Returns the objects (hash, relative file, exec) that make up `locked`,
-    /// checking that each is present and that a directory's manifest is
-    /// intact and names only plain relative paths.
+    /// checking that a directory's manifest is present, intact and names
+    /// only plain relative paths, and, when `each`, that every file's
+    /// object is present (placing a file finds a missing one as well).
     fn objects_of(
         &self,
         locked: &LockedPath,
+        each: bool,
     ) -> Result<Vec<(String, String, bool)>, CheckoutError> {
         let present = |hash: &str| {
             if self.cache.contains(hash) {
@@ -509,7 +511,9 @@ impl Workspace {
         })?;
         for file in &manifest.files {
             check_relative(&file.path)?;
-            present(&file.hash)?;
+            if each {
+                present(&file.hash)?;
+            }
         }
         Ok(manifest.files.into_iter().map(|f| (f.hash, f.path, f.exec)).collect())
     }
@@ -532,7 +536,8 @@ impl Workspace {
     pub fn checkout_as(&self, locked: &LockedPath, mode: LinkMode) -> Result<(), CheckoutError> {
         self.check_writable(&locked.path)?;
         let path = self.root.join(&locked.path);
-        let objects = self.objects_of(locked)?;
+        // Each file's object is looked at once, as it is placed.
+        let objects = self.objects_of(locked, false)?;
         let failed = |error| CheckoutError::of_object(&locked.path, error);
         if locked.nfiles.is_none() {
             return self.cache.place(&locked.hash, &path, false, mode).map_err(failed);
@@ -659,5 +664,27 @@ mod tests {
         let before = plain.digest(&data, "data").unwrap().unwrap();
         fs_err::write(data.join("b.csv"), "3\n").unwrap();
         assert_ne!(plain.digest(&data, "data").unwrap().unwrap().hash, before.hash);
+    }
+
+    #[test]
+    fn a_folder_missing_one_object_is_not_placed_and_what_was_there_stays() {
+        let dir = tempfile::tempdir().unwrap();
+        let data = dir.path().join("data");
+        fs_err::create_dir_all(&data).unwrap();
+        for (name, text) in [("a.csv", "1\n"), ("b.csv", "2\n"), ("c.csv", "3\n")] {
+            fs_err::write(data.join(name), text).unwrap();
+        }
+        let workspace = Workspace::open(dir.path());
+        let committed = workspace.commit(&data, "data").unwrap().unwrap();
+        let lost = crate::hash::hash_bytes(b"2\n");
+        workspace.cache.remove(&lost).unwrap();
+        assert!(!workspace.is_present(&committed.locked));
+        fs_err::write(data.join("a.csv"), "edited\n").unwrap();
+        let error = workspace.checkout(&committed.locked).unwrap_err();
+        assert!(matches!(&error, CheckoutError::Missing { hash, .. } if *hash == lost), "{error}");
+        assert_eq!(fs_err::read_to_string(data.join("a.csv")).unwrap(), "edited\n");
+        let names: Vec<_> =
+            fs_err::read_dir(dir.path()).unwrap().map(|e| e.unwrap().file_name()).collect();
+        assert_eq!(names.len(), 2, "no temporary folder is left: {names:?}");
     }
 }

@@ -3,9 +3,10 @@
 //!
 //! Objects are immutable, so nothing about them is taken on trust: an object is
 //! hashed whenever it is stored over, placed or verified, never looked up in
-//! the stat cache (bit rot keeps size and mtime). Objects are written under a
-//! temporary name in `.cache/objects/.tmp/` and renamed into place, so a crash never
-//! leaves a half-written object under a real hash; they are placed in the
+//! the stat cache (bit rot keeps size and mtime). Objects are written as
+//! unnamed files linked into place once whole (Linux), else under a temporary
+//! name renamed into place (beside the object, or in `.cache/objects/.tmp/`),
+//! so a crash never leaves a half-written object under a real hash; they are placed in the
 //! workspace by reflink where the file system can, else by copy, so that a
 //! user's edit in the workspace never changes a cached object.
 
@@ -280,8 +281,13 @@ impl Cache {
             crate::platform::write_new(temp.path(), bytes, READ_ONLY)?;
             Ok(temp)
         };
-        // Most objects are new: no look first.
-        if write()?.persist_new(&target)? {
+        // Most objects are new: no look first. Unnamed until whole where the
+        // file system allows, else under a temporary name renamed into place.
+        let new = match crate::platform::write_linked(folder, &target, bytes, READ_ONLY) {
+            Some(linked) => linked?,
+            None => write()?.persist_new(&target)?,
+        };
+        if new {
             return Ok(Stored::New);
         }
         let Some(stored) = self.existing(hash)? else {

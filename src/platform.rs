@@ -61,6 +61,82 @@ pub fn write_new(path: &Path, bytes: &[u8], mode: u32) -> std::io::Result<()> {
     }
 }
 
+/// Creates the new file `target` holding `bytes`, with the permissions
+/// `mode` less the umask, without a name until it is whole: an unnamed file
+/// in `folder` (Linux's `O_TMPFILE`), written, then linked at `target`. A
+/// process killed meanwhile leaves nothing behind, and there is no
+/// temporary name to make and rename. `Ok(false)` when something is at
+/// `target` already; `None` where the kernel or the file system makes no
+/// unnamed files (the caller writes a temporary file instead).
+pub fn write_linked(
+    folder: &Path,
+    target: &Path,
+    bytes: &[u8],
+    mode: u32,
+) -> Option<std::io::Result<bool>> {
+    #[cfg(target_os = "linux")]
+    {
+        use std::io::Write;
+        use std::os::fd::{AsRawFd, FromRawFd};
+        let (dir, to) = (c_path(folder).ok()?, c_path(target).ok()?);
+        // SAFETY: a valid NUL-terminated path; the descriptor returned is
+        // owned by the `File` made from it below.
+        let fd = unsafe {
+            libc::open(dir.as_ptr(), libc::O_TMPFILE | libc::O_WRONLY | libc::O_CLOEXEC, mode)
+        };
+        if fd < 0 {
+            return None;
+        }
+        // SAFETY: `fd` is a new descriptor that nothing else owns.
+        let mut file = unsafe { std::fs::File::from_raw_fd(fd) };
+        if let Err(error) = file.write_all(bytes) {
+            return Some(Err(std::io::Error::new(
+                error.kind(),
+                format!("failed to write an object into `{}`: {error}", folder.display()),
+            )));
+        }
+        let link = |linked: libc::c_int| match linked {
+            0 => Some(Ok(true)),
+            _ => match std::io::Error::last_os_error() {
+                error if error.raw_os_error() == Some(libc::EEXIST) => Some(Ok(false)),
+                _ => None,
+            },
+        };
+        // SAFETY: `file` is open, `to` a valid NUL-terminated path.
+        let by_descriptor = unsafe {
+            libc::linkat(
+                file.as_raw_fd(),
+                c"".as_ptr(),
+                libc::AT_FDCWD,
+                to.as_ptr(),
+                libc::AT_EMPTY_PATH,
+            )
+        };
+        if let Some(done) = link(by_descriptor) {
+            return Some(done);
+        }
+        // Linking by descriptor takes a capability a user rarely has; the
+        // descriptor's name under /proc does not.
+        let proc = c_path(Path::new(&format!("/proc/self/fd/{}", file.as_raw_fd()))).ok()?;
+        // SAFETY: both are valid NUL-terminated paths that outlive the call.
+        let by_name = unsafe {
+            libc::linkat(
+                libc::AT_FDCWD,
+                proc.as_ptr(),
+                libc::AT_FDCWD,
+                to.as_ptr(),
+                libc::AT_SYMLINK_FOLLOW,
+            )
+        };
+        link(by_name)
+    }
+    #[cfg(not(target_os = "linux"))]
+    {
+        let _ = (folder, target, bytes, mode);
+        None
+    }
+}
+
 /// Renames `from` to `to` unless something is at `to` already: `Ok(false)`
 /// then, and `from` is left. Atomic where the kernel offers it (Linux's
 /// `renameat2`), else checked just before renaming.
@@ -369,5 +445,29 @@ mod guard {
             unsafe { CloseHandle(job) };
         }
         status
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[cfg(target_os = "linux")]
+    #[test]
+    fn a_linked_file_appears_whole_with_its_mode_and_never_over_another() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::tempdir().unwrap();
+        let target = dir.path().join("object");
+        let Some(linked) = super::write_linked(dir.path(), &target, b"bytes", 0o444) else {
+            // A file system without unnamed files (the caller falls back).
+            return;
+        };
+        assert!(linked.unwrap());
+        assert_eq!(fs_err::read(&target).unwrap(), b"bytes");
+        let mode = fs_err::metadata(&target).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode & 0o222, 0, "read-only: {mode:o}");
+        let again = super::write_linked(dir.path(), &target, b"other", 0o444).unwrap();
+        assert!(!again.unwrap(), "something is there already");
+        assert_eq!(fs_err::read(&target).unwrap(), b"bytes");
+        let names: Vec<_> = fs_err::read_dir(dir.path()).unwrap().collect();
+        assert_eq!(names.len(), 1, "nothing else is left in the folder");
     }
 }

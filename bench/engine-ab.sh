@@ -3,7 +3,8 @@
 # runs interleaved: floor, A, B, floor, A, B… A virtual machine's speed moves
 # by tens of percent over minutes, which shifts tables made one command after
 # another (bench/engine-speed.sh); interleaved, every command meets the same
-# moments. The workloads are bench/engine-speed.sh's, on tmpfs.
+# moments. The workloads are bench/engine-speed.sh's, on tmpfs, or under
+# $AB_DIR when given (an ext4 mount, say).
 #
 #   bench/engine-ab.sh PIPIT_A PIPIT_B…      (RUNS=12 each)
 #
@@ -19,14 +20,15 @@ FILES="${FILES:-100}"
 RUNS="${RUNS:-12}"
 MIDDLE=$((STAGES / 2))
 . "$ROOT/bench/engine-workloads.sh"
-BASE=/dev/shm/pipit-engine-ab
+BASE="${AB_DIR:-/dev/shm}/pipit-engine-ab"
+FS="$(df --output=fstype "$(dirname "$BASE")" | tail -n 1)"
 (make_chain "$BASE/chain")
 (make_fanout "$BASE/fanout")
 OUT="$(results_file engine-ab)"
 {
     echo "# Builds of pipit against the floor, runs interleaved ($(date +%F))"
     echo
-    echo "Machine: $(nproc) cores, $(free -g | awk '/Mem:/ {print $2}') GiB, $(uname -sr); tmpfs."
+    echo "Machine: $(nproc) cores, $(free -g | awk '/Mem:/ {print $2}') GiB, $(uname -sr); $FS ($BASE)."
     echo "Command: bench/engine-ab.sh $* ($STAGES stages, $FILES files of 10 KiB each, $RUNS runs each)"
     echo
     for pipit in "$@"; do echo "- \`$pipit\`: $("$pipit" --version)"; done
@@ -42,7 +44,7 @@ def timed(command, cwd):
 
 def clean(folder):
     subprocess.run(f"rm -rf {folder}/.cache {folder}/pipeline.lock {folder}/s[0-9]* "
-                   f"{folder}/gen {folder}/f[0-9]*", shell=True, check=True)
+                   f"{folder}/gen {folder}/f[0-9]* && sync", shell=True, check=True)
 
 bumps = iter(range(1_000_000, 2_000_000))
 def bump(folder):

@@ -107,7 +107,7 @@ impl Cache {
     /// [`crate::fsutil::copy_hashing`]).
     fn copy_hashed(&self, from: &Path, to: &Path) -> std::io::Result<String> {
         if !self.reflinked(from, to) {
-            if fs_err::metadata(from)?.len() >= HASHED_WHILE_COPIED {
+            if cfg!(unix) && fs_err::metadata(from)?.len() >= HASHED_WHILE_COPIED {
                 return crate::fsutil::copy_hashing(from, to);
             }
             fs_err::copy(from, to)?;

@@ -45,42 +45,70 @@ const COPIED_AT_A_TIME: u64 = 8 << 20;
 /// of the bytes written to `to`, read back from it (what was written, not
 /// what was meant to be). The hash follows the copy a piece at a time on a
 /// second thread, so the two take about as long as the slower of them, not
-/// both together. At most the size `from` had when opened is copied: a
-/// source that changed meanwhile is for the caller to notice (its hash or
-/// its metadata moved).
+/// both together. At most the size `from` had when opened is copied; a
+/// source that ends sooner is an error (one that changed otherwise is for
+/// the caller to notice: its hash or its metadata moved). Unix: elsewhere a
+/// file cannot be mapped beyond its end.
 pub fn copy_hashing(from: &Path, to: &Path) -> std::io::Result<String> {
     let source = fs_err::File::open(from)?;
     let size = source.metadata()?.len();
     let target = fs_err::OpenOptions::new().read(true).write(true).create_new(true).open(to)?;
     let length = usize::try_from(size).map_err(std::io::Error::other)?;
-    if length == 0 {
-        return Ok(crate::hash::hash_bytes(&[]));
-    }
+    let whole = |copied: u64| {
+        if copied == size {
+            Ok(())
+        } else {
+            Err(std::io::Error::new(
+                std::io::ErrorKind::UnexpectedEof,
+                format!("`{}` gave {copied} of its {size} bytes", from.display()),
+            ))
+        }
+    };
+    // Copied first and read back after: where there is nothing to map (an
+    // empty file), no room to map it, or no thread to hash beside the copy.
+    let plainly = || -> std::io::Result<String> {
+        whole(copy_range(&source, &target, size, &mut |_| {})?)?;
+        Ok(crate::hash::hash_file(to)?.0)
+    };
     // SAFETY: only the bytes already written to `target` are read through
     // the map, and nothing else writes to or truncates this new file: its
     // name is this process's own temporary name, or a name nothing else had.
-    let map =
-        unsafe { memmap2::MmapOptions::new().len(length).map(target.file()) }.map_err(|e| {
-            std::io::Error::new(e.kind(), format!("cannot map `{}`: {e}", to.display()))
-        })?;
+    let map = match length {
+        0 => None,
+        _ => unsafe { memmap2::MmapOptions::new().len(length).map(target.file()) }.ok(),
+    };
+    let Some(map) = map else {
+        return plainly();
+    };
     let (copied_to, copies) = std::sync::mpsc::channel::<usize>();
+    let hash = move || {
+        let mut hasher = blake3::Hasher::new();
+        let mut hashed = 0;
+        for copied in copies {
+            // SAFETY: bytes `hashed..copied` are within the map, written,
+            // and never written again; the pages after them may be being
+            // written, so no slice covers those.
+            let piece =
+                unsafe { std::slice::from_raw_parts(map.as_ptr().add(hashed), copied - hashed) };
+            hasher.update(piece);
+            hashed = copied;
+        }
+        hasher.finalize().to_hex().to_string()
+    };
     std::thread::scope(|scope| {
-        let hashing = scope.spawn(move || {
-            let mut hasher = blake3::Hasher::new();
-            let mut hashed = 0;
-            for copied in copies {
-                hasher.update(&map[hashed..copied]);
-                hashed = copied;
-            }
-            hasher.finalize().to_hex().to_string()
-        });
+        let Ok(hashing) =
+            std::thread::Builder::new().name("pipit-hash".into()).spawn_scoped(scope, hash)
+        else {
+            return plainly();
+        };
         let copied = copy_range(&source, &target, size, &mut |copied| {
             // A hash that stopped early only ends sooner; its result is unused then.
             let _ = copied_to.send(usize::try_from(copied).unwrap_or(length).min(length));
         });
         drop(copied_to);
         let hash = hashing.join().map_err(|_| std::io::Error::other("hashing a copy panicked"))?;
-        copied.map(|_| hash)
+        whole(copied?)?;
+        Ok(hash)
     })
 }
 
@@ -113,6 +141,9 @@ fn copy_range(
                 )
             };
             match n {
+                // Nothing copied at all: some file systems (and /proc) say
+                // so for a file that is not empty; the plain copy below reads.
+                0 if done == 0 => break,
                 0 => return Ok(done),
                 n if n > 0 => {
                     done += n as u64;

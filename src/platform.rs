@@ -66,8 +66,9 @@ pub fn write_new(path: &Path, bytes: &[u8], mode: u32) -> std::io::Result<()> {
 /// in `folder` (Linux's `O_TMPFILE`), written, then linked at `target`. A
 /// process killed meanwhile leaves nothing behind, and there is no
 /// temporary name to make and rename. `Ok(false)` when something is at
-/// `target` already; `None` where the kernel or the file system makes no
-/// unnamed files (the caller writes a temporary file instead).
+/// `target` already; `None` where the kernel or the file system makes or
+/// links no unnamed files (learnt once: the caller writes a temporary file
+/// instead).
 pub fn write_linked(
     folder: &Path,
     target: &Path,
@@ -78,32 +79,42 @@ pub fn write_linked(
     {
         use std::io::Write;
         use std::os::fd::{AsRawFd, FromRawFd};
+        use std::sync::atomic::{AtomicBool, Ordering::Relaxed};
+        /// Unnamed files could not be made or linked here: not tried again.
+        static UNSUPPORTED: AtomicBool = AtomicBool::new(false);
+        if UNSUPPORTED.load(Relaxed) {
+            return None;
+        }
         let (dir, to) = (c_path(folder).ok()?, c_path(target).ok()?);
+        let failed = |error: std::io::Error| {
+            Some(Err(std::io::Error::new(
+                error.kind(),
+                format!("failed to write the object `{}`: {error}", target.display()),
+            )))
+        };
         // SAFETY: a valid NUL-terminated path; the descriptor returned is
         // owned by the `File` made from it below.
         let fd = unsafe {
             libc::open(dir.as_ptr(), libc::O_TMPFILE | libc::O_WRONLY | libc::O_CLOEXEC, mode)
         };
         if fd < 0 {
+            let error = std::io::Error::last_os_error();
+            if matches!(error.raw_os_error(), Some(libc::EOPNOTSUPP | libc::EISDIR | libc::EINVAL))
+            {
+                UNSUPPORTED.store(true, Relaxed);
+            }
+            // Anything else, the temporary file meets too, and names.
             return None;
         }
         // SAFETY: `fd` is a new descriptor that nothing else owns.
         let mut file = unsafe { std::fs::File::from_raw_fd(fd) };
         if let Err(error) = file.write_all(bytes) {
-            return Some(Err(std::io::Error::new(
-                error.kind(),
-                format!("failed to write an object into `{}`: {error}", folder.display()),
-            )));
+            return failed(error);
         }
-        let link = |linked: libc::c_int| match linked {
-            0 => Some(Ok(true)),
-            _ => match std::io::Error::last_os_error() {
-                error if error.raw_os_error() == Some(libc::EEXIST) => Some(Ok(false)),
-                _ => None,
-            },
-        };
+        // Linked by descriptor (a capability before Linux 6.10), else by
+        // the descriptor's name under /proc.
         // SAFETY: `file` is open, `to` a valid NUL-terminated path.
-        let by_descriptor = unsafe {
+        let mut linked = unsafe {
             libc::linkat(
                 file.as_raw_fd(),
                 c"".as_ptr(),
@@ -112,23 +123,39 @@ pub fn write_linked(
                 libc::AT_EMPTY_PATH,
             )
         };
-        if let Some(done) = link(by_descriptor) {
-            return Some(done);
-        }
-        // Linking by descriptor takes a capability a user rarely has; the
-        // descriptor's name under /proc does not.
-        let proc = c_path(Path::new(&format!("/proc/self/fd/{}", file.as_raw_fd()))).ok()?;
-        // SAFETY: both are valid NUL-terminated paths that outlive the call.
-        let by_name = unsafe {
-            libc::linkat(
-                libc::AT_FDCWD,
-                proc.as_ptr(),
-                libc::AT_FDCWD,
-                to.as_ptr(),
-                libc::AT_SYMLINK_FOLLOW,
+        if linked != 0
+            && matches!(
+                std::io::Error::last_os_error().raw_os_error(),
+                Some(libc::ENOENT | libc::EPERM | libc::EINVAL)
             )
-        };
-        link(by_name)
+        {
+            let proc = c_path(Path::new(&format!("/proc/self/fd/{}", file.as_raw_fd()))).ok()?;
+            // SAFETY: both are valid NUL-terminated paths that outlive the call.
+            linked = unsafe {
+                libc::linkat(
+                    libc::AT_FDCWD,
+                    proc.as_ptr(),
+                    libc::AT_FDCWD,
+                    to.as_ptr(),
+                    libc::AT_SYMLINK_FOLLOW,
+                )
+            };
+        }
+        if linked == 0 {
+            return Some(Ok(true));
+        }
+        let error = std::io::Error::last_os_error();
+        match error.raw_os_error() {
+            Some(libc::EEXIST) => Some(Ok(false)),
+            Some(libc::ENOSPC | libc::EDQUOT | libc::EIO | libc::EROFS | libc::EMLINK) => {
+                failed(error)
+            }
+            // Neither way links here (no /proc, a file system that refuses).
+            _ => {
+                UNSUPPORTED.store(true, Relaxed);
+                None
+            }
+        }
     }
     #[cfg(not(target_os = "linux"))]
     {

@@ -13,7 +13,7 @@ use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
-use crate::fsutil::write_atomic;
+use crate::fsutil::{write_atomic, write_replacing};
 
 /// The name of the lock file at the repository root.
 pub const LOCK_FILE: &str = "pipeline.lock";
@@ -146,7 +146,7 @@ impl LockFile {
         if dot_cache.is_dir()
             && let Ok(bytes) = serde_json::to_vec(&Keep { key: &key, lock: &lock })
         {
-            let _ = write_atomic(&kept, &bytes);
+            let _ = write_replacing(&kept, &bytes);
         }
         Ok(lock)
     }

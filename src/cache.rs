@@ -464,9 +464,9 @@ impl Cache {
         Ok(hashes)
     }
 
-    /// Returns the temporary files in the object folders (and their `.tmp/`).
-    pub fn temporaries(&self) -> std::io::Result<Vec<PathBuf>> {
-        let mut found = Vec::new();
+    /// Returns the folders objects and their temporary files are written in:
+    /// `.tmp/` and every object folder (`ab/`) there is (lists `objects/`).
+    pub fn folders(&self) -> Vec<PathBuf> {
         let mut folders = vec![self.temporary.clone()];
         if let Ok(prefixes) = fs_err::read_dir(&self.objects) {
             folders.extend(
@@ -477,16 +477,7 @@ impl Cache {
                     .filter(|p| *p != self.temporary),
             );
         }
-        for folder in folders {
-            let Ok(entries) = fs_err::read_dir(&folder) else { continue };
-            for entry in entries.flatten() {
-                let name = entry.file_name().to_string_lossy().into_owned();
-                if crate::fsutil::temporary_owner(&name).is_some() {
-                    found.push(entry.path());
-                }
-            }
-        }
-        Ok(found)
+        folders
     }
 
     /// Deletes an object (nothing for a name that is not a hash).

@@ -63,16 +63,10 @@ pub fn collect(
             runs.remove(key)?;
         }
     }
-    for path in workspace.cache.temporaries()? {
-        let name = path.file_name().unwrap_or_default().to_string_lossy().into_owned();
-        if crate::fsutil::is_stale_temporary(&name) {
-            report.leftovers.push(path);
-        }
-    }
-    let folders = crate::integrity::lock_holder_folders(workspace);
-    report.leftovers.extend(crate::integrity::leftovers(workspace, &folders));
+    let mut folders = crate::integrity::lock_holder_folders(workspace);
+    folders.extend(workspace.cache.folders());
+    report.leftovers = crate::integrity::leftovers(workspace, &folders);
     report.leftovers.sort();
-    report.leftovers.dedup();
     if !dry_run {
         crate::integrity::remove_all(&report.leftovers)?;
     }

@@ -156,10 +156,10 @@ pub fn verify(workspace: &Workspace, lock: &LockFile, repair: bool) -> std::io::
             report.problems.push(Problem::Missing { hash: hash.clone(), needed_by: who.clone() });
         }
     }
-    let mut paths = leftovers(workspace, &lock_holder_folders(workspace));
-    paths.extend(cache.temporaries()?);
+    let mut folders = lock_holder_folders(workspace);
+    folders.extend(cache.folders());
+    let mut paths = leftovers(workspace, &folders);
     paths.sort();
-    paths.dedup();
     let mut leftovers = Vec::new();
     for path in paths {
         let name = path.file_name().unwrap_or_default().to_string_lossy().into_owned();
@@ -275,17 +275,6 @@ pub fn leftovers(workspace: &Workspace, folders: &[PathBuf]) -> Vec<PathBuf> {
     all.sort();
     all.dedup();
     all.iter().flat_map(|folder| crate::fsutil::stale_temporaries(folder)).collect()
-}
-
-/// Returns the temporary files left in the object folders by processes that
-/// no longer run: an object is written beside where it goes (see
-/// [`crate::cache::Cache::store_bytes`]). Lists every object folder.
-pub fn object_leftovers(workspace: &Workspace) -> std::io::Result<Vec<PathBuf>> {
-    let mut found = workspace.cache.temporaries()?;
-    found.retain(|path| {
-        crate::fsutil::is_stale_temporary(&path.file_name().unwrap_or_default().to_string_lossy())
-    });
-    Ok(found)
 }
 
 /// Returns the folders where only a process that held the repository lock

@@ -330,13 +330,10 @@ fn remove_leftovers(
                 .filter(|folder| files.check_writable(folder).is_ok())
                 .map(|folder| files.root.join(folder)),
         );
+        // An object is written beside where it goes.
+        folders.extend(files.cache.folders());
     }
-    let mut leftovers = pipit::integrity::leftovers(files, &folders);
-    if took_over {
-        leftovers.extend(pipit::integrity::object_leftovers(files)?);
-        leftovers.sort();
-        leftovers.dedup();
-    }
+    let leftovers = pipit::integrity::leftovers(files, &folders);
     pipit::integrity::remove_all(&leftovers)?;
     if !leftovers.is_empty() {
         printer.note(&format!(

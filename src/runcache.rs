@@ -97,6 +97,11 @@ impl RunCache {
         write_replacing(&self.path(key), &serde_json::to_vec_pretty(&record).unwrap_or_default())
     }
 
+    /// True when no run is remembered.
+    pub fn is_empty(&self) -> bool {
+        fs_err::read_dir(&self.dir).map_or(true, |mut entries| entries.next().is_none())
+    }
+
     /// Returns every remembered run with its key.
     pub fn all(&self) -> Vec<(String, RunRecord)> {
         let Ok(entries) = fs_err::read_dir(&self.dir) else {

@@ -62,20 +62,43 @@ impl Inputs {
         workspace: &Workspace,
         elsewhere: &dyn Fn(&str) -> Option<LockedPath>,
     ) -> std::io::Result<(Self, Vec<String>)> {
+        let (inputs, missing, _) = Self::of_but(stage, workspace, elsewhere, &|_| false)?;
+        Ok((inputs, missing))
+    }
+
+    /// Hashes the deps as [`Inputs::of_with`] does, but for those `later`
+    /// says are hashed elsewhere: they are left out, and returned by name
+    /// (after the missing deps), for [`Inputs::complete`].
+    pub fn of_but(
+        stage: &Stage,
+        workspace: &Workspace,
+        elsewhere: &dyn Fn(&str) -> Option<LockedPath>,
+        later: &dyn Fn(&str) -> bool,
+    ) -> std::io::Result<(Self, Vec<String>, Vec<String>)> {
         let mut deps = Vec::with_capacity(stage.deps.len());
-        let mut missing = Vec::new();
+        let (mut missing, mut left) = (Vec::new(), Vec::new());
         for dep in &stage.deps {
             let (path, name) = match &dep.path {
                 DepPath::Repo(path) => (path.to_path(&workspace.root), path.to_string()),
                 DepPath::External(path) => (path.clone(), path.display().to_string()),
             };
+            if later(&name) {
+                left.push(name);
+                continue;
+            }
             match workspace.digest(&path, &name)?.or_else(|| elsewhere(&name)) {
                 Some(locked) => deps.push(locked),
                 None => missing.push(name),
             }
         }
         deps.sort();
-        Ok((Self { deps, params: params_of(stage) }, missing))
+        Ok((Self { deps, params: params_of(stage) }, missing, left))
+    }
+
+    /// Adds the deps left out by [`Inputs::of_but`], hashed since.
+    pub fn complete(&mut self, deps: impl IntoIterator<Item = LockedPath>) {
+        self.deps.extend(deps);
+        self.deps.sort();
     }
 }
 

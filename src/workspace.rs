@@ -286,11 +286,26 @@ impl Workspace {
     /// knows its hash; the stat cache then knows it, so the stage that reads
     /// the out next does not hash it again.
     pub fn commit(&self, path: &Path, name: &str) -> Result<Option<Committed>, CheckoutError> {
+        self.commit_with(path, name, true)
+    }
+
+    /// Stores the out at `path` as [`Workspace::commit`] does, one file
+    /// after another on this thread: beside the stages that run.
+    pub fn commit_here(&self, path: &Path, name: &str) -> Result<Option<Committed>, CheckoutError> {
+        self.commit_with(path, name, false)
+    }
+
+    fn commit_with(
+        &self,
+        path: &Path,
+        name: &str,
+        side_by_side: bool,
+    ) -> Result<Option<Committed>, CheckoutError> {
         // Each file stored as it is read: the bytes of one file are freed
         // before the next is read, where holding them all would grow the
         // heap a file at a time (a system call each).
-        match self.hash_out_holding(path, name, false)? {
-            Some(hashed) => self.store(hashed, name).map(Some),
+        match self.hash_out_holding(path, name, false, side_by_side)? {
+            Some(hashed) => self.store_with(hashed, name, side_by_side).map(Some),
             None => Ok(None),
         }
     }
@@ -301,29 +316,32 @@ impl Workspace {
     /// after it may start meanwhile. What the stat cache learns is true
     /// whether or not they are stored. `None` when nothing is at `path`.
     pub fn hash_out(&self, path: &Path, name: &str) -> Result<Option<Hashed>, CheckoutError> {
-        self.hash_out_holding(path, name, true)
+        self.hash_out_holding(path, name, true, true)
     }
 
     /// Hashes the out at `path` as [`Workspace::hash_out`] does, holding the
-    /// bytes of new small files only when `hold`.
+    /// bytes of new small files only when `hold`, the files of a directory
+    /// read on several threads when `side_by_side`.
     fn hash_out_holding(
         &self,
         path: &Path,
         name: &str,
         hold: bool,
+        side_by_side: bool,
     ) -> Result<Option<Hashed>, CheckoutError> {
         let files = if path.is_dir() {
             let files = walk::files_under(path, &self.root)?;
-            let hashed: Vec<Result<(ManifestEntry, Held), CheckoutError>> = files
-                .par_iter()
+            let hash = |file: &walk::File| {
+                let (info, held) = self.hash_one(&file.path, &file.metadata, name, hold)?;
+                Ok((manifest_entry(path, &file.path, info), held))
+            };
+            let hashed: Vec<Result<(ManifestEntry, Held), CheckoutError>> = if side_by_side {
                 // Each file is opened and read: a few are worth handing to
                 // another thread (an out of 100 files is read on two).
-                .with_min_len(8)
-                .map(|file| {
-                    let (info, held) = self.hash_one(&file.path, &file.metadata, name, hold)?;
-                    Ok((manifest_entry(path, &file.path, info), held))
-                })
-                .collect();
+                files.par_iter().with_min_len(8).map(hash).collect()
+            } else {
+                files.iter().map(hash).collect()
+            };
             Some(hashed)
         } else {
             None

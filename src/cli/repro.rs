@@ -137,6 +137,7 @@ pub fn run(args: ReproArgs, printer: &Printer) -> anyhow::Result<Outcome> {
         executor,
         search_path: search_path(),
         panic_in: panic_failpoint(),
+        panic_storing: storing_failpoint(),
     };
     if args.dry_run {
         let plans = run::plan(&loaded.pipeline, &loaded.dag, &selected, &files, &options)?;
@@ -306,6 +307,15 @@ pub fn run(args: ReproArgs, printer: &Printer) -> anyhow::Result<Outcome> {
 /// `STAGE` panic, so that tests can check a panic fails the stage.
 fn panic_failpoint() -> Option<String> {
     if cfg!(debug_assertions) { std::env::var("PIPIT_TEST_PANIC_IN").ok() } else { None }
+}
+
+/// `PIPIT_TEST_PANIC_STORING=STAGE FILE`, in debug builds: storing STAGE's
+/// outs panics once FILE exists (see [`Options::panic_storing`]).
+fn storing_failpoint() -> Option<(String, std::path::PathBuf)> {
+    let value =
+        std::env::var("PIPIT_TEST_PANIC_STORING").ok().filter(|_| cfg!(debug_assertions))?;
+    let (stage, file) = value.split_once(' ')?;
+    Some((stage.to_owned(), file.into()))
 }
 
 /// Deletes the temporary files a dead pipit left: always in `.cache/`, and in

@@ -7,6 +7,7 @@
 mod command;
 pub mod on_remote;
 mod output;
+mod pending;
 mod slurm;
 mod stage;
 pub use output::Stream;
@@ -46,6 +47,10 @@ pub struct Options {
     /// A stage whose worker panics instead of running it: a failpoint for
     /// pipit's own tests (the CLI sets it only in debug builds).
     pub panic_in: Option<String>,
+    /// A stage whose outs panic while being stored, once the file given
+    /// exists (made by a stage after it, say): a failpoint for pipit's own
+    /// tests, as `panic_in`.
+    pub panic_storing: Option<(String, std::path::PathBuf)>,
 }
 
 /// Where stages' commands run.
@@ -151,6 +156,8 @@ pub struct Context {
     options: Options,
     on_event: Arc<dyn Fn(Event) + Send + Sync>,
     on_remote: Option<on_remote::OnRemote>,
+    /// The outs hashed after the stages that read them start.
+    deferral: pending::Deferral,
 }
 
 /// Brings the `selected` stages up to date; the caller holds the repository
@@ -180,14 +187,24 @@ pub fn repro(
         let stages = selected.difference(&after).map(|&index| &pipeline.stages[index]);
         workspace.prepare_digests(&status::paths_of(stages, &workspace.root));
     }
+    let runs = RunCache::new(&workspace.dot_cache);
+    let deferral = pending::Deferral::plan(&pending::Run {
+        stages: &pipeline.stages,
+        dag,
+        selected,
+        lock: &lock.stages,
+        restorable: !options.no_run_cache && !runs.is_empty(),
+        allowed: on_remote.is_none() && options.executor == Executor::Local,
+    });
     let context = Arc::new(Context {
         stages: pipeline.stages.clone(),
-        runs: RunCache::new(&workspace.dot_cache),
+        runs,
         lock: lock.stages.clone(),
         workspace: Arc::clone(&workspace),
         options,
         on_event,
         on_remote,
+        deferral,
     });
     // Only `repro --pull` fetches, on a runtime its workers share.
     let runtime = match context.on_remote {
@@ -310,8 +327,10 @@ struct Progress<'d> {
 /// Runs the selected stages as their dependencies finish, `jobs` at a time:
 /// each worker takes the next ready stage, brings it up to date and takes
 /// the next, so that a stage with nothing to do costs no hand-over between
-/// threads. A stage whose command ran is handed, hashed, to one more thread
-/// that stores its outs and records it, while the stages after it start.
+/// threads. A stage whose command ran is handed to one more thread that
+/// stores its outs and records it, in the order they are handed over,
+/// while the stages after it start: its outs hashed, or hashed there too
+/// when the stages after it need no hashes to start (see [`pending`]).
 fn schedule(
     context: &Context,
     dag: &Dag,
@@ -452,13 +471,8 @@ impl<'c, 'd> Shared<'c, 'd> {
                 }
                 stage::Step::Storing(job) => job,
             };
-            // Its outs are hashed: the stages after it may start.
-            shared = self.lock();
-            shared.running -= 1;
-            shared.slots -= self.slots(index);
-            shared.queue.release(index);
-            self.changed.notify_all();
-            drop(shared);
+            // Its command ended, and its outs are hashed or will be, in the
+            // order stages are handed over: the stages after it may start.
             let unsent = match storer {
                 Some(storer) => storer.send((index, start, job)).err().map(|e| e.0),
                 None => Some((index, start, job)),
@@ -467,6 +481,10 @@ impl<'c, 'd> Shared<'c, 'd> {
                 self.store(storing, false);
             }
             shared = self.lock();
+            shared.running -= 1;
+            shared.slots -= self.slots(index);
+            shared.queue.release(index);
+            self.changed.notify_all();
         }
         // Whoever stops the run wakes the workers waiting for a stage.
         self.changed.notify_all();

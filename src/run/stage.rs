@@ -7,6 +7,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
 use super::command::{self, CommandFailure};
+use super::pending::Promise;
 use super::slurm;
 use super::{Context, Event, Outcome};
 use crate::cache::remove_path;
@@ -14,17 +15,18 @@ use crate::lockfile::{self, LockEntry, LockedPath};
 use crate::pipeline::Stage;
 use crate::runcache;
 use crate::status::{self, Inputs, Reason};
-use crate::workspace::{CheckoutError, Committed, Hashed};
+use crate::workspace::{Changing, CheckoutError, Committed, Hashed};
 
 /// Where a stage stands when its worker lets go of it.
 pub enum Step<'c> {
     /// Done: what came of it.
     Done(Outcome),
-    /// Its command ran and its outs are hashed: the stages after it may
-    /// start. What is left (storing the outs, recording the lock entry and
-    /// the run) is this, whose outcome is the stage's; given `true` on a
-    /// thread of its own, beside the stages that run (it then stores one
-    /// object after another), else where nothing else runs.
+    /// Its command ran and its outs are hashed, or will be before the
+    /// stages after it are recorded (see [`super::pending`]): those may
+    /// start. What is left (hashing or storing the outs, recording the lock
+    /// entry and the run) is this, whose outcome is the stage's; given
+    /// `true` on a thread of its own, beside the stages that run (it then
+    /// works one file after another), else where nothing else runs.
     Storing(Box<dyn FnOnce(bool) -> Outcome + Send + 'c>),
 }
 
@@ -34,8 +36,7 @@ pub fn bring_up_to_date<'c>(
     index: usize,
     journal: &'c Mutex<()>,
 ) -> Step<'c> {
-    let stage = &context.stages[index];
-    match attempt(context, stage, journal) {
+    match attempt(context, index, journal) {
         Ok(step) => step,
         Err(error) => Step::Done(failed(error)),
     }
@@ -58,64 +59,153 @@ pub fn is_up_to_date(context: &Context, index: usize) -> bool {
         return true;
     }
     !context.options.force
-        && inspect(context, stage)
-            .is_ok_and(|(_, missing, reasons)| missing.is_empty() && reasons.is_empty())
+        && inspect(context, stage, &|_| false)
+            .is_ok_and(|found| found.missing.is_empty() && found.reasons.is_empty())
 }
 
-/// Hashes a stage's inputs: them, the deps that do not exist, and why the
-/// stage is out of date against its lock entry.
+/// What [`inspect`] found.
+struct Inspected {
+    /// The stage's inputs, but for the deps `left`.
+    inputs: Inputs,
+    /// The deps that do not exist.
+    missing: Vec<String>,
+    /// Why the stage is out of date against its lock entry.
+    reasons: Vec<Reason>,
+    /// The deps being hashed elsewhere.
+    left: Vec<String>,
+}
+
+/// Hashes a stage's inputs but for the deps `later` says are being hashed
+/// elsewhere (see [`super::pending`]), and compares them with its lock entry.
 fn inspect(
     context: &Context,
     stage: &Stage,
-) -> std::io::Result<(Inputs, Vec<String>, Vec<Reason>)> {
+    later: &dyn Fn(&str) -> bool,
+) -> std::io::Result<Inspected> {
     let workspace = &context.workspace;
     let elsewhere = |path: &str| context.on_remote.as_ref().and_then(|r| r.lookup(path));
-    let (inputs, missing) = Inputs::of_with(stage, workspace, &elsewhere)?;
+    let (inputs, missing, left) = Inputs::of_but(stage, workspace, &elsewhere, later)?;
     let locked = context.lock.get(&stage.name);
     let reasons = status::reasons(stage, locked, &inputs, &missing, workspace)?;
-    Ok((inputs, missing, reasons))
+    Ok(Inspected { inputs, missing, reasons, left })
 }
 
 fn attempt<'c>(
     context: &'c Context,
-    stage: &'c Stage,
+    index: usize,
     journal: &'c Mutex<()>,
 ) -> std::io::Result<Step<'c>> {
-    decide(context, stage, journal).map(|decided| match decided {
+    let stage = &context.stages[index];
+    decide(context, index, journal).map(|decided| match decided {
         Decided::Done(outcome) => Step::Done(outcome),
-        Decided::Ran { inputs, key, hashed } => Step::Storing(Box::new(move |beside| {
-            let finished = || -> std::io::Result<Outcome> {
-                let outs = match store_outs(context, stage, hashed, beside)? {
-                    Ok(outs) => outs,
-                    Err(failure) => return Ok(failure),
-                };
-                if runcache::applies_to(stage) {
-                    context.runs.put(&key, &stage.name, outs.clone())?;
-                }
-                record(context, stage, &inputs, outs, journal)?;
-                Ok(Outcome::Ran)
-            };
-            finished().unwrap_or_else(failed)
+        Decided::Ran { inputs, left, outs } => Step::Storing(Box::new(move |beside| {
+            finish_run(context, stage, (inputs, left), outs, beside, journal).unwrap_or_else(failed)
         })),
     })
 }
 
 /// What [`decide`] came to.
-enum Decided {
+enum Decided<'c> {
     /// The stage is done.
     Done(Outcome),
-    /// Its command ran; its outs are hashed, to be stored.
-    Ran { inputs: Inputs, key: String, hashed: Vec<(String, Hashed)> },
+    /// Its command ran; its outs are to be stored and it is to be recorded,
+    /// once the deps `left` out of its inputs are hashed.
+    Ran { inputs: Inputs, left: Vec<String>, outs: Outs<'c> },
+}
+
+/// The outs of a stage whose command ran.
+enum Outs<'c> {
+    /// Hashed, to be stored.
+    Hashed(Vec<(String, Hashed)>),
+    /// To be hashed and stored while the stages after it run (see
+    /// [`super::pending`]); until then the workspace is changing.
+    Later { changing: Changing<'c>, promise: Promise<'c> },
+}
+
+/// What is left of a stage whose command ran: the deps hashed since it
+/// started, then its outs stored, the run remembered and its lock entry
+/// journaled. Skipped when a dep was not hashed because its stage failed.
+fn finish_run(
+    context: &Context,
+    stage: &Stage,
+    (mut inputs, left): (Inputs, Vec<String>),
+    outs: Outs<'_>,
+    beside: bool,
+    journal: &Mutex<()>,
+) -> std::io::Result<Outcome> {
+    let resolved: Result<Vec<LockedPath>, String> =
+        left.iter().map(|name| context.deferral.resolve(name)).collect();
+    let resolved = match resolved {
+        Ok(resolved) => resolved,
+        Err(failed) => {
+            if let Outs::Later { promise, .. } = outs {
+                promise.break_for(&failed);
+            }
+            return Ok(Outcome::Skipped { failed });
+        }
+    };
+    inputs.complete(resolved);
+    if let Some((name, file)) = &context.options.panic_storing
+        && *name == stage.name
+    {
+        let waited = Instant::now();
+        while !context.workspace.root.join(file).exists() && waited.elapsed().as_secs() < 10 {
+            std::thread::sleep(std::time::Duration::from_millis(5));
+        }
+        panic!("failpoint: storing the outs of `{}` panics", stage.name);
+    }
+    let (stored, promise) = match outs {
+        Outs::Hashed(hashed) => (store_outs(context, stage, hashed, beside)?, None),
+        Outs::Later { changing, promise } => {
+            let at = changing.mark();
+            let committed = commit_outs(context, stage, beside)?;
+            if let Ok(outs) = &committed {
+                changing.end_remembering(at, folders(context, stage, outs));
+            }
+            (committed, Some(promise))
+        }
+    };
+    let outs = match stored {
+        Ok(outs) => outs,
+        Err(failure) => return Ok(failure),
+    };
+    if runcache::applies_to(stage) {
+        context.runs.put(&runcache::key(stage, &inputs), &stage.name, outs.clone())?;
+    }
+    record(context, stage, &inputs, outs.clone(), journal)?;
+    if let Some(promise) = promise {
+        promise.keep(&outs);
+    }
+    Ok(Outcome::Ran)
+}
+
+/// The folders among a stage's outs, as the stages after it find them.
+fn folders(context: &Context, stage: &Stage, outs: &[LockedPath]) -> Vec<(PathBuf, LockedPath)> {
+    stage
+        .outs
+        .iter()
+        .zip(outs)
+        .filter(|(_, locked)| locked.nfiles.is_some())
+        .map(|(out, locked)| (out.path.to_path(&context.workspace.root), locked.clone()))
+        .collect()
 }
 
 /// Up to date, restored, or run: everything but storing a run stage's outs.
-fn decide(context: &Context, stage: &Stage, journal: &Mutex<()>) -> std::io::Result<Decided> {
+fn decide<'c>(
+    context: &'c Context,
+    index: usize,
+    journal: &Mutex<()>,
+) -> std::io::Result<Decided<'c>> {
     use Decided::Done;
+    let stage = &context.stages[index];
     if stage.frozen {
         return Ok(Done(Outcome::Frozen));
     }
     let workspace = &context.workspace;
-    let (inputs, missing, reasons) = inspect(context, stage)?;
+    let deferral = &context.deferral;
+    let fresh = deferral.is_fresh(index);
+    let later = |name: &str| fresh && deferral.is_promised(name);
+    let Inspected { inputs, missing, reasons, left } = inspect(context, stage, &later)?;
     if let Some(path) = missing.first() {
         let reason = format!("dependency `{path}` does not exist");
         return Ok(Done(failure(reason)));
@@ -134,11 +224,11 @@ fn decide(context: &Context, stage: &Stage, journal: &Mutex<()>) -> std::io::Res
     {
         return Ok(Done(Outcome::OnRemote));
     }
-    let key = runcache::key(stage, &inputs);
-    if !forced
+    if left.is_empty()
+        && !forced
         && runcache::applies_to(stage)
         && !context.options.no_run_cache
-        && let Some(outs) = restore(context, stage, &key)?
+        && let Some(outs) = restore(context, stage, &runcache::key(stage, &inputs))?
     {
         record(context, stage, &inputs, outs, journal)?;
         return Ok(Done(Outcome::Restored));
@@ -158,19 +248,34 @@ fn decide(context: &Context, stage: &Stage, journal: &Mutex<()>) -> std::io::Res
     if let Some(failure) = run_command(context, stage, &reasons)? {
         return Ok(Done(failure));
     }
+    if deferral.hashes_later(index) {
+        // The stages after it may start once its outs are there.
+        for out in &stage.outs {
+            match fs_err::metadata(out.path.to_path(&workspace.root)) {
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                    return Ok(Done(not_produced(out.path.as_str())));
+                }
+                Err(e) => return Err(e),
+                Ok(_) => {}
+            }
+        }
+        let names = stage.outs.iter().map(|o| o.path.to_string()).collect();
+        let promise = deferral.promise(&stage.name, names);
+        return Ok(Decided::Ran { inputs, left, outs: Outs::Later { changing, promise } });
+    }
     let at = changing.mark();
     match hash_outs(context, stage)? {
         Ok(hashed) => {
-            // The folders among them, as the stages after it will find them.
-            let folders = stage.outs.iter().zip(&hashed).filter_map(|(out, (_, hashed))| {
-                let locked = &hashed.locked;
-                locked.nfiles.is_some().then(|| (out.path.to_path(&workspace.root), locked.clone()))
-            });
-            changing.end_remembering(at, folders);
-            Ok(Decided::Ran { inputs, key, hashed })
+            let locked: Vec<LockedPath> = hashed.iter().map(|(_, h)| h.locked.clone()).collect();
+            changing.end_remembering(at, folders(context, stage, &locked));
+            Ok(Decided::Ran { inputs, left, outs: Outs::Hashed(hashed) })
         }
         Err(failure) => Ok(Done(failure)),
     }
+}
+
+fn not_produced(name: &str) -> Outcome {
+    failure(format!("the command did not produce output `{name}`"))
 }
 
 /// Removes the outs (not `persist` ones) and runs the stage's commands;
@@ -237,9 +342,7 @@ fn hash_outs(
         let name = out.path.to_string();
         match workspace.hash_out(&out.path.to_path(&workspace.root), &name) {
             Ok(Some(hashed)) => outs.push((name, hashed)),
-            Ok(None) => {
-                return Ok(Err(failure(format!("the command did not produce output `{name}`"))));
-            }
+            Ok(None) => return Ok(Err(not_produced(&name))),
             Err(CheckoutError::Io(error)) => return Err(error),
             Err(error) => return Ok(Err(failure(error.to_string()))),
         }
@@ -263,21 +366,54 @@ fn store_outs(
         } else {
             workspace.store(hashed, &name)
         };
-        let Committed { locked, healed } = match stored {
-            Ok(committed) => committed,
+        match stored {
+            Ok(committed) => outs.push(healed(context, stage, &name, committed)),
             Err(CheckoutError::Io(error)) => return Err(error),
             Err(error) => return Ok(Err(failure(error.to_string()))),
-        };
-        for hash in healed {
-            let message = format!(
-                "the cached object {} of `{name}` was corrupted; replaced it with the new output",
-                crate::hash::short(&hash)
-            );
-            (context.on_event)(Event::Warning { stage: stage.name.clone(), message });
         }
-        outs.push(locked);
     }
     Ok(Ok(outs))
+}
+
+/// Hashes and stores every out, each file as it is read (see
+/// [`crate::workspace::Workspace::commit`]), one after another when
+/// `beside` the stages that run; the failure when one is missing or cannot
+/// be stored.
+fn commit_outs(
+    context: &Context,
+    stage: &Stage,
+    beside: bool,
+) -> std::io::Result<Result<Vec<LockedPath>, Outcome>> {
+    let workspace = &context.workspace;
+    let mut outs = Vec::with_capacity(stage.outs.len());
+    for out in &stage.outs {
+        let (path, name) = (out.path.to_path(&workspace.root), out.path.to_string());
+        let committed = if beside {
+            workspace.commit_here(&path, &name)
+        } else {
+            workspace.commit(&path, &name)
+        };
+        match committed {
+            Ok(Some(committed)) => outs.push(healed(context, stage, &name, committed)),
+            Ok(None) => return Ok(Err(not_produced(&name))),
+            Err(CheckoutError::Io(error)) => return Err(error),
+            Err(error) => return Ok(Err(failure(error.to_string()))),
+        }
+    }
+    Ok(Ok(outs))
+}
+
+/// Says which objects of the out `name` storing it replaced because they
+/// were corrupted; returns its lock entry.
+fn healed(context: &Context, stage: &Stage, name: &str, committed: Committed) -> LockedPath {
+    for hash in committed.healed {
+        let message = format!(
+            "the cached object {} of `{name}` was corrupted; replaced it with the new output",
+            crate::hash::short(&hash)
+        );
+        (context.on_event)(Event::Warning { stage: stage.name.clone(), message });
+    }
+    committed.locked
 }
 
 /// Refuses to run a stage whose outs lead outside the repository through a

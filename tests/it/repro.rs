@@ -148,6 +148,47 @@ fn a_deleted_out_is_restored_from_the_cache_without_running() {
 }
 
 #[test]
+fn a_first_run_records_what_a_later_run_finds() {
+    // On a first run the stages after one start before its outs are hashed
+    // (they run whatever their deps hash to): the lock and the run cache
+    // must still hold what hashing everything first finds.
+    let repo = repo();
+    repro_ok(&repo, &[]);
+    let lock = read(&repo, "pipeline.lock");
+    for out in ["pipeline.lock", "prepared.txt", "model.txt", "report.txt", "side.txt"] {
+        fs_err::remove_file(repo.path().join(out)).unwrap();
+    }
+    let output = repro_ok(&repo, &[]);
+    assert!(output.contains("restored from run cache 4"), "{output}");
+    assert_eq!(counts(&repo), [1, 1, 1, 1]);
+    assert_eq!(read(&repo, "pipeline.lock"), lock);
+    assert_eq!(read(&repo, "report.txt"), "report\nrows\ndepth=3\n");
+}
+
+#[test]
+fn a_stage_whose_dep_failed_to_be_stored_after_it_started_is_not_recorded() {
+    // `train` starts once `prepare`'s command ended; storing `prepare`'s
+    // outs then fails (the failpoint waits for `train` to have started).
+    let repo = repo();
+    let failpoint = [("PIPIT_TEST_PANIC_STORING", "prepare .counts/train")];
+    let run = repo.pipit_env(&failpoint, ["repro", "-j", "1"]);
+    assert_eq!(run.code, 1, "{run}");
+    assert_eq!(counts(&repo)[..2], [1, 1], "{run}");
+    assert!(run.stdout.contains("storing the outs of `prepare` panics"), "{run}");
+    assert!(run.stdout.contains("skipped    train (`prepare` failed)"), "{run}");
+    assert!(run.stdout.contains("skipped    report (`prepare` failed)"), "{run}");
+    let lock = read(&repo, "pipeline.lock");
+    for stage in ["prepare:", "train:", "report:"] {
+        assert!(!lock.contains(stage), "{stage} recorded:\n{lock}");
+    }
+    let status = repo.pipit(["status"]);
+    assert!(status.stdout.contains("train:\n    new stage"), "{status}");
+    repro_ok(&repo, &[]);
+    assert_eq!(read(&repo, "report.txt"), "report\nrows\ndepth=3\n");
+    assert_eq!(repo.pipit(["status"]).code, 0);
+}
+
+#[test]
 fn a_param_changed_and_changed_back_is_restored_from_the_run_cache() {
     let repo = repo();
     repro_ok(&repo, &[]);

@@ -144,6 +144,30 @@ pub fn reasons(
     missing: &[String],
     workspace: &Workspace,
 ) -> std::io::Result<Vec<Reason>> {
+    reasons_with(stage, locked, (inputs, missing), workspace, true)
+}
+
+/// Returns why `stage` is out of date as [`reasons`] does, enough to run
+/// it: once its inputs say it runs, its folder outs are not hashed to say
+/// whether they changed too (its file outs are: one edited through a hard
+/// link to its object must be found before the stage runs).
+pub fn reasons_to_run(
+    stage: &Stage,
+    locked: Option<&LockEntry>,
+    inputs: &Inputs,
+    missing: &[String],
+    workspace: &Workspace,
+) -> std::io::Result<Vec<Reason>> {
+    reasons_with(stage, locked, (inputs, missing), workspace, false)
+}
+
+fn reasons_with(
+    stage: &Stage,
+    locked: Option<&LockEntry>,
+    (inputs, missing): (&Inputs, &[String]),
+    workspace: &Workspace,
+    every_out: bool,
+) -> std::io::Result<Vec<Reason>> {
     if stage.frozen {
         return Ok(Vec::new());
     }
@@ -173,7 +197,8 @@ pub fn reasons(
         reasons.push(Reason::DepsChanged);
     }
     reasons.extend(param_changes(&locked.params, &inputs.params));
-    reasons.extend(out_changes(stage, locked, workspace)?);
+    let folders = every_out || reasons.is_empty();
+    reasons.extend(out_changes(stage, locked, workspace, folders)?);
     Ok(reasons)
 }
 
@@ -210,10 +235,13 @@ fn param_changes(
     changes
 }
 
+/// The changes of `stage`'s outs against `locked`, its folders' only when
+/// `folders`.
 fn out_changes(
     stage: &Stage,
     locked: &LockEntry,
     workspace: &Workspace,
+    folders: bool,
 ) -> std::io::Result<Vec<Reason>> {
     let mut changes = Vec::new();
     let locked_outs: BTreeMap<&str, &LockedPath> =
@@ -223,6 +251,9 @@ fn out_changes(
         let Some(old) = locked_outs.get(name.as_str()) else {
             continue;
         };
+        if old.nfiles.is_some() && !folders {
+            continue;
+        }
         match workspace.digest(&out.path.to_path(&workspace.root), &name)? {
             None => changes.push(Reason::OutMissing { path: name }),
             Some(now) if now.hash != old.hash => changes.push(Reason::OutModified { path: name }),
@@ -291,5 +322,45 @@ mod tests {
         assert!(sure_to_run(train, Some(&other_params)));
         let frozen = &stages("stages:\n  train:\n    cmd: fit\n    frozen: true\n")[0];
         assert!(!sure_to_run(frozen, None));
+    }
+
+    #[test]
+    fn reasons_to_run_leave_folder_outs_unhashed_once_the_stage_runs_anyway() {
+        let dir = tempfile::tempdir().unwrap();
+        let workspace = Workspace::open(dir.path());
+        fs_err::create_dir_all(dir.path().join("model")).unwrap();
+        fs_err::write(dir.path().join("model/weights"), "w").unwrap();
+        fs_err::write(dir.path().join("report.txt"), "r").unwrap();
+        let pipeline =
+            "stages:\n  train:\n    cmd: fit\n    params: [lr]\n    outs: [model, report.txt]\n";
+        let train = &stages(pipeline)[0];
+        let stale = |path: &str, nfiles| LockedPath {
+            path: path.into(),
+            hash: "0".repeat(64),
+            size: 1,
+            nfiles,
+        };
+        let locked = LockEntry {
+            cmd: train.cmd.clone(),
+            deps: Vec::new(),
+            params: params_of(train),
+            outs: vec![stale("model", Some(1)), stale("report.txt", None)],
+        };
+        let inputs = Inputs { deps: Vec::new(), params: params_of(train) };
+        let modified = |path: &str| Reason::OutModified { path: path.into() };
+        let all = reasons(train, Some(&locked), &inputs, &[], &workspace).unwrap();
+        assert_eq!(all, [modified("model"), modified("report.txt")]);
+        assert_eq!(reasons_to_run(train, Some(&locked), &inputs, &[], &workspace).unwrap(), all);
+        let mut changed = locked.clone();
+        changed.params.values_mut().for_each(|p| {
+            p.insert("lr".into(), serde_json::json!(0.2));
+        });
+        let all = reasons(train, Some(&changed), &inputs, &[], &workspace).unwrap();
+        assert_eq!(all.len(), 3, "{all:?}");
+        let to_run = reasons_to_run(train, Some(&changed), &inputs, &[], &workspace).unwrap();
+        assert!(
+            matches!(to_run[..], [Reason::ParamChanged { .. }, Reason::OutModified { ref path }] if path == "report.txt"),
+            "{to_run:?}"
+        );
     }
 }

@@ -272,6 +272,11 @@ impl<'d> Queue<'d> {
         Some(found.1)
     }
 
+    /// True when every stage has started: none is ready, none waits.
+    fn all_started(&self) -> bool {
+        self.ready.is_empty() && self.waiting.values().all(|&count| count == 0)
+    }
+
     /// Returns the failed stage that `index` depends on, if any.
     fn failed_upstream(&self, index: usize) -> Option<String> {
         self.failed_upstream.get(&index).cloned()
@@ -352,11 +357,13 @@ fn schedule(
     };
     std::thread::scope(|scope| {
         let shared = &shared;
-        let (sender, receiver) = std::sync::mpsc::channel::<Storing<'_>>();
+        let (sender, receiver) = std::sync::mpsc::channel::<(Storing<'_>, bool)>();
         let storer = move || {
             let _stop = StopOnPanic(shared);
-            for storing in receiver {
-                shared.store(storing, true);
+            for (storing, alone) in receiver {
+                // Beside the stages that run, one file after another; on
+                // every thread when none will (the last stage's outs).
+                shared.store(storing, !alone);
             }
         };
         // At `-j 1` too: one command runs at a time, while the outs of the
@@ -435,7 +442,7 @@ impl<'c, 'd> Shared<'c, 'd> {
     /// One worker: takes ready stages until none is left and none is
     /// running (or a failure stops the run). A stage whose outs are left to
     /// store goes to `storer`, or is stored here without one.
-    fn work(&'c self, storer: Option<&std::sync::mpsc::Sender<Storing<'c>>>) {
+    fn work(&'c self, storer: Option<&std::sync::mpsc::Sender<(Storing<'c>, bool)>>) {
         let _stop = StopOnPanic(self);
         let context = self.context;
         let mut shared = self.lock();
@@ -474,7 +481,13 @@ impl<'c, 'd> Shared<'c, 'd> {
             // Its command ended, and its outs are hashed or will be, in the
             // order stages are handed over: the stages after it may start.
             let unsent = match storer {
-                Some(storer) => storer.send((index, start, job)).err().map(|e| e.0),
+                Some(storer) => {
+                    let alone = {
+                        let shared = self.lock();
+                        shared.running == 1 && shared.queue.all_started()
+                    };
+                    storer.send(((index, start, job), alone)).err().map(|e| e.0.0)
+                }
                 None => Some((index, start, job)),
             };
             if let Some(storing) = unsent {

@@ -10,6 +10,7 @@ mod output;
 mod pending;
 mod slurm;
 mod stage;
+mod trash;
 pub use output::Stream;
 pub use stage::{log_files, records_file};
 
@@ -158,6 +159,8 @@ pub struct Context {
     on_remote: Option<on_remote::OnRemote>,
     /// The outs hashed after the stages that read them start.
     deferral: pending::Deferral,
+    /// The outs replaced, deleted beside the stages that run.
+    trash: trash::Trash,
 }
 
 /// Brings the `selected` stages up to date; the caller holds the repository
@@ -205,6 +208,7 @@ pub fn repro(
         on_event,
         on_remote,
         deferral,
+        trash: trash::Trash::new(&workspace.dot_cache),
     });
     // Only `repro --pull` fetches, on a runtime its workers share.
     let runtime = match context.on_remote {
@@ -212,6 +216,7 @@ pub fn repro(
         None => None,
     };
     let summary = schedule(&context, dag, selected, jobs, runtime.as_ref().map(|r| r.handle()));
+    context.trash.empty();
     // The lock as read, with what the stages completed meanwhile (the
     // repository's lock keeps any other writer out).
     let mut lock = lock;

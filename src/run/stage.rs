@@ -10,7 +10,6 @@ use super::command::{self, CommandFailure};
 use super::pending::Promise;
 use super::slurm;
 use super::{Context, Event, Outcome};
-use crate::cache::remove_path;
 use crate::lockfile::{self, LockEntry, LockedPath};
 use crate::pipeline::Stage;
 use crate::runcache;
@@ -291,7 +290,7 @@ fn run_command(
         if reasons.iter().any(|r| matches!(r, Reason::OutModified { path } if *path == name)) {
             forget_written_through(context, stage, &name);
         }
-        remove_path(&out.path.to_path(&workspace.root))?;
+        context.trash.remove(&out.path.to_path(&workspace.root))?;
     }
     let dir = stage.wdir.to_path(&workspace.root);
     let log = workspace.dot_cache.join("logs").join(log_name(&stage.name));

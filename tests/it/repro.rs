@@ -189,6 +189,30 @@ fn a_stage_whose_dep_failed_to_be_stored_after_it_started_is_not_recorded() {
 }
 
 #[test]
+fn the_outs_a_run_replaces_are_deleted_by_its_end_or_swept_by_the_next_run() {
+    // Replaced outs are moved into `.cache/` under a temporary name and
+    // deleted while the stages run.
+    let repo = repo();
+    repro_ok(&repo, &[]);
+    repo.write("input.txt", "more rows\n");
+    repro_ok(&repo, &[]);
+    assert_eq!(counts(&repo), [2, 2, 2, 1]);
+    let names = || -> Vec<String> {
+        fs_err::read_dir(repo.path().join(".cache"))
+            .unwrap()
+            .map(|entry| entry.unwrap().file_name().to_string_lossy().into_owned())
+            .filter(|name| name.ends_with(".tmp"))
+            .collect()
+    };
+    assert_eq!(names(), Vec::<String>::new());
+    // One a pipit killed meanwhile left is swept by the next run.
+    let left = repo.write(".cache/.model.2147483646-4.tmp/weights", "old");
+    let run = repo.pipit(["repro"]);
+    assert!(run.stderr.contains("removed 1 temporary files"), "{run}");
+    assert!(!left.parent().unwrap().exists() && names().is_empty());
+}
+
+#[test]
 fn a_param_changed_and_changed_back_is_restored_from_the_run_cache() {
     let repo = repo();
     repro_ok(&repo, &[]);

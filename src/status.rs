@@ -136,37 +136,26 @@ pub fn params_of(stage: &Stage) -> BTreeMap<String, BTreeMap<String, serde_json:
     params
 }
 
-/// Returns why `stage` is out of date against `locked` (empty: up to date).
+/// How far [`reasons`] looks.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Look {
+    /// Every reason (`status`, `repro --dry-run`).
+    Everywhere,
+    /// Enough to run the stage: once its inputs say it runs, its folder
+    /// outs are not hashed to say whether they changed too (its file outs
+    /// are: one edited through a hard link to its object must be found
+    /// before the stage runs).
+    ToRun,
+}
+
+/// Returns why `stage` is out of date against `locked` (empty: up to date),
+/// looking as far as `look` says.
 pub fn reasons(
-    stage: &Stage,
-    locked: Option<&LockEntry>,
-    inputs: &Inputs,
-    missing: &[String],
-    workspace: &Workspace,
-) -> std::io::Result<Vec<Reason>> {
-    reasons_with(stage, locked, (inputs, missing), workspace, true)
-}
-
-/// Returns why `stage` is out of date as [`reasons`] does, enough to run
-/// it: once its inputs say it runs, its folder outs are not hashed to say
-/// whether they changed too (its file outs are: one edited through a hard
-/// link to its object must be found before the stage runs).
-pub fn reasons_to_run(
-    stage: &Stage,
-    locked: Option<&LockEntry>,
-    inputs: &Inputs,
-    missing: &[String],
-    workspace: &Workspace,
-) -> std::io::Result<Vec<Reason>> {
-    reasons_with(stage, locked, (inputs, missing), workspace, false)
-}
-
-fn reasons_with(
     stage: &Stage,
     locked: Option<&LockEntry>,
     (inputs, missing): (&Inputs, &[String]),
     workspace: &Workspace,
-    every_out: bool,
+    look: Look,
 ) -> std::io::Result<Vec<Reason>> {
     if stage.frozen {
         return Ok(Vec::new());
@@ -197,7 +186,7 @@ fn reasons_with(
         reasons.push(Reason::DepsChanged);
     }
     reasons.extend(param_changes(&locked.params, &inputs.params));
-    let folders = every_out || reasons.is_empty();
+    let folders = look == Look::Everywhere || reasons.is_empty();
     reasons.extend(out_changes(stage, locked, workspace, folders)?);
     Ok(reasons)
 }
@@ -325,7 +314,7 @@ mod tests {
     }
 
     #[test]
-    fn reasons_to_run_leave_folder_outs_unhashed_once_the_stage_runs_anyway() {
+    fn looking_to_run_leaves_folder_outs_unhashed_once_the_stage_runs_anyway() {
         let dir = tempfile::tempdir().unwrap();
         let workspace = Workspace::open(dir.path());
         fs_err::create_dir_all(dir.path().join("model")).unwrap();
@@ -348,16 +337,22 @@ mod tests {
         };
         let inputs = Inputs { deps: Vec::new(), params: params_of(train) };
         let modified = |path: &str| Reason::OutModified { path: path.into() };
-        let all = reasons(train, Some(&locked), &inputs, &[], &workspace).unwrap();
+        let all =
+            reasons(train, Some(&locked), (&inputs, &[]), &workspace, Look::Everywhere).unwrap();
         assert_eq!(all, [modified("model"), modified("report.txt")]);
-        assert_eq!(reasons_to_run(train, Some(&locked), &inputs, &[], &workspace).unwrap(), all);
+        assert_eq!(
+            reasons(train, Some(&locked), (&inputs, &[]), &workspace, Look::ToRun).unwrap(),
+            all
+        );
         let mut changed = locked.clone();
         changed.params.values_mut().for_each(|p| {
             p.insert("lr".into(), serde_json::json!(0.2));
         });
-        let all = reasons(train, Some(&changed), &inputs, &[], &workspace).unwrap();
+        let all =
+            reasons(train, Some(&changed), (&inputs, &[]), &workspace, Look::Everywhere).unwrap();
         assert_eq!(all.len(), 3, "{all:?}");
-        let to_run = reasons_to_run(train, Some(&changed), &inputs, &[], &workspace).unwrap();
+        let to_run =
+            reasons(train, Some(&changed), (&inputs, &[]), &workspace, Look::ToRun).unwrap();
         assert!(
             matches!(to_run[..], [Reason::ParamChanged { .. }, Reason::OutModified { ref path }] if path == "report.txt"),
             "{to_run:?}"

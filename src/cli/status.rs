@@ -6,7 +6,7 @@ use clap::Args;
 use pipit::dag::Selection;
 use pipit::lockfile::LockFile;
 use pipit::run::Executor;
-use pipit::status::{self, Inputs, Reason, reasons};
+use pipit::status::{self, Inputs, Look, Reason, reasons};
 use pipit::workspace::Workspace as Files;
 
 use super::{Outcome, Printer, workspace};
@@ -45,7 +45,13 @@ pub fn run(args: StatusArgs, printer: &Printer) -> anyhow::Result<Outcome> {
     for (position, index) in order.into_iter().filter(|i| selected.contains(i)).enumerate() {
         let stage = &loaded.pipeline.stages[index];
         let (inputs, missing) = Inputs::of(stage, &files)?;
-        let why = reasons(stage, lock.stages.get(&stage.name), &inputs, &missing, &files)?;
+        let why = reasons(
+            stage,
+            lock.stages.get(&stage.name),
+            (&inputs, &missing),
+            &files,
+            Look::Everywhere,
+        )?;
         if !why.is_empty() {
             changed.insert(position, (stage.name.clone(), why));
         }

@@ -638,8 +638,13 @@ pub fn plan(
     for index in dag.topological_order().into_iter().filter(|s| selected.contains(s)) {
         let stage = &pipeline.stages[index];
         let (inputs, missing) = Inputs::of(stage, workspace)?;
-        let mut reasons =
-            status::reasons(stage, lock.stages.get(&stage.name), &inputs, &missing, workspace)?;
+        let mut reasons = status::reasons(
+            stage,
+            lock.stages.get(&stage.name),
+            (&inputs, &missing),
+            workspace,
+            status::Look::Everywhere,
+        )?;
         if options.force && reasons.is_empty() && !stage.frozen {
             reasons.push(Reason::AlwaysChanged);
         }

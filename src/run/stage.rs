@@ -85,7 +85,8 @@ fn inspect(
     let elsewhere = |path: &str| context.on_remote.as_ref().and_then(|r| r.lookup(path));
     let (inputs, missing, left) = Inputs::of_but(stage, workspace, &elsewhere, later)?;
     let locked = context.lock.get(&stage.name);
-    let reasons = status::reasons_to_run(stage, locked, &inputs, &missing, workspace)?;
+    let reasons =
+        status::reasons(stage, locked, (&inputs, &missing), workspace, status::Look::ToRun)?;
     Ok(Inspected { inputs, missing, reasons, left })
 }
 

@@ -67,8 +67,10 @@ pub fn collect(
     folders.extend(workspace.cache.folders());
     report.leftovers = crate::integrity::leftovers(workspace, &folders);
     report.leftovers.sort();
-    if !dry_run {
-        crate::integrity::remove_all(&report.leftovers)?;
+    if !dry_run
+        && let Some(error) = crate::integrity::remove_all(&report.leftovers).into_iter().next()
+    {
+        return Err(error);
     }
     for hash in workspace.cache.hashes()? {
         if needed.contains(&hash) {

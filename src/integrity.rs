@@ -283,7 +283,8 @@ pub fn lock_holder_folders(workspace: &Workspace) -> Vec<PathBuf> {
     vec![workspace.root.clone(), workspace.dot_cache.join("runs")]
 }
 
-/// Deletes `paths` (leftover temporary files).
-pub fn remove_all(paths: &[PathBuf]) -> std::io::Result<()> {
-    paths.iter().try_for_each(|path| crate::cache::remove_path(path))
+/// Deletes `paths` (leftover temporary files), each that can be; returns
+/// why the others could not.
+pub fn remove_all(paths: &[PathBuf]) -> Vec<std::io::Error> {
+    paths.iter().filter_map(|path| crate::cache::remove_path(path).err()).collect()
 }

@@ -344,12 +344,17 @@ fn remove_leftovers(
         folders.extend(files.cache.folders());
     }
     let leftovers = pipit::integrity::leftovers(files, &folders);
-    pipit::integrity::remove_all(&leftovers)?;
-    if !leftovers.is_empty() {
+    // One that cannot be removed (a read-only folder in an out it was
+    // deleting) does not stop the run.
+    let failed = pipit::integrity::remove_all(&leftovers);
+    if leftovers.len() > failed.len() {
         printer.note(&format!(
             "note: removed {} temporary files left by an interrupted pipit",
-            leftovers.len()
+            leftovers.len() - failed.len()
         ));
+    }
+    for error in failed {
+        printer.note(&format!("warning: could not remove what an interrupted pipit left: {error}"));
     }
     Ok(())
 }

@@ -216,7 +216,11 @@ pub fn repro(
         None => None,
     };
     let summary = schedule(&context, dag, selected, jobs, runtime.as_ref().map(|r| r.handle()));
-    context.trash.empty();
+    for (stage, error) in context.trash.empty() {
+        let message =
+            format!("could not delete the out it replaced: {error}; the next `repro` tries again");
+        (context.on_event)(Event::Warning { stage, message });
+    }
     // The lock as read, with what the stages completed meanwhile (the
     // repository's lock keeps any other writer out).
     let mut lock = lock;
@@ -377,16 +381,17 @@ fn schedule(
             std::thread::Builder::new().name(STAGE_THREAD.into()).spawn_scoped(scope, storer);
         let sender = storer.is_ok().then_some(sender);
         for _ in 0..jobs.min(selected.len()) {
-            let sender = sender.clone();
+            let handed = sender.clone();
             let worker = move || {
                 let _entered = runtime.map(|r| r.enter());
-                shared.work(sender.as_ref());
+                shared.work(handed.as_ref());
             };
             let spawned =
                 std::thread::Builder::new().name(STAGE_THREAD.into()).spawn_scoped(scope, worker);
             if spawned.is_err() {
-                // No thread to spare: this one works instead.
-                shared.work(None);
+                // No thread to spare: this one works instead (handing what
+                // it stores over as the others do, in the same order).
+                shared.work(sender.as_ref());
             }
         }
     });

@@ -158,7 +158,18 @@ fn finish_run(
         Outs::Hashed(hashed) => (store_outs(context, stage, hashed, beside)?, None),
         Outs::Later { changing, promise } => {
             let at = changing.mark();
-            let committed = commit_outs(context, stage, beside)?;
+            // The stages after it run meanwhile: one that writes into its
+            // deps (a `__pycache__` in a folder it imports) may change a
+            // file as it is read, or remove one as the folder is walked.
+            // Read again, what they wrote is then part of the out.
+            let mut committed = commit_outs(context, stage, beside);
+            for _ in 1..LATER_ATTEMPTS {
+                if matches!(committed, Ok(Ok(_))) {
+                    break;
+                }
+                committed = commit_outs(context, stage, beside);
+            }
+            let committed = committed?;
             if let Ok(outs) = &committed {
                 changing.end_remembering(at, folders(context, stage, outs));
             }
@@ -178,6 +189,10 @@ fn finish_run(
     }
     Ok(Outcome::Ran)
 }
+
+/// How many times outs hashed while the stages after them run are read
+/// before their failure is the stage's.
+const LATER_ATTEMPTS: usize = 3;
 
 /// The folders among a stage's outs, as the stages after it find them.
 fn folders(context: &Context, stage: &Stage, outs: &[LockedPath]) -> Vec<(PathBuf, LockedPath)> {
@@ -291,7 +306,7 @@ fn run_command(
         if reasons.iter().any(|r| matches!(r, Reason::OutModified { path } if *path == name)) {
             forget_written_through(context, stage, &name);
         }
-        context.trash.remove(&out.path.to_path(&workspace.root))?;
+        context.trash.remove(&stage.name, &out.path.to_path(&workspace.root))?;
     }
     let dir = stage.wdir.to_path(&workspace.root);
     let log = workspace.dot_cache.join("logs").join(log_name(&stage.name));

@@ -189,6 +189,37 @@ fn a_stage_whose_dep_failed_to_be_stored_after_it_started_is_not_recorded() {
 }
 
 #[test]
+fn a_first_run_whose_stage_writes_into_its_dep_folder_records_one_consistent_lock() {
+    // `use` starts before `make`'s folder is hashed, and writes into it as
+    // Python writes a `__pycache__` (a temporary file renamed into place).
+    let pipeline = "stages:
+  make:
+    cmd: mkdir -p pkg && echo a > pkg/a
+    outs:
+      - pkg
+  use:
+    cmd: for i in 1 2 3 4 5; do echo $i > pkg/.c.tmp && mv pkg/.c.tmp pkg/c$i; done; cat pkg/a > used
+    deps:
+      - pkg
+    outs:
+      - used
+";
+    let repo = Repo::with_pipeline(pipeline, "");
+    let run = repo.pipit(["repro", "-j", "1"]);
+    assert_eq!(run.code, 0, "{run}");
+    // `make`'s out and `use`'s dep: the hash after each `path: pkg`.
+    let lock = read(&repo, "pipeline.lock");
+    let lines: Vec<&str> = lock.lines().collect();
+    let hashes: Vec<&str> = lines
+        .windows(2)
+        .filter(|pair| pair[0].trim() == "- path: pkg")
+        .map(|pair| pair[1].trim().trim_start_matches("hash: "))
+        .collect();
+    assert_eq!(hashes.len(), 2, "{lock}");
+    assert_eq!(hashes[0], hashes[1], "what `use` read is what `make` made:\n{lock}");
+}
+
+#[test]
 fn the_outs_a_run_replaces_are_deleted_by_its_end_or_swept_by_the_next_run() {
     // Replaced outs are moved into `.cache/` under a temporary name and
     // deleted while the stages run.

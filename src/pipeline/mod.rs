@@ -114,25 +114,21 @@ pub fn load_with(root: &Path, limits: Limits) -> Result<Pipeline, Vec<PipelineEr
     let text =
         source::read_text(&path).map_err(|e| vec![PipelineError::unplaced(read_error(name, e))])?;
     let file = SourceFile::new(name, path, text);
-    let stages = parse_with(root, &file, limits)?;
-    let metrics = if name == DVC_FILE { top_level_files(&file, "metrics") } else { Vec::new() };
+    // Parsed once, for the stages and the top-level entries alike.
+    let document = parse_yaml(&file)?;
+    let stages = parse_document(root, &file, &document, limits)?;
+    let metrics = if name == DVC_FILE { top_level_files(&document, "metrics") } else { Vec::new() };
     let mut errors = Vec::new();
-    let plots = match yaml::parse(&file) {
-        Ok(document) => plot::top_level(&document, &file, &mut errors),
-        Err(_) => Vec::new(),
-    };
+    let plots = plot::top_level(&document, &file, &mut errors);
     if !errors.is_empty() {
         return Err(errors);
     }
     Ok(Pipeline { root: root.to_path_buf(), file, stages, metrics, plots })
 }
 
-/// Returns the paths `file` lists under its top-level `key` (a list of
+/// Returns the paths `document` lists under its top-level `key` (a list of
 /// strings, or of one-key mappings as DVC also writes them).
-fn top_level_files(file: &SourceFile, key: &str) -> Vec<String> {
-    let Ok(document) = yaml::parse(file) else {
-        return Vec::new();
-    };
+fn top_level_files(document: &yaml::Node, key: &str) -> Vec<String> {
     let Some(Value::List(items)) = document.get(key).map(|n| &n.value) else {
         return Vec::new();
     };
@@ -169,10 +165,24 @@ pub fn parse_with(
     file: &SourceFile,
     limits: Limits,
 ) -> Result<Vec<Stage>, Vec<PipelineError>> {
-    let document = yaml::parse(file).map_err(|error| {
+    parse_document(root, file, &parse_yaml(file)?, limits)
+}
+
+/// Parses the YAML of a pipeline file.
+fn parse_yaml(file: &SourceFile) -> Result<yaml::Node, Vec<PipelineError>> {
+    yaml::parse(file).map_err(|error| {
         let kind = ErrorKind::Syntax { message: error.message };
         vec![PipelineError::new(kind, file, error.span.unwrap_or_default())]
-    })?;
+    })
+}
+
+/// Expands and validates the stages of a pipeline file's parsed `document`.
+fn parse_document(
+    root: &Path,
+    file: &SourceFile,
+    document: &yaml::Node,
+    limits: Limits,
+) -> Result<Vec<Stage>, Vec<PipelineError>> {
     let mut errors = Vec::new();
     let entries = match &document.value {
         Value::Map(entries) => entries.as_slice(),

@@ -17,19 +17,21 @@ use crate::cache::remove_path;
 pub struct Trash {
     /// `.cache/`: on the workspace's file system, swept for leftovers.
     dir: PathBuf,
-    /// The deleting thread, once started.
-    deleter: Mutex<Option<(Sender<Aside>, JoinHandle<()>)>>,
-    /// What could not be deleted: the stage and why.
-    left: std::sync::Arc<Mutex<Vec<(String, std::io::Error)>>>,
+    /// The deleting thread, once started: it ends with what it could not
+    /// delete, by stage, with why.
+    deleter: Mutex<Option<(Sender<Aside>, JoinHandle<Undeleted>)>>,
 }
 
 /// An out moved aside: its stage and where it is.
 type Aside = (String, PathBuf);
 
+/// What could not be deleted: the stage of each, and why.
+type Undeleted = Vec<(String, std::io::Error)>;
+
 impl Trash {
     /// Trash in `dot_cache`.
     pub fn new(dot_cache: &Path) -> Self {
-        Self { dir: dot_cache.to_path_buf(), deleter: Mutex::default(), left: Default::default() }
+        Self { dir: dot_cache.to_path_buf(), deleter: Mutex::default() }
     }
 
     /// Removes the file or folder at `path`, an out of `stage`, if any:
@@ -57,39 +59,34 @@ impl Trash {
         let Ok(mut deleter) = self.deleter.lock() else {
             return Err(aside);
         };
-        if deleter.is_none() {
-            let (sender, receiver) = std::sync::mpsc::channel::<Aside>();
-            let left = std::sync::Arc::clone(&self.left);
-            let spawned = std::thread::Builder::new().name("pipit-trash".into()).spawn(move || {
-                for (stage, aside) in receiver {
-                    if let Err(error) = remove_path(&aside)
-                        && let Ok(mut left) = left.lock()
-                    {
-                        left.push((stage, error));
-                    }
-                }
-            });
-            let Ok(thread) = spawned else {
-                return Err(aside);
-            };
-            *deleter = Some((sender, thread));
-        }
-        match deleter.as_ref().map(|(sender, _)| sender.send(aside)) {
-            Some(Ok(())) => Ok(()),
-            Some(Err(unsent)) => Err(unsent.0),
-            None => unreachable!("the deleter was just started"),
-        }
+        let (sender, _) = match deleter.as_mut() {
+            Some(started) => started,
+            None => {
+                let (sender, receiver) = std::sync::mpsc::channel::<Aside>();
+                let delete = move || -> Undeleted {
+                    let undeleted =
+                        |(stage, aside): Aside| Some((stage, remove_path(&aside).err()?));
+                    receiver.into_iter().filter_map(undeleted).collect()
+                };
+                let spawned = std::thread::Builder::new().name("pipit-trash".into()).spawn(delete);
+                let Ok(thread) = spawned else {
+                    return Err(aside);
+                };
+                deleter.insert((sender, thread))
+            }
+        };
+        sender.send(aside).map_err(|unsent| unsent.0)
     }
 
     /// Waits until everything moved aside is deleted; returns what could
     /// not be, by stage, with why.
-    pub fn empty(&self) -> Vec<(String, std::io::Error)> {
+    pub fn empty(&self) -> Undeleted {
         let deleter = self.deleter.lock().ok().and_then(|mut deleter| deleter.take());
-        if let Some((sender, thread)) = deleter {
-            drop(sender);
-            let _ = thread.join();
-        }
-        self.left.lock().map(|mut left| std::mem::take(&mut *left)).unwrap_or_default()
+        let Some((sender, thread)) = deleter else {
+            return Vec::new();
+        };
+        drop(sender);
+        thread.join().unwrap_or_default()
     }
 }
 

@@ -340,7 +340,7 @@ impl Workspace {
                 // another thread (an out of 100 files is read on two).
                 files.par_iter().with_min_len(8).map(hash).collect()
             } else {
-                files.iter().map(hash).collect()
+                files.iter().map(|file| after_waiting_processes(|| hash(file))).collect()
             };
             Some(hashed)
         } else {
@@ -420,7 +420,7 @@ impl Workspace {
         let stored: Result<Vec<Option<String>>, CheckoutError> = if side_by_side {
             unstored.par_iter().map(store).collect()
         } else {
-            unstored.iter().map(store).collect()
+            unstored.iter().map(|object| after_waiting_processes(|| store(object))).collect()
         };
         drop((unstored, held));
         healed.extend(stored?.into_iter().flatten());
@@ -592,6 +592,17 @@ fn folder_entry(name: &str, manifest: &Manifest) -> LockedPath {
         size: manifest.size(),
         nfiles: Some(manifest.files.len() as u64),
     }
+}
+
+/// Does `work` (one file's, beside the stages that run) once any process
+/// waiting for this core has had it. A stage's command starts processes
+/// (its shell forks `mkdir`, `awk`…), and the scheduler may put one on the
+/// core this thread holds, where it would otherwise wait out this thread's
+/// time slice: a chain of 50 stages took 5 % longer. Nothing waits when
+/// nothing else runs, and this thread gets its turn again after them.
+fn after_waiting_processes<T>(work: impl FnOnce() -> T) -> T {
+    std::thread::yield_now();
+    work()
 }
 
 /// The manifest entry of `file`, inside `dir`.

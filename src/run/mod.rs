@@ -535,9 +535,15 @@ impl<'c, 'd> Shared<'c, 'd> {
             shared.slots -= self.slots(index);
         }
         let failed = matches!(outcome, Outcome::Failed { .. });
+        // The failure the stages after it carry on: its own, or the one it
+        // was skipped for (its outs were stored after a dep failed).
+        let failure = match &outcome {
+            Outcome::Failed { .. } => Some(context.stages[index].name.clone()),
+            Outcome::Skipped { failed } => Some(failed.clone()),
+            _ => None,
+        };
         finish(context, &mut shared.summary, index, outcome, seconds);
         shared.stopped |= failed && !context.options.keep_going;
-        let failure = failed.then(|| context.stages[index].name.clone());
         if released {
             shared.queue.settle(index, failure);
         } else {

@@ -37,7 +37,12 @@ const PIPELINE: &str = "stages:
 ";
 
 fn repo() -> Repo {
-    let repo = Repo::with_pipeline(PIPELINE, "model:\n  depth: 3\n");
+    repo_with(PIPELINE)
+}
+
+/// A repository as [`repo`] makes it, with `pipeline` in place of [`PIPELINE`].
+fn repo_with(pipeline: &str) -> Repo {
+    let repo = Repo::with_pipeline(pipeline, "model:\n  depth: 3\n");
     repo.write("input.txt", "rows\n");
     repo.write("other.txt", "other\n");
     repo.write(".counts/.keep", "");
@@ -186,6 +191,22 @@ fn a_stage_whose_dep_failed_to_be_stored_after_it_started_is_not_recorded() {
     repro_ok(&repo, &[]);
     assert_eq!(read(&repo, "report.txt"), "report\nrows\ndepth=3\n");
     assert_eq!(repo.pipit(["status"]).code, 0);
+}
+
+#[test]
+fn the_stages_after_one_skipped_for_a_failed_dep_say_so_once_the_run_stopped() {
+    // Storing `prepare`'s outs fails while `train` still runs: the run
+    // stops before `report` could start, and `report` is skipped for the
+    // same failure as `train` (it would not have run after it).
+    let pipeline = PIPELINE
+        .replace("echo run >> .counts/train &&", "echo run >> .counts/train && sleep 0.5 &&");
+    let repo = repo_with(&pipeline);
+    let failpoint = [("PIPIT_TEST_PANIC_STORING", "prepare .counts/train")];
+    let run = repo.pipit_env(&failpoint, ["repro", "-j", "1"]);
+    assert_eq!(run.code, 1, "{run}");
+    assert_eq!(counts(&repo)[..3], [1, 1, 0], "{run}");
+    assert!(run.stdout.contains("skipped    train (`prepare` failed)"), "{run}");
+    assert!(run.stdout.contains("skipped    report (`prepare` failed)"), "{run}");
 }
 
 #[test]

@@ -19,9 +19,10 @@ use crate::fsutil::{write_atomic, write_replacing};
 pub const LOCK_FILE: &str = "pipeline.lock";
 /// The journal of stages completed since the lock was last written.
 const JOURNAL: &str = "journal";
-/// The lock as last parsed, kept under `.cache/` as JSON with the hash of the
-/// text it came from: YAML takes ~15 ms to parse for a thousand stages, its
-/// JSON ~1 ms, so a run with nothing to do parses the YAML only once.
+/// The lock as last parsed or written, kept under `.cache/` as JSON with the
+/// hash of its text: YAML takes ~15 ms to parse for a thousand stages, its
+/// JSON ~1 ms, so the YAML is parsed only after something else wrote it (an
+/// edit, a `git checkout`).
 const PARSED: &str = "pipeline.lock.json";
 /// Part of the parsed lock's key: a parse kept by another version of pipit,
 /// whose lock may have other fields, is never taken.
@@ -126,16 +127,9 @@ impl LockFile {
             key: String,
             lock: LockFile,
         }
-        #[derive(Serialize)]
-        struct Keep<'a> {
-            key: &'a str,
-            lock: &'a LockFile,
-        }
-        let key = parsed_key(text);
-        let kept = dot_cache.join(PARSED);
-        if let Ok(bytes) = fs_err::read(&kept)
+        if let Ok(bytes) = fs_err::read(dot_cache.join(PARSED))
             && let Ok(parsed) = serde_json::from_slice::<Kept>(&bytes)
-            && parsed.key == key
+            && parsed.key == parsed_key(text)
         {
             return Ok(parsed.lock);
         }
@@ -143,12 +137,23 @@ impl LockFile {
             path: LOCK_FILE.into(),
             reason: e.without_snippet().to_string(),
         })?;
-        if dot_cache.is_dir()
-            && let Ok(bytes) = serde_json::to_vec(&Keep { key: &key, lock: &lock })
-        {
-            let _ = write_replacing(&kept, &bytes);
-        }
+        lock.keep_as_parse_of(text, dot_cache);
         Ok(lock)
+    }
+
+    /// Keeps this lock under `dot_cache` as the parse of `text` (see
+    /// [`PARSED`]), where it can be written.
+    fn keep_as_parse_of(&self, text: &str, dot_cache: &Path) {
+        #[derive(Serialize)]
+        struct Keep<'a> {
+            key: &'a str,
+            lock: &'a LockFile,
+        }
+        if dot_cache.is_dir()
+            && let Ok(bytes) = serde_json::to_vec(&Keep { key: &parsed_key(text), lock: self })
+        {
+            let _ = write_replacing(&dot_cache.join(PARSED), &bytes);
+        }
     }
 
     /// Applies the journal under `dot_cache` (the stages completed since
@@ -164,17 +169,25 @@ impl LockFile {
 
     /// Returns the lock file's text.
     pub fn to_yaml(&self) -> String {
-        let mut lock = self.clone();
-        lock.schema = "1".into();
-        serde_saphyr::to_string(&lock).unwrap_or_default()
+        serde_saphyr::to_string(&self.versioned()).unwrap_or_default()
+    }
+
+    /// This lock with the format version it is written with.
+    fn versioned(&self) -> Self {
+        Self { schema: "1".into(), stages: self.stages.clone() }
     }
 
     /// Writes the lock (only if its bytes change) and clears the journal.
+    /// A new text is kept parsed as well: the next command reads the lock
+    /// without parsing its YAML (~15 ms for a thousand stages), the lock
+    /// being what parsing that text gives (see the round-trip test).
     pub fn write(&self, root: &Path, dot_cache: &Path) -> Result<(), LockError> {
         let path = root.join(LOCK_FILE);
-        let text = self.to_yaml();
+        let lock = self.versioned();
+        let text = serde_saphyr::to_string(&lock).unwrap_or_default();
         if fs_err::read_to_string(&path).ok().as_deref() != Some(text.as_str()) {
             write_atomic(&path, text.as_bytes())?;
+            lock.keep_as_parse_of(&text, dot_cache);
         }
         match fs_err::remove_file(dot_cache.join(JOURNAL)) {
             Err(e) if e.kind() != std::io::ErrorKind::NotFound => Err(e.into()),
@@ -282,6 +295,63 @@ mod tests {
         }
     }
 
+    /// Any JSON value a params file may give, nested a little.
+    fn param_value() -> impl proptest::strategy::Strategy<Value = serde_json::Value> {
+        use proptest::prelude::*;
+        use serde_json::Value;
+        let leaf = prop_oneof![
+            Just(Value::Null),
+            any::<bool>().prop_map(Value::Bool),
+            any::<i64>().prop_map(Value::from),
+            any::<u64>().prop_map(Value::from),
+            // Not a number and the infinities become null, as in JSON.
+            any::<f64>().prop_map(Value::from),
+            "(?s).{0,12}".prop_map(Value::String),
+        ];
+        leaf.prop_recursive(3, 24, 4, |inner| {
+            prop_oneof![
+                prop::collection::vec(inner.clone(), 0..4).prop_map(Value::Array),
+                prop::collection::btree_map("(?s).{0,8}", inner, 0..4)
+                    .prop_map(|map| Value::Object(map.into_iter().collect())),
+            ]
+        })
+    }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::test_runner::Config {
+            cases: 256, failure_persistence: None, ..Default::default()
+        })]
+
+        /// What `write` keeps as the parse of the text it writes must be
+        /// what parsing that text gives, whatever the names, commands and
+        /// param values (strings that read as numbers, control characters,
+        /// floats at their limits).
+        #[test]
+        fn a_lock_is_what_parsing_its_text_gives(
+            names in proptest::collection::vec("(?s).{0,10}", 1..3),
+            commands in proptest::collection::vec("(?s).{0,16}", 1..3),
+            params in proptest::collection::btree_map("(?s).{0,8}", param_value(), 0..6),
+            path in "(?s).{0,12}",
+            size in proptest::prelude::any::<u64>(),
+            nfiles in proptest::prelude::any::<Option<u64>>(),
+        ) {
+            let mut lock = LockFile::default();
+            for name in names {
+                let dep = LockedPath { path: path.clone(), hash: "c".repeat(64), size, nfiles };
+                let entry = LockEntry {
+                    cmd: commands.clone(),
+                    deps: vec![dep.clone()],
+                    params: BTreeMap::from([("params.yaml".to_owned(), params.clone())]),
+                    outs: vec![dep],
+                };
+                lock.stages.insert(name, entry);
+            }
+            let text = lock.to_yaml();
+            let parsed: LockFile = serde_saphyr::from_str(&text).unwrap();
+            proptest::prop_assert_eq!(parsed, lock.versioned(), "{}", text);
+        }
+    }
+
     #[test]
     fn round_trips_and_skips_unchanged_writes() {
         let dir = tempfile::tempdir().unwrap();
@@ -294,6 +364,23 @@ mod tests {
         assert!(text.find("a:").unwrap() < text.find("b:").unwrap(), "{text}");
         let read = LockFile::read(dir.path(), &dot_cache).unwrap();
         assert_eq!(read.stages, lock.stages);
+    }
+
+    #[test]
+    fn a_lock_written_is_kept_parsed_for_the_next_read() {
+        let dir = tempfile::tempdir().unwrap();
+        let dot_cache = dir.path().join(".cache");
+        fs_err::create_dir_all(&dot_cache).unwrap();
+        let mut lock = LockFile::default();
+        lock.stages.insert("a".into(), entry("x"));
+        lock.write(dir.path(), &dot_cache).unwrap();
+        let text = fs_err::read_to_string(dir.path().join(LOCK_FILE)).unwrap();
+        let kept: serde_json::Value =
+            serde_json::from_slice(&fs_err::read(dot_cache.join(PARSED)).unwrap()).unwrap();
+        assert_eq!(kept["key"], parsed_key(&text).as_str());
+        let read = LockFile::read(dir.path(), &dot_cache).unwrap();
+        assert_eq!(serde_json::to_value(&read).unwrap(), kept["lock"]);
+        assert_eq!(read, lock.versioned());
     }
 
     #[test]

@@ -36,7 +36,7 @@ pub fn run(args: StatusArgs, printer: &Printer) -> anyhow::Result<Outcome> {
     let Some(selected) = loaded.select(&args.targets, Selection::Upstream, printer) else {
         return Ok(Outcome::Invalid);
     };
-    let files = Files::open(&loaded.pipeline.root).remember_digests();
+    let files = workspace::opened(&loaded.pipeline.root).remember_digests();
     let lock = LockFile::read(&files.root, &files.dot_cache)?;
     let stages = selected.iter().map(|&index| &loaded.pipeline.stages[index]);
     files.prepare_digests(&status::paths_of(stages, &files.root));

@@ -338,6 +338,14 @@ struct Progress<'d> {
     stopped: bool,
 }
 
+impl Progress<'_> {
+    /// True when no stage runs nor will: none running, and every one started
+    /// or the run stopped.
+    fn is_over(&self) -> bool {
+        self.running == 0 && (self.stopped || self.queue.all_started())
+    }
+}
+
 /// Runs the selected stages as their dependencies finish, `jobs` at a time:
 /// each worker takes the next ready stage, brings it up to date and takes
 /// the next, so that a stage with nothing to do costs no hand-over between
@@ -371,7 +379,10 @@ fn schedule(
             let _stop = StopOnPanic(shared);
             for (storing, alone) in receiver {
                 // Beside the stages that run, one file after another; on
-                // every thread when none will (the last stage's outs).
+                // every thread when none will: the last stage's outs, and
+                // those left to store once it ended (at `-j 2` the stages
+                // hand over outs faster than one thread beside them stores).
+                let alone = alone || shared.lock().is_over();
                 shared.store(storing, !alone);
             }
         };

@@ -339,10 +339,10 @@ struct Progress<'d> {
 }
 
 impl Progress<'_> {
-    /// True when no stage runs nor will: none running, and every one started
-    /// or the run stopped.
-    fn is_over(&self) -> bool {
-        self.running == 0 && (self.stopped || self.queue.all_started())
+    /// True when no stage will start and only `running` of them still run:
+    /// every one started, or the run stopped.
+    fn none_left_but(&self, running: usize) -> bool {
+        self.running == running && (self.stopped || self.queue.all_started())
     }
 }
 
@@ -382,7 +382,7 @@ fn schedule(
                 // every thread when none will: the last stage's outs, and
                 // those left to store once it ended (at `-j 2` the stages
                 // hand over outs faster than one thread beside them stores).
-                let alone = alone || shared.lock().is_over();
+                let alone = alone || shared.lock().none_left_but(0);
                 shared.store(storing, !alone);
             }
         };
@@ -503,10 +503,9 @@ impl<'c, 'd> Shared<'c, 'd> {
             // order stages are handed over: the stages after it may start.
             let unsent = match storer {
                 Some(storer) => {
-                    let alone = {
-                        let shared = self.lock();
-                        shared.running == 1 && shared.queue.all_started()
-                    };
+                    // This stage is the last to run: its outs are stored
+                    // where nothing else will run.
+                    let alone = self.lock().none_left_but(1);
                     storer.send(((index, start, job), alone)).err().map(|e| e.0.0)
                 }
                 None => Some((index, start, job)),

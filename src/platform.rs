@@ -25,6 +25,70 @@ pub fn keep_freed_memory() {
     }
 }
 
+/// Starts the thread pool that hashes and stores files (rayon's) with each
+/// thread kept on a core of its own, one thread per core this process may
+/// use (Linux; elsewhere, and with one core, rayon's defaults stay).
+///
+/// pipit's parallel work comes in bursts under a millisecond: the hundred
+/// files a stage wrote, hashed while the next stage waits for them. The
+/// scheduler wakes a pool's threads near the thread that woke them, and a
+/// virtual machine's kernel that packs work onto few vCPUs left both
+/// threads taking turns on one core while the other idled (perf sched, a
+/// 2-vCPU VM). Each kept on its own core, a burst is spread; work stealing
+/// still moves work off a core that something else keeps busy.
+pub fn spread_pool_threads() {
+    if let Some(pool) = spread_pool() {
+        // Already started (a second call): it stays as it is.
+        let _ = pool.build_global();
+    }
+}
+
+/// The builder of [`spread_pool_threads`]'s pool; `None` where rayon's
+/// defaults stay.
+fn spread_pool() -> Option<rayon::ThreadPoolBuilder> {
+    #[cfg(target_os = "linux")]
+    {
+        let cpus = allowed_cpus()?;
+        // Fewer under a CPU quota (a container's), which this counts.
+        let threads = std::thread::available_parallelism().map_or(1, |n| n.get()).min(cpus.len());
+        (threads >= 2).then(|| {
+            rayon::ThreadPoolBuilder::new()
+                .num_threads(threads)
+                .start_handler(move |index| keep_on_cpu(cpus[index]))
+        })
+    }
+    #[cfg(not(target_os = "linux"))]
+    {
+        None
+    }
+}
+
+/// The CPUs this process may run on.
+#[cfg(target_os = "linux")]
+fn allowed_cpus() -> Option<Vec<usize>> {
+    // SAFETY: a zeroed cpu_set_t is an empty set, filled in by the call.
+    let mut set: libc::cpu_set_t = unsafe { std::mem::zeroed() };
+    // SAFETY: `set` is a valid cpu_set_t of the size given.
+    let got = unsafe { libc::sched_getaffinity(0, std::mem::size_of_val(&set), &mut set) };
+    if got != 0 {
+        return None;
+    }
+    let size = 8 * std::mem::size_of_val(&set);
+    // SAFETY: every index is below the set's size.
+    Some((0..size).filter(|&cpu| unsafe { libc::CPU_ISSET(cpu, &set) }).collect())
+}
+
+/// Keeps the calling thread on `cpu`; left where it is if it cannot be.
+#[cfg(target_os = "linux")]
+fn keep_on_cpu(cpu: usize) {
+    // SAFETY: a zeroed cpu_set_t is an empty set.
+    let mut set: libc::cpu_set_t = unsafe { std::mem::zeroed() };
+    // SAFETY: `cpu` came from the process's own set, below its size.
+    unsafe { libc::CPU_SET(cpu, &mut set) };
+    // SAFETY: `set` is a valid cpu_set_t of the size given; 0 is this thread.
+    let _ = unsafe { libc::sched_setaffinity(0, std::mem::size_of_val(&set), &set) };
+}
+
 /// Sets a file's permissions to `mode` (on Windows: read-only unless the
 /// owner may write).
 pub fn set_mode(path: &Path, mode: u32) -> std::io::Result<()> {
@@ -477,6 +541,24 @@ mod guard {
 
 #[cfg(test)]
 mod tests {
+    #[cfg(target_os = "linux")]
+    #[test]
+    fn each_thread_of_the_spread_pool_is_kept_on_a_core_of_its_own() {
+        let Some(builder) = super::spread_pool() else {
+            // One core: rayon's defaults stay.
+            return;
+        };
+        let pool = builder.build().unwrap();
+        let mut kept: Vec<Vec<usize>> = pool.broadcast(|_| super::allowed_cpus().unwrap());
+        assert_eq!(kept.len(), pool.current_num_threads());
+        assert!(kept.iter().all(|cpus| cpus.len() == 1), "{kept:?}");
+        kept.sort();
+        kept.dedup();
+        assert_eq!(kept.len(), pool.current_num_threads(), "distinct cores: {kept:?}");
+        let allowed = super::allowed_cpus().unwrap();
+        assert!(kept.iter().all(|cpus| allowed.contains(&cpus[0])), "{kept:?} of {allowed:?}");
+    }
+
     #[cfg(target_os = "linux")]
     #[test]
     fn a_linked_file_appears_whole_with_its_mode_and_never_over_another() {

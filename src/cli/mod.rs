@@ -152,6 +152,21 @@ pub fn main() -> ExitCode {
         }
     };
     let printer = Printer::new();
+    // The commands that hash and store files side by side, unless told how
+    // many threads to use.
+    if std::env::var_os("RAYON_NUM_THREADS").is_none()
+        && matches!(
+            cli.command,
+            Command::Repro(_)
+                | Command::Status(_)
+                | Command::Checkout(_)
+                | Command::Add(_)
+                | Command::Gc(_)
+                | Command::Exp(_)
+        )
+    {
+        pipit::platform::spread_pool_threads();
+    }
     let outcome = match cli.command {
         Command::Repro(args) => repro::run(args, &printer),
         Command::Status(args) => status::run(args, &printer),

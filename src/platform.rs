@@ -320,9 +320,12 @@ pub fn same_file(a: &Path, b: &Path) -> bool {
 }
 
 /// Runs a stage's command to its end, making sure that it does not outlive
-/// pipit (kill -9 included).
-pub fn run_guarded(command: &mut Command) -> std::io::Result<ExitStatus> {
-    guard::run(command)
+/// pipit (kill -9 included). `command` is dropped once its process started,
+/// and `started` called: the files it was given (the write ends of the
+/// pipes its output is read from) are then the process's alone, and reach
+/// their end as it exits.
+pub fn run_guarded(command: Command, started: impl FnOnce()) -> std::io::Result<ExitStatus> {
+    guard::run(command, started)
 }
 
 /// A SLURM job in the guard's care until dropped (see [`guard_job`]).
@@ -418,7 +421,7 @@ exit 0"#;
     /// a hook run before `exec` would need) and named to the guard, one `sh`
     /// for the whole run. Without a guard, the kernel's parent-death signal
     /// does the same, from such a hook.
-    pub fn run(command: &mut Command) -> std::io::Result<ExitStatus> {
+    pub fn run(mut command: Command, started: impl FnOnce()) -> std::io::Result<ExitStatus> {
         let Some(guard) = guard() else {
             // SAFETY: prctl is async-signal-safe; it only asks the kernel to
             // kill the child when its parent (pipit) dies.
@@ -428,9 +431,14 @@ exit 0"#;
                     Ok(())
                 });
             }
-            return command.status();
+            let mut child = command.spawn()?;
+            drop(command);
+            started();
+            return child.wait();
         };
         let mut child = command.spawn()?;
+        drop(command);
+        started();
         let pid = child.id();
         if tell(guard, &format!("+ {pid}\n")).is_err() {
             // No one would kill it if pipit died: it does not run unguarded.
@@ -473,9 +481,11 @@ mod guard {
     /// The stage gets a process group of its own; a small shell loop kills
     /// that group within a second of pipit dying (there is no parent-death
     /// signal here).
-    pub fn run(command: &mut Command) -> std::io::Result<ExitStatus> {
+    pub fn run(mut command: Command, started: impl FnOnce()) -> std::io::Result<ExitStatus> {
         command.process_group(0);
         let mut stage = command.spawn()?;
+        drop(command);
+        started();
         let watcher = Command::new("sh")
             .arg("-c")
             .arg(
@@ -511,8 +521,10 @@ mod guard {
 
     /// The stage runs in a job object that kills its processes when its last
     /// handle closes: pipit holds the only one, so pipit's end is theirs.
-    pub fn run(command: &mut Command) -> std::io::Result<ExitStatus> {
+    pub fn run(mut command: Command, started: impl FnOnce()) -> std::io::Result<ExitStatus> {
         let mut stage = command.spawn()?;
+        drop(command);
+        started();
         // SAFETY: plain Win32 calls on handles this function owns; the job's
         // handle is closed once the stage is done, or by Windows with pipit.
         let job = unsafe {

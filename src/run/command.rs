@@ -46,8 +46,17 @@ pub fn run(
     let records = with_suffix(log, super::stage::RECORDS_SUFFIX);
     crate::cache::remove_path(&records)?;
     let mut failure = None;
-    for command in commands {
-        let start = |program: &str, args: &[&str]| -> std::io::Result<_> {
+    // pipit's own write ends of the pipes, until the last command started:
+    // once it exits, nothing else holds them, and the readers see their
+    // end while pipit learns of the exit (not only once it closed them).
+    let mut ends = Some((stdout, stderr));
+    for (position, command) in commands.iter().enumerate() {
+        let last = position + 1 == commands.len();
+        let mut start = |program: &str, args: &[&str]| -> std::io::Result<_> {
+            let Some((stdout, stderr)) = &ends else {
+                return Err(std::io::Error::other("the output pipes are closed"));
+            };
+            let (stdout, stderr) = (stdout.try_clone()?, stderr.try_clone()?);
             let mut child = Command::new(find_program(program, search_path));
             // The program sees the name it was given, as under a shell.
             #[cfg(unix)]
@@ -61,9 +70,13 @@ pub fn run(
                 .env("PATH", search_path)
                 .env(crate::runs::RECORDS_ENV, &records)
                 .stdin(Stdio::null())
-                .stdout(stdout.try_clone()?)
-                .stderr(stderr.try_clone()?);
-            crate::platform::run_guarded(&mut child)
+                .stdout(stdout)
+                .stderr(stderr);
+            crate::platform::run_guarded(child, || {
+                if last {
+                    ends = None;
+                }
+            })
         };
         let direct = match plain_words(command).as_deref() {
             // Not found: the shell says so, as it would have.
@@ -82,7 +95,7 @@ pub fn run(
         }
     }
     // The readers see the end of the streams once no writer is left open.
-    drop((stdout, stderr));
+    drop(ends);
     let deadline = super::output::drain_deadline();
     stdout_reader.wait(deadline)?;
     stderr_reader.wait(deadline)?;

@@ -242,7 +242,16 @@ impl Cache {
         source: &Path,
         before: &std::fs::Metadata,
     ) -> Result<(String, Vec<u8>), ObjectError> {
-        let mut file = fs_err::File::open(source)?;
+        self.read_opened(fs_err::File::open(source)?, before)
+    }
+
+    /// Reads the small file `file`, open already, as [`Cache::read_new`]
+    /// reads one.
+    pub fn read_opened(
+        &self,
+        mut file: fs_err::File,
+        before: &std::fs::Metadata,
+    ) -> Result<(String, Vec<u8>), ObjectError> {
         let bytes = read_sized(&mut file, before.len())?;
         unchanged(before, &file.metadata()?)?;
         Ok((crate::hash::hash_bytes(&bytes), bytes))

@@ -19,22 +19,58 @@ pub struct File {
     pub metadata: Metadata,
 }
 
+/// A file found under the folder walked, its metadata not read unless the
+/// walk needed it (see [`found_under`]).
+#[derive(Debug)]
+pub struct Found {
+    /// Its path: the folder's joined with the names below it.
+    pub path: PathBuf,
+    /// Its metadata, for a file reached through a symbolic link; else
+    /// `None`, to be read from the file once it is opened.
+    pub metadata: Option<Metadata>,
+}
+
+impl From<File> for Found {
+    fn from(File { path, metadata }: File) -> Self {
+        Self { path, metadata: Some(metadata) }
+    }
+}
+
 /// Every file under `dir`, depth first, each folder's entries in the order
 /// of their names. Symbolic links are followed: a link to a file is that
 /// file, a link to a folder is walked as a folder. Paths in errors are shown
 /// relative to `root`.
 pub fn files_under(dir: &Path, root: &Path) -> io::Result<Vec<File>> {
     let mut files = Vec::new();
-    let mut ancestors = Vec::new();
-    walk(dir, root, &mut ancestors, &mut files)?;
+    let metadata = |entry: &fs_err::DirEntry, path| Ok(File { path, metadata: entry.metadata()? });
+    let linked = |path, metadata| File { path, metadata };
+    walk(dir, root, &mut Vec::new(), &mut files, (&metadata, &linked))?;
     Ok(files)
 }
 
-fn walk(
+/// The files under `dir` as [`files_under`] finds them, without reading the
+/// metadata of those that are no links: whoever opens each file reads it
+/// there, without the kernel looking the file up twice (most of the time
+/// a folder of small files takes to read).
+pub fn found_under(dir: &Path, root: &Path) -> io::Result<Vec<Found>> {
+    let mut files = Vec::new();
+    let unread = |_: &fs_err::DirEntry, path| Ok(Found { path, metadata: None });
+    let linked = |path, metadata| Found { path, metadata: Some(metadata) };
+    walk(dir, root, &mut Vec::new(), &mut files, (&unread, &linked))?;
+    Ok(files)
+}
+
+/// What a walk makes of a file: one found in a folder, and one a symbolic
+/// link leads to, with its metadata.
+type Make<'m, T> =
+    (&'m dyn Fn(&fs_err::DirEntry, PathBuf) -> io::Result<T>, &'m dyn Fn(PathBuf, Metadata) -> T);
+
+fn walk<T>(
     dir: &Path,
     root: &Path,
     ancestors: &mut Vec<same_file::Handle>,
-    files: &mut Vec<File>,
+    files: &mut Vec<T>,
+    make: Make<'_, T>,
 ) -> io::Result<()> {
     let fail = |path: &Path, reason: &dyn std::fmt::Display| {
         let shown = path.strip_prefix(root).unwrap_or(path).display().to_string();
@@ -47,11 +83,10 @@ fn walk(
         let path = entry.path();
         let kind = entry.file_type()?;
         if kind.is_file() {
-            // Read relative to the folder's descriptor.
-            let metadata = entry.metadata()?;
-            files.push(File { path, metadata });
+            // Any metadata read relative to the folder's descriptor.
+            files.push(make.0(&entry, path)?);
         } else if kind.is_dir() {
-            walk(&path, root, ancestors, files)?;
+            walk(&path, root, ancestors, files, make)?;
         } else if kind.is_symlink() {
             let metadata = match fs_err::metadata(&path) {
                 Err(e) if e.kind() == io::ErrorKind::NotFound => {
@@ -68,9 +103,9 @@ fn walk(
                         &"is a symbolic link that loops back to a folder above it",
                     ));
                 }
-                walk(&path, root, ancestors, files)?;
+                walk(&path, root, ancestors, files, make)?;
             } else if metadata.is_file() {
-                files.push(File { path, metadata });
+                files.push(make.1(path, metadata));
             }
         }
     }
@@ -107,6 +142,27 @@ mod tests {
         let expected: Vec<(String, u64)> =
             expected.into_iter().map(|(p, n)| (p.to_owned(), n)).collect();
         assert_eq!(found, expected);
+    }
+
+    #[test]
+    fn found_files_are_the_walked_ones_with_the_metadata_of_links_alone() {
+        let dir = tempfile::tempdir().unwrap();
+        let data = dir.path().join("data");
+        fs_err::create_dir_all(data.join("b")).unwrap();
+        for (name, bytes) in [("c.csv", "c"), ("a.csv", "aa"), ("b/inner", "bbb")] {
+            fs_err::write(data.join(name), bytes).unwrap();
+        }
+        fs_err::write(dir.path().join("far"), "dddd").unwrap();
+        #[cfg(unix)]
+        std::os::unix::fs::symlink(dir.path().join("far"), data.join("d")).unwrap();
+        let walked: Vec<PathBuf> =
+            files_under(&data, dir.path()).unwrap().into_iter().map(|f| f.path).collect();
+        let found = found_under(&data, dir.path()).unwrap();
+        assert_eq!(found.iter().map(|f| f.path.clone()).collect::<Vec<_>>(), walked);
+        for file in &found {
+            let linked = file.path.ends_with("d");
+            assert_eq!(file.metadata.as_ref().map(Metadata::len), linked.then_some(4), "{file:?}");
+        }
     }
 
     #[cfg(unix)]

@@ -330,9 +330,17 @@ impl Workspace {
         side_by_side: bool,
     ) -> Result<Option<Hashed>, CheckoutError> {
         let files = if path.is_dir() {
-            let files = walk::files_under(path, &self.root)?;
-            let hash = |file: &walk::File| {
-                let (info, held) = self.hash_one(&file.path, &file.metadata, name, hold)?;
+            let files = if hold {
+                // New files, most likely (the command that wrote them just
+                // ended): whatever is read of each, from the open file.
+                walk::found_under(path, &self.root)?
+            } else {
+                // Known to the stat cache, maybe, and then not opened.
+                let files = walk::files_under(path, &self.root)?;
+                files.into_iter().map(walk::Found::from).collect()
+            };
+            let hash = |file: &walk::Found| {
+                let (info, held) = self.hash_found(file, name, hold)?;
                 Ok((manifest_entry(path, &file.path, info), held))
             };
             let hashed: Vec<Result<(ManifestEntry, Held), CheckoutError>> = if side_by_side {
@@ -362,7 +370,7 @@ impl Workspace {
                 Err(e) => return Err(e.into()),
                 Ok(metadata) => metadata,
             };
-            let (info, kept) = self.hash_one(path, &metadata, name, hold)?;
+            let (info, kept) = self.hash_one(path, &metadata, name, (hold, None))?;
             keep(&info.hash, kept);
             let locked =
                 LockedPath { path: name.into(), hash: info.hash, size: info.size, nfiles: None };
@@ -427,16 +435,35 @@ impl Workspace {
         Ok(Committed { locked, healed })
     }
 
+    /// Hashes the file `found` in the out `name` as [`Workspace::hash_one`]
+    /// does, opened first when the walk did not read its metadata: read
+    /// from the open file, as are its bytes.
+    fn hash_found(
+        &self,
+        found: &walk::Found,
+        name: &str,
+        hold: bool,
+    ) -> Result<(FileInfo, Held), CheckoutError> {
+        if let Some(metadata) = &found.metadata {
+            return self.hash_one(&found.path, metadata, name, (hold, None));
+        }
+        let failed = |error: std::io::Error| CheckoutError::of_object(name, error.into());
+        let file = fs_err::File::open(&found.path).map_err(failed)?;
+        let metadata = file.metadata().map_err(failed)?;
+        self.hash_one(&found.path, &metadata, name, (hold, Some(file)))
+    }
+
     /// Hashes one file of the out `name`, as `metadata` describes it, and
     /// returns what the stat cache knows of it, and its bytes when they are
     /// held for storing later (`hold`, new and small, within
-    /// [`HELD_BYTES`]); else the file is stored at once.
+    /// [`HELD_BYTES`]); else the file is stored at once. The bytes held are
+    /// read from `opened`, the file opened already, if given.
     fn hash_one(
         &self,
         file: &Path,
         metadata: &std::fs::Metadata,
         name: &str,
-        hold: bool,
+        (hold, opened): (bool, Option<fs_err::File>),
     ) -> Result<(FileInfo, Held), CheckoutError> {
         use std::sync::atomic::Ordering::Relaxed;
         let size = metadata.len();
@@ -454,7 +481,11 @@ impl Workspace {
             return Ok((info, if healed { Held::Healed } else { Held::Stored }));
         }
         let failed = |error| CheckoutError::of_object(name, error);
-        let (hash, bytes) = match self.cache.read_new(file, metadata) {
+        let read = match opened {
+            Some(opened) => self.cache.read_opened(opened, metadata),
+            None => self.cache.read_new(file, metadata),
+        };
+        let (hash, bytes) = match read {
             Ok(read) => read,
             Err(error) => {
                 self.held.fetch_sub(size, Relaxed);

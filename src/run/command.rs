@@ -40,8 +40,19 @@ pub fn run(
         fs_err::create_dir_all(parent)?;
     }
     let err_log = with_suffix(log, ".err");
-    let (stdout, stdout_reader) = piped(Stream::Stdout, &with_suffix(log, ".out"), on_line)?;
-    let (stderr, stderr_reader) = piped(Stream::Stderr, &err_log, on_line)?;
+    let (stdout, unread_stdout) = piped(Stream::Stdout, &with_suffix(log, ".out"))?;
+    let (stderr, unread_stderr) = piped(Stream::Stderr, &err_log)?;
+    // Read once the first command started, not before: its start waits for
+    // no thread to be made (a pipe holds 64 KiB before one must read it).
+    let mut unread = vec![unread_stdout, unread_stderr];
+    let mut readers = Vec::with_capacity(unread.len());
+    let mut read = |readers: &mut Vec<Reader>| -> std::io::Result<()> {
+        for (stream, pipe, file) in unread.drain(..) {
+            readers.push(Reader::start(stream, pipe, file, std::sync::Arc::clone(on_line))?);
+        }
+        Ok(())
+    };
+    let mut unreadable = None;
     // Records the commands add to the runs history; none left from before.
     let records = with_suffix(log, super::stage::RECORDS_SUFFIX);
     crate::cache::remove_path(&records)?;
@@ -76,6 +87,9 @@ pub fn run(
                 if last {
                     ends = None;
                 }
+                if let Err(error) = read(&mut readers) {
+                    unreadable = Some(error);
+                }
             })
         };
         let direct = match plain_words(command).as_deref() {
@@ -89,6 +103,9 @@ pub fn run(
         let status = direct.unwrap_or_else(|| start("sh", &["-c", command])).map_err(|e| {
             std::io::Error::new(e.kind(), format!("cannot start `sh` in `{}`: {e}", dir.display()))
         })?;
+        if let Some(error) = unreadable.take() {
+            return Err(error);
+        }
         if !status.success() {
             failure = Some((command.clone(), status.code()));
             break;
@@ -96,9 +113,11 @@ pub fn run(
     }
     // The readers see the end of the streams once no writer is left open.
     drop(ends);
+    read(&mut readers)?;
     let deadline = super::output::drain_deadline();
-    stdout_reader.wait(deadline)?;
-    stderr_reader.wait(deadline)?;
+    for reader in readers {
+        reader.wait(deadline)?;
+    }
     Ok(match failure {
         None => Ok(()),
         Some((command, code)) => {
@@ -152,16 +171,15 @@ fn plain_words(command: &str) -> Option<Vec<&str>> {
     (!program.contains('=') && !SHELL_WORDS.contains(&program)).then_some(words)
 }
 
-/// Returns the write end of a pipe for the commands, its other end copied to
-/// `log` and handed to `on_line` by a reader thread.
+/// Returns the write end of a pipe for the commands, and what a [`Reader`]
+/// needs to copy its other end to `log` (created now).
 fn piped(
     stream: Stream,
     log: &Path,
-    on_line: &OnLine,
-) -> std::io::Result<(std::io::PipeWriter, Reader)> {
+) -> std::io::Result<(std::io::PipeWriter, (Stream, std::io::PipeReader, std::fs::File))> {
     let file = fs_err::File::create(log)?.into_parts().0;
     let (reader, writer) = std::io::pipe()?;
-    Ok((writer, Reader::start(stream, reader, file, std::sync::Arc::clone(on_line))?))
+    Ok((writer, (stream, reader, file)))
 }
 
 /// Returns `path` with `suffix` added to its file name (not replacing an

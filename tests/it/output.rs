@@ -144,3 +144,23 @@ fn a_background_process_holding_the_output_open_does_not_hang_the_run() {
     assert_eq!(run.code, 0, "{run}");
     assert!(start.elapsed() < std::time::Duration::from_secs(12), "took {:?}", start.elapsed());
 }
+
+#[test]
+fn output_beyond_what_a_pipe_holds_is_all_kept_from_every_command() {
+    // 3 × 40,000 lines of 7 bytes: 280 KB a command on each stream, more
+    // than a pipe holds before it is read.
+    let lines = "i=0; while [ $i -lt 40000 ]; do echo \"$1 $i\"; i=$((i+1)); done";
+    let repo = Repo::with_pipeline(
+        &format!(
+            "stages:\n  big:\n    cmd:\n      - sh -c '{lines}' o a\n      - sh -c '{lines} >&2' e b\n      - sh -c '{lines}' o c && echo done > big.txt\n    outs: [big.txt]\n"
+        ),
+        "",
+    );
+    let run = repo.pipit(["repro", "-q"]);
+    assert_eq!(run.code, 0, "{run}");
+    let expected = |tags: &[&str]| -> String {
+        tags.iter().flat_map(|tag| (0..40_000).map(move |i| format!("{tag} {i}\n"))).collect()
+    };
+    assert!(repo.read(".cache/logs/big.out") == expected(&["a", "c"]), "stdout log differs");
+    assert!(repo.read(".cache/logs/big.err") == expected(&["b"]), "stderr log differs");
+}

@@ -37,28 +37,47 @@ pub fn keep_freed_memory() {
 /// 2-vCPU VM). Each kept on its own core, a burst is spread; work stealing
 /// still moves work off a core that something else keeps busy.
 pub fn spread_pool_threads() {
-    if let Some(pool) = spread_pool() {
-        // Already started (a second call): it stays as it is.
-        let _ = pool.build_global();
-    }
+    // Already started (a second call): it stays as it is.
+    spread(|pool| pool.build_global().ok());
 }
 
-/// The builder of [`spread_pool_threads`]'s pool; `None` where rayon's
-/// defaults stay.
-fn spread_pool() -> Option<rayon::ThreadPoolBuilder> {
+/// Builds rayon's pool with `build` (given one thread per core this process
+/// may use; it returns once they all started), then keeps each thread on a
+/// core of its own: moved there once started, not started there, which
+/// would wait for an idle vCPU to wake (up to a millisecond here). `None`
+/// where rayon's defaults stay, or `build` built nothing.
+fn spread<P>(build: impl FnOnce(rayon::ThreadPoolBuilder) -> Option<P>) -> Option<P> {
     #[cfg(target_os = "linux")]
     {
+        use std::sync::{Arc, Mutex};
         let cpus = allowed_cpus()?;
         // Fewer under a CPU quota (a container's), which this counts.
         let threads = std::thread::available_parallelism().map_or(1, |n| n.get()).min(cpus.len());
-        (threads >= 2).then(|| {
-            rayon::ThreadPoolBuilder::new()
-                .num_threads(threads)
-                .start_handler(move |index| keep_on_cpu(cpus[index]))
-        })
+        if threads < 2 {
+            return None;
+        }
+        let started: Arc<Mutex<Vec<(usize, libc::pid_t)>>> = Arc::default();
+        let record = Arc::clone(&started);
+        let pool =
+            rayon::ThreadPoolBuilder::new().num_threads(threads).start_handler(move |index| {
+                // SAFETY: gettid has no preconditions.
+                let thread = unsafe { libc::gettid() };
+                record
+                    .lock()
+                    .unwrap_or_else(std::sync::PoisonError::into_inner)
+                    .push((index, thread));
+            });
+        let pool = build(pool)?;
+        for &(index, thread) in
+            started.lock().unwrap_or_else(std::sync::PoisonError::into_inner).iter()
+        {
+            keep_on_cpu(thread, cpus[index]);
+        }
+        Some(pool)
     }
     #[cfg(not(target_os = "linux"))]
     {
+        let _ = build;
         None
     }
 }
@@ -78,15 +97,16 @@ fn allowed_cpus() -> Option<Vec<usize>> {
     Some((0..size).filter(|&cpu| unsafe { libc::CPU_ISSET(cpu, &set) }).collect())
 }
 
-/// Keeps the calling thread on `cpu`; left where it is if it cannot be.
+/// Keeps the thread `thread` (its ID) on `cpu`; left where it is if it
+/// cannot be.
 #[cfg(target_os = "linux")]
-fn keep_on_cpu(cpu: usize) {
+fn keep_on_cpu(thread: libc::pid_t, cpu: usize) {
     // SAFETY: a zeroed cpu_set_t is an empty set.
     let mut set: libc::cpu_set_t = unsafe { std::mem::zeroed() };
     // SAFETY: `cpu` came from the process's own set, below its size.
     unsafe { libc::CPU_SET(cpu, &mut set) };
-    // SAFETY: `set` is a valid cpu_set_t of the size given; 0 is this thread.
-    let _ = unsafe { libc::sched_setaffinity(0, std::mem::size_of_val(&set), &set) };
+    // SAFETY: `set` is a valid cpu_set_t of the size given.
+    let _ = unsafe { libc::sched_setaffinity(thread, std::mem::size_of_val(&set), &set) };
 }
 
 /// Sets a file's permissions to `mode` (on Windows: read-only unless the
@@ -556,11 +576,16 @@ mod tests {
     #[cfg(target_os = "linux")]
     #[test]
     fn each_thread_of_the_spread_pool_is_kept_on_a_core_of_its_own() {
-        let Some(builder) = super::spread_pool() else {
+        let built = super::spread(|pool| {
+            let pool = pool.build().ok()?;
+            // Every thread started, as `build_global` waits for.
+            pool.broadcast(|_| ());
+            Some(pool)
+        });
+        let Some(pool) = built else {
             // One core: rayon's defaults stay.
             return;
         };
-        let pool = builder.build().unwrap();
         let mut kept: Vec<Vec<usize>> = pool.broadcast(|_| super::allowed_cpus().unwrap());
         assert_eq!(kept.len(), pool.current_num_threads());
         assert!(kept.iter().all(|cpus| cpus.len() == 1), "{kept:?}");

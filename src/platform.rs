@@ -348,6 +348,14 @@ pub fn run_guarded(command: Command, started: impl FnOnce()) -> std::io::Result<
     guard::run(command, started)
 }
 
+/// Starts what keeps the stages' processes from outliving pipit (see
+/// [`run_guarded`]), if it is not yet: on another thread while the run
+/// prepares, the first stage does not wait for it to start.
+pub fn prepare_guard() {
+    #[cfg(target_os = "linux")]
+    guard::guard();
+}
+
 /// A SLURM job in the guard's care until dropped (see [`guard_job`]).
 pub struct JobGuard {
     #[cfg(target_os = "linux")]
@@ -399,7 +407,7 @@ exit 0"#;
     /// The guard's input, once it is started; `None` when it could not be.
     static GUARD: OnceLock<Option<Mutex<ChildStdin>>> = OnceLock::new();
 
-    fn guard() -> Option<&'static Mutex<ChildStdin>> {
+    pub(super) fn guard() -> Option<&'static Mutex<ChildStdin>> {
         GUARD
             .get_or_init(|| {
                 let mut guard = Command::new("sh")

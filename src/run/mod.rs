@@ -182,11 +182,20 @@ pub fn repro(
     // stage is checked; not for the stages sure to run and those after them,
     // which the first run makes hash again.
     if !options.force {
-        let sure = selected.iter().copied().filter(|&index| {
-            let stage = &pipeline.stages[index];
-            status::sure_to_run(stage, lock.stages.get(&stage.name))
-        });
-        let after = dag.downstream(&sure.collect());
+        let sure: BTreeSet<usize> = selected
+            .iter()
+            .copied()
+            .filter(|&index| {
+                let stage = &pipeline.stages[index];
+                status::sure_to_run(stage, lock.stages.get(&stage.name))
+            })
+            .collect();
+        if !sure.is_empty() {
+            // What guards the stages' processes, started meanwhile instead
+            // of when the first command does.
+            std::thread::spawn(crate::platform::prepare_guard);
+        }
+        let after = dag.downstream(&sure);
         let stages = selected.difference(&after).map(|&index| &pipeline.stages[index]);
         workspace.prepare_digests(&status::paths_of(stages, &workspace.root));
     }

@@ -192,8 +192,8 @@ pub fn repro(
             .collect();
         if !sure.is_empty() {
             // What guards the stages' processes, started meanwhile instead
-            // of when the first command does.
-            std::thread::spawn(crate::platform::prepare_guard);
+            // of when the first command does (then, if no thread can be).
+            let _ = std::thread::Builder::new().spawn(crate::platform::prepare_guard);
         }
         let after = dag.downstream(&sure);
         let stages = selected.difference(&after).map(|&index| &pipeline.stages[index]);

@@ -348,6 +348,15 @@ pub fn run_guarded(command: Command, started: impl FnOnce()) -> std::io::Result<
     guard::run(command, started)
 }
 
+/// Starts `command`'s process, then drops `command` and calls `started` (see
+/// [`run_guarded`]).
+fn start(mut command: Command, started: impl FnOnce()) -> std::io::Result<std::process::Child> {
+    let child = command.spawn()?;
+    drop(command);
+    started();
+    Ok(child)
+}
+
 /// Starts what keeps the stages' processes from outliving pipit (see
 /// [`run_guarded`]), if it is not yet: on another thread while the run
 /// prepares, the first stage does not wait for it to start.
@@ -459,14 +468,9 @@ exit 0"#;
                     Ok(())
                 });
             }
-            let mut child = command.spawn()?;
-            drop(command);
-            started();
-            return child.wait();
+            return super::start(command, started)?.wait();
         };
-        let mut child = command.spawn()?;
-        drop(command);
-        started();
+        let mut child = super::start(command, started)?;
         let pid = child.id();
         if tell(guard, &format!("+ {pid}\n")).is_err() {
             // No one would kill it if pipit died: it does not run unguarded.
@@ -511,9 +515,7 @@ mod guard {
     /// signal here).
     pub fn run(mut command: Command, started: impl FnOnce()) -> std::io::Result<ExitStatus> {
         command.process_group(0);
-        let mut stage = command.spawn()?;
-        drop(command);
-        started();
+        let mut stage = super::start(command, started)?;
         let watcher = Command::new("sh")
             .arg("-c")
             .arg(
@@ -549,10 +551,8 @@ mod guard {
 
     /// The stage runs in a job object that kills its processes when its last
     /// handle closes: pipit holds the only one, so pipit's end is theirs.
-    pub fn run(mut command: Command, started: impl FnOnce()) -> std::io::Result<ExitStatus> {
-        let mut stage = command.spawn()?;
-        drop(command);
-        started();
+    pub fn run(command: Command, started: impl FnOnce()) -> std::io::Result<ExitStatus> {
+        let mut stage = super::start(command, started)?;
         // SAFETY: plain Win32 calls on handles this function owns; the job's
         // handle is closed once the stage is done, or by Windows with pipit.
         let job = unsafe {

@@ -147,8 +147,8 @@ fn a_background_process_holding_the_output_open_does_not_hang_the_run() {
 
 #[test]
 fn output_beyond_what_a_pipe_holds_is_all_kept_from_every_command() {
-    // 3 × 40,000 lines of 7 bytes: 280 KB a command on each stream, more
-    // than a pipe holds before it is read.
+    // Three commands of 40,000 lines each (about 290 KB: two on stdout, one
+    // on stderr), far more than a pipe holds before it is read.
     let lines = "i=0; while [ $i -lt 40000 ]; do echo \"$1 $i\"; i=$((i+1)); done";
     let repo = Repo::with_pipeline(
         &format!(

@@ -14,6 +14,25 @@ fn version_and_help() {
     assert_eq!(run.code, 2, "{run}");
 }
 
+/// On Linux the binary is linked at a fixed address (see `build.rs`): an
+/// ELF executable, not a position-independent one the loader would move,
+/// rewriting its pointers, at every start.
+#[cfg(target_os = "linux")]
+#[test]
+fn the_binary_is_linked_at_a_fixed_address() {
+    use std::io::Read;
+    let mut header = [0u8; 18];
+    fs_err::File::open(env!("CARGO_BIN_EXE_pipit")).unwrap().read_exact(&mut header).unwrap();
+    assert_eq!(&header[..4], b"\x7fELF");
+    // `e_type`, in the byte order `EI_DATA` names (1: little-endian).
+    let kind = match header[5] {
+        1 => u16::from_le_bytes([header[16], header[17]]),
+        _ => u16::from_be_bytes([header[16], header[17]]),
+    };
+    const ET_EXEC: u16 = 2;
+    assert_eq!(kind, ET_EXEC, "3 is ET_DYN: a position-independent executable");
+}
+
 #[test]
 fn completions_for_each_shell() {
     let repo = Repo::new();

@@ -20,15 +20,12 @@ FILES="${FILES:-100}"
 RUNS="${RUNS:-12}"
 MIDDLE=$((STAGES / 2))
 . "$ROOT/bench/engine-workloads.sh"
-BASE="${AB_DIR:-/dev/shm}/pipit-engine-ab"
-FS="$(df --output=fstype "$(dirname "$BASE")" | tail -n 1)"
-(make_chain "$BASE/chain")
-(make_fanout "$BASE/fanout")
+make_workloads pipit-engine-ab
 OUT="$(results_file engine-ab)"
 {
     echo "# Builds of pipit against the floor, runs interleaved ($(date +%F))"
     echo
-    echo "Machine: $(nproc) cores, $(free -g | awk '/Mem:/ {print $2}') GiB, $(uname -sr); $FS ($BASE)."
+    machine
     echo "Command: bench/engine-ab.sh $* ($STAGES stages, $FILES files of 10 KiB each, $RUNS runs each)"
     echo
     for pipit in "$@"; do echo "- \`$pipit\`: $("$pipit" --version)"; done

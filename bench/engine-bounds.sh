@@ -25,15 +25,12 @@ RUNS="${RUNS:-12}"
 MIDDLE=$((STAGES / 2))
 command -v b3sum >/dev/null || { apt-get update -qq && apt-get install -y -qq b3sum; }
 . "$ROOT/bench/engine-workloads.sh"
-BASE="${AB_DIR:-/dev/shm}/pipit-engine-bounds"
-FS="$(df --output=fstype "$(dirname "$BASE")" | tail -n 1)"
-(make_chain "$BASE/chain")
-(make_fanout "$BASE/fanout")
+make_workloads pipit-engine-bounds
 OUT="$(results_file engine-bounds)"
 {
     echo "# What $(nproc) cores allow on the engine's goals ($(date +%F))"
     echo
-    echo "Machine: $(nproc) cores, $(free -g | awk '/Mem:/ {print $2}') GiB, $(uname -sr); $FS ($BASE)."
+    machine
     echo "Command: bench/engine-bounds.sh ($STAGES stages, $FILES files of 10 KiB each, $RUNS runs each; medians)"
 } > "$OUT"
 python3 - "$BASE" "$RUNS" "$MIDDLE" "$STAGES" >> "$OUT" <<'PY'

@@ -88,3 +88,18 @@ results_file() { # name
     done
     echo "$out"
 }
+
+# Makes the chain and the fan-out in $BASE/chain and $BASE/fanout, BASE being
+# the folder named under $AB_DIR (/dev/shm, tmpfs, by default); sets BASE,
+# and FS to its file system's type.
+make_workloads() { # folder name
+    BASE="${AB_DIR:-/dev/shm}/$1"
+    FS="$(df --output=fstype "$(dirname "$BASE")" | tail -n 1)"
+    (make_chain "$BASE/chain")
+    (make_fanout "$BASE/fanout")
+}
+
+# The line of a results file that says what ran it, and where.
+machine() {
+    echo "Machine: $(nproc) cores, $(free -g | awk '/Mem:/ {print $2}') GiB, $(uname -sr); $FS ($BASE)."
+}

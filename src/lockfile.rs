@@ -224,7 +224,13 @@ mod commands {
     }
 }
 
-/// Appends a completed stage to the journal and flushes it to disk.
+/// Appends a completed stage to the journal. Not flushed to disk: the write
+/// is there for the next pipit after any crash of this one (`kill -9`
+/// included); a power cut may lose the last records, whose stages then run
+/// again, as it may lose the objects they stored (see [`crate::cache`]),
+/// which are not flushed either. The lock the run ends with is. Flushed per
+/// stage, each record forced a commit of the file system's journal, with
+/// every out written since: a param run of 26 stages on ext4 took 7 % longer.
 pub fn journal(dot_cache: &Path, stage: &str, entry: &LockEntry) -> Result<(), LockError> {
     fs_err::create_dir_all(dot_cache)?;
     let record = JournalRecord { stage: stage.into(), entry: entry.clone() };
@@ -241,7 +247,6 @@ pub fn journal(dot_cache: &Path, stage: &str, entry: &LockEntry) -> Result<(), L
         line.insert(0, b'\n');
     }
     file.write_all(&line)?;
-    file.sync_data()?;
     Ok(())
 }
 

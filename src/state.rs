@@ -16,7 +16,7 @@ use std::time::{SystemTime, UNIX_EPOCH};
 
 use serde::Deserialize;
 
-use crate::fsutil::write_atomic;
+use crate::fsutil::write_replacing;
 use crate::hash::hash_file;
 use crate::platform::{inode, is_executable};
 
@@ -156,7 +156,9 @@ impl StatCache {
         }
     }
 
-    /// Writes the stat cache back if it learnt anything.
+    /// Writes the stat cache back if it learnt anything: replaced whole, not
+    /// flushed to disk. A cache: one a power cut leaves empty or unreadable
+    /// is read as empty, and files are hashed again.
     pub fn save(&self) -> std::io::Result<()> {
         let dirty = self.dirty.lock().map(|d| *d).unwrap_or(false);
         if !dirty {
@@ -170,7 +172,7 @@ impl StatCache {
             })),
             Err(_) => return Ok(()),
         };
-        write_atomic(&self.path, &bytes)
+        write_replacing(&self.path, &bytes)
     }
 }
 

@@ -77,7 +77,9 @@ fn walk<T>(
         io::Error::other(format!("`{shown}` {reason}"))
     };
     let mut entries = fs_err::read_dir(dir)?.collect::<io::Result<Vec<_>>>()?;
-    entries.sort_by_key(|entry| entry.file_name());
+    // Each name copied once: `file_name` allocates, and a sort by key would
+    // call it twice a comparison.
+    entries.sort_by_cached_key(|entry| entry.file_name());
     ancestors.push(same_file::Handle::from_path(dir).map_err(|e| fail(dir, &e))?);
     for entry in entries {
         let path = entry.path();

@@ -638,14 +638,47 @@ fn after_waiting_processes<T>(work: impl FnOnce() -> T) -> T {
 
 /// The manifest entry of `file`, inside `dir`.
 fn manifest_entry(dir: &Path, file: &Path, info: FileInfo) -> ManifestEntry {
+    ManifestEntry { path: name_below(dir, file), hash: info.hash, size: info.size, exec: info.exec }
+}
+
+/// The path of `file` below `dir`, its parts joined by `/`. A walk's paths
+/// start with the bytes of the folder walked and a separator: those are cut
+/// off as bytes, where comparing the two paths part by part took a tenth of
+/// a no-op `status`'s time outside the kernel. Any other path is compared
+/// part by part.
+fn name_below(dir: &Path, file: &Path) -> String {
+    let (dir_bytes, file_bytes) =
+        (dir.as_os_str().as_encoded_bytes(), file.as_os_str().as_encoded_bytes());
+    if cfg!(unix)
+        && let Some(rest) = file_bytes.strip_prefix(dir_bytes)
+        && let Some(rest) = rest.strip_prefix(b"/")
+    {
+        return String::from_utf8_lossy(rest).into_owned();
+    }
     let relative = file.strip_prefix(dir).unwrap_or(file);
-    let path = relative.to_string_lossy().replace('\\', "/");
-    ManifestEntry { path, hash: info.hash, size: info.size, exec: info.exec }
+    relative.to_string_lossy().replace('\\', "/")
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_name_below_a_folder_is_what_comparing_the_paths_part_by_part_gives() {
+        for (dir, file) in [
+            ("data", "data/a.csv"),
+            ("data", "data/sub/b.csv"),
+            ("./data", "./data/a"),
+            ("/abs/data", "/abs/data/x/y"),
+            ("data/", "data/a"),
+            ("/", "/a"),
+            ("data", "data2/a"),
+        ] {
+            let (dir, file) = (Path::new(dir), Path::new(file));
+            let expected = file.strip_prefix(dir).unwrap_or(file).to_string_lossy().into_owned();
+            assert_eq!(name_below(dir, file), expected, "{dir:?} {file:?}");
+        }
+    }
 
     #[test]
     fn an_out_hashed_holds_its_bytes_until_stored_or_dropped() {

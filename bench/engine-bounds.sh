@@ -96,6 +96,7 @@ chain_hash = measured(["b3sum", "--num-threads", "1"] + chain_files, chain)
 per_stage = (chain_hash[1] + chain_hash[2]) / len(waited)
 # The stages before the param's are checked first: a stat of each file.
 checked = [f"s{i}" for i in range(0, middle)]
+checked_files = sum(len(glob.glob(f"{chain}/{out}/*")) for out in checked)
 stat = measured(["find"] + checked + ["-type", "f", "-size", "0"], chain)
 stat_cpu = stat[1] + stat[2]
 param_least = param_wall + (len(waited) * per_stage + stat_cpu) / cores
@@ -104,7 +105,7 @@ print("| | wall [ms] | user + system [ms] |")
 print("|---|---:|---:|")
 print(f"| the commands (`sh floor-param.sh`, the floor) | {param_wall * 1000:.1f} | |")
 print(f"| `b3sum` of the {len(waited)} outs waited for ({len(chain_files):,} files), one thread | {chain_hash[0] * 1000:.1f} | {(chain_hash[1] + chain_hash[2]) * 1000:.1f} |")
-print(f"| `find` reading the metadata of the {middle} stages' outs before ({middle * 100:,} files) | {stat[0] * 1000:.1f} | {stat_cpu * 1000:.1f} |")
+print(f"| `find` reading the metadata of the {middle} stages' outs before ({checked_files:,} files) | {stat[0] * 1000:.1f} | {stat_cpu * 1000:.1f} |")
 print()
 print(f"- Hashing one out: {per_stage * 1000:.2f} ms of CPU, at best {per_stage / cores * 1000:.2f} ms on {cores} cores,")
 print(f"  before each of {len(waited)} stages; with the stages before checked first: at least")
